@@ -1,0 +1,172 @@
+/**
+ * The domain: which Twilio callbacks are missed calls, and the record one becomes.
+ * Plain functions over already-parsed form parameters; no I/O.
+ */
+
+export const CALL_STATUSES = [
+  'queued',
+  'ringing',
+  'in-progress',
+  'completed',
+  'busy',
+  'failed',
+  'no-answer',
+  'canceled',
+] as const;
+export type CallStatus = (typeof CALL_STATUSES)[number];
+
+export const MISSED_STATUSES = ['no-answer', 'busy', 'failed', 'canceled'] as const;
+export type MissedStatus = (typeof MISSED_STATUSES)[number];
+
+export const SOURCES = ['webhook', 'dial-action', 'reconcile'] as const;
+export type Source = (typeof SOURCES)[number];
+
+/** One missed customer call, keyed by its root CallSid. */
+export interface MissedCall {
+  /** `ParentCallSid ?? CallSid`: the child legs of one `<Dial>` and their parent are one call. */
+  rootCallSid: string;
+  /** The call legs this delivery reported (the root itself and/or a child leg). */
+  legCallSids: string[];
+  accountSid: string;
+  status: MissedStatus;
+  /** Direction of the leg that reported the call (`outbound-dial` for a `<Dial>` child leg). */
+  direction: string;
+  from: string;
+  to: string;
+  /** The external party: `From` of an inbound call, `To` of an outbound-api call; unknown for a child leg. */
+  customer: string | undefined;
+  source: Source;
+  /** When the call started, where the source says (the REST API does; callbacks do not). */
+  startedAt: string | undefined;
+  /** When Twilio reported the final status (the callback's `Timestamp`), ISO 8601. */
+  reportedAt: string | undefined;
+}
+
+/** Input that is not a valid Twilio callback: maps to a 4xx, nothing is written. */
+export class InvalidCallbackError extends Error {
+  override name = 'InvalidCallbackError';
+}
+
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
+
+type Params = Readonly<Record<string, string>>;
+
+function isOneOf<T extends string>(values: readonly T[], value: string): value is T {
+  return (values as readonly string[]).includes(value);
+}
+
+/** A missed status, or undefined for any status that is not a missed call under this configuration. */
+export function missedStatus(status: CallStatus, includeCanceled: boolean): MissedStatus | undefined {
+  if (status === 'canceled') return includeCanceled ? 'canceled' : undefined;
+  return isOneOf(MISSED_STATUSES, status) ? status : undefined;
+}
+
+/** The root call of a leg: its parent for a `<Dial>` child leg, itself otherwise. */
+export function rootCallSid(callSid: string, parentCallSid: string | undefined): string {
+  return parentCallSid ?? callSid;
+}
+
+/** The external party of a call leg, by direction; undefined where the leg does not carry it. */
+export function customerNumber(direction: string, from: string, to: string): string | undefined {
+  if (direction === 'inbound') return from || undefined;
+  if (direction === 'outbound-api') return to || undefined;
+  return undefined;
+}
+
+function requireSid(params: Params, name: string, pattern: RegExp): string {
+  const value = params[name];
+  if (value === undefined || value === '') throw new InvalidCallbackError(`${name} is required`);
+  if (!pattern.test(value)) throw new InvalidCallbackError(`${name} is not a valid Twilio SID`);
+  return value;
+}
+
+function optionalSid(params: Params, name: string, pattern: RegExp): string | undefined {
+  const value = params[name];
+  if (value === undefined || value === '') return undefined;
+  if (!pattern.test(value)) throw new InvalidCallbackError(`${name} is not a valid Twilio SID`);
+  return value;
+}
+
+function requireStatus(params: Params, name: string): CallStatus {
+  const value = params[name];
+  if (value === undefined || value === '') throw new InvalidCallbackError(`${name} is required`);
+  if (!isOneOf(CALL_STATUSES, value)) throw new InvalidCallbackError(`${name} "${value.slice(0, 32)}" is not a Twilio call status`);
+  return value;
+}
+
+/** Twilio's `Timestamp` (RFC 2822) as ISO 8601; undefined when absent or unparsable. */
+export function parseTwilioTimestamp(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+/** What a callback amounts to: a missed call to record, or a status to acknowledge only. */
+export type Classified = { kind: 'missed'; call: MissedCall } | { kind: 'ignored'; callSid: string; status: CallStatus };
+
+/**
+ * A status callback of any call leg (parent or `<Dial>` child).
+ * @throws InvalidCallbackError when a required parameter is missing or malformed.
+ */
+export function classifyStatusCallback(params: Params, includeCanceled: boolean): Classified {
+  const callSid = requireSid(params, 'CallSid', CALL_SID);
+  const accountSid = requireSid(params, 'AccountSid', ACCOUNT_SID);
+  const status = requireStatus(params, 'CallStatus');
+  const parentCallSid = optionalSid(params, 'ParentCallSid', CALL_SID);
+  const missed = missedStatus(status, includeCanceled);
+  if (missed === undefined) return { kind: 'ignored', callSid, status };
+  const direction = params.Direction ?? '';
+  const from = params.From ?? '';
+  const to = params.To ?? '';
+  const root = rootCallSid(callSid, parentCallSid);
+  return {
+    kind: 'missed',
+    call: {
+      rootCallSid: root,
+      legCallSids: root === callSid ? [callSid] : [root, callSid],
+      accountSid,
+      status: missed,
+      direction,
+      from,
+      to,
+      customer: customerNumber(direction, from, to),
+      source: 'webhook',
+      startedAt: undefined,
+      reportedAt: parseTwilioTimestamp(params.Timestamp),
+    },
+  };
+}
+
+/**
+ * A `<Dial action>` callback: `CallSid` is the parent (the customer's leg), `DialCallStatus`
+ * says whether the dialled party answered.
+ * @throws InvalidCallbackError when a required parameter is missing or malformed.
+ */
+export function classifyDialAction(params: Params, includeCanceled: boolean): Classified {
+  const callSid = requireSid(params, 'CallSid', CALL_SID);
+  const accountSid = requireSid(params, 'AccountSid', ACCOUNT_SID);
+  const status = requireStatus(params, 'DialCallStatus');
+  const dialCallSid = optionalSid(params, 'DialCallSid', CALL_SID);
+  const missed = missedStatus(status, includeCanceled);
+  if (missed === undefined) return { kind: 'ignored', callSid, status };
+  const direction = params.Direction ?? '';
+  const from = params.From ?? '';
+  const to = params.To ?? '';
+  return {
+    kind: 'missed',
+    call: {
+      rootCallSid: callSid,
+      legCallSids: dialCallSid === undefined ? [callSid] : [callSid, dialCallSid],
+      accountSid,
+      status: missed,
+      direction,
+      from,
+      to,
+      customer: customerNumber(direction, from, to),
+      source: 'dial-action',
+      startedAt: undefined,
+      reportedAt: parseTwilioTimestamp(params.Timestamp),
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Configuration, read once per cold start from the environment that `serverless.yml` sets.
+ * Every value is validated here, and a bad one fails fast with the variable's name.
+ */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Where the Twilio auth token(s) come from: given directly (local stack) or SSM (AWS). */
+export type AuthTokenSource =
+  | { kind: 'env'; tokens: readonly string[] }
+  | { kind: 'ssm'; primary: string; secondary: string | undefined };
+
+export interface WebhookConfig {
+  tableName: string;
+  accountSid: string;
+  authTokens: AuthTokenSource;
+  /** Public base URL that Twilio calls (scheme, host and stage or base path), no trailing slash. */
+  publicBaseUrl: string | undefined;
+  retentionDays: number;
+  includeCanceled: boolean;
+  /** TwiML returned to a `<Dial action>` callback. */
+  dialActionTwiml: string;
+}
+
+export const DEFAULT_DIAL_ACTION_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function required(env: Env, name: string): string {
+  const value = optional(env, name);
+  if (value === undefined) throw new ConfigError(`${name} is required but not set`);
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = optional(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** Reads and validates `TWILIO_ACCOUNT_SID`. */
+export function readAccountSid(env: Env): string {
+  const sid = required(env, 'TWILIO_ACCOUNT_SID');
+  if (!/^AC[0-9a-fA-F]{32}$/.test(sid)) {
+    throw new ConfigError('TWILIO_ACCOUNT_SID must look like AC followed by 32 hex digits');
+  }
+  return sid;
+}
+
+/**
+ * The auth token source. An explicit `TWILIO_AUTH_TOKEN` wins (the local stack sets it);
+ * otherwise the SSM parameter names that `serverless.yml` sets are used.
+ */
+export function readAuthTokens(env: Env): AuthTokenSource {
+  const primary = optional(env, 'TWILIO_AUTH_TOKEN');
+  if (primary !== undefined) {
+    const secondary = optional(env, 'TWILIO_AUTH_TOKEN_SECONDARY');
+    return { kind: 'env', tokens: secondary === undefined ? [primary] : [primary, secondary] };
+  }
+  const parameter = optional(env, 'TWILIO_AUTH_TOKEN_PARAM');
+  if (parameter === undefined) {
+    throw new ConfigError('Set TWILIO_AUTH_TOKEN, or TWILIO_AUTH_TOKEN_PARAM naming an SSM SecureString parameter');
+  }
+  return { kind: 'ssm', primary: parameter, secondary: optional(env, 'TWILIO_AUTH_TOKEN_SECONDARY_PARAM') };
+}
+
+function readPublicBaseUrl(env: Env): string | undefined {
+  const raw = optional(env, 'PUBLIC_BASE_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`PUBLIC_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`PUBLIC_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ConfigError('PUBLIC_BASE_URL must not carry a query string or fragment');
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/** Parses the webhook Lambda's configuration; throws {@link ConfigError} naming the bad variable. */
+export function parseWebhookConfig(env: Env): WebhookConfig {
+  const dialActionTwiml = optional(env, 'DIAL_ACTION_TWIML') ?? DEFAULT_DIAL_ACTION_TWIML;
+  if (!dialActionTwiml.includes('<Response')) {
+    throw new ConfigError('DIAL_ACTION_TWIML must be a TwiML document with a <Response> element');
+  }
+  return {
+    tableName: required(env, 'TABLE_NAME'),
+    accountSid: readAccountSid(env),
+    authTokens: readAuthTokens(env),
+    publicBaseUrl: readPublicBaseUrl(env),
+    retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 3650),
+    includeCanceled: boolean(env, 'MISSED_INCLUDE_CANCELED', false),
+    dialActionTwiml,
+  };
+}
