@@ -3,17 +3,12 @@
  * Plain functions over already-parsed form parameters; no I/O.
  */
 
-export const CALL_STATUSES = [
-  'queued',
-  'ringing',
-  'in-progress',
-  'completed',
-  'busy',
-  'failed',
-  'no-answer',
-  'canceled',
-] as const;
+export const CALL_STATUSES = ['queued', 'ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled'] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
+
+/** `DialCallStatus` of a `<Dial action>` callback: the call statuses plus `answered`. */
+export const DIAL_CALL_STATUSES = [...CALL_STATUSES, 'answered'] as const;
+export type DialCallStatus = (typeof DIAL_CALL_STATUSES)[number];
 
 export const MISSED_STATUSES = ['no-answer', 'busy', 'failed', 'canceled'] as const;
 export type MissedStatus = (typeof MISSED_STATUSES)[number];
@@ -57,7 +52,7 @@ function isOneOf<T extends string>(values: readonly T[], value: string): value i
 }
 
 /** A missed status, or undefined for any status that is not a missed call under this configuration. */
-export function missedStatus(status: CallStatus, includeCanceled: boolean): MissedStatus | undefined {
+export function missedStatus(status: DialCallStatus, includeCanceled: boolean): MissedStatus | undefined {
   if (status === 'canceled') return includeCanceled ? 'canceled' : undefined;
   return isOneOf(MISSED_STATUSES, status) ? status : undefined;
 }
@@ -88,10 +83,10 @@ function optionalSid(params: Params, name: string, pattern: RegExp): string | un
   return value;
 }
 
-function requireStatus(params: Params, name: string): CallStatus {
+function requireStatus<T extends string>(params: Params, name: string, statuses: readonly T[]): T {
   const value = params[name];
   if (value === undefined || value === '') throw new InvalidCallbackError(`${name} is required`);
-  if (!isOneOf(CALL_STATUSES, value)) throw new InvalidCallbackError(`${name} "${value.slice(0, 32)}" is not a Twilio call status`);
+  if (!isOneOf(statuses, value)) throw new InvalidCallbackError(`${name} "${value.slice(0, 32)}" is not a Twilio call status`);
   return value;
 }
 
@@ -103,7 +98,7 @@ export function parseTwilioTimestamp(value: string | undefined): string | undefi
 }
 
 /** What a callback amounts to: a missed call to record, or a status to acknowledge only. */
-export type Classified = { kind: 'missed'; call: MissedCall } | { kind: 'ignored'; callSid: string; status: CallStatus };
+export type Classified = { kind: 'missed'; call: MissedCall } | { kind: 'ignored'; callSid: string; status: DialCallStatus };
 
 /**
  * A status callback of any call leg (parent or `<Dial>` child).
@@ -112,7 +107,7 @@ export type Classified = { kind: 'missed'; call: MissedCall } | { kind: 'ignored
 export function classifyStatusCallback(params: Params, includeCanceled: boolean): Classified {
   const callSid = requireSid(params, 'CallSid', CALL_SID);
   const accountSid = requireSid(params, 'AccountSid', ACCOUNT_SID);
-  const status = requireStatus(params, 'CallStatus');
+  const status = requireStatus(params, 'CallStatus', CALL_STATUSES);
   const parentCallSid = optionalSid(params, 'ParentCallSid', CALL_SID);
   const missed = missedStatus(status, includeCanceled);
   if (missed === undefined) return { kind: 'ignored', callSid, status };
@@ -146,7 +141,7 @@ export function classifyStatusCallback(params: Params, includeCanceled: boolean)
 export function classifyDialAction(params: Params, includeCanceled: boolean): Classified {
   const callSid = requireSid(params, 'CallSid', CALL_SID);
   const accountSid = requireSid(params, 'AccountSid', ACCOUNT_SID);
-  const status = requireStatus(params, 'DialCallStatus');
+  const status = requireStatus(params, 'DialCallStatus', DIAL_CALL_STATUSES);
   const dialCallSid = optionalSid(params, 'DialCallSid', CALL_SID);
   const missed = missedStatus(status, includeCanceled);
   if (missed === undefined) return { kind: 'ignored', callSid, status };

@@ -8,9 +8,7 @@ export class ConfigError extends Error {
 }
 
 /** Where the Twilio auth token(s) come from: given directly (local stack) or SSM (AWS). */
-export type AuthTokenSource =
-  | { kind: 'env'; tokens: readonly string[] }
-  | { kind: 'ssm'; primary: string; secondary: string | undefined };
+export type AuthTokenSource = { kind: 'env'; tokens: readonly string[] } | { kind: 'ssm'; primary: string; secondary: string | undefined };
 
 export interface WebhookConfig {
   tableName: string;

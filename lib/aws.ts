@@ -1,0 +1,37 @@
+/**
+ * The AWS clients, built once per cold start and reused by warm invocations.
+ * Endpoints come from the SDK's own configuration (`AWS_ENDPOINT_URL_DYNAMODB` locally),
+ * never from an "offline" branch.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+// Twilio gives a webhook 15 s; a DynamoDB call that has not connected in 1 s or answered in
+// 3 s is retried (3 attempts in all) well inside that budget.
+const requestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000 };
+
+export function createDynamoDbClient(): DynamoDBClient {
+  return new DynamoDBClient({ maxAttempts: 3, requestHandler });
+}
+
+export function createDocumentClient(client: DynamoDBClient = createDynamoDbClient()): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+let documentClient: DynamoDBDocumentClient | undefined;
+let ssmClient: SSMClient | undefined;
+
+/** The shared document client of this Lambda process. */
+export function documents(): DynamoDBDocumentClient {
+  documentClient ??= createDocumentClient();
+  return documentClient;
+}
+
+/** The shared SSM client of this Lambda process. */
+export function ssm(): SSMClient {
+  ssmClient ??= new SSMClient({ maxAttempts: 3, requestHandler });
+  return ssmClient;
+}

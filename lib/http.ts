@@ -1,0 +1,47 @@
+/**
+ * The one middy stack of the HTTP handlers: named domain errors become HTTP statuses here,
+ * once, and never leak an error object or a stack trace to the client.
+ */
+import middy from '@middy/core';
+import httpErrorHandler from '@middy/http-error-handler';
+import { createError } from '@middy/util';
+import type { APIGatewayProxyResult, Context } from 'aws-lambda';
+import { InvalidCallbackError } from './calls.js';
+import { LedgerUnavailableError } from './ledger.js';
+import { logger } from './log.js';
+import { BadRequestError, type HttpEvent } from './request.js';
+import { SecretUnavailableError } from './secrets.js';
+
+export type HttpHandler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+const json = (message: string): string => JSON.stringify({ message });
+
+/** The HTTP error a thrown error maps to. Unknown errors are 500 with a generic message. */
+export function toHttpError(error: unknown): Error & { statusCode: number } {
+  if (error instanceof BadRequestError) return createError(error.statusCode, json(error.message));
+  if (error instanceof InvalidCallbackError) return createError(400, json(error.message));
+  if (error instanceof LedgerUnavailableError || error instanceof SecretUnavailableError) {
+    // 503: the delivery was not recorded; Twilio retries per the URL's connection overrides.
+    return createError(503, json('Temporarily unavailable, retry later'), { expose: true, headers: { 'Retry-After': '1' } });
+  }
+  return createError(500, json('Internal error'), { expose: true });
+}
+
+/** Wraps a handler in the shared stack: request logging context, error mapping, error replies. */
+export function httpStack(handler: HttpHandler) {
+  return middy<HttpEvent, APIGatewayProxyResult>()
+    .use(httpErrorHandler({ logger: false }))
+    .use({
+      before: (request) => {
+        logger.addContext(request.context);
+      },
+      onError: (request) => {
+        const mapped = toHttpError(request.error);
+        const log = mapped.statusCode >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
+        // The error's own message never holds tokens, signatures or full numbers.
+        log('Request refused', { statusCode: mapped.statusCode, error: request.error });
+        request.error = mapped;
+      },
+    })
+    .handler(handler);
+}

@@ -1,0 +1,83 @@
+/**
+ * The webhook's rules: which route is which callback, signature and account checks, then the
+ * ledger. Returns the HTTP reply; throws the named errors that `lib/http.ts` maps to statuses.
+ */
+import { type Classified, classifyDialAction, classifyStatusCallback } from './calls.js';
+import type { WebhookConfig } from './config.js';
+import type { Ledger } from './ledger.js';
+import { logger, maskPhone } from './log.js';
+import { BadRequestError, type HttpRequest, parseForm, signedUrl } from './request.js';
+import { verifyTwilioSignature } from './signature.js';
+
+type Route = 'call-status' | 'dial-status';
+
+/** Route templates (as in `serverless.yml`) to the callback each one receives. */
+export const ROUTES: ReadonlyMap<string, Route> = new Map([
+  ['/twilio/call-status', 'call-status'],
+  ['/twilio/dial-status', 'dial-status'],
+]);
+
+export interface WebhookDeps {
+  config: WebhookConfig;
+  /** The accepted auth tokens (primary, then secondary during a rotation). */
+  authTokens: () => Promise<readonly string[]>;
+  ledger: Ledger;
+}
+
+export interface HttpReply {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body: string;
+}
+
+function routeOf(request: HttpRequest): Route {
+  const route = ROUTES.get(request.route);
+  if (route === undefined) throw new BadRequestError(404, `No route ${request.route.slice(0, 80)}`);
+  if (request.method !== 'POST') throw new BadRequestError(405, `${request.route} accepts POST only`);
+  return route;
+}
+
+/** Handles one Twilio callback end to end. */
+export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Promise<HttpReply> {
+  const route = routeOf(request);
+  const params = parseForm(request);
+
+  const signature = request.headers['x-twilio-signature'];
+  if (signature === undefined || signature === '') throw new BadRequestError(403, 'Missing X-Twilio-Signature header');
+  const url = signedUrl(request, deps.config.publicBaseUrl);
+  if (url === undefined) throw new BadRequestError(403, 'Cannot tell which URL was signed: set PUBLIC_BASE_URL');
+  if (!verifyTwilioSignature(await deps.authTokens(), signature, url, params)) {
+    throw new BadRequestError(403, 'Invalid X-Twilio-Signature');
+  }
+  if (params.AccountSid !== deps.config.accountSid) {
+    throw new BadRequestError(403, 'AccountSid does not match this deployment');
+  }
+
+  const classified: Classified =
+    route === 'call-status'
+      ? classifyStatusCallback(params, deps.config.includeCanceled)
+      : classifyDialAction(params, deps.config.includeCanceled);
+
+  if (classified.kind === 'ignored') {
+    logger.info('Callback acknowledged, not a missed call', { route, callSid: classified.callSid, status: classified.status });
+  } else {
+    const { call } = classified;
+    const result = await deps.ledger.record(call);
+    logger.info(result.outcome === 'recorded' ? 'Missed call recorded' : 'Duplicate delivery, nothing counted', {
+      route,
+      callSid: params.CallSid,
+      rootCallSid: call.rootCallSid,
+      status: call.status,
+      source: call.source,
+      direction: call.direction,
+      from: maskPhone(call.from),
+      to: maskPhone(call.to),
+      ...result,
+    });
+  }
+
+  if (route === 'dial-status') {
+    return { statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: deps.config.dialActionTwiml };
+  }
+  return { statusCode: 204, body: '' };
+}

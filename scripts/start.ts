@@ -1,0 +1,107 @@
+/**
+ * `npm start`: the whole stack on this machine, with no AWS account. DynamoDB Local, the
+ * ledger table (from resources/table.yml), and serverless-offline serving the Lambdas at
+ * http://127.0.0.1:$PORT. Ctrl-C or SIGTERM stops everything.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LOCAL_DEFAULTS } from '../lib/dev/defaults.js';
+import { portOpen, startDynamoDbLocal, waitForPort } from '../lib/dev/dynamodb-local.js';
+import { createTable } from '../lib/dev/table.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const env = (name: keyof typeof LOCAL_DEFAULTS): string => process.env[name]?.trim() || LOCAL_DEFAULTS[name];
+
+async function main(): Promise<void> {
+  const port = Number(env('PORT'));
+  const stage = 'local';
+  const tableName = `missed-call-ledger-${stage}`;
+  const lambdaPort = Number(process.env.OFFLINE_LAMBDA_PORT ?? port + 2);
+  const publicBaseUrl = env('PUBLIC_BASE_URL') || `http://127.0.0.1:${port}`;
+
+  for (const [name, p] of [
+    ['PORT', port],
+    ['OFFLINE_LAMBDA_PORT', lambdaPort],
+  ] as const) {
+    if (await portOpen(p)) throw new Error(`Port ${p} is already in use: set ${name} to a free port`);
+  }
+  const dynamo = await startDynamoDbLocal({
+    port: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
+  });
+  let offline: ChildProcess | undefined;
+  let stopping = false;
+  const stop = async (code: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true;
+      if (offline && offline.exitCode === null && offline.signalCode === null) {
+        const child = offline;
+        const gone = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await gone;
+        clearTimeout(timer);
+      }
+      await dynamo.stop();
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  // DynamoDB Local scopes data by access key and region: every process here uses the same pair.
+  const awsEnv = {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_REGION: env('AWS_REGION'),
+    AWS_ACCESS_KEY_ID: env('AWS_ACCESS_KEY_ID'),
+    AWS_SECRET_ACCESS_KEY: env('AWS_SECRET_ACCESS_KEY'),
+  };
+  Object.assign(process.env, awsEnv);
+  await createTable(new DynamoDBClient({}), tableName);
+
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...awsEnv,
+    PORT: String(port),
+    OFFLINE_LAMBDA_PORT: String(lambdaPort),
+    TWILIO_ACCOUNT_SID: env('TWILIO_ACCOUNT_SID'),
+    TWILIO_AUTH_TOKEN: env('TWILIO_AUTH_TOKEN'),
+    TWILIO_AUTH_TOKEN_SECONDARY: process.env.TWILIO_AUTH_TOKEN_SECONDARY ?? '',
+    PUBLIC_BASE_URL: publicBaseUrl,
+    RETENTION_DAYS: env('RETENTION_DAYS'),
+  };
+  // --localEnvironment hands this environment (the local auth token included) to the handlers;
+  // in AWS the token comes from SSM and never sits in the Lambda's environment.
+  offline = spawn(join(root, 'node_modules/.bin/osls'), ['offline', 'start', '--stage', stage, '--localEnvironment'], {
+    cwd: root,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  offline.on('exit', (code) => {
+    if (!stopping) {
+      console.error(`serverless-offline exited (${code ?? 'signal'}); stopping.`);
+      void stop(code ?? 1);
+    }
+  });
+  offline.stdout?.pipe(process.stdout);
+  await waitForPort(port, 120_000);
+  console.log(
+    [
+      '',
+      'Local stack ready',
+      `  Status callback  POST ${publicBaseUrl}/twilio/call-status`,
+      `  Dial action      POST ${publicBaseUrl}/twilio/dial-status`,
+      `  DynamoDB Local   ${dynamo.endpoint}  table ${tableName}  (region ${awsEnv.AWS_REGION}, access key ${awsEnv.AWS_ACCESS_KEY_ID})`,
+      `  Account SID      ${childEnv.TWILIO_ACCOUNT_SID}`,
+      `  Auth token       ${childEnv.TWILIO_AUTH_TOKEN}  (local only; sign requests with it)`,
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
