@@ -22,7 +22,10 @@ export function toHttpError(error: unknown): Error & { statusCode: number } {
   if (error instanceof InvalidCallbackError) return createError(400, json(error.message));
   if (error instanceof LedgerUnavailableError || error instanceof SecretUnavailableError) {
     // 503: the delivery was not recorded; Twilio retries per the URL's connection overrides.
-    return createError(503, json('Temporarily unavailable, retry later'), { expose: true, headers: { 'Retry-After': '1' } });
+    // createError (middy 6) ignores `headers`; http-error-handler reads them from the error.
+    return Object.assign(createError(503, json('Temporarily unavailable, retry later'), { expose: true }), {
+      headers: { 'Retry-After': '1' },
+    });
   }
   return createError(500, json('Internal error'), { expose: true });
 }

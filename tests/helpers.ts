@@ -1,0 +1,178 @@
+/** Shared test helpers: DynamoDB Local clients, fresh tables, Twilio-shaped payloads and events. */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
+import { inject } from 'vitest';
+import { createDocumentClient } from '../lib/aws.js';
+import { createTable } from '../lib/dev/table.js';
+import { signLikeTwilio } from '../lib/signature.js';
+
+export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
+export const AUTH_TOKEN = 'test-auth-token-primary-00000000';
+export const SECONDARY_TOKEN = 'test-auth-token-secondary-000000';
+
+export const callSid = (): string => `CA${randomBytes(16).toString('hex')}`;
+
+export function dynamoClient(): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint: inject('dynamoEndpoint'),
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+}
+
+/** A fresh table made from resources/table.yml, and a function that drops it. */
+export async function freshTable(): Promise<{
+  tableName: string;
+  client: DynamoDBClient;
+  docs: DynamoDBDocumentClient;
+  drop: () => Promise<void>;
+}> {
+  const client = dynamoClient();
+  const tableName = `test-${randomUUID()}`;
+  await createTable(client, tableName);
+  return {
+    tableName,
+    client,
+    docs: createDocumentClient(client),
+    drop: async () => {
+      await client.send(new DeleteTableCommand({ TableName: tableName }));
+    },
+  };
+}
+
+export async function scanAll(docs: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
+  const out = await docs.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+  return out.Items ?? [];
+}
+
+/** A status callback as Twilio posts it for an inbound call nobody answered. */
+export function statusCallback(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    AccountSid: ACCOUNT_SID,
+    ApiVersion: '2010-04-01',
+    CallSid: callSid(),
+    CallStatus: 'no-answer',
+    CallDuration: '0',
+    Called: '+14155559876',
+    Caller: '+14155550123',
+    Direction: 'inbound',
+    From: '+14155550123',
+    To: '+14155559876',
+    CallbackSource: 'call-progress-events',
+    SequenceNumber: '3',
+    Timestamp: 'Tue, 24 Nov 2026 09:15:42 +0000',
+    ...overrides,
+  };
+}
+
+/** A `<Dial action>` callback for a dial nobody answered. */
+export function dialAction(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    AccountSid: ACCOUNT_SID,
+    ApiVersion: '2010-04-01',
+    CallSid: callSid(),
+    CallStatus: 'in-progress',
+    DialCallStatus: 'no-answer',
+    DialCallSid: callSid(),
+    DialCallDuration: '0',
+    Direction: 'inbound',
+    From: '+14155550123',
+    To: '+14155559876',
+    ...overrides,
+  };
+}
+
+export function formBody(params: Record<string, string>): string {
+  return new URLSearchParams(params).toString();
+}
+
+/** A REST API (v1) proxy event as API Gateway delivers it behind the `prod` stage. */
+export function v1Event(options: {
+  resource: string;
+  params: Record<string, string>;
+  signature?: string;
+  host?: string;
+  stagePath?: string;
+  contentType?: string;
+  body?: string;
+  query?: Record<string, string>;
+}): APIGatewayProxyEvent {
+  const host = options.host ?? 'abc123.execute-api.us-east-1.amazonaws.com';
+  const headers: Record<string, string> = {
+    Host: host,
+    'Content-Type': options.contentType ?? 'application/x-www-form-urlencoded; charset=utf-8',
+    'X-Forwarded-Proto': 'https',
+    'I-Twilio-Idempotency-Token': randomUUID(),
+  };
+  if (options.signature !== undefined) headers['X-Twilio-Signature'] = options.signature;
+  const stagePath = options.stagePath ?? '/prod';
+  return {
+    resource: options.resource,
+    path: options.resource,
+    httpMethod: 'POST',
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: options.query ?? null,
+    multiValueQueryStringParameters: options.query ? Object.fromEntries(Object.entries(options.query).map(([k, v]) => [k, [v]])) : null,
+    pathParameters: null,
+    stageVariables: null,
+    body: options.body ?? formBody(options.params),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc123',
+      authorizer: undefined,
+      httpMethod: 'POST',
+      identity: {} as APIGatewayProxyEvent['requestContext']['identity'],
+      path: `${stagePath}${options.resource}`,
+      protocol: 'HTTP/1.1',
+      requestId: randomUUID(),
+      requestTimeEpoch: Date.now(),
+      resourceId: 'res1',
+      resourcePath: options.resource,
+      stage: 'prod',
+    },
+  };
+}
+
+/** An HTTP API (v2) event: form bodies arrive base64-encoded. */
+export function v2Event(options: {
+  route: string;
+  params: Record<string, string>;
+  signature?: string;
+  host?: string;
+  rawQueryString?: string;
+}): APIGatewayProxyEventV2 {
+  const host = options.host ?? 'xyz789.execute-api.us-east-1.amazonaws.com';
+  const headers: Record<string, string> = {
+    host,
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-forwarded-proto': 'https',
+  };
+  if (options.signature !== undefined) headers['x-twilio-signature'] = options.signature;
+  return {
+    version: '2.0',
+    routeKey: `POST ${options.route}`,
+    rawPath: options.route,
+    rawQueryString: options.rawQueryString ?? '',
+    headers,
+    body: Buffer.from(formBody(options.params)).toString('base64'),
+    isBase64Encoded: true,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'xyz789',
+      domainName: host,
+      domainPrefix: 'xyz789',
+      http: { method: 'POST', path: options.route, protocol: 'HTTP/1.1', sourceIp: '54.172.60.1', userAgent: 'TwilioProxy/1.1' },
+      requestId: randomUUID(),
+      routeKey: `POST ${options.route}`,
+      stage: '$default',
+      time: '24/Nov/2026:09:15:42 +0000',
+      timeEpoch: Date.now(),
+    },
+  };
+}
+
+export { signLikeTwilio };

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_DIAL_ACTION_TWIML, parseWebhookConfig } from '../../lib/config.js';
+import { maskPhone } from '../../lib/log.js';
+import { ACCOUNT_SID } from '../helpers.js';
+
+const base = { TABLE_NAME: 't', TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_AUTH_TOKEN: 'tok' };
+
+describe('parseWebhookConfig', () => {
+  it('applies the defaults', () => {
+    expect(parseWebhookConfig(base)).toEqual({
+      tableName: 't',
+      accountSid: ACCOUNT_SID,
+      authTokens: { kind: 'env', tokens: ['tok'] },
+      publicBaseUrl: undefined,
+      retentionDays: 90,
+      includeCanceled: false,
+      dialActionTwiml: DEFAULT_DIAL_ACTION_TWIML,
+    });
+  });
+
+  it('uses SSM parameters when no token is in the environment', () => {
+    const config = parseWebhookConfig({
+      ...base,
+      TWILIO_AUTH_TOKEN: '',
+      TWILIO_AUTH_TOKEN_PARAM: '/p',
+      TWILIO_AUTH_TOKEN_SECONDARY_PARAM: '/s',
+    });
+    expect(config.authTokens).toEqual({ kind: 'ssm', primary: '/p', secondary: '/s' });
+  });
+
+  it('strips a trailing slash from PUBLIC_BASE_URL', () => {
+    expect(parseWebhookConfig({ ...base, PUBLIC_BASE_URL: 'https://x.example/prod/' }).publicBaseUrl).toBe('https://x.example/prod');
+  });
+
+  it.each([
+    [{ TABLE_NAME: '' }, 'TABLE_NAME is required but not set'],
+    [{ TWILIO_ACCOUNT_SID: 'AC123' }, 'TWILIO_ACCOUNT_SID must look like AC followed by 32 hex digits'],
+    [{ RETENTION_DAYS: '0' }, 'RETENTION_DAYS must be a whole number from 1 to 3650, got "0"'],
+    [{ MISSED_INCLUDE_CANCELED: 'yes' }, 'MISSED_INCLUDE_CANCELED must be true or false, got "yes"'],
+    [{ PUBLIC_BASE_URL: 'hooks.example.com' }, 'PUBLIC_BASE_URL must be an absolute http(s) URL, got "hooks.example.com"'],
+    [{ DIAL_ACTION_TWIML: 'hello' }, 'DIAL_ACTION_TWIML must be a TwiML document with a <Response> element'],
+    [{ TWILIO_AUTH_TOKEN: '' }, 'Set TWILIO_AUTH_TOKEN, or TWILIO_AUTH_TOKEN_PARAM naming an SSM SecureString parameter'],
+  ])('fails fast on %o', (overrides, message) => {
+    expect(() => parseWebhookConfig({ ...base, ...overrides })).toThrow(new ConfigError(message));
+  });
+});
+
+describe('maskPhone', () => {
+  it.each([
+    ['+14155550123', '+*******0123'],
+    ['4155550123', '******0123'],
+    ['123', '***'],
+    ['client:alice', 'client:***'],
+    ['sip:alice@example.com', 'sip:***'],
+    ['anonymous', 'anonymous'],
+    [undefined, undefined],
+  ])('masks %s as %s', (input, expected) => {
+    expect(maskPhone(input)).toBe(expected);
+  });
+});
