@@ -50,12 +50,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 
-  // DynamoDB Local scopes data by access key and region: every process here uses the same pair.
+  // DynamoDB Local scopes data by access key and region: every process here uses the same fixed
+  // pair, whatever AWS credentials the shell holds, so nothing local can reach a real account.
   const awsEnv = {
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_REGION: env('AWS_REGION'),
-    AWS_ACCESS_KEY_ID: env('AWS_ACCESS_KEY_ID'),
-    AWS_SECRET_ACCESS_KEY: env('AWS_SECRET_ACCESS_KEY'),
+    AWS_REGION: LOCAL_DEFAULTS.AWS_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_DEFAULTS.AWS_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: LOCAL_DEFAULTS.AWS_SECRET_ACCESS_KEY,
   };
   Object.assign(process.env, awsEnv);
   await createTable(new DynamoDBClient({}), tableName);
@@ -71,6 +72,8 @@ async function main(): Promise<void> {
     PUBLIC_BASE_URL: publicBaseUrl,
     RETENTION_DAYS: env('RETENTION_DAYS'),
   };
+  delete childEnv.AWS_SESSION_TOKEN;
+  delete childEnv.AWS_PROFILE;
   // --localEnvironment hands this environment (the local auth token included) to the handlers;
   // in AWS the token comes from SSM and never sits in the Lambda's environment.
   offline = spawn(join(root, 'node_modules/.bin/osls'), ['offline', 'start', '--stage', stage, '--localEnvironment'], {

@@ -48,7 +48,9 @@ export async function scanAll(docs: DynamoDBDocumentClient, tableName: string): 
 }
 
 /** A status callback as Twilio posts it for an inbound call nobody answered. */
-export function statusCallback(overrides: Record<string, string> = {}): Record<string, string> {
+export type Form = Record<string, string> & { CallSid: string; AccountSid: string };
+
+export function statusCallback(overrides: Record<string, string> = {}): Form {
   return {
     AccountSid: ACCOUNT_SID,
     ApiVersion: '2010-04-01',
@@ -68,7 +70,7 @@ export function statusCallback(overrides: Record<string, string> = {}): Record<s
 }
 
 /** A `<Dial action>` callback for a dial nobody answered. */
-export function dialAction(overrides: Record<string, string> = {}): Record<string, string> {
+export function dialAction(overrides: Record<string, string> = {}): Form & { DialCallSid: string } {
   return {
     AccountSid: ACCOUNT_SID,
     ApiVersion: '2010-04-01',

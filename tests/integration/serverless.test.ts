@@ -1,0 +1,219 @@
+/**
+ * The real deployment artifacts and the real HTTP path: `osls package` and its CloudFormation,
+ * then `npm start`'s stack (DynamoDB Local + serverless-offline) driven over HTTP.
+ * One file, so the two never build into `.esbuild/` at the same time.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_DEFAULTS } from '../../lib/dev/defaults.js';
+import { freePort, portOpen } from '../../lib/dev/dynamodb-local.js';
+import { ACCOUNT_SID, dialAction, signLikeTwilio, statusCallback } from '../helpers.js';
+
+const root = join(import.meta.dirname, '../..');
+
+describe('osls package', () => {
+  let dir: string;
+  let template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }> };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mcl-package-'));
+    execFileSync(join(root, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--package', dir], {
+      cwd: root,
+      env: { ...process.env, TWILIO_ACCOUNT_SID: ACCOUNT_SID },
+      stdio: 'pipe',
+      timeout: 180_000,
+    });
+    template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  }, 200_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const resource = (name: string) => {
+    const found = template.Resources[name];
+    if (found === undefined) throw new Error(`no resource ${name}`);
+    return found;
+  };
+
+  it('defines the table on demand, named per stage, with TTL on expiresAt and a stream, retained on delete', () => {
+    const table = resource('Table');
+    expect(table.Type).toBe('AWS::DynamoDB::Table');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      TableName: 'missed-call-ledger-prod',
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    });
+  });
+
+  it('runs the webhook on nodejs22.x with its own role and the table name as a plain string', () => {
+    const fn = resource('WebhookLambdaFunction').Properties;
+    expect(fn.Runtime).toBe('nodejs22.x');
+    expect(fn.Role).toEqual({ 'Fn::GetAtt': ['WebhookRole', 'Arn'] });
+    expect(fn.Environment).toMatchObject({
+      Variables: {
+        TABLE_NAME: 'missed-call-ledger-prod',
+        TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN_PARAM: '/missed-call-ledger/prod/twilio-auth-token',
+      },
+    });
+    expect(JSON.stringify(fn.Environment)).not.toContain('TWILIO_AUTH_TOKEN"');
+  });
+
+  it('limits the webhook role to writing this table, reading its token parameters and its own logs', () => {
+    const policies = resource('WebhookRole').Properties.Policies as {
+      PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] };
+    }[];
+    const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
+    const byService = (prefix: string) => statements.filter((s) => s.Action.every((a) => a.startsWith(prefix)));
+
+    expect(statements.flatMap((s) => s.Action).sort()).toEqual(
+      [
+        'dynamodb:PutItem',
+        'dynamodb:TransactWriteItems',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'ssm:GetParameter',
+      ].sort(),
+    );
+    expect(byService('dynamodb:')).toEqual([expect.objectContaining({ Resource: [{ 'Fn::GetAtt': ['Table', 'Arn'] }] })]);
+    const ssm = JSON.stringify(byService('ssm:'));
+    expect(ssm).toContain(':parameter/missed-call-ledger/prod/twilio-auth-token"');
+    expect(ssm).toContain(':parameter/missed-call-ledger/prod/twilio-auth-token-secondary"');
+    expect(JSON.stringify(statements)).not.toMatch(/"\*"|:\*"\]|dynamodb:\*/);
+  });
+
+  it('bundles the webhook alone, without the AWS SDK', () => {
+    const listing = execFileSync('unzip', ['-Z1', join(dir, 'webhook.zip')], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    expect(listing).toEqual(['functions/webhook.cjs']);
+    const bundle = execFileSync('unzip', ['-p', join(dir, 'webhook.zip'), 'functions/webhook.cjs'], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    expect(bundle).toContain('require("@aws-sdk/lib-dynamodb")');
+    expect(statSync(join(dir, 'webhook.zip')).size).toBeGreaterThan(0);
+  });
+});
+
+describe('the local stack (npm start) end to end', () => {
+  let child: ChildProcess;
+  let output = '';
+  let port: number;
+  let dynamoPort: number;
+  let docs: DynamoDBDocumentClient;
+  const tableName = 'missed-call-ledger-local';
+  const token = LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN;
+
+  beforeAll(async () => {
+    [port, dynamoPort] = [await freePort(), await freePort()];
+    const lambdaPort = await freePort();
+    child = spawn(join(root, 'node_modules/.bin/tsx'), ['scripts/start.ts'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        OFFLINE_LAMBDA_PORT: String(lambdaPort),
+        DYNAMODB_PORT: String(dynamoPort),
+        TWILIO_ACCOUNT_SID: '',
+        TWILIO_AUTH_TOKEN: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`local stack not ready:\n${output}`)), 150_000);
+      const check = setInterval(() => {
+        if (output.includes('Local stack ready')) {
+          clearInterval(check);
+          clearTimeout(timer);
+          resolve();
+        }
+      }, 100);
+      child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+    });
+    docs = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: `http://127.0.0.1:${dynamoPort}`,
+        region: LOCAL_DEFAULTS.AWS_REGION,
+        credentials: { accessKeyId: LOCAL_DEFAULTS.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_DEFAULTS.AWS_SECRET_ACCESS_KEY },
+      }),
+    );
+  }, 180_000);
+
+  afterAll(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  const post = (path: string, params: Record<string, string>, signature: string) =>
+    fetch(`http://127.0.0.1:${port}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': signature },
+      body: new URLSearchParams(params),
+    });
+
+  const items = async () => (await docs.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }))).Items ?? [];
+
+  it('prints the URLs and the local auth token', () => {
+    expect(output).toContain(`POST http://127.0.0.1:${port}/twilio/call-status`);
+    expect(output).toContain(`POST http://127.0.0.1:${port}/twilio/dial-status`);
+    expect(output).toContain(token);
+  });
+
+  it('records a signed no-answer callback once however often Twilio delivers it', async () => {
+    const params = statusCallback({ AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID, Timestamp: 'Tue, 24 Nov 2026 09:15:42 +0000' });
+    const signature = signLikeTwilio(token, `http://127.0.0.1:${port}/twilio/call-status`, params);
+
+    const first = await post('/twilio/call-status', params, signature);
+    const again = await Promise.all(Array.from({ length: 6 }, () => post('/twilio/call-status', params, signature)));
+
+    expect([first.status, ...again.map((r) => r.status)]).toEqual(Array(7).fill(204));
+    const all = await items();
+    expect(all.filter((i) => i.pk === `CALL#${params.CallSid}`)).toHaveLength(1);
+    expect(all.find((i) => i.pk === 'STATS#2026-11-24')).toMatchObject({ total: 1, 'status:no-answer': 1, 'source:webhook': 1 });
+  });
+
+  it('refuses a tampered callback with 403 and writes nothing', async () => {
+    const params = statusCallback({ AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID });
+    const signature = signLikeTwilio(token, `http://127.0.0.1:${port}/twilio/call-status`, params);
+    const before = await items();
+
+    const response = await post('/twilio/call-status', { ...params, CallStatus: 'busy' }, signature);
+
+    expect(response.status).toBe(403);
+    expect(await response.json()).toEqual({ message: 'Invalid X-Twilio-Signature' });
+    expect(await items()).toEqual(before);
+  });
+
+  it('answers a Dial action with TwiML', async () => {
+    const params = dialAction({ AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID });
+    const response = await post(
+      '/twilio/dial-status',
+      params,
+      signLikeTwilio(token, `http://127.0.0.1:${port}/twilio/dial-status`, params),
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/xml');
+    expect(await response.text()).toContain('<Hangup/>');
+  });
+
+  it('stops everything on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await portOpen(port)).toBe(false);
+    expect(await portOpen(dynamoPort)).toBe(false);
+  }, 30_000);
+});
