@@ -99,6 +99,11 @@ function readPublicBaseUrl(env: Env): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+/** The configuration of a function that only needs the table. */
+export function parseTableConfig(env: Env): { tableName: string } {
+  return { tableName: required(env, 'TABLE_NAME') };
+}
+
 /** Parses the webhook Lambda's configuration; throws {@link ConfigError} naming the bad variable. */
 export function parseWebhookConfig(env: Env): WebhookConfig {
   const dialActionTwiml = optional(env, 'DIAL_ACTION_TWIML') ?? DEFAULT_DIAL_ACTION_TWIML;

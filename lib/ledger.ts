@@ -6,6 +6,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { MissedCall } from './calls.js';
+import { backoffMs, cancellationCodes, defaultSleep, RETRYABLE_REASONS } from './transactions.js';
 
 /** The table could not be written: the request fails with 503 so that Twilio retries it. */
 export class LedgerUnavailableError extends Error {
@@ -35,9 +36,6 @@ export const callKey = (rootCallSid: string): string => `CALL#${rootCallSid}`;
 export const statsKey = (day: string): string => `STATS#${day}`;
 
 const DAY_SECONDS = 86_400;
-const RETRYABLE_REASONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
-
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The call item as stored; `legSids` is a string set. */
 export function callItem(call: MissedCall, recordedAt: Date, retentionDays: number): Record<string, unknown> {
@@ -63,10 +61,6 @@ export function callItem(call: MissedCall, recordedAt: Date, retentionDays: numb
     // TTL: DynamoDB deletes the item (within a day or two) after this epoch second.
     expiresAt: Math.floor(recordedAt.getTime() / 1000) + retentionDays * DAY_SECONDS,
   };
-}
-
-function cancellationCodes(error: TransactionCanceledException): string[] {
-  return (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
 }
 
 /** The ledger on DynamoDB. */
@@ -157,7 +151,7 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
             throw new LedgerUnavailableError(`The ledger transaction was cancelled (${codes.join(', ')})`, { cause: error });
           }
           // Full jitter: 50 concurrent deliveries of one call contend for the same two items.
-          await sleep(Math.random() * Math.min(1_000, 25 * 2 ** attempt));
+          await sleep(backoffMs(attempt));
         }
       }
     },

@@ -1,14 +1,19 @@
 /**
  * `npm start`: the whole stack on this machine, with no AWS account. DynamoDB Local, the
- * ledger table (from resources/table.yml), and serverless-offline serving the Lambdas at
- * http://127.0.0.1:$PORT. Ctrl-C or SIGTERM stops everything.
+ * ledger table (from resources/table.yml), serverless-offline serving the Lambdas at
+ * http://127.0.0.1:$PORT, and a poller feeding the table's stream to the contacts Lambda.
+ * Ctrl-C or SIGTERM stops everything.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LOCAL_DEFAULTS } from '../lib/dev/defaults.js';
 import { portOpen, startDynamoDbLocal, waitForPort } from '../lib/dev/dynamodb-local.js';
+import { offlineInvoker } from '../lib/dev/lambda-invoke.js';
+import { readStreamEvent } from '../lib/dev/serverless-config.js';
+import { StreamPoller } from '../lib/dev/stream-poller.js';
 import { createTable } from '../lib/dev/table.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -31,10 +36,12 @@ async function main(): Promise<void> {
     port: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
   });
   let offline: ChildProcess | undefined;
+  let poller: StreamPoller | undefined;
   let stopping = false;
   const stop = async (code: number): Promise<never> => {
     if (!stopping) {
       stopping = true;
+      await poller?.stop();
       if (offline && offline.exitCode === null && offline.signalCode === null) {
         const child = offline;
         const gone = new Promise((resolve) => child.once('exit', resolve));
@@ -59,7 +66,9 @@ async function main(): Promise<void> {
     AWS_SECRET_ACCESS_KEY: LOCAL_DEFAULTS.AWS_SECRET_ACCESS_KEY,
   };
   Object.assign(process.env, awsEnv);
-  await createTable(new DynamoDBClient({}), tableName);
+  const table = await createTable(new DynamoDBClient({}), tableName);
+  if (table.streamArn === undefined) throw new Error(`Table ${tableName} has no stream`);
+  const streamArn = table.streamArn;
 
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -89,12 +98,34 @@ async function main(): Promise<void> {
   });
   offline.stdout?.pipe(process.stdout);
   await waitForPort(port, 120_000);
+  await waitForPort(lambdaPort, 30_000);
+
+  // The contacts Lambda on DynamoDB Local's stream, with the mapping settings of serverless.yml.
+  poller = new StreamPoller({
+    streams: new DynamoDBStreamsClient({ endpoint: dynamo.endpoint }),
+    streamArn,
+    region: awsEnv.AWS_REGION,
+    config: readStreamEvent('contacts'),
+    invoke: offlineInvoker({
+      lambdaPort,
+      functionName: `missed-call-ledger-${stage}-contacts`,
+      region: awsEnv.AWS_REGION,
+      accessKeyId: awsEnv.AWS_ACCESS_KEY_ID,
+      secretAccessKey: awsEnv.AWS_SECRET_ACCESS_KEY,
+    }),
+    // The local stand-in for the mapping's SQS on-failure destination.
+    onFailure: ({ records, reason }) =>
+      console.error(`contacts: gave up on ${records.map((r) => r.dynamodb?.SequenceNumber).join(', ')} (${reason})`),
+  });
+  poller.start(500, (error) => console.error('contacts stream poller:', error instanceof Error ? error.message : error));
+
   console.log(
     [
       '',
       'Local stack ready',
       `  Status callback  POST ${publicBaseUrl}/twilio/call-status`,
       `  Dial action      POST ${publicBaseUrl}/twilio/dial-status`,
+      '  Contacts         the table stream, polled every 500 ms into the contacts Lambda',
       `  DynamoDB Local   ${dynamo.endpoint}  table ${tableName}  (region ${awsEnv.AWS_REGION}, access key ${awsEnv.AWS_ACCESS_KEY_ID})`,
       `  Account SID      ${childEnv.TWILIO_ACCOUNT_SID}`,
       `  Auth token       ${childEnv.TWILIO_AUTH_TOKEN}  (local only; sign requests with it)`,

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import {
   type AttributeDefinition,
   CreateTableCommand,
+  DescribeTableCommand,
   type DynamoDBClient,
   type KeySchemaElement,
   ResourceInUseException,
@@ -77,8 +78,14 @@ export function readTableDefinition(tableName: string): TableDefinition {
   };
 }
 
-/** Creates the table (stream and TTL as defined) unless it exists; returns its definition. */
-export async function createTable(client: DynamoDBClient, tableName: string): Promise<TableDefinition> {
+/** Creates the table (stream and TTL as defined) unless it exists; returns its definition and stream. */
+export async function createTable(client: DynamoDBClient, tableName: string): Promise<TableDefinition & { streamArn: string | undefined }> {
+  const def = await ensureTable(client, tableName);
+  const described = await client.send(new DescribeTableCommand({ TableName: def.TableName }));
+  return { ...def, streamArn: described.Table?.LatestStreamArn };
+}
+
+async function ensureTable(client: DynamoDBClient, tableName: string): Promise<TableDefinition> {
   const def = readTableDefinition(tableName);
   try {
     await client.send(

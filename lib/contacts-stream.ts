@@ -1,0 +1,59 @@
+/**
+ * The contacts Lambda's batch contract: every record is tried, each failure is reported by its
+ * sequence number (ReportBatchItemFailures), and the rest are applied exactly once.
+ */
+import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import { type ContactsStore, pendingCall } from './contacts.js';
+import { logger, maskPhone } from './log.js';
+import { fromImage } from './stream-image.js';
+
+export interface BatchSummary {
+  applied: number;
+  anonymous: number;
+  alreadyApplied: number;
+  skipped: number;
+  failed: number;
+}
+
+async function processRecord(record: DynamoDBRecord, store: ContactsStore, summary: BatchSummary): Promise<void> {
+  // The event source mapping filters these out already; checked again so that a mapping
+  // without filters can never let a TTL deletion or another item touch a contact.
+  const image = record.dynamodb?.NewImage;
+  if (record.eventName === 'REMOVE' || image === undefined) {
+    summary.skipped += 1;
+    return;
+  }
+  const call = pendingCall(fromImage(image));
+  if (call === undefined) {
+    summary.skipped += 1;
+    return;
+  }
+  const result = await store.apply(call);
+  if (result.outcome === 'applied') summary.applied += 1;
+  else if (result.outcome === 'anonymous') summary.anonymous += 1;
+  else summary.alreadyApplied += 1;
+  logger.info('Contact work done', { callSid: call.rootCallSid, customer: maskPhone(call.customer), status: call.status, ...result });
+}
+
+/** Processes a stream batch in order and returns the failed records' sequence numbers. */
+export async function processContactsBatch(
+  records: readonly DynamoDBRecord[],
+  store: ContactsStore,
+): Promise<DynamoDBBatchResponse & { summary: BatchSummary }> {
+  const summary: BatchSummary = { applied: 0, anonymous: 0, alreadyApplied: 0, skipped: 0, failed: 0 };
+  const batchItemFailures: DynamoDBBatchResponse['batchItemFailures'] = [];
+  for (const record of records) {
+    try {
+      await processRecord(record, store, summary);
+    } catch (error) {
+      const sequenceNumber = record.dynamodb?.SequenceNumber;
+      // Without a sequence number the failure cannot be reported alone: fail the whole batch.
+      if (sequenceNumber === undefined) throw error;
+      summary.failed += 1;
+      batchItemFailures.push({ itemIdentifier: sequenceNumber });
+      logger.error('Stream record failed', { eventID: record.eventID, sequenceNumber, error });
+    }
+  }
+  logger.info('Batch done', { records: records.length, ...summary });
+  return { batchItemFailures, summary };
+}
