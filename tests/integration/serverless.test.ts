@@ -89,6 +89,49 @@ describe('osls package', () => {
     expect(JSON.stringify(statements)).not.toMatch(/"\*"|:\*"\]|dynamodb:\*/);
   });
 
+  it('feeds the contacts Lambda from the stream with filters, partial failures, bounded retries and an SQS destination', () => {
+    const mapping = resource('ContactsEventSourceMappingDynamodbTable').Properties;
+    expect(mapping).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['Table', 'StreamArn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 5,
+      MaximumRecordAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['ContactsFailureQueue', 'Arn'] } } },
+    });
+    const filters = (mapping.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) => JSON.parse(f.Pattern));
+    expect(filters).toEqual([
+      {
+        eventName: ['INSERT', 'MODIFY'],
+        dynamodb: {
+          NewImage: { type: { S: ['call'] }, customer: { S: [{ exists: true }] }, contactAppliedAt: { S: [{ exists: false }] } },
+        },
+      },
+    ]);
+    expect(resource('ContactsFailureQueue').Type).toBe('AWS::SQS::Queue');
+  });
+
+  it('limits the contacts role to its table, its stream, its queue and its own logs', () => {
+    const policies = resource('ContactsRole').Properties.Policies as {
+      PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] };
+    }[];
+    const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
+    const resources = statements.flatMap((s) => s.Resource.map((r) => JSON.stringify(r)));
+    expect(new Set(resources)).toEqual(
+      new Set([
+        JSON.stringify({
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation !Sub string.
+          'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/missed-call-ledger-prod-contacts:*',
+        }),
+        JSON.stringify({ 'Fn::GetAtt': ['Table', 'Arn'] }),
+        JSON.stringify({ 'Fn::GetAtt': ['Table', 'StreamArn'] }),
+        JSON.stringify({ 'Fn::GetAtt': ['ContactsFailureQueue', 'Arn'] }),
+      ]),
+    );
+    expect(statements.flatMap((s) => s.Action).every((a) => /^(logs|dynamodb|sqs):[A-Za-z]+$/.test(a))).toBe(true);
+    expect(resource('ContactsLambdaFunction').Properties.Role).toEqual({ 'Fn::GetAtt': ['ContactsRole', 'Arn'] });
+  });
+
   it('bundles the webhook alone, without the AWS SDK', () => {
     const listing = execFileSync('unzip', ['-Z1', join(dir, 'webhook.zip')], { encoding: 'utf8' })
       .trim()
@@ -207,6 +250,24 @@ describe('the local stack (npm start) end to end', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/xml');
     expect(await response.text()).toContain('<Hangup/>');
+  });
+
+  it('turns a signed webhook into a contact within a few seconds (stream poller -> contacts Lambda)', async () => {
+    const from = '+14155550777';
+    const params = statusCallback({ AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID, From: from });
+    const response = await post(
+      '/twilio/call-status',
+      params,
+      signLikeTwilio(token, `http://127.0.0.1:${port}/twilio/call-status`, params),
+    );
+    expect(response.status).toBe(204);
+
+    let contact: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && contact === undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      contact = (await items()).find((item) => item.pk === `CONTACT#${from}`);
+    }
+    expect(contact).toMatchObject({ phone: from, missedCount: 1, lastCallSid: params.CallSid });
   });
 
   it('stops everything on SIGTERM', async () => {
