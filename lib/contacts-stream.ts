@@ -32,7 +32,14 @@ async function processRecord(record: DynamoDBRecord, store: ContactsStore, summa
   if (result.outcome === 'applied') summary.applied += 1;
   else if (result.outcome === 'anonymous') summary.anonymous += 1;
   else summary.alreadyApplied += 1;
-  logger.info('Contact work done', { callSid: call.rootCallSid, customer: maskPhone(call.customer), status: call.status, ...result });
+  logger.info('Contact work done', {
+    callSid: call.rootCallSid,
+    customer: maskPhone(call.customer),
+    status: call.status,
+    outcome: result.outcome,
+    ...(result.outcome === 'applied' ? { missedCount: result.missedCount } : {}),
+    ...(result.outcome === 'anonymous' ? { reason: result.reason } : {}),
+  });
 }
 
 /** Processes a stream batch in order and returns the failed records' sequence numbers. */

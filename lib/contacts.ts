@@ -85,7 +85,8 @@ function readContact(item: Record<string, unknown> | undefined): Contact | undef
   }
   const { missedCount, version, lastStatus } = item;
   if (typeof missedCount !== 'number' || typeof version !== 'number' || !isMissedStatus(lastStatus)) {
-    throw new ContactsUnavailableError(`contact item ${String(item.pk)} is malformed`);
+    // No key in the message: it holds the full phone number.
+    throw new ContactsUnavailableError('a contact item is malformed (missedCount, version or lastStatus)');
   }
   return {
     pk: requireString(item, 'pk'),

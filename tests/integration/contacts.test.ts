@@ -3,9 +3,9 @@
  * filter (from serverless.yml) -> the contacts batch handler -> contact items.
  */
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/calls.js';
 import { contactKey, createContactsStore } from '../../lib/contacts.js';
 import { processContactsBatch } from '../../lib/contacts-stream.js';
@@ -13,6 +13,7 @@ import { readStreamEvent } from '../../lib/dev/serverless-config.js';
 import { type FailedBatch, StreamPoller } from '../../lib/dev/stream-poller.js';
 import { createTable } from '../../lib/dev/table.js';
 import { callKey, createLedger, statsKey } from '../../lib/ledger.js';
+import { logger } from '../../lib/log.js';
 import { callSid, dialAction, freshTable, statusCallback } from '../helpers.js';
 
 let table: Awaited<ReturnType<typeof freshTable>>;
@@ -169,10 +170,18 @@ describe('contacts from the stream', () => {
   it('ignores TTL deletions (REMOVE records from dynamodb.amazonaws.com)', async () => {
     const number = newNumber();
     const call = missed(classifyStatusCallback(statusCallback({ From: number }), false));
-    // Recorded 100 days ago with 90 days' retention: DynamoDB Local's TTL deletes it.
-    await ledger().record(call, new Date(Date.now() - 100 * 86_400_000));
+    await ledger().record(call);
     await main.instance.pollOnce();
     expect(await get(contactKey(number))).toMatchObject({ missedCount: 1 });
+    // Its retention runs out: DynamoDB Local's TTL deletes it and streams a service REMOVE.
+    await table.docs.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: callKey(call.rootCallSid) },
+        UpdateExpression: 'SET expiresAt = :past',
+        ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 60 },
+      }),
+    );
 
     const deadline = Date.now() + 60_000;
     while ((await get(callKey(call.rootCallSid))) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
@@ -278,6 +287,29 @@ describe('a <Dial> nobody answered: child leg, Dial action and reconciliation in
       expect(await totals()).toBe(before + 1);
     });
   }
+});
+
+describe('contacts logs', () => {
+  it('mask the caller and never print a full number', async () => {
+    const number = newNumber();
+    await ledger().record(missed(classifyStatusCallback(statusCallback({ From: number }), false)));
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    logger.setLogLevel('INFO');
+    try {
+      await main.instance.pollOnce();
+    } finally {
+      logger.setLogLevel('SILENT');
+      spy.mockRestore();
+    }
+    const text = lines.join('');
+    expect(await get(contactKey(number))).toMatchObject({ missedCount: 1 });
+    expect(text).toContain(`"customer":"+*******${number.slice(-4)}"`);
+    expect(text).not.toContain(number);
+  });
 });
 
 describe('concurrent batches for one number', () => {
