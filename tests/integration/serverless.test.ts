@@ -231,13 +231,23 @@ describe('the local stack (npm start) end to end', () => {
   it('refuses a tampered callback with 403 and writes nothing', async () => {
     const params = statusCallback({ AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID });
     const signature = signLikeTwilio(token, `http://127.0.0.1:${port}/twilio/call-status`, params);
-    const before = await items();
+    // What the webhook writes: call keys and the counters (the contacts poller may touch
+    // other attributes of earlier calls meanwhile).
+    const ledgerState = async () => {
+      const all = await items();
+      return {
+        calls: all.filter((i) => String(i.pk).startsWith('CALL#')).map((i) => i.pk),
+        totals: all.filter((i) => String(i.pk).startsWith('STATS#')).map((i) => [i.pk, i.total]),
+      };
+    };
+    const before = await ledgerState();
 
     const response = await post('/twilio/call-status', { ...params, CallStatus: 'busy' }, signature);
 
     expect(response.status).toBe(403);
     expect(await response.json()).toEqual({ message: 'Invalid X-Twilio-Signature' });
-    expect(await items()).toEqual(before);
+    expect(await ledgerState()).toEqual(before);
+    expect(before.calls).not.toContain(`CALL#${params.CallSid}`);
   });
 
   it('answers a Dial action with TwiML', async () => {
