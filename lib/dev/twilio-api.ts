@@ -1,0 +1,223 @@
+/**
+ * A local Twilio-shaped REST API on 127.0.0.1, for tests and the local stack: the Calls list
+ * and fetch endpoints of API 2010-04-01 with Twilio's page envelope, RFC 2822 times, Basic
+ * auth, and injectable faults (429s, 500s, a slow page). Not used in AWS.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A call as this server stores it; `toResource` renders it as Twilio does. */
+export interface LocalCall {
+  sid: string;
+  parentCallSid?: string | null;
+  from: string;
+  to: string;
+  status: 'queued' | 'ringing' | 'in-progress' | 'completed' | 'busy' | 'failed' | 'no-answer' | 'canceled';
+  direction: 'inbound' | 'outbound-api' | 'outbound-dial';
+  startTime: Date;
+  durationSeconds?: number;
+}
+
+export type Fault =
+  | { kind: 'status'; status: 429 | 500 | 502 | 503; times: number; path?: RegExp }
+  | { kind: 'delay'; ms: number; times: number; path?: RegExp };
+
+export interface TwilioApiOptions {
+  accountSid: string;
+  /** Accepted Basic-auth passwords for username `accountSid` (auth tokens). */
+  authTokens: readonly string[];
+  /** Accepted API keys: username = key SID, password = secret. */
+  apiKeys?: Readonly<Record<string, string>>;
+  port?: number;
+}
+
+export interface TwilioApi {
+  baseUrl: string;
+  port: number;
+  calls: LocalCall[];
+  faults: Fault[];
+  /** Every request received, in order (method, path with query, status answered). */
+  requests: { method: string; url: string; status: number }[];
+  stop(): Promise<void>;
+}
+
+export const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
+
+const rfc2822 = (date: Date): string => date.toUTCString().replace('GMT', '+0000');
+
+function toResource(call: LocalCall, accountSid: string): Record<string, unknown> {
+  const end = call.durationSeconds === undefined ? call.startTime : new Date(call.startTime.getTime() + call.durationSeconds * 1000);
+  const uri = `/2010-04-01/Accounts/${accountSid}/Calls/${call.sid}.json`;
+  return {
+    sid: call.sid,
+    date_created: rfc2822(call.startTime),
+    date_updated: rfc2822(end),
+    parent_call_sid: call.parentCallSid ?? null,
+    account_sid: accountSid,
+    to: call.to,
+    to_formatted: call.to,
+    from: call.from,
+    from_formatted: call.from,
+    phone_number_sid: null,
+    status: call.status,
+    start_time: rfc2822(call.startTime),
+    end_time: rfc2822(end),
+    duration: String(call.durationSeconds ?? 0),
+    price: null,
+    price_unit: 'USD',
+    direction: call.direction,
+    answered_by: null,
+    api_version: '2010-04-01',
+    forwarded_from: null,
+    group_sid: null,
+    caller_name: null,
+    queue_time: '0',
+    trunk_sid: null,
+    uri,
+    subresource_uris: {
+      notifications: uri.replace('.json', '/Notifications.json'),
+      recordings: uri.replace('.json', '/Recordings.json'),
+    },
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function twilioError(res: ServerResponse, status: number, code: number, message: string): void {
+  send(res, status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
+}
+
+/** Parses Twilio's date filters: ISO 8601 date-times as the SDK sends them, or YYYY-MM-DD. */
+function filterTime(value: string | null): number | undefined {
+  if (value === null || value === '') return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioApi> {
+  const calls: LocalCall[] = [];
+  const faults: Fault[] = [];
+  const requests: TwilioApi['requests'] = [];
+
+  const authorized = (req: IncomingMessage): boolean => {
+    const header = req.headers.authorization ?? '';
+    if (!header.startsWith('Basic ')) return false;
+    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const user = decoded.slice(0, colon);
+    const password = decoded.slice(colon + 1);
+    if (user === options.accountSid) return options.authTokens.includes(password);
+    return options.apiKeys?.[user] !== undefined && options.apiKeys[user] === password;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const fault = faults.find((f) => f.times > 0 && (f.path === undefined || f.path.test(url.pathname)));
+    if (fault !== undefined) {
+      fault.times -= 1;
+      if (fault.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+      else {
+        if (fault.status === 429) twilioError(res, 429, 20429, 'Too Many Requests');
+        else twilioError(res, fault.status, 20500, 'Internal Server Error');
+        return fault.status;
+      }
+    }
+    if (req.method !== 'GET') {
+      twilioError(res, 405, 20004, 'Method not allowed');
+      return 405;
+    }
+    if (!authorized(req)) {
+      twilioError(res, 401, 20003, 'Authenticate');
+      return 401;
+    }
+    const list = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Calls\.json$/.exec(url.pathname);
+    const one = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Calls\/(CA[0-9a-fA-F]{32})\.json$/.exec(url.pathname);
+    const account = list?.[1] ?? one?.[1];
+    if (account !== undefined && account !== options.accountSid) {
+      twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
+      return 404;
+    }
+    if (one) {
+      const call = calls.find((c) => c.sid === one[2]);
+      if (call === undefined) {
+        twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
+        return 404;
+      }
+      send(res, 200, toResource(call, options.accountSid));
+      return 200;
+    }
+    if (!list) {
+      twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
+      return 404;
+    }
+    const q = url.searchParams;
+    const after = filterTime(q.get('StartTime>'));
+    const before = filterTime(q.get('StartTime<'));
+    const matching = calls
+      .filter((c) => (q.get('Status') ? c.status === q.get('Status') : true))
+      .filter((c) => (q.get('ParentCallSid') ? c.parentCallSid === q.get('ParentCallSid') : true))
+      .filter((c) => (q.get('From') ? c.from === q.get('From') : true))
+      .filter((c) => (q.get('To') ? c.to === q.get('To') : true))
+      .filter((c) => (after === undefined ? true : c.startTime.getTime() >= after))
+      .filter((c) => (before === undefined ? true : c.startTime.getTime() <= before))
+      // Newest first, as Twilio lists calls; the SID breaks ties so that paging is stable.
+      .sort((a, b) => b.startTime.getTime() - a.startTime.getTime() || a.sid.localeCompare(b.sid));
+    const pageSize = Math.min(1000, Math.max(1, Number(q.get('PageSize') ?? 50) || 50));
+    const page = Math.max(0, Number(q.get('Page') ?? 0) || 0);
+    // PageToken "PA<sid>": the page starts after that call.
+    const token = q.get('PageToken');
+    const startIndex = token?.startsWith('PA') ? matching.findIndex((c) => c.sid === token.slice(2)) + 1 : page * pageSize;
+    const slice = matching.slice(startIndex, startIndex + pageSize);
+    const base = url.pathname;
+    const filters = new URLSearchParams(q);
+    for (const name of ['Page', 'PageToken', 'PageSize']) filters.delete(name);
+    const pageUri = (p: number, extra: Record<string, string> = {}) => {
+      const params = new URLSearchParams(filters);
+      params.set('PageSize', String(pageSize));
+      params.set('Page', String(p));
+      for (const [k, v] of Object.entries(extra)) params.set(k, v);
+      return `${base}?${params.toString()}`;
+    };
+    const last = slice.at(-1);
+    const hasNext = last !== undefined && startIndex + slice.length < matching.length;
+    send(res, 200, {
+      calls: slice.map((c) => toResource(c, options.accountSid)),
+      end: startIndex + Math.max(slice.length - 1, 0),
+      first_page_uri: pageUri(0),
+      next_page_uri: hasNext ? pageUri(page + 1, { PageToken: `PA${last.sid}` }) : null,
+      page,
+      page_size: pageSize,
+      previous_page_uri: page > 0 ? pageUri(page - 1) : null,
+      start: startIndex,
+      uri: `${base}?${q.toString()}`,
+    });
+    return 200;
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res)
+      .then((status) => requests.push({ method: req.method ?? '', url: req.url ?? '', status }))
+      .catch((error: unknown) => {
+        requests.push({ method: req.method ?? '', url: req.url ?? '', status: 500 });
+        if (!res.headersSent) twilioError(res, 500, 20500, error instanceof Error ? error.message : 'error');
+      });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    port,
+    calls,
+    faults,
+    requests,
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * The Twilio REST API for the reconciliation: the official SDK's Calls slice only
+ * (`BaseTwilio` + `rest/Api`, not the whole `twilio` package), behind a RequestClient that
+ * counts requests, retries 429 and 5xx with bounded backoff, and, where TWILIO_API_BASE_URL
+ * says so, sends every request (next-page URIs included) to another host.
+ */
+import BaseTwilio from 'twilio/lib/base/BaseTwilio.js';
+import RequestClient from 'twilio/lib/base/RequestClient.js';
+import type Response from 'twilio/lib/http/response.js';
+import Api from 'twilio/lib/rest/Api.js';
+import type { CallInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
+import type { CallStatus } from './calls.js';
+import { backoffMs, defaultSleep } from './transactions.js';
+
+/** Twilio refused the credentials: the run fails with this message. */
+export class TwilioAuthError extends Error {
+  override name = 'TwilioAuthError';
+}
+
+/** Twilio kept answering 429/5xx (or not at all) after the bounded retries. */
+export class TwilioUnavailableError extends Error {
+  override name = 'TwilioUnavailableError';
+}
+
+export interface TwilioCallsOptions {
+  accountSid: string;
+  /** Account SID with the auth token, or an API key SID with its secret. */
+  username: string;
+  password: string;
+  /** Another origin for api.twilio.com (the local Twilio-shaped API); unset in AWS. */
+  baseUrl?: string;
+  /** Attempts per request for 429, 5xx and network errors (default 6). */
+  maxAttempts?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Per-request timeout in ms (default 15 s). */
+  timeoutMs?: number;
+}
+
+/** The fields of a Twilio call this project reads. */
+export interface TwilioCall {
+  sid: string;
+  parentCallSid: string | null;
+  from: string;
+  to: string;
+  status: string;
+  direction: string;
+  startTime: Date | null;
+}
+
+export interface TwilioCalls {
+  /** Pages of calls with `status` that started in [from, to]; follows `next_page_uri`. */
+  list(status: CallStatus, from: Date, to: Date): AsyncGenerator<TwilioCall[]>;
+  fetch(callSid: string): Promise<TwilioCall | undefined>;
+  /** HTTP requests made so far, retries included. */
+  requests(): number;
+}
+
+/** What this module uses of the SDK's Page (the first page and the next ones differ in type only). */
+interface PageOfCalls {
+  instances: CallInstance[];
+  /** Undefined (not a promise) when there is no next page. */
+  nextPage(): Promise<PageOfCalls> | undefined;
+}
+
+class CountingRequestClient extends RequestClient {
+  count = 0;
+
+  constructor(
+    private readonly origin: URL | undefined,
+    private readonly maxAttempts: number,
+    private readonly sleep: (ms: number) => Promise<void>,
+    timeoutMs: number,
+  ) {
+    super({ timeout: timeoutMs, keepAlive: true });
+  }
+
+  override async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<Response<TData>> {
+    const target = new URL(opts.uri);
+    if (this.origin !== undefined) {
+      target.protocol = this.origin.protocol;
+      target.host = this.origin.host;
+    }
+    let lastProblem = '';
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      this.count += 1;
+      try {
+        const response = await super.request({ ...opts, uri: target.href });
+        if (response.statusCode === 401) {
+          throw new TwilioAuthError('Twilio rejected the credentials (401): check TWILIO_ACCOUNT_SID and the auth token or API key');
+        }
+        if (response.statusCode !== 429 && response.statusCode < 500) return response;
+        lastProblem = `HTTP ${response.statusCode}`;
+      } catch (error) {
+        if (error instanceof TwilioAuthError) throw error;
+        lastProblem = error instanceof Error ? error.message : String(error);
+      }
+      if (attempt < this.maxAttempts) await this.sleep(backoffMs(attempt + 2));
+    }
+    throw new TwilioUnavailableError(`Twilio API unavailable after ${this.maxAttempts} attempts (${lastProblem}) for ${target.pathname}`);
+  }
+}
+
+function toCall(instance: CallInstance): TwilioCall {
+  return {
+    sid: instance.sid,
+    parentCallSid: instance.parentCallSid ?? null,
+    from: instance.from ?? '',
+    to: instance.to ?? '',
+    status: String(instance.status),
+    direction: instance.direction ?? '',
+    startTime: instance.startTime ?? null,
+  };
+}
+
+/** The Calls API of one account. */
+export function createTwilioCalls(options: TwilioCallsOptions): TwilioCalls {
+  const httpClient = new CountingRequestClient(
+    options.baseUrl ? new URL(options.baseUrl) : undefined,
+    options.maxAttempts ?? 6,
+    options.sleep ?? defaultSleep,
+    options.timeoutMs ?? 15_000,
+  );
+  const client = new BaseTwilio.Client(options.username, options.password, { accountSid: options.accountSid, httpClient });
+  const calls = new Api(client).v2010.account.calls;
+  return {
+    async *list(status, from, to) {
+      let page: PageOfCalls = await calls.page({ status, startTimeAfter: from, startTimeBefore: to, pageSize: 1000 });
+      for (;;) {
+        yield page.instances.map(toCall);
+        const next = page.nextPage();
+        if (next === undefined) return;
+        page = await next;
+      }
+    },
+    async fetch(callSid) {
+      try {
+        return toCall(await calls(callSid).fetch());
+      } catch (error) {
+        if (typeof error === 'object' && error !== null && 'status' in error && error.status === 404) return undefined;
+        throw error;
+      }
+    },
+    requests: () => httpClient.count,
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * The official `twilio` SDK (Calls slice) against the local Twilio-shaped API, and that API's
+ * responses checked against Twilio's own OpenAPI document (../shared/twilio-oai).
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newCallSid, startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
+import { createTwilioCalls, TwilioAuthError, TwilioUnavailableError } from '../../lib/twilio-client.js';
+import { ACCOUNT_SID, AUTH_TOKEN } from '../helpers.js';
+
+const OAI = new URL('../../../shared/twilio-oai/twilio_api_v2010.json', import.meta.url);
+
+let api: TwilioApi;
+beforeAll(async () => {
+  api = await startTwilioApi({
+    accountSid: ACCOUNT_SID,
+    authTokens: [AUTH_TOKEN],
+    apiKeys: { SK00000000000000000000000000000001: 'key-secret' },
+  });
+  const base = Date.parse('2026-11-20T00:00:00Z');
+  for (let i = 0; i < 2500; i++) {
+    api.calls.push({
+      sid: newCallSid(),
+      from: `+1415555${String(i).padStart(4, '0')}`,
+      to: '+14155559876',
+      status: 'no-answer',
+      direction: 'inbound',
+      startTime: new Date(base + i * 1000),
+    });
+  }
+  api.calls.push({
+    sid: newCallSid(),
+    from: '+14155550001',
+    to: '+14155559876',
+    status: 'completed',
+    direction: 'inbound',
+    startTime: new Date(base),
+    durationSeconds: 30,
+  });
+});
+afterAll(async () => {
+  await api.stop();
+});
+
+const client = (overrides: Partial<Parameters<typeof createTwilioCalls>[0]> = {}) =>
+  createTwilioCalls({
+    accountSid: ACCOUNT_SID,
+    username: ACCOUNT_SID,
+    password: AUTH_TOKEN,
+    baseUrl: api.baseUrl,
+    sleep: async () => {},
+    ...overrides,
+  });
+
+async function listAll(calls: ReturnType<typeof createTwilioCalls>, from: Date, to: Date) {
+  const pages: number[] = [];
+  for await (const page of calls.list('no-answer', from, to)) pages.push(page.length);
+  return pages;
+}
+
+describe('the SDK against the local Twilio API', () => {
+  it('lists a status in a time window in pages of 1000, following next_page_uri', async () => {
+    const calls = client();
+    const pages = await listAll(calls, new Date('2026-11-19T00:00:00Z'), new Date('2026-11-21T00:00:00Z'));
+    expect(pages).toEqual([1000, 1000, 500]);
+    expect(calls.requests()).toBe(3);
+    const urls = api.requests.slice(-3).map((r) => new URL(r.url, api.baseUrl));
+    expect(urls[0]?.searchParams.get('Status')).toBe('no-answer');
+    expect(urls[0]?.searchParams.get('StartTime>')).toBe('2026-11-19T00:00:00Z');
+    expect(urls[0]?.searchParams.get('PageSize')).toBe('1000');
+    expect(urls[1]?.searchParams.get('PageToken')).toMatch(/^PACA[0-9a-f]{32}$/);
+  });
+
+  it('filters by start time', async () => {
+    const pages = await listAll(client(), new Date('2026-11-20T00:00:00Z'), new Date('2026-11-20T00:00:09Z'));
+    expect(pages).toEqual([10]);
+  });
+
+  it('accepts an API key and secret', async () => {
+    const pages = await listAll(
+      client({ username: 'SK00000000000000000000000000000001', password: 'key-secret' }),
+      new Date('2026-11-20T00:00:00Z'),
+      new Date('2026-11-20T00:00:00Z'),
+    );
+    expect(pages).toEqual([1]);
+  });
+
+  it('rides out a 429 storm and a 500, counting every attempt', async () => {
+    api.faults.push({ kind: 'status', status: 429, times: 4 }, { kind: 'status', status: 500, times: 1 });
+    const calls = client();
+    const pages = await listAll(calls, new Date('2026-11-20T00:00:00Z'), new Date('2026-11-20T00:00:04Z'));
+    expect(pages).toEqual([5]);
+    expect(calls.requests()).toBe(6);
+  });
+
+  it('gives up after its bound with TwilioUnavailableError', async () => {
+    api.faults.push({ kind: 'status', status: 429, times: 10 });
+    const calls = client({ maxAttempts: 3 });
+    await expect(listAll(calls, new Date('2026-11-20T00:00:00Z'), new Date('2026-11-20T00:00:04Z'))).rejects.toThrow(
+      TwilioUnavailableError,
+    );
+    expect(calls.requests()).toBe(3);
+    api.faults.length = 0;
+  });
+
+  it('fails at once with a clear message on a wrong token (401)', async () => {
+    const calls = client({ password: 'wrong-token' });
+    await expect(listAll(calls, new Date('2026-11-20T00:00:00Z'), new Date('2026-11-21T00:00:00Z'))).rejects.toThrow(
+      new TwilioAuthError('Twilio rejected the credentials (401): check TWILIO_ACCOUNT_SID and the auth token or API key'),
+    );
+    expect(calls.requests()).toBe(1);
+  });
+
+  it('fetches one call, and undefined for an unknown SID', async () => {
+    const first = api.calls[0];
+    expect(await client().fetch(first?.sid ?? '')).toMatchObject({
+      sid: first?.sid,
+      from: first?.from,
+      status: 'no-answer',
+      direction: 'inbound',
+    });
+    expect(await client().fetch(newCallSid())).toBeUndefined();
+  });
+});
+
+describe("the local API's responses against Twilio's OpenAPI document", () => {
+  type Schema = { type?: string; properties?: Record<string, Schema>; items?: Schema; $ref?: string; nullable?: boolean };
+  const doc = JSON.parse(readFileSync(OAI, 'utf8')) as {
+    components: { schemas: Record<string, Schema> };
+    paths: Record<string, { get: { responses: { 200: { content: { 'application/json': { schema: Schema } } } } } }>;
+  };
+  const resolve = (schema: Schema): Schema => (schema.$ref ? (doc.components.schemas[schema.$ref.split('/').at(-1) ?? ''] ?? {}) : schema);
+
+  /** Every property must be declared in the schema, with the declared JSON type. */
+  function conforms(value: unknown, schema: Schema, path: string): string[] {
+    const s = resolve(schema);
+    if (value === null) return s.nullable || s.type === undefined ? [] : [`${path} is null`];
+    if (s.type === 'array')
+      return Array.isArray(value) ? value.flatMap((v, i) => conforms(v, s.items ?? {}, `${path}[${i}]`)) : [`${path} not an array`];
+    if (s.type === 'object' && s.properties) {
+      if (typeof value !== 'object' || Array.isArray(value)) return [`${path} not an object`];
+      return Object.entries(value).flatMap(([k, v]) => {
+        const prop = s.properties?.[k];
+        return prop === undefined ? [`${path}.${k} is not in the schema`] : conforms(v, prop, `${path}.${k}`);
+      });
+    }
+    if (s.type === 'integer') return Number.isInteger(value) ? [] : [`${path} not an integer`];
+    if (s.type === 'string') return typeof value === 'string' ? [] : [`${path} not a string`];
+    if (s.type === 'object') return typeof value === 'object' ? [] : [`${path} not an object`];
+    return [];
+  }
+
+  const get = async (path: string) => {
+    const response = await fetch(`${api.baseUrl}${path}`, {
+      headers: { Authorization: `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}` },
+    });
+    expect(response.status).toBe(200);
+    return response.json();
+  };
+
+  it('a Calls list page conforms to ListCallResponse', async () => {
+    const body = await get(`/2010-04-01/Accounts/${ACCOUNT_SID}/Calls.json?Status=no-answer&PageSize=2`);
+    const schema = doc.paths['/2010-04-01/Accounts/{AccountSid}/Calls.json']?.get.responses[200].content['application/json'].schema ?? {};
+    expect(conforms(body, schema, 'page')).toEqual([]);
+    expect(body.calls).toHaveLength(2);
+    expect(body.calls[0].start_time).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$/);
+  });
+
+  it('a fetched call conforms to api.v2010.account.call', async () => {
+    const body = await get(`/2010-04-01/Accounts/${ACCOUNT_SID}/Calls/${api.calls[0]?.sid}.json`);
+    expect(conforms(body, { $ref: '#/components/schemas/api.v2010.account.call' }, 'call')).toEqual([]);
+  });
+});
