@@ -155,7 +155,8 @@ describe("the local API's responses against Twilio's OpenAPI document", () => {
       headers: { Authorization: `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}` },
     });
     expect(response.status).toBe(200);
-    return response.json();
+    const body: { calls: { start_time: string }[] } = await response.json();
+    return body;
   };
 
   it('a Calls list page conforms to ListCallResponse', async () => {
