@@ -35,3 +35,19 @@ export function ssm(): SSMClient {
   ssmClient ??= new SSMClient({ maxAttempts: 3, requestHandler });
   return ssmClient;
 }
+
+/**
+ * Counts the HTTP requests a client sends, retries included (the middleware sits in the
+ * deserialize step, inside the SDK's retry loop). Returns the running count.
+ */
+export function countRequests(client: { middlewareStack: DynamoDBDocumentClient['middlewareStack'] }): () => number {
+  let count = 0;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      count += 1;
+      return next(args);
+    },
+    { step: 'deserialize', name: 'countRequests', override: true },
+  );
+  return () => count;
+}

@@ -51,6 +51,11 @@ function isOneOf<T extends string>(values: readonly T[], value: string): value i
   return (values as readonly string[]).includes(value);
 }
 
+/** The value as a Twilio call status, or undefined when it is none. */
+export function callStatus(value: string): CallStatus | undefined {
+  return isOneOf(CALL_STATUSES, value) ? value : undefined;
+}
+
 /** A missed status, or undefined for any status that is not a missed call under this configuration. */
 export function missedStatus(status: DialCallStatus, includeCanceled: boolean): MissedStatus | undefined {
   if (status === 'canceled') return includeCanceled ? 'canceled' : undefined;

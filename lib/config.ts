@@ -120,3 +120,51 @@ export function parseWebhookConfig(env: Env): WebhookConfig {
     dialActionTwiml,
   };
 }
+
+export interface ReconcileConfig {
+  tableName: string;
+  accountSid: string;
+  /** Basic-auth user: the account SID (with the auth token) or an API key SID (with its secret). */
+  twilioUsername: string;
+  twilioSecret: AuthTokenSource;
+  /** Another origin for api.twilio.com (the local Twilio-shaped API); unset in AWS. */
+  twilioApiBaseUrl: string | undefined;
+  retentionDays: number;
+  includeCanceled: boolean;
+  overlapMinutes: number;
+  settleMinutes: number;
+  lookbackHours: number;
+}
+
+/** Parses the reconciliation Lambda's configuration. */
+export function parseReconcileConfig(env: Env): ReconcileConfig {
+  const accountSid = readAccountSid(env);
+  const apiKeySid = optional(env, 'TWILIO_API_KEY_SID');
+  let twilioSecret: AuthTokenSource;
+  if (apiKeySid === undefined) {
+    twilioSecret = readAuthTokens(env);
+  } else {
+    if (!/^SK[0-9a-fA-F]{32}$/.test(apiKeySid)) throw new ConfigError('TWILIO_API_KEY_SID must look like SK followed by 32 hex digits');
+    const secret = optional(env, 'TWILIO_API_KEY_SECRET');
+    const parameter = optional(env, 'TWILIO_API_KEY_SECRET_PARAM');
+    if (secret !== undefined) twilioSecret = { kind: 'env', tokens: [secret] };
+    else if (parameter !== undefined) twilioSecret = { kind: 'ssm', primary: parameter, secondary: undefined };
+    else throw new ConfigError('TWILIO_API_KEY_SID needs TWILIO_API_KEY_SECRET or TWILIO_API_KEY_SECRET_PARAM');
+  }
+  const baseUrl = optional(env, 'TWILIO_API_BASE_URL');
+  if (baseUrl !== undefined && !/^https?:\/\/[^/]+\/?$/.test(baseUrl)) {
+    throw new ConfigError(`TWILIO_API_BASE_URL must be an origin such as http://127.0.0.1:4010, got "${baseUrl}"`);
+  }
+  return {
+    tableName: required(env, 'TABLE_NAME'),
+    accountSid,
+    twilioUsername: apiKeySid ?? accountSid,
+    twilioSecret,
+    twilioApiBaseUrl: baseUrl,
+    retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 3650),
+    includeCanceled: boolean(env, 'MISSED_INCLUDE_CANCELED', false),
+    overlapMinutes: integer(env, 'RECONCILE_OVERLAP_MINUTES', 60, 0, 24 * 60),
+    settleMinutes: integer(env, 'RECONCILE_SETTLE_MINUTES', 5, 0, 24 * 60),
+    lookbackHours: integer(env, 'RECONCILE_LOOKBACK_HOURS', 48, 1, 24 * 60),
+  };
+}

@@ -11,6 +11,7 @@ import { LedgerUnavailableError } from './ledger.js';
 import { logger } from './log.js';
 import { BadRequestError, type HttpEvent } from './request.js';
 import { SecretUnavailableError } from './secrets.js';
+import { TwilioAuthError, TwilioUnavailableError } from './twilio-errors.js';
 
 export type HttpHandler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -26,6 +27,10 @@ export function toHttpError(error: unknown): Error & { statusCode: number } {
     return Object.assign(createError(503, json('Temporarily unavailable, retry later'), { expose: true }), {
       headers: { 'Retry-After': '1' },
     });
+  }
+  if (error instanceof TwilioAuthError) return createError(502, json(error.message), { expose: true });
+  if (error instanceof TwilioUnavailableError) {
+    return Object.assign(createError(503, json(error.message), { expose: true }), { headers: { 'Retry-After': '60' } });
   }
   return createError(500, json('Internal error'), { expose: true });
 }

@@ -3,7 +3,13 @@
  * counters, in ONE TransactWriteItems, so the counts stay exact under duplicate deliveries.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { MissedCall } from './calls.js';
 import { backoffMs, cancellationCodes, defaultSleep, RETRYABLE_REASONS } from './transactions.js';
@@ -19,8 +25,16 @@ export type RecordOutcome =
   /** The call was already recorded: counters unchanged. `merged` when new facts were added to it. */
   | { outcome: 'duplicate'; merged: boolean };
 
+/** What the reconciliation needs to know of a recorded call. */
+export interface KnownCall {
+  hasCustomer: boolean;
+  legSids: ReadonlySet<string>;
+}
+
 export interface Ledger {
   record(call: MissedCall, now?: Date): Promise<RecordOutcome>;
+  /** The recorded calls among `rootCallSids` (BatchGetItem, 100 keys a request). */
+  find(rootCallSids: readonly string[]): Promise<Map<string, KnownCall>>;
 }
 
 export interface LedgerOptions {
@@ -127,7 +141,41 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
     return true;
   }
 
+  async function findBatch(keys: string[], found: Map<string, KnownCall>): Promise<void> {
+    let pending: Record<string, unknown>[] = keys.map((sid) => ({ pk: callKey(sid) }));
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > maxAttempts) throw new LedgerUnavailableError(`BatchGetItem left ${pending.length} keys unprocessed`);
+      if (attempt > 1) await sleep(backoffMs(attempt));
+      let out: BatchGetCommandOutput;
+      try {
+        out = await client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, customer, legSids' },
+            },
+          }),
+        );
+      } catch (error) {
+        throw new LedgerUnavailableError('The ledger table could not be read', { cause: error });
+      }
+      for (const item of out.Responses?.[tableName] ?? []) {
+        const pk = item.pk;
+        if (typeof pk !== 'string') continue;
+        const legs = item.legSids instanceof Set ? [...item.legSids].filter((leg): leg is string => typeof leg === 'string') : [];
+        found.set(pk.slice('CALL#'.length), { hasCustomer: typeof item.customer === 'string', legSids: new Set(legs) });
+      }
+      pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+    }
+  }
+
   return {
+    async find(rootCallSids) {
+      const found = new Map<string, KnownCall>();
+      const unique = [...new Set(rootCallSids)];
+      for (let i = 0; i < unique.length; i += 100) await findBatch(unique.slice(i, i + 100), found);
+      return found;
+    },
+
     async record(call, now = new Date()) {
       const item = callItem(call, now, retentionDays);
       for (let attempt = 1; ; attempt++) {

@@ -11,16 +11,9 @@ import Api from 'twilio/lib/rest/Api.js';
 import type { CallInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
 import type { CallStatus } from './calls.js';
 import { backoffMs, defaultSleep } from './transactions.js';
+import { TwilioAuthError, TwilioUnavailableError } from './twilio-errors.js';
 
-/** Twilio refused the credentials: the run fails with this message. */
-export class TwilioAuthError extends Error {
-  override name = 'TwilioAuthError';
-}
-
-/** Twilio kept answering 429/5xx (or not at all) after the bounded retries. */
-export class TwilioUnavailableError extends Error {
-  override name = 'TwilioUnavailableError';
-}
+export { TwilioAuthError, TwilioUnavailableError };
 
 export interface TwilioCallsOptions {
   accountSid: string;

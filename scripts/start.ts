@@ -15,6 +15,7 @@ import { offlineInvoker } from '../lib/dev/lambda-invoke.js';
 import { readStreamEvent } from '../lib/dev/serverless-config.js';
 import { StreamPoller } from '../lib/dev/stream-poller.js';
 import { createTable } from '../lib/dev/table.js';
+import { startTwilioApi, type TwilioApi } from '../lib/dev/twilio-api.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = (name: keyof typeof LOCAL_DEFAULTS): string => process.env[name]?.trim() || LOCAL_DEFAULTS[name];
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   });
   let offline: ChildProcess | undefined;
   let poller: StreamPoller | undefined;
+  let twilioApi: TwilioApi | undefined;
   let stopping = false;
   const stop = async (code: number): Promise<never> => {
     if (!stopping) {
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
         await gone;
         clearTimeout(timer);
       }
+      await twilioApi?.stop();
       await dynamo.stop();
     }
     process.exit(code);
@@ -70,6 +73,17 @@ async function main(): Promise<void> {
   if (table.streamArn === undefined) throw new Error(`Table ${tableName} has no stream`);
   const streamArn = table.streamArn;
 
+  // The Twilio REST API the reconciliation calls: a local Twilio-shaped one unless configured.
+  let twilioApiBaseUrl = process.env.TWILIO_API_BASE_URL?.trim() ?? '';
+  if (twilioApiBaseUrl === '') {
+    twilioApi = await startTwilioApi({
+      accountSid: env('TWILIO_ACCOUNT_SID'),
+      authTokens: [env('TWILIO_AUTH_TOKEN')],
+      port: process.env.TWILIO_API_PORT ? Number(process.env.TWILIO_API_PORT) : undefined,
+    });
+    twilioApiBaseUrl = twilioApi.baseUrl;
+  }
+
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ...awsEnv,
@@ -80,6 +94,8 @@ async function main(): Promise<void> {
     TWILIO_AUTH_TOKEN_SECONDARY: process.env.TWILIO_AUTH_TOKEN_SECONDARY ?? '',
     PUBLIC_BASE_URL: publicBaseUrl,
     RETENTION_DAYS: env('RETENTION_DAYS'),
+    TWILIO_API_BASE_URL: twilioApiBaseUrl,
+    OPERATOR_API_KEY: env('OPERATOR_API_KEY'),
   };
   delete childEnv.AWS_SESSION_TOKEN;
   delete childEnv.AWS_PROFILE;
@@ -126,6 +142,8 @@ async function main(): Promise<void> {
       `  Status callback  POST ${publicBaseUrl}/twilio/call-status`,
       `  Dial action      POST ${publicBaseUrl}/twilio/dial-status`,
       '  Contacts         the table stream, polled every 500 ms into the contacts Lambda',
+      `  Reconcile        POST ${publicBaseUrl}/reconcile  (x-api-key: ${childEnv.OPERATOR_API_KEY})`,
+      `  Twilio API       ${twilioApiBaseUrl}${twilioApi ? '  (local; seed calls with POST /__local/calls)' : ''}`,
       `  DynamoDB Local   ${dynamo.endpoint}  table ${tableName}  (region ${awsEnv.AWS_REGION}, access key ${awsEnv.AWS_ACCESS_KEY_ID})`,
       `  Account SID      ${childEnv.TWILIO_ACCOUNT_SID}`,
       `  Auth token       ${childEnv.TWILIO_AUTH_TOKEN}  (local only; sign requests with it)`,

@@ -82,6 +82,39 @@ function toResource(call: LocalCall, accountSid: string): Record<string, unknown
   };
 }
 
+const STATUSES: readonly LocalCall['status'][] = [
+  'queued',
+  'ringing',
+  'in-progress',
+  'completed',
+  'busy',
+  'failed',
+  'no-answer',
+  'canceled',
+];
+const DIRECTIONS: readonly LocalCall['direction'][] = ['inbound', 'outbound-api', 'outbound-dial'];
+
+/** A call posted to `/__local/calls`, checked field by field. */
+export function parseLocalCall(value: unknown): LocalCall | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v: Record<string, unknown> = { ...value };
+  const status = STATUSES.find((s) => s === v.status);
+  const direction = DIRECTIONS.find((d) => d === v.direction);
+  const start = typeof v.startTime === 'string' ? new Date(v.startTime) : undefined;
+  if (typeof v.from !== 'string' || typeof v.to !== 'string' || !status || !direction || !start || Number.isNaN(start.getTime()))
+    return undefined;
+  return {
+    sid: typeof v.sid === 'string' && /^CA[0-9a-f]{32}$/.test(v.sid) ? v.sid : newCallSid(),
+    parentCallSid: typeof v.parentCallSid === 'string' ? v.parentCallSid : null,
+    from: v.from,
+    to: v.to,
+    status,
+    direction,
+    startTime: start,
+    durationSeconds: typeof v.durationSeconds === 'number' ? v.durationSeconds : 0,
+  };
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify(body));
@@ -116,6 +149,7 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname.startsWith('/__local/')) return admin(req, res, url.pathname);
     const fault = faults.find((f) => f.times > 0 && (f.path === undefined || f.path.test(url.pathname)));
     if (fault !== undefined) {
       fault.times -= 1;
@@ -196,6 +230,45 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       uri: `${base}?${q.toString()}`,
     });
     return 200;
+  };
+
+  /** Local-only controls: seed calls (what Twilio "knows") and inject faults. */
+  const admin = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
+    if (path === '/__local/calls' && req.method === 'GET') {
+      send(
+        res,
+        200,
+        calls.map((c) => toResource(c, options.accountSid)),
+      );
+      return 200;
+    }
+    if (path === '/__local/calls' && req.method === 'DELETE') {
+      calls.length = 0;
+      send(res, 200, { deleted: true });
+      return 200;
+    }
+    if (path === '/__local/calls' && req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(Buffer.from(chunk));
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        send(res, 400, { message: 'body must be JSON' });
+        return 400;
+      }
+      const added = (Array.isArray(parsed) ? parsed : [parsed]).map(parseLocalCall);
+      if (added.some((c) => c === undefined)) {
+        send(res, 400, { message: 'each call needs from, to, status, direction and an ISO startTime' });
+        return 400;
+      }
+      const valid = added.filter((c): c is LocalCall => c !== undefined);
+      calls.push(...valid);
+      send(res, 201, { sids: valid.map((c) => c.sid) });
+      return 201;
+    }
+    send(res, 404, { message: `no local route ${req.method} ${path}` });
+    return 404;
   };
 
   const server: Server = createServer((req, res) => {

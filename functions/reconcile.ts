@@ -1,0 +1,67 @@
+/**
+ * The reconciliation: nightly on a schedule, and on demand as `POST /reconcile` (operator API
+ * key), which answers with the run's summary.
+ */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { countRequests, documents, ssm } from '../lib/aws.js';
+import { parseReconcileConfig } from '../lib/config.js';
+import { httpStack } from '../lib/http.js';
+import { createLedger } from '../lib/ledger.js';
+import { logger } from '../lib/log.js';
+import { type RunSummary, reconcile, statusesToList } from '../lib/reconcile.js';
+import { authTokenResolver } from '../lib/secrets.js';
+import { createTwilioCalls } from '../lib/twilio-client.js';
+import { createWatermark } from '../lib/watermark.js';
+
+const config = parseReconcileConfig(process.env);
+const secret = authTokenResolver(config.twilioSecret, ssm);
+const docs = documents();
+const dynamoRequests = countRequests(docs);
+const ledger = createLedger(docs, { tableName: config.tableName, retentionDays: config.retentionDays });
+const watermark = createWatermark(docs, config.tableName);
+const metrics = new Metrics({ namespace: 'MissedCallLedger', serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'missed-call-ledger' });
+
+async function run(trigger: 'schedule' | 'http'): Promise<RunSummary> {
+  const [password = ''] = await secret();
+  const twilio = createTwilioCalls({
+    accountSid: config.accountSid,
+    username: config.twilioUsername,
+    password,
+    baseUrl: config.twilioApiBaseUrl,
+  });
+  const summary = await reconcile(
+    { twilio, ledger, watermark, dynamoRequests },
+    {
+      accountSid: config.accountSid,
+      statuses: statusesToList(config.includeCanceled),
+      includeCanceled: config.includeCanceled,
+      overlapMs: config.overlapMinutes * 60_000,
+      settleMs: config.settleMinutes * 60_000,
+      lookbackMs: config.lookbackHours * 3_600_000,
+    },
+  );
+  logger.info('Reconciliation done', { trigger, ...summary });
+  // Recovered > 0 means webhooks are being lost: alarm on this metric.
+  metrics.addMetric('ReconcileRecovered', MetricUnit.Count, summary.recoveredTotal);
+  metrics.addMetric('ReconcileListed', MetricUnit.Count, summary.listed);
+  metrics.addMetric('ReconcileTwilioRequests', MetricUnit.Count, summary.twilioRequests);
+  metrics.publishStoredMetrics();
+  return summary;
+}
+
+const http = httpStack(async () => ({
+  statusCode: 200,
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify(await run('http')),
+}));
+
+function isHttpEvent(event: unknown): event is Parameters<typeof http>[0] {
+  return typeof event === 'object' && event !== null && ('httpMethod' in event || 'routeKey' in event);
+}
+
+export const handler = async (event: unknown, context: Context) => {
+  logger.addContext(context);
+  if (isHttpEvent(event)) return http(event, context);
+  return run('schedule');
+};

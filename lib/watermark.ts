@@ -1,0 +1,39 @@
+/** The reconciliation watermark: one item, `META#reconcile`, never moved backwards. */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { LedgerUnavailableError } from './ledger.js';
+import type { RunSummary, Watermark } from './reconcile.js';
+
+export const WATERMARK_KEY = 'META#reconcile';
+
+export function createWatermark(client: DynamoDBDocumentClient, tableName: string): Watermark {
+  return {
+    async read() {
+      try {
+        const out = await client.send(new GetCommand({ TableName: tableName, Key: { pk: WATERMARK_KEY }, ConsistentRead: true }));
+        const end = out.Item?.windowEnd;
+        return typeof end === 'string' ? end : undefined;
+      } catch (error) {
+        throw new LedgerUnavailableError('The reconciliation watermark could not be read', { cause: error });
+      }
+    },
+    async advance(windowEnd, summary: RunSummary) {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: WATERMARK_KEY },
+            UpdateExpression: 'SET #type = :type, windowEnd = :end, lastRun = :summary, updatedAt = :now',
+            // Two runs at once (nightly and manual) must not move it backwards.
+            ConditionExpression: 'attribute_not_exists(windowEnd) OR windowEnd < :end',
+            ExpressionAttributeNames: { '#type': 'type' },
+            ExpressionAttributeValues: { ':type': 'meta', ':end': windowEnd, ':summary': summary, ':now': summary.finishedAt },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return;
+        throw new LedgerUnavailableError('The reconciliation watermark could not be written', { cause: error });
+      }
+    },
+  };
+}
