@@ -132,6 +132,36 @@ describe('osls package', () => {
     expect(resource('ContactsLambdaFunction').Properties.Role).toEqual({ 'Fn::GetAtt': ['ContactsRole', 'Arn'] });
   });
 
+  it('runs the reconciliation nightly and behind the operator API key, with its own limited role', () => {
+    expect(resource('ReconcileEventsRuleSchedule1').Properties.ScheduleExpression).toBe('cron(0 3 * * ? *)');
+    expect(resource('ApiGatewayMethodReconcilePost').Properties.ApiKeyRequired).toBe(true);
+    expect(resource('ApiGatewayMethodTwilioCallDashstatusPost').Properties.ApiKeyRequired).toBe(false);
+    expect(resource('ReconcileLambdaFunction').Properties).toMatchObject({
+      Timeout: 300,
+      Role: { 'Fn::GetAtt': ['ReconcileRole', 'Arn'] },
+    });
+    const policies = resource('ReconcileRole').Properties.Policies as {
+      PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] };
+    }[];
+    const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
+    const text = JSON.stringify(statements);
+    expect(statements.flatMap((s) => s.Action).sort()).toEqual(
+      [
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:TransactWriteItems',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'ssm:GetParameter',
+      ].sort(),
+    );
+    expect(text).toContain(':parameter/missed-call-ledger/prod/twilio-auth-token"');
+    expect(text).toContain(':parameter/missed-call-ledger/prod/twilio-api-key-secret"');
+    expect(text).not.toMatch(/"\*"|StreamArn|sqs:/);
+  });
+
   it('bundles the webhook alone, without the AWS SDK', () => {
     const listing = execFileSync('unzip', ['-Z1', join(dir, 'webhook.zip')], { encoding: 'utf8' })
       .trim()
@@ -142,6 +172,8 @@ describe('osls package', () => {
       maxBuffer: 64 << 20,
     });
     expect(bundle).toContain('require("@aws-sdk/lib-dynamodb")');
+    // The webhook needs only the signature helper, never the Twilio REST client.
+    expect(bundle).not.toContain('api.twilio.com');
     expect(statSync(join(dir, 'webhook.zip')).size).toBeGreaterThan(0);
   });
 });
@@ -278,6 +310,41 @@ describe('the local stack (npm start) end to end', () => {
       contact = (await items()).find((item) => item.pk === `CONTACT#${from}`);
     }
     expect(contact).toMatchObject({ phone: from, missedCount: 1, lastCallSid: params.CallSid });
+  });
+
+  it('recovers, on POST /reconcile, exactly the missed calls the Twilio API reports, each once', async () => {
+    const twilioApi = /Twilio API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    const operatorKey = /x-api-key: ([\w-]+)/.exec(output)?.[1];
+    expect(twilioApi).toBeDefined();
+    const startTime = new Date(Date.now() - 3_600_000).toISOString();
+    const seeded = await fetch(`${twilioApi}/__local/calls`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify([
+        { from: '+14155550301', to: '+14155559876', status: 'no-answer', direction: 'inbound', startTime },
+        { from: '+14155550302', to: '+14155559876', status: 'busy', direction: 'inbound', startTime },
+        { from: '+14155550303', to: '+14155559876', status: 'completed', direction: 'inbound', startTime },
+        { from: '+14155550304', to: '+14155559876', status: 'failed', direction: 'inbound', startTime },
+      ]),
+    });
+    const sids = ((await seeded.json()) as { sids: string[] }).sids;
+    // The webhook of the first one did arrive.
+    const delivered = statusCallback({ AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID, CallSid: sids[0] ?? '', From: '+14155550301' });
+    expect(
+      (await post('/twilio/call-status', delivered, signLikeTwilio(token, `http://127.0.0.1:${port}/twilio/call-status`, delivered)))
+        .status,
+    ).toBe(204);
+
+    const refused = await fetch(`http://127.0.0.1:${port}/reconcile`, { method: 'POST' });
+    const response = await fetch(`http://127.0.0.1:${port}/reconcile`, { method: 'POST', headers: { 'x-api-key': operatorKey ?? '' } });
+
+    expect(refused.status).toBe(403);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ listed: 3, alreadyRecorded: 1, recoveredTotal: 2, recovered: { busy: 1, failed: 1 } });
+    const callPks = (await items()).filter((i) => String(i.pk).startsWith('CALL#')).map((i) => i.pk);
+    const missedSids = [sids[0], sids[1], sids[3]];
+    expect(missedSids.map((sid) => callPks.filter((pk) => pk === `CALL#${sid}`).length)).toEqual([1, 1, 1]);
+    expect(callPks).not.toContain(`CALL#${sids[2]}`);
   });
 
   it('stops everything on SIGTERM', async () => {

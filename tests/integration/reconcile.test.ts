@@ -1,0 +1,310 @@
+/**
+ * The reconciliation against DynamoDB Local and the local Twilio API, through the real SDK.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyResult, Context } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { countRequests } from '../../lib/aws.js';
+import { classifyStatusCallback } from '../../lib/calls.js';
+import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
+import { callKey, createLedger } from '../../lib/ledger.js';
+import { type ReconcileOptions, reconcile, statusesToList } from '../../lib/reconcile.js';
+import { createTwilioCalls, TwilioAuthError } from '../../lib/twilio-client.js';
+import { createWatermark, WATERMARK_KEY } from '../../lib/watermark.js';
+import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, statusCallback, v1Event } from '../helpers.js';
+
+let api: TwilioApi;
+let table: Awaited<ReturnType<typeof freshTable>>;
+let dynamoRequests: () => number;
+
+beforeAll(async () => {
+  api = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [AUTH_TOKEN] });
+});
+afterAll(async () => {
+  await api.stop();
+});
+// A fresh table and an empty Twilio account for every test: each one owns its window.
+beforeEach(async () => {
+  table = await freshTable();
+  dynamoRequests = countRequests(table.docs);
+  api.calls.length = 0;
+  api.faults.length = 0;
+  return () => table.drop();
+});
+
+const NOW = new Date('2026-11-24T03:00:00.000Z');
+const options: ReconcileOptions = {
+  accountSid: ACCOUNT_SID,
+  statuses: statusesToList(false),
+  includeCanceled: false,
+  overlapMs: 3_600_000,
+  settleMs: 300_000,
+  lookbackMs: 48 * 3_600_000,
+};
+
+function deps(overrides: { password?: string; now?: Date; maxAttempts?: number } = {}) {
+  return {
+    twilio: createTwilioCalls({
+      accountSid: ACCOUNT_SID,
+      username: ACCOUNT_SID,
+      password: overrides.password ?? AUTH_TOKEN,
+      baseUrl: api.baseUrl,
+      sleep: async () => {},
+      maxAttempts: overrides.maxAttempts,
+    }),
+    ledger: createLedger(table.docs, { tableName: table.tableName, retentionDays: 90, sleep: async () => {} }),
+    watermark: createWatermark(table.docs, table.tableName),
+    dynamoRequests,
+    now: () => overrides.now ?? NOW,
+  };
+}
+
+/** `n` inbound calls Twilio knows as missed, started `minutesAgo` before NOW, one second apart. */
+function seed(n: number, minutesAgo = 60, status: LocalCall['status'] = 'no-answer'): LocalCall[] {
+  const calls = Array.from({ length: n }, (_, i) => ({
+    sid: newCallSid(),
+    from: `+1415${String(5550000 + (i % 10_000)).padStart(7, '0')}`,
+    to: '+14155559876',
+    status,
+    direction: 'inbound' as const,
+    startTime: new Date(NOW.getTime() - minutesAgo * 60_000 + i * 1000),
+  }));
+  api.calls.push(...calls);
+  return calls;
+}
+
+const get = async (pk: string) =>
+  (await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk }, ConsistentRead: true }))).Item;
+const callItems = async () => (await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'call');
+const statsTotal = async () =>
+  (await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'stats').reduce((sum, i) => sum + Number(i.total ?? 0), 0);
+
+/** Delivers a webhook for a Twilio call through the webhook's own classification and ledger. */
+async function webhookFor(call: LocalCall) {
+  const classified = classifyStatusCallback(
+    statusCallback({
+      CallSid: call.sid,
+      CallStatus: call.status,
+      From: call.from,
+      To: call.to,
+      Direction: call.direction,
+      Timestamp: call.startTime.toUTCString(),
+    }),
+    false,
+  );
+  if (classified.kind !== 'missed') throw new Error('not missed');
+  await createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 }).record(classified.call);
+}
+
+describe('reconcile', () => {
+  it('recovers the calls whose webhooks never arrived, and only those', async () => {
+    const calls = [...seed(6, 120), ...seed(2, 100, 'busy'), ...seed(1, 90, 'failed')];
+    api.calls.push({
+      sid: newCallSid(),
+      from: '+14155550999',
+      to: '+14155559876',
+      status: 'completed',
+      direction: 'inbound',
+      startTime: new Date(NOW.getTime() - 3_600_000),
+    });
+    for (const call of calls.slice(0, 4)) await webhookFor(call);
+
+    const summary = await reconcile(deps(), options);
+
+    expect(summary).toMatchObject({
+      window: { from: '2026-11-22T03:00:00.000Z', to: '2026-11-24T02:55:00.000Z' },
+      listed: 9,
+      alreadyRecorded: 4,
+      recovered: { 'no-answer': 2, busy: 2, failed: 1 },
+      recoveredTotal: 5,
+      twilioRequests: 3,
+    });
+    expect((await callItems()).map((i) => i.pk).sort()).toEqual(calls.map((c) => callKey(c.sid)).sort());
+    expect(await statsTotal()).toBe(9);
+    const recovered = await get(callKey(calls[8]?.sid ?? ''));
+    expect(recovered).toMatchObject({
+      source: 'reconcile',
+      status: 'failed',
+      customer: calls[8]?.from,
+      startedAt: calls[8]?.startTime.toISOString(),
+    });
+    expect(await get(WATERMARK_KEY)).toMatchObject({ windowEnd: '2026-11-24T02:55:00.000Z', lastRun: { recoveredTotal: 5 } });
+  });
+
+  it('counts a call seen by both the webhook and the reconciliation once, in either order', async () => {
+    const [early, late] = seed(2);
+    if (early === undefined || late === undefined) throw new Error('seed');
+    await webhookFor(early);
+    await reconcile(deps(), options);
+    await webhookFor(late);
+    expect(await statsTotal()).toBe(2);
+    expect(await callItems()).toHaveLength(2);
+    expect((await get(callKey(late.sid)))?.source).toBe('reconcile');
+  });
+
+  it('rides out a 429 storm and counts its retries as Twilio requests', async () => {
+    seed(3);
+    api.faults.push({ kind: 'status', status: 429, times: 5 });
+    const summary = await reconcile(deps(), options);
+    expect(summary.recoveredTotal).toBe(3);
+    expect(summary.twilioRequests).toBe(3 + 5);
+  });
+
+  it('leaves the watermark where it was when killed mid-paging; the re-run counts nothing twice', async () => {
+    seed(2500, 600);
+    // Once page 1 is recorded, Twilio fails page 2 more often than the client retries.
+    const dying = deps({ maxAttempts: 3 });
+    let pages = 0;
+    const list = dying.twilio.list.bind(dying.twilio);
+    dying.twilio.list = async function* (status, from, to) {
+      for await (const page of list(status, from, to)) {
+        yield page;
+        pages += 1;
+        if (pages === 1) api.faults.push({ kind: 'status', status: 500, times: 3 });
+      }
+    };
+    await expect(reconcile(dying, options)).rejects.toThrow('Twilio API unavailable after 3 attempts (HTTP 500)');
+    expect(await get(WATERMARK_KEY)).toBeUndefined();
+    expect(await statsTotal()).toBe(1000);
+
+    const summary = await reconcile(deps(), options);
+
+    expect(summary).toMatchObject({ listed: 2500, alreadyRecorded: 1000, recoveredTotal: 1500 });
+    expect(await statsTotal()).toBe(2500);
+    expect(await callItems()).toHaveLength(2500);
+  });
+
+  it('re-lists the overlap of consecutive windows without counting it again', async () => {
+    seed(5, 30);
+    const first = await reconcile(deps({ now: NOW }), options);
+    // 40 more minutes later: calls in the last hour of the first window are listed again.
+    const later = new Date(NOW.getTime() + 40 * 60_000);
+    seed(3, -10);
+    const second = await reconcile(deps({ now: later }), options);
+
+    expect(first).toMatchObject({ listed: 5, recoveredTotal: 5 });
+    expect(second.window.from).toBe(new Date(Date.parse(first.window.to) - 3_600_000).toISOString());
+    expect(second).toMatchObject({ listed: 8, alreadyRecorded: 5, recoveredTotal: 3 });
+    expect(await statsTotal()).toBe(8);
+  });
+
+  it("groups a <Dial>'s child legs under their parent and takes the caller from the parent, fetched once", async () => {
+    const parent: LocalCall = {
+      sid: newCallSid(),
+      from: '+14155550123',
+      to: '+14155559876',
+      status: 'completed',
+      direction: 'inbound',
+      startTime: new Date(NOW.getTime() - 3_600_000),
+      durationSeconds: 40,
+    };
+    const legs: LocalCall[] = ['no-answer', 'busy'].map((status, i) => ({
+      sid: newCallSid(),
+      parentCallSid: parent.sid,
+      from: '+14155559876',
+      to: `+1415555020${i}`,
+      status: status === 'busy' ? 'busy' : 'no-answer',
+      direction: 'outbound-dial',
+      startTime: new Date(parent.startTime.getTime() + 1000),
+    }));
+    api.calls.push(parent, ...legs);
+
+    const summary = await reconcile(deps(), options);
+
+    expect(summary).toMatchObject({ listed: 2, recoveredTotal: 1, enriched: 1, parentsFetched: 1 });
+    expect(await callItems()).toHaveLength(1);
+    expect(await get(callKey(parent.sid))).toMatchObject({
+      customer: '+14155550123',
+      direction: 'inbound',
+      legSids: new Set([parent.sid, ...legs.map((l) => l.sid)]),
+      startedAt: parent.startTime.toISOString(),
+    });
+    expect(await statsTotal()).toBe(1);
+  });
+
+  it('fills in the caller of a call the child-leg webhook recorded without one', async () => {
+    const parent: LocalCall = {
+      sid: newCallSid(),
+      from: '+14155550188',
+      to: '+14155559876',
+      status: 'completed',
+      direction: 'inbound',
+      startTime: new Date(NOW.getTime() - 3_600_000),
+    };
+    const leg: LocalCall = {
+      sid: newCallSid(),
+      parentCallSid: parent.sid,
+      from: '+14155559876',
+      to: '+14155550200',
+      status: 'no-answer',
+      direction: 'outbound-dial',
+      startTime: parent.startTime,
+    };
+    api.calls.push(parent, leg);
+    const classified = classifyStatusCallback(
+      statusCallback({ CallSid: leg.sid, ParentCallSid: parent.sid, Direction: 'outbound-dial', From: leg.from, To: leg.to }),
+      false,
+    );
+    if (classified.kind !== 'missed') throw new Error('not missed');
+    await createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 }).record(classified.call);
+    expect((await get(callKey(parent.sid)))?.customer).toBeUndefined();
+
+    const summary = await reconcile(deps(), options);
+
+    expect(summary).toMatchObject({ recoveredTotal: 0, enriched: 1, parentsFetched: 1 });
+    expect(await get(callKey(parent.sid))).toMatchObject({ customer: '+14155550188', source: 'webhook' });
+    expect(await statsTotal()).toBe(1);
+  });
+
+  it('fails on an invalid token with a clear message, writing nothing and keeping the watermark', async () => {
+    seed(2);
+    await expect(reconcile(deps({ password: 'not-the-token' }), options)).rejects.toThrow(TwilioAuthError);
+    expect(await scanAll(table.docs, table.tableName)).toEqual([]);
+  });
+
+  it('does nothing when the window is empty (a run right after another)', async () => {
+    await reconcile(deps(), options);
+    const again = await reconcile(deps({ now: new Date(NOW.getTime() - 3_600_000 * 2) }), options);
+    expect(again).toMatchObject({ listed: 0, twilioRequests: 0 });
+  });
+});
+
+describe('the reconcile Lambda (POST /reconcile and the schedule)', () => {
+  const context = { awsRequestId: 'r', functionName: 'reconcile', getRemainingTimeInMillis: () => 300_000 } as unknown as Context;
+
+  async function coldStart(env: Record<string, string>) {
+    vi.resetModules();
+    for (const [k, v] of Object.entries({
+      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+      TABLE_NAME: table.tableName,
+      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      TWILIO_API_BASE_URL: api.baseUrl,
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...env,
+    }))
+      vi.stubEnv(k, v);
+    const mod = await import('../../functions/reconcile.js');
+    return mod.handler as (event: unknown, context: Context) => Promise<unknown>;
+  }
+  afterAll(() => vi.unstubAllEnvs());
+
+  it('answers POST /reconcile with the run summary as JSON', async () => {
+    seed(2, 30);
+    const handler = await coldStart({});
+    const response = (await handler(v1Event({ resource: '/reconcile', params: {}, body: '' }), context)) as APIGatewayProxyResult;
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ listed: 2, recoveredTotal: 2 });
+  });
+
+  it('answers 502 with the reason when Twilio refuses the token, and throws on the schedule', async () => {
+    const handler = await coldStart({ TWILIO_AUTH_TOKEN: 'wrong' });
+    const response = (await handler(v1Event({ resource: '/reconcile', params: {}, body: '' }), context)) as APIGatewayProxyResult;
+    expect(response.statusCode).toBe(502);
+    expect(JSON.parse(response.body).message).toContain('Twilio rejected the credentials (401)');
+    // (A fresh module graph: the class differs from the one imported above, so match the name.)
+    await expect(handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context)).rejects.toMatchObject({
+      name: 'TwilioAuthError',
+    });
+  });
+});
