@@ -90,6 +90,7 @@ interface Group {
 export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions): Promise<RunSummary> {
   const now = deps.now ?? (() => new Date());
   const started = now();
+  const startedMs = performance.now();
   const window = reconcileWindow(await deps.watermark.read(), started, options);
   const twilioBefore = deps.twilio.requests();
   const dynamoBefore = deps.dynamoRequests();
@@ -169,7 +170,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
 
   const finished = now();
   summary.twilioRequests = deps.twilio.requests() - twilioBefore;
-  summary.durationMs = finished.getTime() - started.getTime();
+  summary.durationMs = Math.round(performance.now() - startedMs);
   summary.finishedAt = finished.toISOString();
   summary.dynamoRequests = deps.dynamoRequests() - dynamoBefore;
   if (window.from < window.to) await deps.watermark.advance(summary.window.to, summary);
