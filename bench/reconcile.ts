@@ -21,10 +21,25 @@ const NOW = new Date('2026-11-24T03:00:00.000Z');
 
 const dynamo = await startDynamoDbLocal();
 const api = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [TOKEN] });
-const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+const client = new DynamoDBClient({
+  endpoint: dynamo.endpoint,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+});
 
 function seed(n: number): LocalCall[] {
-  const statuses: LocalCall['status'][] = ['no-answer', 'no-answer', 'no-answer', 'no-answer', 'no-answer', 'no-answer', 'no-answer', 'busy', 'busy', 'failed'];
+  const statuses: LocalCall['status'][] = [
+    'no-answer',
+    'no-answer',
+    'no-answer',
+    'no-answer',
+    'no-answer',
+    'no-answer',
+    'no-answer',
+    'busy',
+    'busy',
+    'failed',
+  ];
   return Array.from({ length: n }, (_, i) => ({
     sid: newCallSid(),
     from: `+1415${String(5_000_000 + i).slice(-7)}`,
@@ -50,7 +65,14 @@ async function setup(tableName: string) {
           dynamoRequests,
           now: () => NOW,
         },
-        { accountSid: ACCOUNT_SID, statuses: statusesToList(false), includeCanceled: false, overlapMs: 3_600_000, settleMs: 300_000, lookbackMs: 48 * 3_600_000 },
+        {
+          accountSid: ACCOUNT_SID,
+          statuses: statusesToList(false),
+          includeCanceled: false,
+          overlapMs: 3_600_000,
+          settleMs: 300_000,
+          lookbackMs: 48 * 3_600_000,
+        },
       ),
     resetWatermark: () => client.send(new DeleteItemCommand({ TableName: tableName, Key: { pk: { S: WATERMARK_KEY } } })),
   };
@@ -78,7 +100,9 @@ try {
   await dynamo.stop();
 }
 
-console.log(`\nReconciliation of a window of ${N.toLocaleString('en-US')} listed missed calls (DynamoDB Local, local Twilio API, real SDK)\n`);
+console.log(
+  `\nReconciliation of a window of ${N.toLocaleString('en-US')} listed missed calls (DynamoDB Local, local Twilio API, real SDK)\n`,
+);
 console.log('scenario                     listed  recovered  already  Twilio req  DynamoDB req  DynamoDB req/1k listed  ms');
 for (const { scenario, s } of rows) {
   console.log(
@@ -97,5 +121,7 @@ for (const { scenario, s } of rows) {
 const none = rows.find((r) => r.scenario === 'no webhook lost')?.s;
 const allLost = rows.find((r) => r.scenario.startsWith('all'))?.s;
 if (none && allLost) {
-  console.log(`\nratio, all lost / none lost: DynamoDB requests x${(allLost.dynamoRequests / none.dynamoRequests).toFixed(1)}, time x${(allLost.durationMs / none.durationMs).toFixed(1)}`);
+  console.log(
+    `\nratio, all lost / none lost: DynamoDB requests x${(allLost.dynamoRequests / none.dynamoRequests).toFixed(1)}, time x${(allLost.durationMs / none.durationMs).toFixed(1)}`,
+  );
 }
