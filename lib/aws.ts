@@ -21,12 +21,19 @@ export function createDocumentClient(client: DynamoDBClient = createDynamoDbClie
   });
 }
 
+let dynamoClient: DynamoDBClient | undefined;
 let documentClient: DynamoDBDocumentClient | undefined;
+
+/** The shared low-level DynamoDB client of this Lambda process. */
+export function dynamo(): DynamoDBClient {
+  dynamoClient ??= createDynamoDbClient();
+  return dynamoClient;
+}
 let ssmClient: SSMClient | undefined;
 
 /** The shared document client of this Lambda process. */
 export function documents(): DynamoDBDocumentClient {
-  documentClient ??= createDocumentClient();
+  documentClient ??= createDocumentClient(dynamo());
   return documentClient;
 }
 

@@ -185,6 +185,20 @@ export function createContactsStore(
                 : { ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': existing.version } }),
             },
           },
+          // A new contact is counted on the day of the call that created it (GET /stats).
+          ...(existing === undefined
+            ? [
+                {
+                  Update: {
+                    TableName: tableName,
+                    Key: { pk: statsKey(call.day) },
+                    UpdateExpression: 'SET #type = :type, #day = :day, updatedAt = :now ADD contactsCreated :one',
+                    ExpressionAttributeNames: { '#type': 'type', '#day': 'day' },
+                    ExpressionAttributeValues: { ':type': 'stats', ':day': call.day, ':now': now, ':one': 1 },
+                  },
+                },
+              ]
+            : []),
         ],
       }),
     );

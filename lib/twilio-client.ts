@@ -44,6 +44,8 @@ export interface TwilioCalls {
   /** Pages of calls with `status` that started in [from, to]; follows `next_page_uri`. */
   list(status: CallStatus, from: Date, to: Date): AsyncGenerator<TwilioCall[]>;
   fetch(callSid: string): Promise<TwilioCall | undefined>;
+  /** The account's status (`active`, `suspended`, `closed`): proves the credentials work. */
+  fetchAccountStatus(): Promise<string>;
   /** HTTP requests made so far, retries included. */
   requests(): number;
 }
@@ -114,7 +116,8 @@ export function createTwilioCalls(options: TwilioCallsOptions): TwilioCalls {
     options.timeoutMs ?? 15_000,
   );
   const client = new BaseTwilio.Client(options.username, options.password, { accountSid: options.accountSid, httpClient });
-  const calls = new Api(client).v2010.account.calls;
+  const api = new Api(client);
+  const calls = api.v2010.account.calls;
   return {
     async *list(status, from, to) {
       let page: PageOfCalls = await calls.page({ status, startTimeAfter: from, startTimeBefore: to, pageSize: 1000 });
@@ -132,6 +135,10 @@ export function createTwilioCalls(options: TwilioCallsOptions): TwilioCalls {
         if (typeof error === 'object' && error !== null && 'status' in error && error.status === 404) return undefined;
         throw error;
       }
+    },
+    async fetchAccountStatus() {
+      const account = await api.v2010.accounts(options.accountSid).fetch();
+      return String(account.status);
     },
     requests: () => httpClient.count,
   };

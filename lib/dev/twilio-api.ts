@@ -168,6 +168,27 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       twilioError(res, 401, 20003, 'Authenticate');
       return 401;
     }
+    const accountOnly = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\.json$/.exec(url.pathname);
+    if (accountOnly) {
+      if (accountOnly[1] !== options.accountSid) {
+        twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
+        return 404;
+      }
+      const created = rfc2822(new Date('2020-01-01T00:00:00Z'));
+      send(res, 200, {
+        sid: options.accountSid,
+        owner_account_sid: options.accountSid,
+        friendly_name: 'Local account',
+        status: 'active',
+        type: 'Full',
+        auth_token: null,
+        date_created: created,
+        date_updated: created,
+        uri: `/2010-04-01/Accounts/${options.accountSid}.json`,
+        subresource_uris: { calls: `/2010-04-01/Accounts/${options.accountSid}/Calls.json` },
+      });
+      return 200;
+    }
     const list = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Calls\.json$/.exec(url.pathname);
     const one = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Calls\/(CA[0-9a-fA-F]{32})\.json$/.exec(url.pathname);
     const account = list?.[1] ?? one?.[1];

@@ -1,0 +1,50 @@
+/** The operator API (API key): `GET /stats` and `GET /health`. */
+import { documents, dynamo, ssm } from '../lib/aws.js';
+import { parseReconcileConfig } from '../lib/config.js';
+import { checkHealth } from '../lib/health.js';
+import { httpStack } from '../lib/http.js';
+import { BadRequestError, toHttpRequest } from '../lib/request.js';
+import { authTokenResolver } from '../lib/secrets.js';
+import { readStats, statsRange } from '../lib/stats.js';
+import { createTwilioCalls } from '../lib/twilio-client.js';
+
+// The same table and Twilio credentials as the reconciliation.
+const config = parseReconcileConfig(process.env);
+const secret = authTokenResolver(config.twilioSecret, ssm);
+
+const json = (statusCode: number, body: unknown) => ({
+  statusCode,
+  headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+  body: JSON.stringify(body),
+});
+
+export const handler = httpStack(async (event) => {
+  const request = toHttpRequest(event);
+  if (request.method !== 'GET') throw new BadRequestError(405, `${request.route} accepts GET only`);
+  const query = new URLSearchParams(request.query);
+  switch (request.route) {
+    case '/stats':
+      return json(200, await readStats(documents(), config.tableName, statsRange(query, new Date())));
+    case '/health': {
+      const report = await checkHealth({
+        dynamo: dynamo(),
+        tableName: config.tableName,
+        twilio: async () => {
+          const [password = ''] = await secret();
+          // A health check answers fast: one attempt, 3 s.
+          return createTwilioCalls({
+            accountSid: config.accountSid,
+            username: config.twilioUsername,
+            password,
+            baseUrl: config.twilioApiBaseUrl,
+            maxAttempts: 1,
+            timeoutMs: 3_000,
+          });
+        },
+      });
+      return json(report.status === 'ok' ? 200 : 503, report);
+    }
+    default:
+      throw new BadRequestError(404, `No route ${request.route.slice(0, 80)}`);
+  }
+});
