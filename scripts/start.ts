@@ -5,6 +5,7 @@
  * Ctrl-C or SIGTERM stops everything.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -95,7 +96,8 @@ async function main(): Promise<void> {
     PUBLIC_BASE_URL: publicBaseUrl,
     RETENTION_DAYS: env('RETENTION_DAYS'),
     TWILIO_API_BASE_URL: twilioApiBaseUrl,
-    OPERATOR_API_KEY: env('OPERATOR_API_KEY'),
+    // The operator key: OPERATOR_API_KEY when set, a random one otherwise (printed below).
+    OPERATOR_API_KEY: process.env.OPERATOR_API_KEY?.trim() || `local-${randomBytes(16).toString('hex')}`,
   };
   delete childEnv.AWS_SESSION_TOKEN;
   delete childEnv.AWS_PROFILE;
@@ -142,7 +144,8 @@ async function main(): Promise<void> {
       `  Status callback  POST ${publicBaseUrl}/twilio/call-status`,
       `  Dial action      POST ${publicBaseUrl}/twilio/dial-status`,
       '  Contacts         the table stream, polled every 500 ms into the contacts Lambda',
-      `  Reconcile        POST ${publicBaseUrl}/reconcile  (x-api-key: ${childEnv.OPERATOR_API_KEY})`,
+      `  Operator API     x-api-key: ${childEnv.OPERATOR_API_KEY}`,
+      `                   GET ${publicBaseUrl}/stats  GET ${publicBaseUrl}/health  POST ${publicBaseUrl}/reconcile`,
       `  Twilio API       ${twilioApiBaseUrl}${twilioApi ? '  (local; seed calls with POST /__local/calls)' : ''}`,
       `  DynamoDB Local   ${dynamo.endpoint}  table ${tableName}  (region ${awsEnv.AWS_REGION}, access key ${awsEnv.AWS_ACCESS_KEY_ID})`,
       `  Account SID      ${childEnv.TWILIO_ACCOUNT_SID}`,

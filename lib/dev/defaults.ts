@@ -8,8 +8,6 @@ export const LOCAL_DEFAULTS = {
   TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000001',
   TWILIO_AUTH_TOKEN: 'local-auth-token-0000000000000000',
   RETENTION_DAYS: '90',
-  /** x-api-key of the operator routes (POST /reconcile, …) on the local stack. */
-  OPERATOR_API_KEY: 'local-operator-key-0000000000000000',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'local',
   AWS_SECRET_ACCESS_KEY: 'local',

@@ -162,6 +162,24 @@ describe('osls package', () => {
     expect(text).not.toMatch(/"\*"|StreamArn|sqs:/);
   });
 
+  it('serves stats and health behind the API key with a read-only role, under a usage plan with quota', () => {
+    expect(resource('ApiGatewayMethodStatsGet').Properties.ApiKeyRequired).toBe(true);
+    expect(resource('ApiGatewayMethodHealthGet').Properties.ApiKeyRequired).toBe(true);
+    expect(resource('ApiGatewayUsagePlan').Properties).toMatchObject({
+      Quota: { Limit: 10000, Period: 'DAY' },
+      Throttle: { BurstLimit: 10, RateLimit: 5 },
+    });
+    const policies = resource('OperatorRole').Properties.Policies as {
+      PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] };
+    }[];
+    const actions = policies.flatMap((p) => p.PolicyDocument.Statement).flatMap((s) => s.Action);
+    expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:DescribeTable',
+      'dynamodb:GetItem',
+    ]);
+  });
+
   it('bundles the webhook alone, without the AWS SDK', () => {
     const listing = execFileSync('unzip', ['-Z1', join(dir, 'webhook.zip')], { encoding: 'utf8' })
       .trim()
@@ -345,6 +363,24 @@ describe('the local stack (npm start) end to end', () => {
     const missedSids = [sids[0], sids[1], sids[3]];
     expect(missedSids.map((sid) => callPks.filter((pk) => pk === `CALL#${sid}`).length)).toEqual([1, 1, 1]);
     expect(callPks).not.toContain(`CALL#${sids[2]}`);
+  });
+
+  it('answers GET /stats and GET /health with the operator key, 403 without', async () => {
+    const operatorKey = /x-api-key: ([\w-]+)/.exec(output)?.[1] ?? '';
+    const today = new Date().toISOString().slice(0, 10);
+    const refused = await fetch(`http://127.0.0.1:${port}/stats`);
+    const stats = await fetch(`http://127.0.0.1:${port}/stats?from=${today}&to=${today}`, { headers: { 'x-api-key': operatorKey } });
+    const health = await fetch(`http://127.0.0.1:${port}/health`, { headers: { 'x-api-key': operatorKey } });
+
+    expect(refused.status).toBe(403);
+    expect(stats.status).toBe(200);
+    const body = (await stats.json()) as { totals: { total: number }; days: unknown[] };
+    // What the earlier tests of this stack sent today: the counters say so, not a fixed number.
+    const counters = (await items()).find((i) => i.pk === `STATS#${today}`);
+    expect(body.totals.total).toBe(counters?.total ?? 0);
+    expect(body.days).toHaveLength(1);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', checks: { table: { status: 'ok' }, twilio: { status: 'ok' } } });
   });
 
   it('stops everything on SIGTERM', async () => {

@@ -1,0 +1,159 @@
+/** The operator API's `GET /stats` and `GET /health` on DynamoDB Local and the local Twilio API. */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { countRequests, createDocumentClient } from '../../lib/aws.js';
+import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/calls.js';
+import { createContactsStore, pendingCall } from '../../lib/contacts.js';
+import { startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
+import { callItem, createLedger } from '../../lib/ledger.js';
+import { readStats, statsRange } from '../../lib/stats.js';
+import { ACCOUNT_SID, AUTH_TOKEN, dialAction, freshTable, statusCallback, v1Event } from '../helpers.js';
+
+let api: TwilioApi;
+let table: Awaited<ReturnType<typeof freshTable>>;
+let handler: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+const context = { awsRequestId: 'op', functionName: 'operator' } as unknown as Context;
+
+function missed(result: ReturnType<typeof classifyStatusCallback>): MissedCall {
+  if (result.kind !== 'missed') throw new Error('fixture is not a missed call');
+  return result.call;
+}
+
+beforeAll(async () => {
+  api = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [AUTH_TOKEN] });
+  table = await freshTable();
+  // A known set of calls across a month boundary, then their contacts applied.
+  const ledger = createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 });
+  const calls = [
+    missed(classifyStatusCallback(statusCallback({ From: '+14155550101', Timestamp: 'Fri, 30 Oct 2026 10:00:00 +0000' }), false)),
+    missed(classifyStatusCallback(statusCallback({ From: '+14155550101', Timestamp: 'Sat, 31 Oct 2026 10:00:00 +0000' }), false)),
+    missed(
+      classifyStatusCallback(
+        statusCallback({ From: 'anonymous', CallStatus: 'busy', Timestamp: 'Sat, 31 Oct 2026 11:00:00 +0000' }),
+        false,
+      ),
+    ),
+    missed(
+      classifyStatusCallback(
+        statusCallback({ From: '+14155550102', CallStatus: 'failed', Timestamp: 'Mon, 02 Nov 2026 09:00:00 +0000' }),
+        false,
+      ),
+    ),
+    { ...missed(classifyDialAction(dialAction({ From: '+14155550103' }), false)), startedAt: '2026-11-02T12:00:00.000Z' },
+    {
+      ...missed(classifyStatusCallback(statusCallback({ From: '+14155550104' }), false)),
+      source: 'reconcile' as const,
+      startedAt: '2026-11-03T08:00:00.000Z',
+    },
+  ];
+  const store = createContactsStore(table.docs, { tableName: table.tableName });
+  for (const call of calls) {
+    await ledger.record(call);
+    const pending = pendingCall(callItem(call, new Date(), 90));
+    if (pending) await store.apply(pending);
+  }
+  vi.resetModules();
+  for (const [k, v] of Object.entries({
+    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+    TABLE_NAME: table.tableName,
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_API_BASE_URL: api.baseUrl,
+  }))
+    vi.stubEnv(k, v);
+  handler = (await import('../../functions/operator.js')).handler as typeof handler;
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await api.stop();
+  await table.drop();
+});
+
+const getRoute = async (resource: string, query?: Record<string, string>) => {
+  const event = { ...v1Event({ resource, params: {}, body: '', query }), httpMethod: 'GET', body: null };
+  const response = await handler(event, context);
+  return { status: response.statusCode, body: JSON.parse(response.body) };
+};
+
+describe('GET /stats', () => {
+  it('sums a range across a month boundary from the day counters', async () => {
+    const { status, body } = await getRoute('/stats', { from: '2026-10-29', to: '2026-11-03' });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      from: '2026-10-29',
+      to: '2026-11-03',
+      totals: { total: 6, 'no-answer': 4, busy: 1, failed: 1, canceled: 0 },
+      bySource: { webhook: 4, 'dial-action': 1, reconcile: 1 },
+      anonymous: 1,
+      contactsCreated: 4,
+    });
+    expect(body.days.map((d: { day: string; totals: { total: number } }) => [d.day, d.totals.total])).toEqual([
+      ['2026-10-29', 0],
+      ['2026-10-30', 1],
+      ['2026-10-31', 2],
+      ['2026-11-01', 0],
+      ['2026-11-02', 2],
+      ['2026-11-03', 1],
+    ]);
+    expect(body.days[2]).toMatchObject({ anonymous: 1, contactsCreated: 0, totals: { busy: 1, 'no-answer': 1 } });
+  });
+
+  it('answers an empty range with zeros for every day', async () => {
+    const { status, body } = await getRoute('/stats', { from: '2020-01-01', to: '2020-01-03' });
+    expect(status).toBe(200);
+    expect(body.totals.total).toBe(0);
+    expect(body.days).toHaveLength(3);
+  });
+
+  it('defaults to the last 30 days', async () => {
+    const { body } = await getRoute('/stats');
+    expect(body.days).toHaveLength(30);
+    expect(body.to).toBe(new Date().toISOString().slice(0, 10));
+  });
+
+  it.each([
+    [{ from: '2025-11-24', to: '2026-11-24' }, 200, undefined],
+    [{ from: '2025-11-23', to: '2026-11-24' }, 400, 'from..to spans 367 days; at most 366 a request'],
+    [{ from: '2026-02-30' }, 400, 'from must be a date as YYYY-MM-DD'],
+    [{ to: 'yesterday' }, 400, 'to must be a date as YYYY-MM-DD'],
+    [{ from: '2026-11-05', to: '2026-11-01' }, 400, 'from must not be after to'],
+  ])('%o -> %i', async (query, status, message) => {
+    const response = await getRoute('/stats', query);
+    expect(response.status).toBe(status);
+    if (message) expect(response.body).toEqual({ message });
+  });
+
+  it('costs 1 BatchGetItem for 30 days and 4 for 366, however many calls', async () => {
+    const docs = createDocumentClient(table.client);
+    const requests = countRequests(docs);
+    await readStats(docs, table.tableName, statsRange(new URLSearchParams({ from: '2026-10-05', to: '2026-11-03' }), new Date()));
+    const thirty = requests();
+    await readStats(docs, table.tableName, statsRange(new URLSearchParams({ from: '2025-11-03', to: '2026-11-03' }), new Date()));
+    expect([thirty, requests() - thirty]).toEqual([1, 4]);
+  });
+});
+
+describe('GET /health', () => {
+  it('is 200 with both checks ok and their latencies', async () => {
+    const { status, body } = await getRoute('/health');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      status: 'ok',
+      checks: { table: { status: 'ok', latencyMs: expect.any(Number) }, twilio: { status: 'ok', latencyMs: expect.any(Number) } },
+    });
+  });
+
+  it('is 503 naming Twilio when the Twilio API fails', async () => {
+    api.faults.push({ kind: 'status', status: 500, times: 1 });
+    const { status, body } = await getRoute('/health');
+    expect(status).toBe(503);
+    expect(body).toMatchObject({ status: 'fail', checks: { table: { status: 'ok' }, twilio: { status: 'fail' } } });
+    expect(body.checks.twilio.detail).toContain('TwilioUnavailableError');
+  });
+
+  it('refuses other methods and routes with 405 and 404', async () => {
+    const post = await handler({ ...v1Event({ resource: '/stats', params: {}, body: '' }), httpMethod: 'POST' }, context);
+    expect(post.statusCode).toBe(405);
+    expect((await getRoute('/nope')).status).toBe(404);
+  });
+});
