@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_DEFAULTS } from '../../lib/dev/defaults.js';
 import { freePort, portOpen } from '../../lib/dev/dynamodb-local.js';
 import { ACCOUNT_SID, dialAction, signLikeTwilio, statusCallback } from '../helpers.js';
+import { responseErrors } from '../openapi.js';
 
 const root = join(import.meta.dirname, '../..');
 
@@ -381,6 +382,28 @@ describe('the local stack (npm start) end to end', () => {
     expect(body.days).toHaveLength(1);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', checks: { table: { status: 'ok' }, twilio: { status: 'ok' } } });
+  });
+
+  it('answers every operator route as docs/openapi.yaml says', async () => {
+    const operatorKey = /x-api-key: ([\w-]+)/.exec(output)?.[1] ?? '';
+    const call = async (method: string, path: string, query = '', key = operatorKey) => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}${query}`, { method, headers: key ? { 'x-api-key': key } : {} });
+      return { status: response.status, errors: responseErrors(path, method, response.status, await response.json()) };
+    };
+    const results = [
+      await call('GET', '/stats', '?from=2026-11-01&to=2026-11-30'),
+      await call('GET', '/stats', '?from=2026-11-31'),
+      await call('GET', '/stats', '', 'wrong-key'),
+      await call('GET', '/health'),
+      await call('POST', '/reconcile'),
+    ];
+    expect(results).toEqual([
+      { status: 200, errors: [] },
+      { status: 400, errors: [] },
+      { status: 403, errors: [] },
+      { status: 200, errors: [] },
+      { status: 200, errors: [] },
+    ]);
   });
 
   it('stops everything on SIGTERM', async () => {
