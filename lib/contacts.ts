@@ -148,23 +148,23 @@ export function createContactsStore(
     },
   });
 
+  /** +1 on one counter of a day's counters item (GET /stats reads them). */
+  const countOnDay = (day: string, counter: 'anonymous' | 'contactsCreated', now: string) => ({
+    Update: {
+      TableName: tableName,
+      Key: { pk: statsKey(day) },
+      UpdateExpression: 'SET #type = :type, #day = :day, updatedAt = :now ADD #counter :one',
+      ExpressionAttributeNames: { '#type': 'type', '#day': 'day', '#counter': counter },
+      ExpressionAttributeValues: { ':type': 'stats', ':day': day, ':now': now, ':one': 1 },
+    },
+  });
+
   async function attempt(call: PendingCall, now: string): Promise<ApplyOutcome> {
     const id = callerId(call.customer);
     if (id.kind === 'anonymous') {
       await client.send(
         new TransactWriteCommand({
-          TransactItems: [
-            markApplied(call, now, `anonymous:${id.reason}`),
-            {
-              Update: {
-                TableName: tableName,
-                Key: { pk: statsKey(call.day) },
-                UpdateExpression: 'SET #type = :type, #day = :day, updatedAt = :now ADD anonymous :one',
-                ExpressionAttributeNames: { '#type': 'type', '#day': 'day' },
-                ExpressionAttributeValues: { ':type': 'stats', ':day': call.day, ':now': now, ':one': 1 },
-              },
-            },
-          ],
+          TransactItems: [markApplied(call, now, `anonymous:${id.reason}`), countOnDay(call.day, 'anonymous', now)],
         }),
       );
       return { outcome: 'anonymous', reason: id.reason };
@@ -186,19 +186,7 @@ export function createContactsStore(
             },
           },
           // A new contact is counted on the day of the call that created it (GET /stats).
-          ...(existing === undefined
-            ? [
-                {
-                  Update: {
-                    TableName: tableName,
-                    Key: { pk: statsKey(call.day) },
-                    UpdateExpression: 'SET #type = :type, #day = :day, updatedAt = :now ADD contactsCreated :one',
-                    ExpressionAttributeNames: { '#type': 'type', '#day': 'day' },
-                    ExpressionAttributeValues: { ':type': 'stats', ':day': call.day, ':now': now, ':one': 1 },
-                  },
-                },
-              ]
-            : []),
+          ...(existing === undefined ? [countOnDay(call.day, 'contactsCreated', now)] : []),
         ],
       }),
     );
