@@ -1,6 +1,9 @@
-/** The operator API (API key): `GET /stats` and `GET /health`. */
+/** The operator API (API key): stats, contacts and health. */
+
+import { isSupportedCountry } from 'libphonenumber-js';
 import { documents, dynamo, ssm } from '../lib/aws.js';
-import { parseReconcileConfig } from '../lib/config.js';
+import { ConfigError, parseReconcileConfig } from '../lib/config.js';
+import { getContact, listContacts, normalizePhone, parseListQuery } from '../lib/contacts-api.js';
 import { checkHealth } from '../lib/health.js';
 import { httpStack } from '../lib/http.js';
 import { BadRequestError, toHttpRequest } from '../lib/request.js';
@@ -11,6 +14,8 @@ import { createTwilioCalls } from '../lib/twilio-client.js';
 // The same table and Twilio credentials as the reconciliation.
 const config = parseReconcileConfig(process.env);
 const secret = authTokenResolver(config.twilioSecret, ssm);
+const defaultCountry = process.env.DEFAULT_COUNTRY?.trim() || 'US';
+if (!isSupportedCountry(defaultCountry)) throw new ConfigError(`DEFAULT_COUNTRY must be an ISO 3166 country code, got "${defaultCountry}"`);
 
 const json = (statusCode: number, body: unknown) => ({
   statusCode,
@@ -25,6 +30,14 @@ export const handler = httpStack(async (event) => {
   switch (request.route) {
     case '/stats':
       return json(200, await readStats(documents(), config.tableName, statsRange(query, new Date())));
+    case '/contacts':
+      return json(200, await listContacts(documents(), config.tableName, parseListQuery(query)));
+    case '/contacts/{phone}': {
+      const phone = normalizePhone(request.pathParameters.phone ?? '', defaultCountry);
+      const contact = await getContact(documents(), config.tableName, phone);
+      if (contact === undefined) throw new BadRequestError(404, 'No contact with this number');
+      return json(200, contact);
+    }
     case '/health': {
       const report = await checkHealth({
         dynamo: dynamo(),

@@ -34,8 +34,23 @@ export interface Contact {
   lastStatus: MissedStatus;
   createdAt: string;
   updatedAt: string;
+  /** The newest missed calls' root CallSids (at most {@link RECENT_CALLS}), newest first. */
+  recentCallSids: string[];
+  /** Index keys of `byLastMissed` (GET /contacts): a shard of 8 and `<lastMissedAt>#<phone>`. */
+  gsi1pk: string;
+  gsi1sk: string;
   /** Optimistic-concurrency version: every write expects the version it read. */
   version: number;
+}
+
+export const RECENT_CALLS = 100;
+export const CONTACT_SHARDS = 8;
+
+/** The index partition of a number: a stable hash spreads contact writes over 8 keys. */
+export function contactShard(e164: string): string {
+  let hash = 0;
+  for (const char of e164) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return `CONTACTS#${hash % CONTACT_SHARDS}`;
 }
 
 export type ApplyOutcome =
@@ -84,6 +99,7 @@ function readContact(item: Record<string, unknown> | undefined): Contact | undef
     }
   }
   const { missedCount, version, lastStatus } = item;
+  const recent = Array.isArray(item.recentCallSids) ? item.recentCallSids.filter((sid): sid is string => typeof sid === 'string') : [];
   if (typeof missedCount !== 'number' || typeof version !== 'number' || !isMissedStatus(lastStatus)) {
     // No key in the message: it holds the full phone number.
     throw new ContactsUnavailableError('a contact item is malformed (missedCount, version or lastStatus)');
@@ -100,6 +116,9 @@ function readContact(item: Record<string, unknown> | undefined): Contact | undef
     lastStatus,
     createdAt: requireString(item, 'createdAt'),
     updatedAt: requireString(item, 'updatedAt'),
+    recentCallSids: recent,
+    gsi1pk: requireString(item, 'gsi1pk'),
+    gsi1sk: requireString(item, 'gsi1sk'),
     version,
   };
 }
@@ -108,6 +127,8 @@ function readContact(item: Record<string, unknown> | undefined): Contact | undef
 export function nextContact(existing: Contact | undefined, phone: string, call: PendingCall, now: string): Contact {
   const isLatest = existing === undefined || call.occurredAt >= existing.lastMissedAt;
   const statusCounts = { ...existing?.statusCounts };
+  const lastMissedAt = isLatest ? call.occurredAt : existing.lastMissedAt;
+  const recent = [call.rootCallSid, ...(existing?.recentCallSids ?? []).filter((sid) => sid !== call.rootCallSid)].slice(0, RECENT_CALLS);
   statusCounts[call.status] = (statusCounts[call.status] ?? 0) + 1;
   return {
     pk: contactKey(phone),
@@ -116,11 +137,14 @@ export function nextContact(existing: Contact | undefined, phone: string, call: 
     missedCount: (existing?.missedCount ?? 0) + 1,
     statusCounts,
     firstMissedAt: existing === undefined || call.occurredAt < existing.firstMissedAt ? call.occurredAt : existing.firstMissedAt,
-    lastMissedAt: isLatest ? call.occurredAt : existing.lastMissedAt,
+    lastMissedAt,
     lastCallSid: isLatest ? call.rootCallSid : existing.lastCallSid,
     lastStatus: isLatest ? call.status : existing.lastStatus,
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
+    recentCallSids: recent,
+    gsi1pk: contactShard(phone),
+    gsi1sk: `${lastMissedAt}#${phone}`,
     version: (existing?.version ?? 0) + 1,
   };
 }

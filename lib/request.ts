@@ -27,6 +27,8 @@ export interface HttpRequest {
   body: string;
   /** The raw query string without `?`, `''` when none. */
   query: string;
+  /** Path parameters of the route template (e.g. `{phone}`), decoded. */
+  pathParameters: Readonly<Record<string, string>>;
   /** The URL the client called, as far as the event can tell; undefined without a Host. */
   requestUrl: string | undefined;
 }
@@ -80,6 +82,19 @@ function v1Query(event: APIGatewayProxyEvent): string {
   return pairs.join('&');
 }
 
+function decodedParams(params: Readonly<Record<string, string | undefined>> | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(params ?? {})) {
+    if (value === undefined) continue;
+    try {
+      out[name] = value.includes('%') ? decodeURIComponent(value) : value;
+    } catch {
+      throw new BadRequestError(400, `Path parameter ${name} is not valid percent-encoding`);
+    }
+  }
+  return out;
+}
+
 function withQuery(url: string, query: string): string {
   return query === '' ? url : `${url}?${query}`;
 }
@@ -99,6 +114,7 @@ export function toHttpRequest(event: HttpEvent): HttpRequest {
       headers,
       body,
       query,
+      pathParameters: decodedParams(event.pathParameters),
       requestUrl: host ? withQuery(`${proto}://${host}${event.rawPath}`, query) : undefined,
     };
   }
@@ -112,6 +128,7 @@ export function toHttpRequest(event: HttpEvent): HttpRequest {
     headers,
     body,
     query,
+    pathParameters: decodedParams(event.pathParameters),
     requestUrl: host ? withQuery(`${proto}://${host}${path}`, query) : undefined,
   };
 }

@@ -23,7 +23,7 @@ export function dynamoClient(): DynamoDBClient {
 }
 
 /** A fresh table made from resources/table.yml, and a function that drops it. */
-export async function freshTable(): Promise<{
+export async function freshTable(options: { withoutIndexes?: boolean } = {}): Promise<{
   tableName: string;
   client: DynamoDBClient;
   docs: DynamoDBDocumentClient;
@@ -31,7 +31,7 @@ export async function freshTable(): Promise<{
 }> {
   const client = dynamoClient();
   const tableName = `test-${randomUUID()}`;
-  await createTable(client, tableName);
+  await createTable(client, tableName, options);
   return {
     tableName,
     client,

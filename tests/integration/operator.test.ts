@@ -1,4 +1,5 @@
 /** The operator API's `GET /stats` and `GET /health` on DynamoDB Local and the local Twilio API. */
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { countRequests, createDocumentClient } from '../../lib/aws.js';
@@ -130,6 +131,82 @@ describe('GET /stats', () => {
     const thirty = requests();
     await readStats(docs, table.tableName, statsRange(new URLSearchParams({ from: '2025-11-03', to: '2026-11-03' }), new Date()));
     expect([thirty, requests() - thirty]).toEqual([1, 4]);
+  });
+});
+
+describe('GET /contacts', () => {
+  it('pages through 250 contacts with limit=100, each once, most recently missed first', async () => {
+    const store = createContactsStore(table.docs, { tableName: table.tableName });
+    const base = Date.parse('2025-01-01T00:00:00Z');
+    for (let i = 0; i < 250; i++) {
+      const occurredAt = new Date(base + i * 60_000).toISOString();
+      const sid = `CA${String(i).padStart(32, '0')}`;
+      await table.docs.send(new PutCommand({ TableName: table.tableName, Item: { pk: `CALL#${sid}`, type: 'call', callSid: sid } }));
+      await store.apply({
+        rootCallSid: sid,
+        customer: `+1212555${String(1000 + i)}`,
+        status: 'no-answer',
+        occurredAt,
+        day: occurredAt.slice(0, 10),
+      });
+    }
+    const seen: string[] = [];
+    const lastMissed: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: Record<string, string> = { limit: '100', since: '2025-01-01T00:00:00Z' };
+      if (cursor) query.cursor = cursor;
+      const { status, body } = await getRoute('/contacts', query);
+      expect(status).toBe(200);
+      for (const item of body.items) {
+        seen.push(item.phone);
+        lastMissed.push(item.lastMissedAt);
+      }
+      cursor = body.nextCursor;
+      pages += 1;
+    } while (cursor !== null && pages < 10);
+    const ours = seen.filter((p) => p.startsWith('+1212555'));
+    expect(ours).toHaveLength(250);
+    expect(new Set(ours).size).toBe(250);
+    expect(pages).toBe(3);
+    expect([...lastMissed].sort().reverse()).toEqual(lastMissed);
+  });
+
+  it.each([
+    [{ limit: '0' }, 'limit must be a whole number from 1 to 100'],
+    [{ limit: '101' }, 'limit must be a whole number from 1 to 100'],
+    [{ since: 'last week' }, 'since must be an ISO 8601 date or date-time'],
+    [{ cursor: 'bm9wZQ' }, 'cursor is not a cursor this API returned'],
+  ])('refuses %o with 400', async (query, message) => {
+    expect(await getRoute('/contacts', query)).toEqual({ status: 400, body: { message } });
+  });
+});
+
+describe('GET /contacts/{phone}', () => {
+  const lookup = async (phone: string) => {
+    const event = {
+      ...v1Event({ resource: '/contacts/{phone}', params: {}, body: '' }),
+      httpMethod: 'GET',
+      body: null,
+      pathParameters: { phone },
+    };
+    const response = await handler(event, context);
+    return { status: response.statusCode, body: JSON.parse(response.body) };
+  };
+
+  it('finds one contact from three formats of its number, with its calls', async () => {
+    const results = await Promise.all(['+14155550101', '(415) 555-0101', '%2B1%20415.555.0101'].map(lookup));
+    for (const { status, body } of results) {
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ phone: '+14155550101', missedCount: 2, lastStatus: 'no-answer' });
+      expect(body.calls.map((c: { occurredAt: string }) => c.occurredAt)).toEqual(['2026-10-31T10:00:00.000Z', '2026-10-30T10:00:00.000Z']);
+    }
+  });
+
+  it('is 404 for an unknown number and 400 for something that is not one', async () => {
+    expect(await lookup('+14155550999')).toEqual({ status: 404, body: { message: 'No contact with this number' } });
+    expect(await lookup('not-a-number')).toEqual({ status: 400, body: { message: 'phone is not a valid phone number' } });
   });
 });
 

@@ -178,6 +178,7 @@ describe('osls package', () => {
       'dynamodb:BatchGetItem',
       'dynamodb:DescribeTable',
       'dynamodb:GetItem',
+      'dynamodb:Query',
     ]);
   });
 
@@ -388,7 +389,8 @@ describe('the local stack (npm start) end to end', () => {
     const operatorKey = /x-api-key: ([\w-]+)/.exec(output)?.[1] ?? '';
     const call = async (method: string, path: string, query = '', key = operatorKey) => {
       const response = await fetch(`http://127.0.0.1:${port}${path}${query}`, { method, headers: key ? { 'x-api-key': key } : {} });
-      return { status: response.status, errors: responseErrors(path, method, response.status, await response.json()) };
+      const documented = path.startsWith('/contacts/') ? '/contacts/{phone}' : path;
+      return { status: response.status, errors: responseErrors(documented, method, response.status, await response.json()) };
     };
     const results = [
       await call('GET', '/stats', '?from=2026-11-01&to=2026-11-30'),
@@ -396,6 +398,10 @@ describe('the local stack (npm start) end to end', () => {
       await call('GET', '/stats', '', 'wrong-key'),
       await call('GET', '/health'),
       await call('POST', '/reconcile'),
+      await call('GET', '/contacts', '?limit=5'),
+      await call('GET', '/contacts', '?limit=500'),
+      await call('GET', '/contacts/%2B14155550777'),
+      await call('GET', '/contacts/%2B14155550000'),
     ];
     expect(results).toEqual([
       { status: 200, errors: [] },
@@ -403,6 +409,10 @@ describe('the local stack (npm start) end to end', () => {
       { status: 403, errors: [] },
       { status: 200, errors: [] },
       { status: 200, errors: [] },
+      { status: 200, errors: [] },
+      { status: 400, errors: [] },
+      { status: 200, errors: [] },
+      { status: 404, errors: [] },
     ]);
   });
 

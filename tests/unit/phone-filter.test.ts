@@ -79,8 +79,12 @@ describe('nextContact', () => {
         lastStatus: 'no-answer',
         createdAt: 'now',
         updatedAt: 'now',
+        recentCallSids: expect.arrayContaining(['CA1', 'CA2', 'CA3']),
+        gsi1pk: expect.stringMatching(/^CONTACTS#[0-7]$/),
+        gsi1sk: '2026-11-03T10:00:00.000Z#+14155550123',
         version: 3,
       });
+      expect(result?.recentCallSids).toHaveLength(3);
     }
   });
 });
