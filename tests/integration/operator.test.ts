@@ -228,6 +228,20 @@ describe('GET /health', () => {
     expect(body.checks.twilio.detail).toContain('TwilioUnavailableError');
   });
 
+  it('is 503 naming Twilio when the Twilio API is down (nothing listens)', async () => {
+    const closed = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [AUTH_TOKEN] });
+    await closed.stop();
+    vi.resetModules();
+    vi.stubEnv('TWILIO_API_BASE_URL', closed.baseUrl);
+    const down = (await import('../../functions/operator.js')).handler as typeof handler;
+    vi.stubEnv('TWILIO_API_BASE_URL', api.baseUrl);
+    const response = await down({ ...v1Event({ resource: '/health', params: {}, body: '' }), httpMethod: 'GET', body: null }, context);
+    const body = JSON.parse(response.body);
+    expect(response.statusCode).toBe(503);
+    expect(body).toMatchObject({ status: 'fail', checks: { table: { status: 'ok' }, twilio: { status: 'fail' } } });
+    expect(body.checks.twilio.detail).toContain('ECONNREFUSED');
+  });
+
   it('refuses other methods and routes with 405 and 404', async () => {
     const post = await handler({ ...v1Event({ resource: '/stats', params: {}, body: '' }), httpMethod: 'POST' }, context);
     expect(post.statusCode).toBe(405);

@@ -385,6 +385,47 @@ describe('the local stack (npm start) end to end', () => {
     expect(await health.json()).toMatchObject({ status: 'ok', checks: { table: { status: 'ok' }, twilio: { status: 'ok' } } });
   });
 
+  it('counts a known set of webhooks on their day in GET /stats, and finds their caller in GET /contacts/{phone}', async () => {
+    const operatorKey = /x-api-key: ([\w-]+)/.exec(output)?.[1] ?? '';
+    const day = 'Sun, 01 Mar 2026 10:00:00 +0000';
+    const sent = [
+      statusCallback({ CallStatus: 'no-answer', From: '+14155550901', Timestamp: day }),
+      statusCallback({ CallStatus: 'busy', From: '+14155550901', Timestamp: day }),
+      statusCallback({ CallStatus: 'failed', From: 'anonymous', Timestamp: day }),
+      statusCallback({ CallStatus: 'completed', From: '+14155550902', Timestamp: day }),
+    ].map((p) => ({ ...p, AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID }));
+    for (const params of sent) {
+      const response = await post(
+        '/twilio/call-status',
+        params,
+        signLikeTwilio(token, `http://127.0.0.1:${port}/twilio/call-status`, params),
+      );
+      expect(response.status).toBe(204);
+    }
+    // The duplicate of the first changes nothing.
+    const first = sent[0] ?? sent[1];
+    if (first) await post('/twilio/call-status', first, signLikeTwilio(token, `http://127.0.0.1:${port}/twilio/call-status`, first));
+    const contact = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/contacts/%2B14155550901`, { headers: { 'x-api-key': operatorKey } });
+      return response.status === 200 ? ((await response.json()) as { missedCount: number; calls: unknown[] }) : undefined;
+    };
+    let found = await contact();
+    for (let i = 0; i < 50 && found?.missedCount !== 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      found = await contact();
+    }
+    const stats = await fetch(`http://127.0.0.1:${port}/stats?from=2026-03-01&to=2026-03-01`, { headers: { 'x-api-key': operatorKey } });
+
+    expect(await stats.json()).toMatchObject({
+      totals: { total: 3, 'no-answer': 1, busy: 1, failed: 1, canceled: 0 },
+      bySource: { webhook: 3, 'dial-action': 0, reconcile: 0 },
+      anonymous: 1,
+      contactsCreated: 1,
+    });
+    expect(found).toMatchObject({ phone: '+14155550901', missedCount: 2 });
+    expect(found?.calls).toHaveLength(2);
+  });
+
   it('answers every operator route as docs/openapi.yaml says', async () => {
     const operatorKey = /x-api-key: ([\w-]+)/.exec(output)?.[1] ?? '';
     const call = async (method: string, path: string, query = '', key = operatorKey) => {
