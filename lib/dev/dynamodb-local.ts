@@ -85,6 +85,10 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // Never outlive the process that started it, even when that one dies of an error.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4_000);
