@@ -465,3 +465,24 @@ describe('the local stack (npm start) end to end', () => {
     expect(await portOpen(dynamoPort)).toBe(false);
   }, 30_000);
 });
+
+describe('npm run demo', () => {
+  it('plays 100 calls with 10% of webhooks lost and duplicates, and the ledger agrees exactly', async () => {
+    const run = spawn(
+      join(root, 'node_modules/.bin/tsx'),
+      ['scripts/demo.ts', '--calls', '100', '--drop', '10%', '--duplicates', '10%', '--seed', '7'],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    run.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => run.once('exit', resolve));
+    expect(out).toContain('The ledger agrees with the ground truth.');
+    expect(out).not.toContain('DIFFERENT');
+    expect(code).toBe(0);
+  }, 240_000);
+});
