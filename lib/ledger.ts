@@ -8,6 +8,7 @@ import {
   type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -77,6 +78,40 @@ export function callItem(call: MissedCall, recordedAt: Date, retentionDays: numb
   };
 }
 
+/**
+ * The one transaction that records a call: the conditional put of its item and the ADD on its
+ * day's counters. Exported for the benchmark's bare-SDK baseline.
+ */
+export function recordTransaction(tableName: string, item: Record<string, unknown>, now: Date): TransactWriteCommandInput {
+  return {
+    TransactItems: [
+      {
+        Put: {
+          TableName: tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      {
+        Update: {
+          TableName: tableName,
+          Key: { pk: statsKey(String(item.day)) },
+          UpdateExpression: 'SET #type = :type, #day = :day, updatedAt = :now ADD #total :one, #status :one, #source :one',
+          ExpressionAttributeNames: {
+            '#type': 'type',
+            '#day': 'day',
+            '#total': 'total',
+            '#status': `status:${String(item.status)}`,
+            '#source': `source:${String(item.source)}`,
+          },
+          ExpressionAttributeValues: { ':type': 'stats', ':day': item.day, ':now': now.toISOString(), ':one': 1 },
+        },
+      },
+    ],
+  };
+}
+
 /** The ledger on DynamoDB. */
 export function createLedger(client: DynamoDBDocumentClient, options: LedgerOptions): Ledger {
   const { tableName, retentionDays } = options;
@@ -84,35 +119,7 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
   const sleep = options.sleep ?? defaultSleep;
 
   async function transact(item: Record<string, unknown>, now: Date): Promise<void> {
-    await client.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: tableName,
-              Item: item,
-              ConditionExpression: 'attribute_not_exists(pk)',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            },
-          },
-          {
-            Update: {
-              TableName: tableName,
-              Key: { pk: statsKey(String(item.day)) },
-              UpdateExpression: 'SET #type = :type, #day = :day, updatedAt = :now ADD #total :one, #status :one, #source :one',
-              ExpressionAttributeNames: {
-                '#type': 'type',
-                '#day': 'day',
-                '#total': 'total',
-                '#status': `status:${String(item.status)}`,
-                '#source': `source:${String(item.source)}`,
-              },
-              ExpressionAttributeValues: { ':type': 'stats', ':day': item.day, ':now': now.toISOString(), ':one': 1 },
-            },
-          },
-        ],
-      }),
-    );
+    await client.send(new TransactWriteCommand(recordTransaction(tableName, item, now)));
   }
 
   /** Adds what a later delivery knows and the first did not: new legs, the customer's number. */

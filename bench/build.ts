@@ -1,0 +1,32 @@
+/** Builds function bundles exactly as serverless.yml's esbuild settings do (for the benchmarks). */
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { build } from 'esbuild';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Bundles `entry` (relative to the repository) into bench/.build/<name>.cjs; returns its path and size. */
+export async function bundle(entry: string, name: string): Promise<{ file: string; bytes: number }> {
+  const outdir = join(root, 'bench/.build');
+  mkdirSync(outdir, { recursive: true });
+  const file = join(outdir, `${name}.cjs`);
+  await build({
+    entryPoints: [join(root, entry)],
+    outfile: file,
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    external: ['@aws-sdk/*'],
+    logLevel: 'silent',
+  });
+  return { file, bytes: statSync(file).size };
+}
+
+/** A fresh DynamoDB client for DynamoDB Local: each measured client gets its own middleware stack. */
+export function localClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+}

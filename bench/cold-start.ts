@@ -1,0 +1,71 @@
+/**
+ * Cold start: each function's minified bundle size and its module init time in a fresh Node
+ * process (median of N runs), against the webhook built with the whole `twilio` package.
+ */
+import { spawnSync } from 'node:child_process';
+import { bundle, root } from './build.js';
+
+const ENV = {
+  ...process.env,
+  TABLE_NAME: 'bench',
+  TWILIO_ACCOUNT_SID: `AC${'0'.repeat(31)}1`,
+  TWILIO_AUTH_TOKEN: 'bench-token',
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+};
+
+function initMs(file: string): number {
+  const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+  const out = spawnSync(process.execPath, ['-e', script], { cwd: root, env: ENV, encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`init of ${file} failed: ${out.stderr.slice(0, 500)}`);
+  return Number(out.stdout);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+
+export interface ColdStartResult {
+  functions: { name: string; bytes: number; initMedianMs: number }[];
+  baseline: { name: string; bytes: number; initMedianMs: number };
+  webhookInitRatio: number;
+  goals: { webhookBundleAtMost64KiB: boolean; webhookInitAtMostAFifthOfBaseline: boolean; reconcileBundleAtMost1MiB: boolean };
+}
+
+export async function coldStart(runs: number): Promise<ColdStartResult> {
+  const entries = [
+    ['webhook', 'functions/webhook.ts'],
+    ['contacts', 'functions/contacts.ts'],
+    ['reconcile', 'functions/reconcile.ts'],
+    ['operator', 'functions/operator.ts'],
+  ] as const;
+  const functions = [];
+  for (const [name, entry] of entries) {
+    const { file, bytes } = await bundle(entry, name);
+    functions.push({ name, bytes, initMedianMs: median(Array.from({ length: runs }, () => initMs(file))) });
+  }
+  const full = await bundle('bench/fixtures/webhook-full-twilio.ts', 'webhook-full-twilio');
+  const baseline = {
+    name: 'webhook with the whole twilio package',
+    bytes: full.bytes,
+    initMedianMs: median(Array.from({ length: runs }, () => initMs(full.file))),
+  };
+  const webhook = functions.find((f) => f.name === 'webhook');
+  const reconcile = functions.find((f) => f.name === 'reconcile');
+  const ratio = (webhook?.initMedianMs ?? 0) / baseline.initMedianMs;
+  return {
+    functions,
+    baseline,
+    webhookInitRatio: ratio,
+    goals: {
+      webhookBundleAtMost64KiB: (webhook?.bytes ?? Infinity) <= 64 * 1024,
+      webhookInitAtMostAFifthOfBaseline: ratio <= 0.2,
+      reconcileBundleAtMost1MiB: (reconcile?.bytes ?? Infinity) <= 1024 * 1024,
+    },
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * Ingestion in process: the BUNDLED webhook handler invoked with signed API Gateway events
+ * against DynamoDB Local, against a baseline of the same TransactWriteItems sent bare with the
+ * SDK, at the same concurrency. Then the duplicate path: every call delivered 3 times.
+ */
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { createDocumentClient } from '../lib/aws.js';
+import { classifyStatusCallback, type MissedCall } from '../lib/calls.js';
+import { createTable } from '../lib/dev/table.js';
+import { callItem, recordTransaction } from '../lib/ledger.js';
+import { signLikeTwilio } from '../lib/signature.js';
+import { bundle, localClient } from './build.js';
+
+const ACCOUNT_SID = `AC${'c'.repeat(32)}`;
+const TOKEN = 'bench-token';
+const BASE = 'https://bench.example/prod';
+
+export interface RunFigures {
+  calls: number;
+  deliveries: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  peakRssMiB: number;
+}
+
+export interface IngestResult {
+  concurrency: number;
+  handler: RunFigures;
+  baseline: RunFigures;
+  ratio: number;
+  duplicates: RunFigures & { items: number };
+}
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+};
+
+async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<RunFigures> {
+  const latencies: number[] = [];
+  let peak = process.memoryUsage().rss;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        const t = performance.now();
+        await fn(item);
+        latencies.push(performance.now() - t);
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    calls: items.length,
+    deliveries: items.length,
+    seconds: Number(seconds.toFixed(2)),
+    perSecond: Math.round(items.length / seconds),
+    p50Ms: Number(percentile(latencies, 50).toFixed(1)),
+    p99Ms: Number(percentile(latencies, 99).toFixed(1)),
+    peakRssMiB: Math.round(peak / 2 ** 20),
+  };
+}
+
+function params(callSid: string): Record<string, string> {
+  return {
+    AccountSid: ACCOUNT_SID,
+    ApiVersion: '2010-04-01',
+    CallSid: callSid,
+    CallStatus: 'no-answer',
+    Direction: 'inbound',
+    From: `+1415555${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`,
+    To: '+14155559876',
+    Timestamp: new Date().toUTCString(),
+  };
+}
+
+function event(p: Record<string, string>): APIGatewayProxyEvent {
+  const resource = '/twilio/call-status';
+  const headers = {
+    Host: 'bench.example',
+    'Content-Type': 'application/x-www-form-urlencoded',
+    'X-Twilio-Signature': signLikeTwilio(TOKEN, `${BASE}${resource}`, p),
+  };
+  return {
+    resource,
+    path: resource,
+    httpMethod: 'POST',
+    headers,
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: new URLSearchParams(p).toString(),
+    isBase64Encoded: false,
+    requestContext: { path: `/prod${resource}`, stage: 'prod' } as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+const context = { awsRequestId: 'bench', functionName: 'webhook' } as unknown as Context;
+
+export async function ingest(client: DynamoDBClient, endpoint: string, calls: number, concurrency: number): Promise<IngestResult> {
+  const { file } = await bundle('functions/webhook.ts', 'webhook');
+  const load = async (tableName: string) => {
+    await createTable(client, tableName);
+    Object.assign(process.env, {
+      TABLE_NAME: tableName,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: TOKEN,
+      PUBLIC_BASE_URL: BASE,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    });
+    const require = createRequire(import.meta.url);
+    delete require.cache[require.resolve(file)];
+    const mod: { handler: (e: APIGatewayProxyEvent, c: Context) => Promise<APIGatewayProxyResult> } = require(file);
+    return mod.handler;
+  };
+  const sids = Array.from({ length: calls }, () => `CA${randomBytes(16).toString('hex')}`);
+
+  const handler = await load(`bench-ingest-${Date.now()}`);
+  const events = sids.map((sid) => event(params(sid)));
+  const handlerRun = await pool(events, concurrency, async (e) => {
+    const r = await handler(e, context);
+    if (r.statusCode !== 204) throw new Error(`handler answered ${r.statusCode}: ${r.body}`);
+  });
+
+  const baselineTable = `bench-bare-${Date.now()}`;
+  await createTable(client, baselineTable);
+  const docs = createDocumentClient(localClient(endpoint));
+  const missed: MissedCall[] = sids.map((sid) => {
+    const c = classifyStatusCallback(params(sid), false);
+    if (c.kind !== 'missed') throw new Error('not missed');
+    return c.call;
+  });
+  const baselineRun = await pool(missed, concurrency, async (call) => {
+    const now = new Date();
+    await docs.send(new TransactWriteCommand(recordTransaction(baselineTable, callItem(call, now, 90), now)));
+  });
+
+  const dupTable = `bench-dup-${Date.now()}`;
+  const dupHandler = await load(dupTable);
+  const dupSids = sids.map(() => `CA${randomBytes(16).toString('hex')}`);
+  const deliveries = dupSids.flatMap((sid) => {
+    const p = params(sid);
+    return [event(p), event(p), event(p)];
+  });
+  for (let i = deliveries.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [deliveries[i], deliveries[j]] = [deliveries[j] as APIGatewayProxyEvent, deliveries[i] as APIGatewayProxyEvent];
+  }
+  const dupRun = await pool(deliveries, concurrency, async (e) => {
+    const r = await dupHandler(e, context);
+    if (r.statusCode !== 204) throw new Error(`handler answered ${r.statusCode}: ${r.body}`);
+  });
+  let items = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await docs.send(
+      new (await import('@aws-sdk/lib-dynamodb')).ScanCommand({
+        TableName: dupTable,
+        ExclusiveStartKey: start,
+        Select: 'COUNT',
+        FilterExpression: '#t = :c',
+        ExpressionAttributeNames: { '#t': 'type' },
+        ExpressionAttributeValues: { ':c': 'call' },
+      }),
+    );
+    items += out.Count ?? 0;
+    start = out.LastEvaluatedKey;
+  } while (start);
+
+  return {
+    concurrency,
+    handler: handlerRun,
+    baseline: baselineRun,
+    ratio: Number((handlerRun.perSecond / baselineRun.perSecond).toFixed(2)),
+    duplicates: { ...dupRun, calls: calls, items },
+  };
+}

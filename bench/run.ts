@@ -1,0 +1,145 @@
+/**
+ * `npm run bench` (`-- --quick` for the small CI run): cold start, ingestion, reconciliation and
+ * stats, each against a baseline measured in the same run; prints a table and writes
+ * bench/results/latest.json. docs/BENCHMARKS.md explains the figures.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { startDynamoDbLocal } from '../lib/dev/dynamodb-local.js';
+import { localClient, root } from './build.js';
+import { coldStart } from './cold-start.js';
+import { ingest } from './ingest.js';
+import { reconcileBench } from './reconcile.js';
+import { statsBench } from './stats.js';
+
+const quick = process.argv.includes('--quick');
+const size = quick
+  ? { initRuns: 3, ingestCalls: 300, reconcileCalls: 5_000, naiveCalls: 500, statsCalls: 3_000, statsRepeats: 3 }
+  : { initRuns: 10, ingestCalls: 5_000, reconcileCalls: 100_000, naiveCalls: 10_000, statsCalls: 100_000, statsRepeats: 5 };
+
+// List prices (us-east-1) used by the cost model; docs/BENCHMARKS.md says where they come from.
+const PRICE = {
+  lambdaGbSecondArm: 0.0000133334,
+  lambdaRequest: 0.2 / 1e6,
+  apiGatewayRestRequest: 3.5 / 1e6,
+  dynamoWru: 0.625 / 1e6,
+  dynamoRru: 0.125 / 1e6,
+};
+
+const version = (pkg: string): string => {
+  const json: unknown = JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8'));
+  return typeof json === 'object' && json !== null && 'version' in json ? String(json.version) : '?';
+};
+
+const timed = async <T>(label: string, fn: () => Promise<T>): Promise<T & { benchSeconds: number }> => {
+  process.stderr.write(`bench: ${label}…\n`);
+  const t = performance.now();
+  const result = await fn();
+  return { ...result, benchSeconds: Number(((performance.now() - t) / 1000).toFixed(1)) };
+};
+
+Object.assign(process.env, {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+});
+const dynamo = await startDynamoDbLocal();
+let results: Record<string, unknown>;
+try {
+  const cold = await timed('cold start', () => coldStart(size.initRuns));
+  const ing = await timed('ingestion', () => ingest(localClient(dynamo.endpoint), dynamo.endpoint, size.ingestCalls, 16));
+  const rec = await timed('reconciliation', () => reconcileBench(dynamo.endpoint, size.reconcileCalls, size.naiveCalls));
+  const st = await timed('stats', () => statsBench(dynamo.endpoint, size.statsCalls, size.statsRepeats));
+
+  // Cost per million missed calls, from the measured counts (one delivery each; see the doc).
+  const webhookGbS = 0.25 * (ing.handler.p50Ms / 1000);
+  const perCall = {
+    apiGateway: PRICE.apiGatewayRestRequest,
+    webhookLambda: PRICE.lambdaRequest + webhookGbS * PRICE.lambdaGbSecondArm,
+    // TransactWriteItems of 2 items under 1 KB: 2 WRU each.
+    webhookDynamo: 4 * PRICE.dynamoWru,
+    // Contacts: a strongly consistent GetItem (1 RRU) and a transaction of 2-3 items (4-6 WRU);
+    // batches of 25 make the Lambda request cost per call small.
+    contacts: 1 * PRICE.dynamoRru + 6 * PRICE.dynamoWru + PRICE.lambdaRequest / 25 + 0.25 * 0.05 * PRICE.lambdaGbSecondArm,
+  };
+  const perMillion = Object.fromEntries(Object.entries(perCall).map(([k, v]) => [k, Number((v * 1e6).toFixed(2))]));
+  const totalPerMillion = Number(Object.values(perCall).reduce((a, b) => a + b, 0) * 1e6).toFixed(2);
+
+  results = {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    versions: {
+      twilio: version('twilio'),
+      '@aws-sdk/client-dynamodb': version('@aws-sdk/client-dynamodb'),
+      osls: version('osls'),
+      esbuild: version('esbuild'),
+      'amplify-dynamodb-simulator': version('amplify-dynamodb-simulator'),
+    },
+    coldStart: cold,
+    ingestion: ing,
+    reconciliation: rec,
+    stats: st,
+    cost: { pricesUsd: PRICE, perMillionMissedCallsUsd: { ...perMillion, total: Number(totalPerMillion) } },
+  };
+} finally {
+  await dynamo.stop();
+}
+
+const r = results as {
+  coldStart: Awaited<ReturnType<typeof coldStart>>;
+  ingestion: Awaited<ReturnType<typeof ingest>>;
+  reconciliation: Awaited<ReturnType<typeof reconcileBench>>;
+  stats: Awaited<ReturnType<typeof statsBench>>;
+  cost: { perMillionMissedCallsUsd: Record<string, number> };
+};
+const line = (cells: (string | number)[]) =>
+  console.log(cells.map((c, i) => (i === 0 ? String(c).padEnd(44) : String(c).padStart(14))).join(''));
+console.log(
+  `\nBenchmarks (${quick ? 'quick' : 'full'}; DynamoDB Local on this machine: absolute times are informational, ratios are the figures)\n`,
+);
+line(['cold start', 'bundle bytes', 'init ms (med)']);
+for (const f of r.coldStart.functions) line([`  ${f.name}`, f.bytes, f.initMedianMs.toFixed(1)]);
+line([`  baseline: ${r.coldStart.baseline.name}`, r.coldStart.baseline.bytes, r.coldStart.baseline.initMedianMs.toFixed(1)]);
+line(['  webhook init / baseline', '', r.coldStart.webhookInitRatio.toFixed(2)]);
+console.log('');
+line([`ingestion, ${r.ingestion.handler.calls} calls, concurrency ${r.ingestion.concurrency}`, 'calls/s', 'p50 / p99 ms']);
+line(['  bundled webhook handler', r.ingestion.handler.perSecond, `${r.ingestion.handler.p50Ms} / ${r.ingestion.handler.p99Ms}`]);
+line([
+  '  baseline: bare TransactWriteItems',
+  r.ingestion.baseline.perSecond,
+  `${r.ingestion.baseline.p50Ms} / ${r.ingestion.baseline.p99Ms}`,
+]);
+line(['  handler / baseline', '', r.ingestion.ratio.toFixed(2)]);
+line([
+  `  every call 3 times (${r.ingestion.duplicates.deliveries} deliveries)`,
+  r.ingestion.duplicates.perSecond,
+  `${r.ingestion.duplicates.p50Ms} / ${r.ingestion.duplicates.p99Ms}`,
+]);
+line(['  call items after the duplicates', '', r.ingestion.duplicates.items]);
+line(['  peak RSS MiB (handler run)', '', r.ingestion.handler.peakRssMiB]);
+console.log('');
+const rc = r.reconciliation;
+line([`reconciliation, ${rc.listed} listed, ${rc.missing} missing`, 'ours', `naive (${rc.naive.listed})`]);
+line(['  Twilio requests (expected)', `${rc.ours.twilioRequests} (${rc.expectedTwilioRequests})`, '-']);
+line(['  DynamoDB requests', rc.ours.dynamoRequests, rc.naive.dynamoRequests]);
+line(['  DynamoDB write requests', rc.ours.writeRequests, rc.naive.writeRequests]);
+line(['  wall ms', rc.ours.wallMs, rc.naive.wallMs]);
+console.log('');
+line([`stats, ${r.stats.calls} calls recorded`, 'requests', 'median ms']);
+for (const range of r.stats.ranges) {
+  line([`  ${range.days} days: day counters`, range.ours.requests, range.ours.medianMs]);
+  line([`  ${range.days} days: baseline scan of call items`, range.baseline.requests, range.baseline.medianMs]);
+  line([`  ${range.days} days: baseline / ours latency`, '', range.latencyRatio]);
+}
+console.log('');
+line(['cost per million missed calls (USD)', '', '']);
+for (const [k, v] of Object.entries(r.cost.perMillionMissedCallsUsd)) line([`  ${k}`, '', v.toFixed(2)]);
+
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+const out = join(root, 'bench/results', quick ? 'quick.json' : 'latest.json');
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwrote ${out}`);

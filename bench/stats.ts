@@ -1,0 +1,106 @@
+/**
+ * GET /stats over 30 and 366 days with N calls recorded: DynamoDB requests and latency of
+ * reading the day counters, against the same answer computed from the call items (a Scan with
+ * a filter on the day, which is what a table without day counters is left with).
+ */
+import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { countRequests, createDocumentClient } from '../lib/aws.js';
+import { createTable } from '../lib/dev/table.js';
+import { statsKey } from '../lib/ledger.js';
+import { readStats, statsRange } from '../lib/stats.js';
+import { localClient } from './build.js';
+
+export interface StatsBench {
+  calls: number;
+  ranges: {
+    days: number;
+    ours: { requests: number; medianMs: number; total: number };
+    baseline: { requests: number; medianMs: number; total: number };
+    latencyRatio: number;
+  }[];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+async function writeAll(docs: ReturnType<typeof createDocumentClient>, tableName: string, items: Record<string, unknown>[]) {
+  for (let i = 0; i < items.length; i += 25) {
+    let batch = items.slice(i, i + 25);
+    while (batch.length > 0) {
+      const out = await docs.send(
+        new BatchWriteCommand({ RequestItems: { [tableName]: batch.map((Item) => ({ PutRequest: { Item } })) } }),
+      );
+      batch = (out.UnprocessedItems?.[tableName] ?? []).flatMap((r) => (r.PutRequest?.Item ? [r.PutRequest.Item] : []));
+    }
+  }
+}
+
+export async function statsBench(endpoint: string, calls: number, repeats: number): Promise<StatsBench> {
+  const tableName = `bench-stats-${Date.now()}`;
+  await createTable(localClient(endpoint), tableName);
+  const docs = createDocumentClient(localClient(endpoint));
+  const today = new Date('2026-11-24T12:00:00Z');
+  const perDay = new Map<string, number>();
+  const items = Array.from({ length: calls }, (_, i) => {
+    const day = new Date(today.getTime() - (i % 366) * 86_400_000).toISOString().slice(0, 10);
+    perDay.set(day, (perDay.get(day) ?? 0) + 1);
+    return { pk: `CALL#CA${String(i).padStart(32, '0')}`, type: 'call', day, status: 'no-answer', source: 'webhook', from: '+14155550123' };
+  });
+  await writeAll(docs, tableName, items);
+  await writeAll(
+    docs,
+    tableName,
+    [...perDay].map(([day, total]) => ({
+      pk: statsKey(day),
+      type: 'stats',
+      day,
+      total,
+      'status:no-answer': total,
+      'source:webhook': total,
+    })),
+  );
+
+  const ranges = [];
+  for (const days of [30, 366]) {
+    const range = statsRange(
+      new URLSearchParams({ from: new Date(today.getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10), to: '2026-11-24' }),
+      today,
+    );
+    const oursDocs = createDocumentClient(localClient(endpoint));
+    const oursCount = countRequests(oursDocs);
+    const oursMs: number[] = [];
+    let oursTotal = 0;
+    for (let r = 0; r < repeats; r++) {
+      const t = performance.now();
+      oursTotal = (await readStats(oursDocs, tableName, range)).totals.total;
+      oursMs.push(performance.now() - t);
+    }
+    const baseDocs = createDocumentClient(localClient(endpoint));
+    const baseCount = countRequests(baseDocs);
+    const baseMs: number[] = [];
+    let baseTotal = 0;
+    for (let r = 0; r < repeats; r++) {
+      const t = performance.now();
+      baseTotal = 0;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await baseDocs.send(
+          new ScanCommand({
+            TableName: tableName,
+            ExclusiveStartKey: start,
+            FilterExpression: '#type = :call AND #day BETWEEN :from AND :to',
+            ExpressionAttributeNames: { '#type': 'type', '#day': 'day' },
+            ExpressionAttributeValues: { ':call': 'call', ':from': range.from, ':to': range.to },
+            Select: 'COUNT',
+          }),
+        );
+        baseTotal += out.Count ?? 0;
+        start = out.LastEvaluatedKey;
+      } while (start);
+      baseMs.push(performance.now() - t);
+    }
+    const ours = { requests: oursCount() / repeats, medianMs: Number(median(oursMs).toFixed(1)), total: oursTotal };
+    const baseline = { requests: baseCount() / repeats, medianMs: Number(median(baseMs).toFixed(1)), total: baseTotal };
+    ranges.push({ days, ours, baseline, latencyRatio: Number((baseline.medianMs / ours.medianMs).toFixed(1)) });
+  }
+  return { calls, ranges };
+}
