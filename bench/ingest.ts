@@ -108,9 +108,12 @@ function event(p: Record<string, string>): APIGatewayProxyEvent {
 
 const context = { awsRequestId: 'bench', functionName: 'webhook' } as unknown as Context;
 
-export async function ingest(client: DynamoDBClient, endpoint: string, calls: number, concurrency: number): Promise<IngestResult> {
+/** Runs `fn` against a fresh DynamoDB Local (each measured phase gets its own emulator). */
+export type Fresh = <T>(fn: (endpoint: string) => Promise<T>) => Promise<T>;
+
+export async function ingest(fresh: Fresh, calls: number, concurrency: number): Promise<IngestResult> {
   const { file } = await bundle('functions/webhook.ts', 'webhook');
-  const load = async (tableName: string) => {
+  const load = async (client: DynamoDBClient, endpoint: string, tableName: string) => {
     await createTable(client, tableName);
     Object.assign(process.env, {
       TABLE_NAME: tableName,
@@ -127,57 +130,66 @@ export async function ingest(client: DynamoDBClient, endpoint: string, calls: nu
   };
   const sids = Array.from({ length: calls }, () => `CA${randomBytes(16).toString('hex')}`);
 
-  const handler = await load(`bench-ingest-${Date.now()}`);
-  const events = sids.map((sid) => event(params(sid)));
-  const handlerRun = await pool(events, concurrency, async (e) => {
-    const r = await handler(e, context);
-    if (r.statusCode !== 204) throw new Error(`handler answered ${r.statusCode}: ${r.body}`);
+  const handlerRun = await fresh(async (endpoint) => {
+    const handler = await load(localClient(endpoint), endpoint, 'bench-ingest');
+    const events = sids.map((sid) => event(params(sid)));
+    return pool(events, concurrency, async (e) => {
+      const r = await handler(e, context);
+      if (r.statusCode !== 204) throw new Error(`handler answered ${r.statusCode}: ${r.body}`);
+    });
   });
 
-  const baselineTable = `bench-bare-${Date.now()}`;
-  await createTable(client, baselineTable);
-  const docs = createDocumentClient(localClient(endpoint));
-  const missed: MissedCall[] = sids.map((sid) => {
-    const c = classifyStatusCallback(params(sid), false);
-    if (c.kind !== 'missed') throw new Error('not missed');
-    return c.call;
-  });
-  const baselineRun = await pool(missed, concurrency, async (call) => {
-    const now = new Date();
-    await docs.send(new TransactWriteCommand(recordTransaction(baselineTable, callItem(call, now, 90), now)));
+  const baselineRun = await fresh(async (endpoint) => {
+    const baselineTable = 'bench-bare';
+    await createTable(localClient(endpoint), baselineTable);
+    const docs = createDocumentClient(localClient(endpoint));
+    const missed: MissedCall[] = sids.map((sid) => {
+      const c = classifyStatusCallback(params(sid), false);
+      if (c.kind !== 'missed') throw new Error('not missed');
+      return c.call;
+    });
+    return pool(missed, concurrency, async (call) => {
+      const now = new Date();
+      await docs.send(new TransactWriteCommand(recordTransaction(baselineTable, callItem(call, now, 90), now)));
+    });
   });
 
-  const dupTable = `bench-dup-${Date.now()}`;
-  const dupHandler = await load(dupTable);
-  const dupSids = sids.map(() => `CA${randomBytes(16).toString('hex')}`);
-  const deliveries = dupSids.flatMap((sid) => {
-    const p = params(sid);
-    return [event(p), event(p), event(p)];
+  const dup = await fresh(async (endpoint) => {
+    const dupTable = 'bench-dup';
+    const docs = createDocumentClient(localClient(endpoint));
+    const dupHandler = await load(localClient(endpoint), endpoint, dupTable);
+    const dupSids = sids.map(() => `CA${randomBytes(16).toString('hex')}`);
+    const deliveries = dupSids.flatMap((sid) => {
+      const p = params(sid);
+      return [event(p), event(p), event(p)];
+    });
+    for (let i = deliveries.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [deliveries[i], deliveries[j]] = [deliveries[j] as APIGatewayProxyEvent, deliveries[i] as APIGatewayProxyEvent];
+    }
+    const dupRun = await pool(deliveries, concurrency, async (e) => {
+      const r = await dupHandler(e, context);
+      if (r.statusCode !== 204) throw new Error(`handler answered ${r.statusCode}: ${r.body}`);
+    });
+    let items = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await docs.send(
+        new (await import('@aws-sdk/lib-dynamodb')).ScanCommand({
+          TableName: dupTable,
+          ExclusiveStartKey: start,
+          Select: 'COUNT',
+          FilterExpression: '#t = :c',
+          ExpressionAttributeNames: { '#t': 'type' },
+          ExpressionAttributeValues: { ':c': 'call' },
+        }),
+      );
+      items += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return { dupRun, items };
   });
-  for (let i = deliveries.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [deliveries[i], deliveries[j]] = [deliveries[j] as APIGatewayProxyEvent, deliveries[i] as APIGatewayProxyEvent];
-  }
-  const dupRun = await pool(deliveries, concurrency, async (e) => {
-    const r = await dupHandler(e, context);
-    if (r.statusCode !== 204) throw new Error(`handler answered ${r.statusCode}: ${r.body}`);
-  });
-  let items = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await docs.send(
-      new (await import('@aws-sdk/lib-dynamodb')).ScanCommand({
-        TableName: dupTable,
-        ExclusiveStartKey: start,
-        Select: 'COUNT',
-        FilterExpression: '#t = :c',
-        ExpressionAttributeNames: { '#t': 'type' },
-        ExpressionAttributeValues: { ':c': 'call' },
-      }),
-    );
-    items += out.Count ?? 0;
-    start = out.LastEvaluatedKey;
-  } while (start);
+  const { dupRun, items } = dup;
 
   return {
     concurrency,

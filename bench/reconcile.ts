@@ -13,6 +13,7 @@ import { type RunSummary, reconcile, statusesToList } from '../lib/reconcile.js'
 import { createTwilioCalls } from '../lib/twilio-client.js';
 import { createWatermark } from '../lib/watermark.js';
 import { localClient } from './build.js';
+import type { Fresh } from './ingest.js';
 
 const ACCOUNT_SID = `AC${'b'.repeat(32)}`;
 const TOKEN = 'bench-token';
@@ -77,70 +78,75 @@ function countWrites(docs: ReturnType<typeof createDocumentClient>): () => numbe
   return () => writes;
 }
 
-export async function reconcileBench(endpoint: string, calls: number, naiveCalls: number): Promise<ReconcileBench> {
+export async function reconcileBench(fresh: Fresh, calls: number, naiveCalls: number): Promise<ReconcileBench> {
   const api = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [TOKEN] });
   try {
     const all = seed(calls);
-    api.calls.push(...all);
     const missing = Math.round(calls * 0.01);
-    const tableName = `bench-reconcile-${Date.now()}`;
-    await createTable(localClient(endpoint), tableName);
-    const seedDocs = createDocumentClient(localClient(endpoint));
-    // The 99% that webhooks did record, written directly (25 items a request).
-    const present = all.slice(missing).map((c) => callItem(asMissed(c), NOW, 90));
-    for (let i = 0; i < present.length; i += 25) {
-      let items: Record<string, unknown>[] = present.slice(i, i + 25);
-      while (items.length > 0) {
-        const out = await seedDocs.send(
-          new BatchWriteCommand({ RequestItems: { [tableName]: items.map((Item) => ({ PutRequest: { Item } })) } }),
-        );
-        items = (out.UnprocessedItems?.[tableName] ?? []).flatMap((r) => (r.PutRequest?.Item ? [r.PutRequest.Item] : []));
+    const measured = await fresh(async (endpoint) => {
+      api.calls.push(...all);
+      const tableName = 'bench-reconcile';
+      await createTable(localClient(endpoint), tableName);
+      const seedDocs = createDocumentClient(localClient(endpoint));
+      // The 99% that webhooks did record, written directly (25 items a request).
+      const present = all.slice(missing).map((c) => callItem(asMissed(c), NOW, 90));
+      for (let i = 0; i < present.length; i += 25) {
+        let items: Record<string, unknown>[] = present.slice(i, i + 25);
+        while (items.length > 0) {
+          const out = await seedDocs.send(
+            new BatchWriteCommand({ RequestItems: { [tableName]: items.map((Item) => ({ PutRequest: { Item } })) } }),
+          );
+          items = (out.UnprocessedItems?.[tableName] ?? []).flatMap((r) => (r.PutRequest?.Item ? [r.PutRequest.Item] : []));
+        }
       }
-    }
-    const docs = createDocumentClient(localClient(endpoint));
-    const dynamoRequests = countRequests(docs);
-    const writes = countWrites(docs);
-    const started = performance.now();
-    const ours = await reconcile(
-      {
-        twilio: createTwilioCalls({ accountSid: ACCOUNT_SID, username: ACCOUNT_SID, password: TOKEN, baseUrl: api.baseUrl }),
-        ledger: createLedger(docs, { tableName, retentionDays: 90 }),
-        watermark: createWatermark(docs, tableName),
-        dynamoRequests,
-        now: () => NOW,
-      },
-      {
-        accountSid: ACCOUNT_SID,
-        statuses: statusesToList(false),
-        includeCanceled: false,
-        overlapMs: 3_600_000,
-        settleMs: 300_000,
-        lookbackMs: 48 * 3_600_000,
-      },
-    );
-    const oursWall = performance.now() - started;
-    // The watermark's own write is not one of the run's recordings.
-    const ourWrites = writes() - 1;
+      const docs = createDocumentClient(localClient(endpoint));
+      const dynamoRequests = countRequests(docs);
+      const writes = countWrites(docs);
+      const started = performance.now();
+      const ours = await reconcile(
+        {
+          twilio: createTwilioCalls({ accountSid: ACCOUNT_SID, username: ACCOUNT_SID, password: TOKEN, baseUrl: api.baseUrl }),
+          ledger: createLedger(docs, { tableName, retentionDays: 90 }),
+          watermark: createWatermark(docs, tableName),
+          dynamoRequests,
+          now: () => NOW,
+        },
+        {
+          accountSid: ACCOUNT_SID,
+          statuses: statusesToList(false),
+          includeCanceled: false,
+          overlapMs: 3_600_000,
+          settleMs: 300_000,
+          lookbackMs: 48 * 3_600_000,
+        },
+      );
+      const oursWall = performance.now() - started;
+      // The watermark's own write is not one of the run's recordings.
+      return { ours, oursWall, ourWrites: writes() - 1 };
+    });
+    const { ours, oursWall, ourWrites } = measured;
 
     // Naive: a conditional put (the same recording transaction) for every listed call.
-    const naiveTable = `bench-naive-${Date.now()}`;
-    await createTable(localClient(endpoint), naiveTable);
-    const naiveDocs = createDocumentClient(localClient(endpoint));
-    const naiveRequests = countRequests(naiveDocs);
-    const naiveWrites = countWrites(naiveDocs);
-    const naiveLedger = createLedger(naiveDocs, { tableName: naiveTable, retentionDays: 90 });
-    const subset = all.slice(0, naiveCalls);
-    const naiveStarted = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < subset.length) {
-          const c = subset[next++];
-          if (c) await naiveLedger.record({ ...asMissed(c), source: 'reconcile' });
-        }
-      }),
-    );
-    const naiveWall = performance.now() - naiveStarted;
+    const naive = await fresh(async (endpoint) => {
+      const naiveTable = 'bench-naive';
+      await createTable(localClient(endpoint), naiveTable);
+      const naiveDocs = createDocumentClient(localClient(endpoint));
+      const naiveRequests = countRequests(naiveDocs);
+      const naiveWrites = countWrites(naiveDocs);
+      const naiveLedger = createLedger(naiveDocs, { tableName: naiveTable, retentionDays: 90 });
+      const subset = all.slice(0, naiveCalls);
+      const naiveStarted = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < subset.length) {
+            const c = subset[next++];
+            if (c) await naiveLedger.record({ ...asMissed(c), source: 'reconcile' });
+          }
+        }),
+      );
+      return { wall: performance.now() - naiveStarted, writes: naiveWrites(), requests: naiveRequests() };
+    });
 
     const perStatus = [7, 2, 1].map((share) => Math.ceil((calls * share) / 10 / 1000));
     const expectedTwilioRequests = perStatus.reduce((a, b) => a + b, 0) + ours.parentsFetched;
@@ -148,7 +154,7 @@ export async function reconcileBench(endpoint: string, calls: number, naiveCalls
       listed: ours.listed,
       missing,
       ours: { ...ours, writeRequests: ourWrites, wallMs: Math.round(oursWall) },
-      naive: { listed: subset.length, writeRequests: naiveWrites(), dynamoRequests: naiveRequests(), wallMs: Math.round(naiveWall) },
+      naive: { listed: naiveCalls, writeRequests: naive.writes, dynamoRequests: naive.requests, wallMs: Math.round(naive.wall) },
       expectedTwilioRequests,
       goals: {
         twilioRequestsAsExpected: ours.twilioRequests === expectedTwilioRequests,
