@@ -9,16 +9,25 @@ import { join } from 'node:path';
 import { startDynamoDbLocal } from '../lib/dev/dynamodb-local.js';
 import { root } from './build.js';
 import { coldStart } from './cold-start.js';
+import { httpBench } from './http.js';
 import { type Fresh, ingest } from './ingest.js';
 import { reconcileBench } from './reconcile.js';
 import { statsBench } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const size = quick
-  ? { initRuns: 3, ingestCalls: 300, reconcileCalls: 5_000, naiveCalls: 500, statsCalls: 3_000, statsRepeats: 3 }
+  ? { httpSeconds: 5, initRuns: 3, ingestCalls: 300, reconcileCalls: 5_000, naiveCalls: 500, statsCalls: 3_000, statsRepeats: 3 }
   : // Each benchmark fits in about two minutes on 2 cores; the naive reconciliation is measured
     // on 10,000 of the 100,000 calls (docs/BENCHMARKS.md).
-    { initRuns: 10, ingestCalls: 5_000, reconcileCalls: 100_000, naiveCalls: 10_000, statsCalls: 100_000, statsRepeats: 5 };
+    {
+      httpSeconds: 30,
+      initRuns: 10,
+      ingestCalls: 5_000,
+      reconcileCalls: 100_000,
+      naiveCalls: 10_000,
+      statsCalls: 100_000,
+      statsRepeats: 5,
+    };
 
 // List prices (us-east-1) used by the cost model; docs/BENCHMARKS.md says where they come from.
 const PRICE = {
@@ -61,6 +70,7 @@ let results: Record<string, unknown>;
 {
   const cold = await timed('cold start', () => coldStart(size.initRuns));
   const ing = await timed('ingestion', () => ingest(withDynamo, size.ingestCalls, 16));
+  const http = await timed('ingestion over HTTP', () => httpBench(size.httpSeconds, 16));
   const rec = await timed('reconciliation', () => reconcileBench(withDynamo, size.reconcileCalls, size.naiveCalls));
   const st = await timed('stats', () => withDynamo((endpoint) => statsBench(endpoint, size.statsCalls, size.statsRepeats)));
 
@@ -91,6 +101,7 @@ let results: Record<string, unknown>;
     },
     coldStart: cold,
     ingestion: ing,
+    ingestionHttp: http,
     reconciliation: rec,
     stats: st,
     cost: { pricesUsd: PRICE, perMillionMissedCallsUsd: { ...perMillion, total: Number(totalPerMillion) } },
@@ -100,6 +111,7 @@ let results: Record<string, unknown>;
 const r = results as {
   coldStart: Awaited<ReturnType<typeof coldStart>>;
   ingestion: Awaited<ReturnType<typeof ingest>>;
+  ingestionHttp: Awaited<ReturnType<typeof httpBench>>;
   reconciliation: Awaited<ReturnType<typeof reconcileBench>>;
   stats: Awaited<ReturnType<typeof statsBench>>;
   cost: { perMillionMissedCallsUsd: Record<string, number> };
@@ -129,6 +141,12 @@ line([
 ]);
 line(['  call items after the duplicates', '', r.ingestion.duplicates.items]);
 line(['  peak RSS MiB (handler run)', '', r.ingestion.handler.peakRssMiB]);
+console.log('');
+const h = r.ingestionHttp;
+line([`ingestion over HTTP (serverless-offline), ${h.seconds} s`, 'requests/s', 'p50 / p99 ms']);
+line([`  ${h.requests} signed webhooks, concurrency ${h.concurrency}`, h.perSecond, `${h.p50Ms} / ${h.p99Ms}`]);
+line(['  errors', '', h.errors]);
+line(['  call items stored = 204s answered', '', h.callItems]);
 console.log('');
 const rc = r.reconciliation;
 line([`reconciliation, ${rc.listed} listed, ${rc.missing} missing`, 'ours', `naive (${rc.naive.listed})`]);

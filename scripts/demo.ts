@@ -4,71 +4,15 @@
  * webhooks lost, runs the reconciliation, then prints the ground truth beside what GET /stats
  * and GET /contacts report. Exit status 0 only if they agree exactly; leaves nothing running.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseCli, progress, registerCalls, share, whole } from '../lib/dev/cli.js';
 import { LOCAL_DEFAULTS } from '../lib/dev/defaults.js';
-import { freePort } from '../lib/dev/dynamodb-local.js';
 import { planDay, sendDay } from '../lib/dev/simulator.js';
+import { type LocalStack, startLocalStack } from '../lib/dev/stack.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const args = parseCli();
 const started = Date.now();
 
-interface Stack {
-  target: string;
-  key: string;
-  twilioApi: string;
-  stop: () => Promise<void>;
-}
-
-async function startStack(): Promise<Stack> {
-  const [port, lambdaPort] = [await freePort(), await freePort()];
-  const child: ChildProcess = spawn(join(root, 'node_modules/.bin/tsx'), ['scripts/start.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), OFFLINE_LAMBDA_PORT: String(lambdaPort), TWILIO_API_BASE_URL: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`The local stack did not start:\n${output.slice(-2000)}`)), 180_000);
-    const check = setInterval(() => {
-      if (output.includes('Local stack ready')) {
-        clearInterval(check);
-        clearTimeout(timer);
-        resolve();
-      }
-    }, 100);
-    child.once('exit', (code) => {
-      clearInterval(check);
-      clearTimeout(timer);
-      reject(new Error(`The local stack exited (${code}):\n${output.slice(-2000)}`));
-    });
-  });
-  const key = /x-api-key: ([\w-]+)/.exec(output)?.[1];
-  const twilioApi = /Twilio API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-  if (!key || !twilioApi) throw new Error('Could not read the operator key or the Twilio API URL from npm start');
-  return {
-    target: `http://127.0.0.1:${port}`,
-    key,
-    twilioApi,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await gone;
-    },
-  };
-}
-
-async function getJson(stack: Stack, path: string, method = 'GET'): Promise<unknown> {
+async function getJson(stack: LocalStack, path: string, method = 'GET'): Promise<unknown> {
   const response = await fetch(`${stack.target}${path}`, { method, headers: { 'x-api-key': stack.key } });
   if (response.status !== 200) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
   return response.json();
@@ -79,13 +23,13 @@ function isStats(value: unknown): value is StatsBody {
   return typeof value === 'object' && value !== null && 'totals' in value && 'bySource' in value;
 }
 
-async function stats(stack: Stack, from: string, to: string): Promise<StatsBody> {
+async function stats(stack: LocalStack, from: string, to: string): Promise<StatsBody> {
   const body = await getJson(stack, `/stats?from=${from}&to=${to}`);
   if (!isStats(body)) throw new Error('GET /stats answered something else');
   return body;
 }
 
-async function contactCounts(stack: Stack, since: string, numbers: ReadonlySet<string>): Promise<Map<string, number>> {
+async function contactCounts(stack: LocalStack, since: string, numbers: ReadonlySet<string>): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   let cursor: string | null = null;
   do {
@@ -98,14 +42,15 @@ async function contactCounts(stack: Stack, since: string, numbers: ReadonlySet<s
   return counts;
 }
 
-const stack: Stack = args.target
+const stack: LocalStack = args.target
   ? {
       target: args.target.replace(/\/+$/, ''),
       key: args.key ?? process.env.OPERATOR_API_KEY ?? '',
       twilioApi: args['twilio-api'] ?? '',
+      dynamoEndpoint: undefined,
       stop: async () => {},
     }
-  : await startStack();
+  : await startLocalStack();
 
 let agree = false;
 try {
