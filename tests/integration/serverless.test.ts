@@ -182,6 +182,26 @@ describe('osls package', () => {
     ]);
   });
 
+  it('guards the data: point-in-time recovery, Retain, log retention, and no * in any IAM statement', () => {
+    expect(resource('Table').Properties).toMatchObject({
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(resource('Table').DeletionPolicy).toBe('Retain');
+    const logGroups = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup');
+    expect(logGroups.length).toBe(4);
+    expect(logGroups.every((g) => g.Properties.RetentionInDays === 30)).toBe(true);
+    const roles = Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::Role');
+    const statements = roles.flatMap((r) =>
+      (r.Properties.Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] } }[]).flatMap(
+        (p) => p.PolicyDocument.Statement,
+      ),
+    );
+    expect(roles.length).toBe(4);
+    expect(statements.flatMap((s) => s.Action).filter((a) => a.includes('*'))).toEqual([]);
+    expect(statements.flatMap((s) => s.Resource).filter((r) => r === '*')).toEqual([]);
+  });
+
   it('bundles the webhook alone, without the AWS SDK', () => {
     const listing = execFileSync('unzip', ['-Z1', join(dir, 'webhook.zip')], { encoding: 'utf8' })
       .trim()

@@ -1,0 +1,117 @@
+/**
+ * Storm: many concurrent deliveries for one root call (the parent's `completed`, three child
+ * legs, the Dial action, all repeated) through the webhook handler, then the contacts stream:
+ * one record, one contact increment, the day's counters +1.
+ */
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { createContactsStore } from '../../lib/contacts.js';
+import { processContactsBatch } from '../../lib/contacts-stream.js';
+import { readStreamEvent } from '../../lib/dev/serverless-config.js';
+import { StreamPoller } from '../../lib/dev/stream-poller.js';
+import { createTable } from '../../lib/dev/table.js';
+import { callKey, statsKey } from '../../lib/ledger.js';
+import { ACCOUNT_SID, AUTH_TOKEN, callSid, dialAction, freshTable, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
+import { FULL, printReport, report } from './scale.js';
+
+type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+const STAGE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
+const context = { awsRequestId: 'storm', functionName: 'webhook' } as unknown as Context;
+const DELIVERIES = FULL ? 2_000 : 200;
+
+let table: Awaited<ReturnType<typeof freshTable>>;
+let handler: Handler;
+let streamArn: string;
+
+beforeAll(async () => {
+  table = await freshTable();
+  streamArn = (await createTable(table.client, table.tableName)).streamArn ?? '';
+  vi.resetModules();
+  for (const [k, v] of Object.entries({
+    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
+    TABLE_NAME: table.tableName,
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    PUBLIC_BASE_URL: '',
+  }))
+    vi.stubEnv(k, v);
+  handler = (await import('../../functions/webhook.js')).handler as Handler;
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  printReport('storm');
+  await table.drop();
+});
+
+describe('storm', () => {
+  it(`${DELIVERIES} concurrent deliveries for one root leave one record, one contact increment, counters +1`, async () => {
+    const parent = callSid();
+    const caller = '+14155550155';
+    const day = 'Tue, 24 Nov 2026 09:00:00 +0000';
+    const children = [callSid(), callSid(), callSid()];
+    const kinds: { resource: string; params: Record<string, string> }[] = [
+      {
+        resource: '/twilio/call-status',
+        params: statusCallback({ CallSid: parent, CallStatus: 'completed', From: caller, Timestamp: day }),
+      },
+      ...children.map((sid) => ({
+        resource: '/twilio/call-status',
+        params: statusCallback({
+          CallSid: sid,
+          ParentCallSid: parent,
+          Direction: 'outbound-dial',
+          From: '+14155559876',
+          To: '+14155550181',
+          Timestamp: day,
+        }),
+      })),
+      { resource: '/twilio/dial-status', params: dialAction({ CallSid: parent, From: caller, DialCallSid: children[0] ?? '' }) },
+    ];
+    const events = Array.from({ length: DELIVERIES }, (_, i) => {
+      const kind = kinds[i % kinds.length] ?? kinds[0];
+      if (kind === undefined) throw new Error('no kind');
+      return v1Event({
+        resource: kind.resource,
+        params: kind.params,
+        signature: signLikeTwilio(AUTH_TOKEN, `${STAGE_URL}${kind.resource}`, kind.params),
+      });
+    });
+
+    const responses = await Promise.all(events.map((event) => handler(event, context)));
+    report.deliveries += DELIVERIES;
+    report.duplicates += DELIVERIES - kinds.length;
+
+    const poller = new StreamPoller({
+      streams: new DynamoDBStreamsClient({
+        endpoint: inject('dynamoEndpoint'),
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+      streamArn,
+      region: 'us-east-1',
+      config: readStreamEvent('contacts'),
+      invoke: async (event) => processContactsBatch(event.Records, createContactsStore(table.docs, { tableName: table.tableName })),
+      onFailure: () => {
+        report.recordsLost += 1;
+      },
+    });
+    await poller.pollOnce();
+
+    const items = await scanAll(table.docs, table.tableName);
+    const calls = items.filter((i) => i.type === 'call');
+    const get = async (pk: string) =>
+      (await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk }, ConsistentRead: true }))).Item;
+    const stats = await get(statsKey('2026-11-24'));
+    const contact = await get(`CONTACT#${caller}`);
+    if (calls.length === 0) report.acknowledgedUnrecorded += responses.filter((r) => r.statusCode < 300).length;
+    report.doubleCounts += Math.max(0, Number(stats?.total ?? 0) - 1) + Math.max(0, Number(contact?.missedCount ?? 0) - 1);
+
+    expect(new Set(responses.map((r) => r.statusCode))).toEqual(new Set([200, 204]));
+    expect(calls.map((c) => c.pk)).toEqual([callKey(parent)]);
+    expect(calls[0]?.legSids).toEqual(new Set([parent, ...children]));
+    expect(stats).toMatchObject({ total: 1 });
+    expect(contact).toMatchObject({ missedCount: 1, lastCallSid: parent });
+  }, 120_000);
+});
