@@ -9,7 +9,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 // Twilio gives a webhook 15 s; a DynamoDB call that has not connected in 1 s or answered in
 // 3 s is retried (3 attempts in all) well inside that budget.
-const requestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000 };
+// throwOnRequestTimeout: without it the SDK only warns when requestTimeout passes and keeps waiting
+// (seen in tests/reliability/outage.test.ts: a stalled DynamoDB hung the webhook).
+const requestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true };
 
 export function createDynamoDbClient(): DynamoDBClient {
   return new DynamoDBClient({ maxAttempts: 3, requestHandler });
