@@ -7,6 +7,7 @@ import {
   BatchGetCommand,
   type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
+  GetCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
@@ -175,6 +176,24 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
     }
   }
 
+  async function mergeOrFail(call: MissedCall, existing: Record<string, unknown> | undefined): Promise<boolean> {
+    try {
+      return await merge(call, existing);
+    } catch (mergeError) {
+      throw new LedgerUnavailableError('The ledger table could not be updated', { cause: mergeError });
+    }
+  }
+
+  /** The recorded call item, read consistently; undefined when not recorded. */
+  async function readCall(rootCallSid: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      const out = await client.send(new GetCommand({ TableName: tableName, Key: { pk: callKey(rootCallSid) }, ConsistentRead: true }));
+      return out.Item;
+    } catch (readError) {
+      throw new LedgerUnavailableError('The ledger table could not be read', { cause: readError });
+    }
+  }
+
   return {
     async find(rootCallSids) {
       const found = new Map<string, KnownCall>();
@@ -196,13 +215,17 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
           const codes = cancellationCodes(error);
           if (codes[0] === 'ConditionalCheckFailed') {
             const old = error.CancellationReasons?.[0]?.Item;
-            try {
-              return { outcome: 'duplicate', merged: await merge(call, old ? unmarshall(old) : undefined) };
-            } catch (mergeError) {
-              throw new LedgerUnavailableError('The ledger table could not be updated', { cause: mergeError });
-            }
+            return { outcome: 'duplicate', merged: await mergeOrFail(call, old ? unmarshall(old) : undefined) };
           }
-          if (!codes.some((code) => RETRYABLE_REASONS.has(code)) || attempt >= maxAttempts) {
+          if (!codes.some((code) => RETRYABLE_REASONS.has(code))) {
+            throw new LedgerUnavailableError(`The ledger transaction was cancelled (${codes.join(', ')})`, { cause: error });
+          }
+          // A conflict usually means another delivery of the same call is committing. If its
+          // item is there, it committed (the item and the counters go together): a duplicate,
+          // with no need to win a retry against the storm.
+          const existing = await readCall(call.rootCallSid);
+          if (existing !== undefined) return { outcome: 'duplicate', merged: await mergeOrFail(call, existing) };
+          if (attempt >= maxAttempts) {
             throw new LedgerUnavailableError(`The ledger transaction was cancelled (${codes.join(', ')})`, { cause: error });
           }
           // Full jitter: 50 concurrent deliveries of one call contend for the same two items.

@@ -75,6 +75,7 @@ describe('osls package', () => {
 
     expect(statements.flatMap((s) => s.Action).sort()).toEqual(
       [
+        'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:TransactWriteItems',
         'dynamodb:UpdateItem',
