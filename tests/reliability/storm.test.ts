@@ -83,9 +83,9 @@ describe('storm', () => {
     report.deliveries += DELIVERIES;
     report.duplicates += DELIVERIES - kinds.length;
     // Under a storm a delivery may get a 503 (its transaction lost every retry to conflicts):
-    // Twilio re-delivers it (#rc=3&rp=all), which this does, at most 3 rounds.
+    // Twilio re-delivers it (#rc=3&rp=all), which this does, at most 5 rounds.
     const responses = [...first];
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       const failed = responses.map((r, i) => (r.statusCode >= 500 ? i : -1)).filter((i) => i >= 0);
       if (failed.length === 0) break;
       report.deliveries += failed.length;
