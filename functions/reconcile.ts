@@ -22,7 +22,8 @@ const ledger = createLedger(docs, { tableName: config.tableName, retentionDays: 
 const watermark = createWatermark(docs, config.tableName);
 const metrics = new Metrics({ namespace: 'MissedCallLedger', serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'missed-call-ledger' });
 
-async function run(trigger: 'schedule' | 'http'): Promise<RunSummary> {
+async function run(trigger: 'schedule' | 'http', remainingMs: () => number): Promise<RunSummary> {
+  const startedAt = Date.now();
   const [password = ''] = await secret();
   const twilio = createTwilioCalls({
     accountSid: config.accountSid,
@@ -39,6 +40,9 @@ async function run(trigger: 'schedule' | 'http'): Promise<RunSummary> {
       overlapMs: config.overlapMinutes * 60_000,
       settleMs: config.settleMinutes * 60_000,
       lookbackMs: config.lookbackHours * 3_600_000,
+      // API Gateway cuts HTTP at 29 s; the schedule has the function's whole timeout.
+      remainingMs: trigger === 'http' ? () => Math.min(remainingMs(), 29_000 - (Date.now() - startedAt)) : remainingMs,
+      marginMs: trigger === 'http' ? 5_000 : 30_000,
     },
   );
   logger.info('Reconciliation done', { trigger, ...summary });
@@ -50,10 +54,10 @@ async function run(trigger: 'schedule' | 'http'): Promise<RunSummary> {
   return summary;
 }
 
-const http = httpStack(async () => ({
+const http = httpStack(async (_event, context) => ({
   statusCode: 200,
   headers: { 'Content-Type': 'application/json' },
-  body: JSON.stringify(await run('http')),
+  body: JSON.stringify(await run('http', () => context.getRemainingTimeInMillis())),
 }));
 
 function isHttpEvent(event: unknown): event is Parameters<typeof http>[0] {
@@ -63,5 +67,5 @@ function isHttpEvent(event: unknown): event is Parameters<typeof http>[0] {
 export const handler = async (event: unknown, context: Context) => {
   logger.addContext(context);
   if (isHttpEvent(event)) return http(event, context);
-  return run('schedule');
+  return run('schedule', () => context.getRemainingTimeInMillis());
 };

@@ -9,6 +9,7 @@ import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { InvalidCallbackError } from './calls.js';
 import { LedgerUnavailableError } from './ledger.js';
 import { logger } from './log.js';
+import { ReconcileDeadlineError } from './reconcile.js';
 import { BadRequestError, type HttpEvent } from './request.js';
 import { SecretUnavailableError } from './secrets.js';
 import { TwilioAuthError, TwilioUnavailableError } from './twilio-errors.js';
@@ -27,6 +28,9 @@ export function toHttpError(error: unknown): Error & { statusCode: number } {
     return Object.assign(createError(503, json('Temporarily unavailable, retry later'), { expose: true }), {
       headers: { 'Retry-After': '1' },
     });
+  }
+  if (error instanceof ReconcileDeadlineError) {
+    return Object.assign(createError(503, json(error.message), { expose: true }), { headers: { 'Retry-After': '60' } });
   }
   if (error instanceof TwilioAuthError) return createError(502, json(error.message), { expose: true });
   if (error instanceof TwilioUnavailableError) {

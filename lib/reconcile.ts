@@ -39,6 +39,23 @@ export interface ReconcileOptions {
   lookbackMs: number;
   /** Parallel ledger writes and parent fetches within a page (default 8). */
   concurrency?: number;
+  /** Time left before the Lambda is killed (context.getRemainingTimeInMillis); unset = no limit. */
+  remainingMs?: () => number;
+  /** Stop before a next page when less than this is left (default 30 s). */
+  marginMs?: number;
+}
+
+/**
+ * The run stopped itself before its Lambda timeout: what it recorded stays recorded, the
+ * watermark did not move, and the next run covers the whole window again.
+ */
+export class ReconcileDeadlineError extends Error {
+  override name = 'ReconcileDeadlineError';
+  constructor(readonly partial: RunSummary) {
+    super(
+      `Reconciliation stopped before the Lambda timeout after ${partial.listed} listed calls; the watermark did not move, run it again`,
+    );
+  }
 }
 
 export interface ReconcileDeps {
@@ -122,6 +139,14 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     for (const status of options.statuses) {
       for await (const page of deps.twilio.list(status, window.from, window.to)) {
         summary.listed += page.length;
+        const stopIfLate = () => {
+          if (options.remainingMs !== undefined && options.remainingMs() < (options.marginMs ?? 30_000)) {
+            summary.twilioRequests = deps.twilio.requests() - twilioBefore;
+            summary.dynamoRequests = deps.dynamoRequests() - dynamoBefore;
+            summary.durationMs = Math.round(performance.now() - startedMs);
+            throw new ReconcileDeadlineError(summary);
+          }
+        };
         const groups = new Map<string, Group>();
         for (const call of page) {
           const root = call.parentCallSid ?? call.sid;
@@ -164,6 +189,8 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
           } else if (result.merged) summary.enriched += 1;
           else summary.alreadyRecorded += 1;
         });
+        // Before asking Twilio for the next page: is there time left for it?
+        stopIfLate();
       }
     }
   }

@@ -8,7 +8,7 @@ import { countRequests } from '../../lib/aws.js';
 import { classifyStatusCallback } from '../../lib/calls.js';
 import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
 import { callKey, createLedger } from '../../lib/ledger.js';
-import { type ReconcileOptions, reconcile, statusesToList } from '../../lib/reconcile.js';
+import { ReconcileDeadlineError, type ReconcileOptions, reconcile, statusesToList } from '../../lib/reconcile.js';
 import { createTwilioCalls, TwilioAuthError } from '../../lib/twilio-client.js';
 import { createWatermark, WATERMARK_KEY } from '../../lib/watermark.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, statusCallback, v1Event } from '../helpers.js';
@@ -172,6 +172,30 @@ describe('reconcile', () => {
     expect(summary).toMatchObject({ listed: 2500, alreadyRecorded: 1000, recoveredTotal: 1500 });
     expect(await statsTotal()).toBe(2500);
     expect(await callItems()).toHaveLength(2500);
+  });
+
+  it('stops cleanly before the Lambda timeout, keeps the watermark, and the next run finishes the window', async () => {
+    seed(2500, 600);
+    let pages = 0;
+    const late = deps();
+    const list = late.twilio.list.bind(late.twilio);
+    late.twilio.list = async function* (status, from, to) {
+      for await (const page of list(status, from, to)) {
+        pages += 1;
+        yield page;
+      }
+    };
+    // Plenty of time for the first page, then a slow one has used it up.
+    const remainingMs = () => (pages <= 1 ? 120_000 : 10_000);
+
+    const error = await reconcile(late, { ...options, remainingMs, marginMs: 30_000 }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ReconcileDeadlineError);
+    expect((error as ReconcileDeadlineError).partial).toMatchObject({ listed: 2000, recoveredTotal: 2000 });
+    expect(await get(WATERMARK_KEY)).toBeUndefined();
+    const rest = await reconcile(deps(), options);
+    expect(rest).toMatchObject({ listed: 2500, alreadyRecorded: 2000, recoveredTotal: 500 });
+    expect(await statsTotal()).toBe(2500);
   });
 
   it('re-lists the overlap of consecutive windows without counting it again', async () => {

@@ -430,14 +430,22 @@ describe('the local stack (npm start) end to end', () => {
       const response = await fetch(`http://127.0.0.1:${port}/contacts/%2B14155550901`, { headers: { 'x-api-key': operatorKey } });
       return response.status === 200 ? ((await response.json()) as { missedCount: number; calls: unknown[] }) : undefined;
     };
+    const stats = async () =>
+      (await (
+        await fetch(`http://127.0.0.1:${port}/stats?from=2026-03-01&to=2026-03-01`, { headers: { 'x-api-key': operatorKey } })
+      ).json()) as {
+        anonymous: number;
+      };
+    // The contact and the anonymous counter both come through the stream: wait for both.
     let found = await contact();
-    for (let i = 0; i < 50 && found?.missedCount !== 2; i++) {
+    let counted = await stats();
+    for (let i = 0; i < 50 && (found?.missedCount !== 2 || counted.anonymous !== 1); i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       found = await contact();
+      counted = await stats();
     }
-    const stats = await fetch(`http://127.0.0.1:${port}/stats?from=2026-03-01&to=2026-03-01`, { headers: { 'x-api-key': operatorKey } });
 
-    expect(await stats.json()).toMatchObject({
+    expect(counted).toMatchObject({
       totals: { total: 3, 'no-answer': 1, busy: 1, failed: 1, canceled: 0 },
       bySource: { webhook: 3, 'dial-action': 0, reconcile: 0 },
       anonymous: 1,
