@@ -30,3 +30,12 @@ export async function bundle(entry: string, name: string): Promise<{ file: strin
 export function localClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
 }
+
+/** The median of some samples. */
+export const median = (xs: readonly number[]): number => percentile(xs, 50);
+
+/** The p-th percentile (nearest rank) of some samples. */
+export function percentile(xs: readonly number[], p: number): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}

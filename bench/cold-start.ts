@@ -3,7 +3,7 @@
  * process (median of N runs), against the webhook built with the whole `twilio` package.
  */
 import { spawnSync } from 'node:child_process';
-import { bundle, root } from './build.js';
+import { bundle, median, root } from './build.js';
 
 const ENV = {
   ...process.env,
@@ -23,12 +23,6 @@ function initMs(file: string): number {
   if (out.status !== 0) throw new Error(`init of ${file} failed: ${out.stderr.slice(0, 500)}`);
   return Number(out.stdout);
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
 
 export interface ColdStartResult {
   functions: { name: string; bytes: number; initMedianMs: number }[];

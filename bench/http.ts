@@ -10,6 +10,7 @@ import { createDocumentClient } from '../lib/aws.js';
 import { LOCAL_DEFAULTS } from '../lib/dev/defaults.js';
 import { startLocalStack } from '../lib/dev/stack.js';
 import { signLikeTwilio } from '../lib/signature.js';
+import { percentile } from './build.js';
 
 export interface HttpBench {
   seconds: number;
@@ -22,9 +23,6 @@ export interface HttpBench {
   statuses: Record<string, number>;
   callItems: number;
 }
-
-const percentile = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
 
 export async function httpBench(seconds: number, concurrency: number): Promise<HttpBench> {
   // The stack's own defaults, whatever earlier benchmarks put in this process's environment.

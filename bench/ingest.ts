@@ -13,7 +13,7 @@ import { classifyStatusCallback, type MissedCall } from '../lib/calls.js';
 import { createTable } from '../lib/dev/table.js';
 import { callItem, recordTransaction } from '../lib/ledger.js';
 import { signLikeTwilio } from '../lib/signature.js';
-import { bundle, localClient } from './build.js';
+import { bundle, localClient, percentile } from './build.js';
 
 const ACCOUNT_SID = `AC${'c'.repeat(32)}`;
 const TOKEN = 'bench-token';
@@ -36,11 +36,6 @@ export interface IngestResult {
   ratio: number;
   duplicates: RunFigures & { items: number };
 }
-
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
-};
 
 async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<RunFigures> {
   const latencies: number[] = [];

@@ -8,7 +8,7 @@ import { countRequests, createDocumentClient } from '../lib/aws.js';
 import { createTable } from '../lib/dev/table.js';
 import { statsKey } from '../lib/ledger.js';
 import { readStats, statsRange } from '../lib/stats.js';
-import { localClient } from './build.js';
+import { localClient, median } from './build.js';
 
 export interface StatsBench {
   calls: number;
@@ -19,8 +19,6 @@ export interface StatsBench {
     latencyRatio: number;
   }[];
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 async function writeAll(docs: ReturnType<typeof createDocumentClient>, tableName: string, items: Record<string, unknown>[]) {
   for (let i = 0; i < items.length; i += 25) {

@@ -3,9 +3,7 @@
  * `exists`), evaluated locally exactly as Lambda would. Any other operator throws, so the
  * local stack can never quietly filter differently from AWS.
  */
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isRecord } from '../stream-image.js';
 
 function matchRule(rule: unknown, value: unknown): boolean {
   if (isRecord(rule)) {

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse, type ScalarTag } from 'yaml';
+import { isRecord } from '../stream-image.js';
 
 const SERVERLESS_YML = new URL('../../serverless.yml', import.meta.url);
 
@@ -12,10 +13,6 @@ const cfnTags: ScalarTag[] = ['Ref', 'Sub', 'GetAtt', 'ImportValue', 'Join', 'Se
   tag: `!${name}`,
   resolve: (value: string) => ({ [name === 'Ref' ? 'Ref' : `Fn::${name}`]: value }),
 }));
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export interface StreamEventConfig {
   batchSize: number;

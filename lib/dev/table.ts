@@ -16,6 +16,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
+import { isRecord } from '../stream-image.js';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless variable, not a template literal.
 const CFN_TABLE_NAME = '${self:custom.tableName}';
@@ -28,10 +29,6 @@ export interface TableDefinition {
   KeySchema: KeySchemaElement[];
   ttlAttribute: string | undefined;
   streamViewType: StreamViewType | undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function records(value: unknown, what: string): Record<string, unknown>[] {

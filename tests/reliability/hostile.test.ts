@@ -4,36 +4,23 @@
  * a 4xx or the documented success, never a 500, never a write without a valid signature; the
  * logs never hold a full number, the token or a signature.
  */
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { logger } from '../../lib/log.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, SECONDARY_TOKEN, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
-import { FULL, printReport, report } from './scale.js';
+import { coldStartWebhook, FULL, lambdaContext, printReport, report, STAGE_URL, type WebhookHandler } from './scale.js';
 
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-const STAGE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
-const context = { awsRequestId: 'hostile', functionName: 'webhook' } as unknown as Context;
+const context = lambdaContext('hostile');
 const RUNS = FULL ? 2_000 : 150;
 
 let table: Awaited<ReturnType<typeof freshTable>>;
-let handler: Handler;
+let handler: WebhookHandler;
 const logged: string[] = [];
 
 beforeAll(async () => {
   table = await freshTable();
-  vi.resetModules();
-  for (const [k, v] of Object.entries({
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
-    TABLE_NAME: table.tableName,
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_AUTH_TOKEN_SECONDARY: SECONDARY_TOKEN,
-    PUBLIC_BASE_URL: '',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-  }))
-    vi.stubEnv(k, v);
-  handler = (await import('../../functions/webhook.js')).handler as Handler;
+  handler = await coldStartWebhook(table.tableName, { TWILIO_AUTH_TOKEN_SECONDARY: SECONDARY_TOKEN, POWERTOOLS_LOG_LEVEL: 'INFO' });
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     logged.push(String(chunk));
     return true;

@@ -4,36 +4,24 @@
  * never a 2xx for an unrecorded call; after recovery, Twilio's re-delivery leaves the ledger
  * equal to what was sent, each call once.
  */
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type FaultProxy, startFaultProxy } from '../../lib/dev/fault-proxy.js';
 import { callKey } from '../../lib/ledger.js';
-import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
-import { FULL, printReport, report } from './scale.js';
+import { AUTH_TOKEN, freshTable, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
+import { coldStartWebhook, FULL, lambdaContext, printReport, report, STAGE_URL, type WebhookHandler } from './scale.js';
 
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-const STAGE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
-const context = { awsRequestId: 'outage', functionName: 'webhook' } as unknown as Context;
+const context = lambdaContext('outage');
 const PER_PHASE = FULL ? 100 : 10;
 
 let table: Awaited<ReturnType<typeof freshTable>>;
 let proxy: FaultProxy;
-let handler: Handler;
+let handler: WebhookHandler;
 
 beforeAll(async () => {
   table = await freshTable();
   const target = new URL(inject('dynamoEndpoint'));
   proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) });
-  vi.resetModules();
-  for (const [k, v] of Object.entries({
-    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
-    TABLE_NAME: table.tableName,
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    PUBLIC_BASE_URL: '',
-  }))
-    vi.stubEnv(k, v);
-  handler = (await import('../../functions/webhook.js')).handler as Handler;
+  handler = await coldStartWebhook(table.tableName, { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint });
 });
 afterAll(async () => {
   vi.unstubAllEnvs();

@@ -5,7 +5,7 @@
  */
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createContactsStore } from '../../lib/contacts.js';
 import { processContactsBatch } from '../../lib/contacts-stream.js';
@@ -13,31 +13,20 @@ import { readStreamEvent } from '../../lib/dev/serverless-config.js';
 import { StreamPoller } from '../../lib/dev/stream-poller.js';
 import { createTable } from '../../lib/dev/table.js';
 import { callKey, statsKey } from '../../lib/ledger.js';
-import { ACCOUNT_SID, AUTH_TOKEN, callSid, dialAction, freshTable, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
-import { FULL, printReport, report } from './scale.js';
+import { AUTH_TOKEN, callSid, dialAction, freshTable, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
+import { coldStartWebhook, FULL, lambdaContext, printReport, report, STAGE_URL, type WebhookHandler } from './scale.js';
 
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-const STAGE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
-const context = { awsRequestId: 'storm', functionName: 'webhook' } as unknown as Context;
+const context = lambdaContext('storm');
 const DELIVERIES = FULL ? 2_000 : 200;
 
 let table: Awaited<ReturnType<typeof freshTable>>;
-let handler: Handler;
+let handler: WebhookHandler;
 let streamArn: string;
 
 beforeAll(async () => {
   table = await freshTable();
   streamArn = (await createTable(table.client, table.tableName)).streamArn ?? '';
-  vi.resetModules();
-  for (const [k, v] of Object.entries({
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
-    TABLE_NAME: table.tableName,
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    PUBLIC_BASE_URL: '',
-  }))
-    vi.stubEnv(k, v);
-  handler = (await import('../../functions/webhook.js')).handler as Handler;
+  handler = await coldStartWebhook(table.tableName);
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
