@@ -24,12 +24,16 @@ const metrics = new Metrics({ namespace: 'MissedCallLedger', serviceName: proces
 
 async function run(trigger: 'schedule' | 'http', remainingMs: () => number): Promise<RunSummary> {
   const startedAt = Date.now();
+  // API Gateway cuts HTTP at 29 s; the schedule has the function's whole timeout.
+  const timeLeft = trigger === 'http' ? () => Math.min(remainingMs(), 29_000 - (Date.now() - startedAt)) : remainingMs;
   const [password = ''] = await secret();
   const twilio = createTwilioCalls({
     accountSid: config.accountSid,
     username: config.twilioUsername,
     password,
     baseUrl: config.twilioApiBaseUrl,
+    // A page still loading when this runs out is abandoned, leaving time to stop cleanly.
+    deadlineMs: () => timeLeft() - (trigger === 'http' ? 2_000 : 10_000),
   });
   const summary = await reconcile(
     { twilio, ledger, watermark, dynamoRequests },
@@ -40,8 +44,7 @@ async function run(trigger: 'schedule' | 'http', remainingMs: () => number): Pro
       overlapMs: config.overlapMinutes * 60_000,
       settleMs: config.settleMinutes * 60_000,
       lookbackMs: config.lookbackHours * 3_600_000,
-      // API Gateway cuts HTTP at 29 s; the schedule has the function's whole timeout.
-      remainingMs: trigger === 'http' ? () => Math.min(remainingMs(), 29_000 - (Date.now() - startedAt)) : remainingMs,
+      remainingMs: timeLeft,
       marginMs: trigger === 'http' ? 5_000 : 30_000,
     },
   );

@@ -6,6 +6,7 @@
 import { callStatus, customerNumber, type MissedCall, type MissedStatus, missedStatus } from './calls.js';
 import type { Ledger } from './ledger.js';
 import type { TwilioCall, TwilioCalls } from './twilio-client.js';
+import { TwilioDeadlineError } from './twilio-errors.js';
 
 export interface RunSummary {
   window: { from: string; to: string };
@@ -135,18 +136,20 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     return found;
   };
 
-  if (window.from < window.to) {
+  const stopped = () => {
+    summary.twilioRequests = deps.twilio.requests() - twilioBefore;
+    summary.dynamoRequests = deps.dynamoRequests() - dynamoBefore;
+    summary.durationMs = Math.round(performance.now() - startedMs);
+    return new ReconcileDeadlineError(summary);
+  };
+  const stopIfLate = () => {
+    if (options.remainingMs !== undefined && options.remainingMs() < (options.marginMs ?? 30_000)) throw stopped();
+  };
+
+  async function listAndRecord(): Promise<void> {
     for (const status of options.statuses) {
       for await (const page of deps.twilio.list(status, window.from, window.to)) {
         summary.listed += page.length;
-        const stopIfLate = () => {
-          if (options.remainingMs !== undefined && options.remainingMs() < (options.marginMs ?? 30_000)) {
-            summary.twilioRequests = deps.twilio.requests() - twilioBefore;
-            summary.dynamoRequests = deps.dynamoRequests() - dynamoBefore;
-            summary.durationMs = Math.round(performance.now() - startedMs);
-            throw new ReconcileDeadlineError(summary);
-          }
-        };
         const groups = new Map<string, Group>();
         for (const call of page) {
           const root = call.parentCallSid ?? call.sid;
@@ -192,6 +195,16 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
         // Before asking Twilio for the next page: is there time left for it?
         stopIfLate();
       }
+    }
+  }
+
+  if (window.from < window.to) {
+    try {
+      await listAndRecord();
+    } catch (error) {
+      // A single page (or parent fetch) outlasted the time left: the same clean stop.
+      if (error instanceof TwilioDeadlineError) throw stopped();
+      throw error;
     }
   }
 

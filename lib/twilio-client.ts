@@ -11,9 +11,9 @@ import Api from 'twilio/lib/rest/Api.js';
 import type { CallInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
 import type { CallStatus } from './calls.js';
 import { backoffMs, defaultSleep } from './transactions.js';
-import { TwilioAuthError, TwilioUnavailableError } from './twilio-errors.js';
+import { TwilioAuthError, TwilioDeadlineError, TwilioUnavailableError } from './twilio-errors.js';
 
-export { TwilioAuthError, TwilioUnavailableError };
+export { TwilioAuthError, TwilioDeadlineError, TwilioUnavailableError };
 
 export interface TwilioCallsOptions {
   accountSid: string;
@@ -27,6 +27,12 @@ export interface TwilioCallsOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Per-request timeout in ms (default 15 s). */
   timeoutMs?: number;
+  /**
+   * Milliseconds the caller can still spend on Twilio (the Lambda's remaining time less a
+   * reserve). Each attempt's timeout is capped by it, and when it is spent no attempt or
+   * backoff starts: TwilioDeadlineError. Unset = no limit beyond timeoutMs and maxAttempts.
+   */
+  deadlineMs?: () => number;
 }
 
 /** The fields of a Twilio call this project reads. */
@@ -57,6 +63,9 @@ interface PageOfCalls {
   nextPage(): Promise<PageOfCalls> | undefined;
 }
 
+/** Less time than this left is no time: an attempt would only time out. */
+const MIN_ATTEMPT_MS = 50;
+
 class CountingRequestClient extends RequestClient {
   count = 0;
 
@@ -64,9 +73,19 @@ class CountingRequestClient extends RequestClient {
     private readonly origin: URL | undefined,
     private readonly maxAttempts: number,
     private readonly sleep: (ms: number) => Promise<void>,
-    timeoutMs: number,
+    private readonly timeoutMs: number,
+    private readonly deadlineMs: () => number,
   ) {
     super({ timeout: timeoutMs, keepAlive: true });
+  }
+
+  /** The time left for this request's attempts; throws when there is none. */
+  private timeLeft(target: URL, lastProblem: string): number {
+    const left = this.deadlineMs();
+    if (left >= MIN_ATTEMPT_MS) return left;
+    throw new TwilioDeadlineError(
+      `No time left for Twilio before the Lambda timeout (${lastProblem || 'not started'}) for ${target.pathname}`,
+    );
   }
 
   override async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<Response<TData>> {
@@ -77,9 +96,10 @@ class CountingRequestClient extends RequestClient {
     }
     let lastProblem = '';
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const timeout = Math.min(this.timeoutMs, this.timeLeft(target, lastProblem));
       this.count += 1;
       try {
-        const response = await super.request({ ...opts, uri: target.href });
+        const response = await super.request({ ...opts, uri: target.href, timeout });
         if (response.statusCode === 401) {
           throw new TwilioAuthError('Twilio rejected the credentials (401): check TWILIO_ACCOUNT_SID and the auth token or API key');
         }
@@ -89,8 +109,9 @@ class CountingRequestClient extends RequestClient {
         if (error instanceof TwilioAuthError) throw error;
         lastProblem = error instanceof Error ? error.message : String(error);
       }
-      if (attempt < this.maxAttempts) await this.sleep(backoffMs(attempt + 2));
+      if (attempt < this.maxAttempts) await this.sleep(Math.min(backoffMs(attempt + 2), this.timeLeft(target, lastProblem)));
     }
+    this.timeLeft(target, lastProblem);
     throw new TwilioUnavailableError(`Twilio API unavailable after ${this.maxAttempts} attempts (${lastProblem}) for ${target.pathname}`);
   }
 }
@@ -114,6 +135,7 @@ export function createTwilioCalls(options: TwilioCallsOptions): TwilioCalls {
     options.maxAttempts ?? 6,
     options.sleep ?? defaultSleep,
     options.timeoutMs ?? 15_000,
+    options.deadlineMs ?? (() => Number.POSITIVE_INFINITY),
   );
   const client = new BaseTwilio.Client(options.username, options.password, { accountSid: options.accountSid, httpClient });
   const api = new Api(client);

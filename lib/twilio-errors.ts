@@ -12,3 +12,8 @@ export class TwilioAuthError extends Error {
 export class TwilioUnavailableError extends Error {
   override name = 'TwilioUnavailableError';
 }
+
+/** The run's time for Twilio requests ran out (a page slower than the Lambda's remaining time). */
+export class TwilioDeadlineError extends Error {
+  override name = 'TwilioDeadlineError';
+}

@@ -198,6 +198,38 @@ describe('reconcile', () => {
     expect(await statsTotal()).toBe(2500);
   });
 
+  it('abandons a page slower than the time left, stops cleanly and keeps the watermark', async () => {
+    seed(1001, 600);
+    let end = Number.POSITIVE_INFINITY;
+    const slow = deps();
+    slow.twilio = createTwilioCalls({
+      accountSid: ACCOUNT_SID,
+      username: ACCOUNT_SID,
+      password: AUTH_TOKEN,
+      baseUrl: api.baseUrl,
+      deadlineMs: () => end - Date.now(),
+    });
+    const list = slow.twilio.list.bind(slow.twilio);
+    slow.twilio.list = async function* (status, from, to) {
+      for await (const page of list(status, from, to)) {
+        yield page;
+        // Page 2 takes longer than the 0.5 s the run has left once page 1 is recorded.
+        api.faults.push({ kind: 'delay', ms: 4_000, times: 1 });
+        end = Date.now() + 500;
+      }
+    };
+
+    const error = await reconcile(slow, options).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ReconcileDeadlineError);
+    expect((error as ReconcileDeadlineError).partial).toMatchObject({ listed: 1000, recoveredTotal: 1000, twilioRequests: 2 });
+    expect(await get(WATERMARK_KEY)).toBeUndefined();
+    api.faults.length = 0;
+    const rest = await reconcile(deps(), options);
+    expect(rest).toMatchObject({ listed: 1001, alreadyRecorded: 1000, recoveredTotal: 1 });
+    expect(await statsTotal()).toBe(1001);
+  });
+
   it('re-lists the overlap of consecutive windows without counting it again', async () => {
     seed(5, 30);
     const first = await reconcile(deps({ now: NOW }), options);
@@ -319,6 +351,21 @@ describe('the reconcile Lambda (POST /reconcile and the schedule)', () => {
     const response = (await handler(v1Event({ resource: '/reconcile', params: {}, body: '' }), context)) as APIGatewayProxyResult;
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ listed: 2, recoveredTotal: 2 });
+  });
+
+  it('answers 503 before API Gateway or the Lambda gives up when Twilio is slower than the time left', async () => {
+    seed(2, 30);
+    api.faults.push({ kind: 'delay', ms: 4_000, times: 1 });
+    const handler = await coldStart({});
+    const started = Date.now();
+    // 2.6 s left: the HTTP run keeps 2 s to answer, so Twilio gets 0.6 s.
+    const short = { ...context, getRemainingTimeInMillis: () => 2_600 - (Date.now() - started) } as Context;
+    const response = (await handler(v1Event({ resource: '/reconcile', params: {}, body: '' }), short)) as APIGatewayProxyResult;
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body).message).toContain('the watermark did not move');
+    expect(await get(WATERMARK_KEY)).toBeUndefined();
+    expect(await callItems()).toHaveLength(0);
+    api.faults.length = 0;
   });
 
   it('answers 502 with the reason when Twilio refuses the token, and throws on the schedule', async () => {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCallSid, startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
-import { createTwilioCalls, TwilioAuthError, TwilioUnavailableError } from '../../lib/twilio-client.js';
+import { createTwilioCalls, TwilioAuthError, TwilioDeadlineError, TwilioUnavailableError } from '../../lib/twilio-client.js';
 import { ACCOUNT_SID, AUTH_TOKEN } from '../helpers.js';
 
 // A subset of Twilio's own OpenAPI document (see its _source field), kept in the repository.
@@ -101,6 +101,17 @@ describe('the SDK against the local Twilio API', () => {
       TwilioUnavailableError,
     );
     expect(calls.requests()).toBe(3);
+    api.faults.length = 0;
+  });
+
+  it('abandons a page slower than its deadline with TwilioDeadlineError, without retrying it', async () => {
+    api.faults.push({ kind: 'delay', ms: 3_000, times: 1 });
+    const end = Date.now() + 300;
+    const calls = client({ deadlineMs: () => end - Date.now() });
+    await expect(listAll(calls, new Date('2026-11-20T00:00:00Z'), new Date('2026-11-20T00:00:04Z'))).rejects.toThrow(TwilioDeadlineError);
+    // One attempt, cut at the deadline: neither the 15 s timeout nor a retry was waited for.
+    expect(calls.requests()).toBe(1);
+    expect(api.faults[0]?.times).toBe(0);
     api.faults.length = 0;
   });
 
