@@ -1,10 +1,15 @@
 /** Shared test helpers: DynamoDB Local clients, fresh tables, Twilio-shaped payloads and events. */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, DynamoDBRecord } from 'aws-lambda';
 import { inject } from 'vitest';
 import { createDocumentClient } from '../lib/aws.js';
+import { createContactsStore } from '../lib/contacts.js';
+import { processContactsBatch } from '../lib/contacts-stream.js';
+import { readStreamEvent } from '../lib/dev/serverless-config.js';
+import { type FailedBatch, StreamPoller } from '../lib/dev/stream-poller.js';
 import { createTable } from '../lib/dev/table.js';
 import { signLikeTwilio } from '../lib/signature.js';
 
@@ -45,6 +50,41 @@ export async function freshTable(options: { withoutIndexes?: boolean } = {}): Pr
 export async function scanAll(docs: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
   const out = await docs.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
   return out.Items ?? [];
+}
+
+/** A DynamoDB Streams client for DynamoDB Local. */
+export const streamsClient = (): DynamoDBStreamsClient =>
+  new DynamoDBStreamsClient({
+    endpoint: inject('dynamoEndpoint'),
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+
+/**
+ * The contacts mapping of serverless.yml (filter, batch size, retries, bisection) on the table's
+ * real stream, with the handler in process; `tamper` may corrupt records to inject a poison one.
+ */
+export function contactsPoller(
+  table: { docs: DynamoDBDocumentClient; tableName: string },
+  streamArn: string,
+  options: { tamper?: (records: DynamoDBRecord[]) => DynamoDBRecord[] } = {},
+) {
+  const store = createContactsStore(table.docs, { tableName: table.tableName });
+  const failures: FailedBatch[] = [];
+  const invocations: DynamoDBRecord[][] = [];
+  const instance = new StreamPoller({
+    streams: streamsClient(),
+    streamArn,
+    region: 'us-east-1',
+    config: readStreamEvent('contacts'),
+    invoke: async (event) => {
+      const records = options.tamper ? options.tamper(event.Records) : event.Records;
+      invocations.push(records);
+      return processContactsBatch(records, store);
+    },
+    onFailure: (failure) => failures.push(failure),
+  });
+  return { instance, failures, invocations };
 }
 
 /** A status callback as Twilio posts it for an inbound call nobody answered. */

@@ -2,19 +2,18 @@
  * The contacts path on DynamoDB Local's real stream: ledger writes -> stream -> the mapping's
  * filter (from serverless.yml) -> the contacts batch handler -> contact items.
  */
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/calls.js';
 import { contactKey, createContactsStore } from '../../lib/contacts.js';
 import { processContactsBatch } from '../../lib/contacts-stream.js';
 import { readStreamEvent } from '../../lib/dev/serverless-config.js';
-import { type FailedBatch, StreamPoller } from '../../lib/dev/stream-poller.js';
+import { StreamPoller } from '../../lib/dev/stream-poller.js';
 import { createTable } from '../../lib/dev/table.js';
 import { callKey, createLedger, statsKey } from '../../lib/ledger.js';
 import { logger } from '../../lib/log.js';
-import { callSid, dialAction, freshTable, statusCallback } from '../helpers.js';
+import { callSid, contactsPoller, dialAction, freshTable, statusCallback, streamsClient } from '../helpers.js';
 
 let table: Awaited<ReturnType<typeof freshTable>>;
 let streamArn: string;
@@ -32,32 +31,8 @@ afterAll(async () => {
   await table.drop();
 });
 
-const streams = () =>
-  new DynamoDBStreamsClient({
-    endpoint: inject('dynamoEndpoint'),
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-
 /** A poller with the handler in-process; `tamper` may corrupt records to inject a poison one. */
-function poller(options: { tamper?: (records: DynamoDBRecord[]) => DynamoDBRecord[] } = {}) {
-  const store = createContactsStore(table.docs, { tableName: table.tableName });
-  const failures: FailedBatch[] = [];
-  const invocations: DynamoDBRecord[][] = [];
-  const instance = new StreamPoller({
-    streams: streams(),
-    streamArn,
-    region: 'us-east-1',
-    config: mapping,
-    invoke: async (event) => {
-      const records = options.tamper ? options.tamper(event.Records) : event.Records;
-      invocations.push(records);
-      return processContactsBatch(records, store);
-    },
-    onFailure: (failure) => failures.push(failure),
-  });
-  return { instance, failures, invocations };
-}
+const poller = (options: Parameters<typeof contactsPoller>[2] = {}) => contactsPoller(table, streamArn, options);
 
 const ledger = () => createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 });
 const get = async (pk: string) =>
@@ -193,7 +168,7 @@ describe('contacts from the stream', () => {
     const observer = poller();
     // Read the raw stream (no filter) to see the REMOVE record and hand it to the handler directly.
     const raw = new StreamPoller({
-      streams: streams(),
+      streams: streamsClient(),
       streamArn,
       region: 'us-east-1',
       config: { ...mapping, filterPatterns: [] },
@@ -322,7 +297,7 @@ describe('concurrent batches for one number', () => {
     for (const call of calls) await ledger().record(call);
     const records: DynamoDBRecord[] = [];
     const collector = new StreamPoller({
-      streams: streams(),
+      streams: streamsClient(),
       streamArn,
       region: 'us-east-1',
       config: mapping,

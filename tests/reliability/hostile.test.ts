@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { logger } from '../../lib/log.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, SECONDARY_TOKEN, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
-import { coldStartWebhook, FULL, lambdaContext, printReport, report, STAGE_URL, type WebhookHandler } from './scale.js';
+import { coldStartWebhook, FULL, finishScenario, lambdaContext, report, STAGE_URL, type WebhookHandler } from './scale.js';
 
 const context = lambdaContext('hostile');
 const RUNS = FULL ? 2_000 : 150;
@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   vi.restoreAllMocks();
   vi.unstubAllEnvs();
-  printReport('hostile webhooks');
+  await finishScenario('6 hostile webhooks');
   await table.drop();
 });
 

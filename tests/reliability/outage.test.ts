@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type FaultProxy, startFaultProxy } from '../../lib/dev/fault-proxy.js';
 import { callKey } from '../../lib/ledger.js';
 import { AUTH_TOKEN, freshTable, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
-import { coldStartWebhook, FULL, lambdaContext, printReport, report, STAGE_URL, type WebhookHandler } from './scale.js';
+import { coldStartWebhook, FULL, finishScenario, lambdaContext, report, STAGE_URL, type WebhookHandler } from './scale.js';
 
 const context = lambdaContext('outage');
 const PER_PHASE = FULL ? 100 : 10;
@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
-  printReport('DynamoDB outage');
+  await finishScenario('2 DynamoDB outage');
   await proxy.stop();
   await table.drop();
 });
@@ -62,6 +62,7 @@ describe('DynamoDB outage', () => {
     }
     report.deliveries += before.length * 2 + during.length * 2;
     report.duplicates += before.length;
+    report.faultsInjected += during.length;
 
     const stored = new Set((await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'call').map((i) => String(i.pk)));
     const duringOutage = [...stalled, ...reset];

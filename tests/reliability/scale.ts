@@ -1,22 +1,20 @@
 /** `npm run test:reliability` runs these scenarios large (RELIABILITY_SCALE=full); `npm test` small. */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { inject, vi } from 'vitest';
 import { ACCOUNT_SID, AUTH_TOKEN } from '../helpers.js';
+import { type Counters, emptyCounters, type ScenarioReport } from './report.js';
 export const FULL = process.env.RELIABILITY_SCALE === 'full';
 
-/** Counters every scenario adds to; printed as the report at the end of a run. */
-export const report = {
-  deliveries: 0,
-  duplicates: 0,
-  badInputs: 0,
-  acknowledgedUnrecorded: 0,
-  recordsLost: 0,
-  doubleCounts: 0,
-  serverErrorsForBadInput: 0,
-};
+/** This scenario's counters (each test file runs in its own worker, so one set per file). */
+export const report: Counters = emptyCounters();
 
-export function printReport(scenario: string): void {
+/** Prints the scenario's line and leaves its counters for the combined report of the run. */
+export async function finishScenario(scenario: string): Promise<void> {
   console.log(`[reliability] ${scenario}: ${JSON.stringify(report)}`);
+  const file = join(inject('reliabilityDir'), `${scenario.replace(/[^\w-]+/g, '-')}.json`);
+  await writeFile(file, JSON.stringify({ scenario, ...report } satisfies ScenarioReport));
 }
 
 export type WebhookHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;

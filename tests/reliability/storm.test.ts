@@ -3,18 +3,23 @@
  * legs, the Dial action, all repeated) through the webhook handler, then the contacts stream:
  * one record, one contact increment, the day's counters +1.
  */
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { createContactsStore } from '../../lib/contacts.js';
-import { processContactsBatch } from '../../lib/contacts-stream.js';
-import { readStreamEvent } from '../../lib/dev/serverless-config.js';
-import { StreamPoller } from '../../lib/dev/stream-poller.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTable } from '../../lib/dev/table.js';
 import { callKey, statsKey } from '../../lib/ledger.js';
-import { AUTH_TOKEN, callSid, dialAction, freshTable, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
-import { coldStartWebhook, FULL, lambdaContext, printReport, report, STAGE_URL, type WebhookHandler } from './scale.js';
+import {
+  AUTH_TOKEN,
+  callSid,
+  contactsPoller,
+  dialAction,
+  freshTable,
+  scanAll,
+  signLikeTwilio,
+  statusCallback,
+  v1Event,
+} from '../helpers.js';
+import { coldStartWebhook, FULL, finishScenario, lambdaContext, report, STAGE_URL, type WebhookHandler } from './scale.js';
 
 const context = lambdaContext('storm');
 const DELIVERIES = FULL ? 2_000 : 200;
@@ -30,7 +35,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
-  printReport('storm');
+  await finishScenario('1 storm');
   await table.drop();
 });
 
@@ -87,21 +92,9 @@ describe('storm', () => {
     const firstRound503 = first.filter((r) => r.statusCode === 503).length;
     console.log(`[reliability] storm: ${firstRound503} of ${DELIVERIES} first deliveries answered 503 (conflicts), re-delivered`);
 
-    const poller = new StreamPoller({
-      streams: new DynamoDBStreamsClient({
-        endpoint: inject('dynamoEndpoint'),
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      }),
-      streamArn,
-      region: 'us-east-1',
-      config: readStreamEvent('contacts'),
-      invoke: async (event) => processContactsBatch(event.Records, createContactsStore(table.docs, { tableName: table.tableName })),
-      onFailure: () => {
-        report.recordsLost += 1;
-      },
-    });
-    await poller.pollOnce();
+    const poller = contactsPoller(table, streamArn);
+    await poller.instance.pollOnce();
+    report.recordsLost += poller.failures.length;
 
     const items = await scanAll(table.docs, table.tableName);
     const calls = items.filter((i) => i.type === 'call');

@@ -1,0 +1,167 @@
+/**
+ * Throttling and transaction conflicts, injected where the SDK's HTTP handler meets the wire
+ * of the webhook's own DynamoDB client: the SDK parses the faked answers and retries them as it
+ * would AWS's. Throttles and conflicts that persist end in a 503 after bounded attempts; a
+ * transaction whose answer is lost after it committed is retried into a duplicate, not a double
+ * count; nothing is ever half-written (a call item and its day's counter go together).
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { callKey } from '../../lib/ledger.js';
+import { AUTH_TOKEN, freshTable, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
+import { coldStartWebhook, FULL, finishScenario, lambdaContext, report, STAGE_URL, type WebhookHandler } from './scale.js';
+
+const context = lambdaContext('throttle');
+const PER_KIND = FULL ? 40 : 3;
+
+/** What the wire does to a call's TransactWriteItems requests. */
+type Fault =
+  | 'throttled-once' // 400 ProvisionedThroughputExceededException, then through
+  | 'throttled-always' // every attempt throttled
+  | 'conflict-always' // every attempt cancelled with TransactionConflict
+  | 'answer-lost-500' // committed in DynamoDB, then the answer replaced by a 500
+  | 'answer-lost-reset'; // committed in DynamoDB, then the connection reset
+
+const KINDS: Fault[] = ['throttled-once', 'throttled-always', 'conflict-always', 'answer-lost-500', 'answer-lost-reset'];
+
+type RequestHandler = DynamoDBClient['config']['requestHandler'];
+type HttpRequest = Parameters<RequestHandler['handle']>[0];
+type HandlerOutput = Awaited<ReturnType<RequestHandler['handle']>>;
+
+let table: Awaited<ReturnType<typeof freshTable>>;
+let handler: WebhookHandler;
+/** The fault of each CallSid, and how many TransactWriteItems attempts each made. */
+const plan = new Map<string, Fault>();
+const attempts = new Map<string, number>();
+let faultsOn = true;
+
+const awsError = (status: number, type: string, extra: Record<string, unknown> = {}): HandlerOutput => ({
+  response: {
+    statusCode: status,
+    reason: undefined,
+    headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'FAULT' },
+    body: Buffer.from(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: 'injected', ...extra })),
+  },
+});
+
+const bodyText = (body: unknown): string =>
+  typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body).toString('utf8') : '';
+
+function wrap(requestHandler: RequestHandler): void {
+  const original = requestHandler.handle.bind(requestHandler);
+  requestHandler.handle = async (request: HttpRequest, options?: Parameters<RequestHandler['handle']>[1]) => {
+    const isTransaction = request.headers['x-amz-target'] === 'DynamoDB_20120810.TransactWriteItems';
+    const sid = isTransaction ? /"callSid":\{"S":"(CA[0-9a-f]{32})"\}/.exec(bodyText(request.body))?.[1] : undefined;
+    const fault = sid === undefined || !faultsOn ? undefined : plan.get(sid);
+    if (sid === undefined || fault === undefined) return original(request, options);
+    const attempt = (attempts.get(sid) ?? 0) + 1;
+    attempts.set(sid, attempt);
+    // Throttled once, or an answer lost once: the retry goes through.
+    const once = fault === 'throttled-once' || fault === 'answer-lost-500' || fault === 'answer-lost-reset';
+    if (once && attempt > 1) return original(request, options);
+    report.faultsInjected += 1;
+    if (fault === 'throttled-once' || fault === 'throttled-always') {
+      return awsError(400, 'ProvisionedThroughputExceededException');
+    }
+    if (fault === 'conflict-always') {
+      return awsError(400, 'TransactionCanceledException', {
+        CancellationReasons: [{ Code: 'TransactionConflict', Message: 'injected' }, { Code: 'None' }],
+      });
+    }
+    // The request reaches DynamoDB and commits; only its answer is lost (the first time).
+    const real = await original(request, options);
+    (real.response.body as NodeJS.ReadableStream | undefined)?.resume();
+    if (fault === 'answer-lost-500') return awsError(500, 'InternalServerError');
+    throw Object.assign(new Error('socket hang up (injected)'), { code: 'ECONNRESET' });
+  };
+}
+
+beforeAll(async () => {
+  table = await freshTable();
+  handler = await coldStartWebhook(table.tableName);
+  // The same module graph as the handler's: its process-wide DynamoDB client.
+  const { dynamo } = await import('../../lib/aws.js');
+  wrap(dynamo().config.requestHandler);
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await finishScenario('3 throttling and conflicts');
+  await table.drop();
+});
+
+const signed = (params: Record<string, string>) =>
+  v1Event({ resource: '/twilio/call-status', params, signature: signLikeTwilio(AUTH_TOKEN, `${STAGE_URL}/twilio/call-status`, params) });
+
+describe('throttling and transaction conflicts', () => {
+  it('retries within bounds, answers 503 when faults persist, never half-writes, never double counts', async () => {
+    const day = 'Tue, 24 Nov 2026 10:00:00 +0000';
+    const calls = KINDS.flatMap((kind) =>
+      Array.from({ length: PER_KIND }, () => {
+        const params = statusCallback({ Timestamp: day });
+        plan.set(params.CallSid, kind);
+        return { kind, params };
+      }),
+    );
+
+    const started = performance.now();
+    const slowest: number[] = [];
+    const first: APIGatewayProxyResult[] = await Promise.all(
+      calls.map(async ({ params }) => {
+        const t0 = performance.now();
+        const response = await handler(signed(params), context);
+        slowest.push(performance.now() - t0);
+        return response;
+      }),
+    );
+    report.deliveries += calls.length;
+    console.log(
+      `[reliability] throttle: ${calls.length} webhooks under injected faults answered in ${((performance.now() - started) / 1000).toFixed(1)} s, slowest ${(Math.max(...slowest) / 1000).toFixed(1)} s`,
+    );
+
+    // Right after the faults: every 2xx is stored, every 503 left nothing, and each stored call
+    // is counted once on its day (no item without its counter, no counter without its item).
+    const storedNow = new Set((await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'call').map((i) => String(i.pk)));
+    const statsNow = (await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'stats');
+    const byKind = (kind: Fault) => calls.map((c, i) => ({ ...c, status: first[i]?.statusCode ?? 0 })).filter((c) => c.kind === kind);
+    report.acknowledgedUnrecorded += calls.filter(
+      (c, i) => (first[i]?.statusCode ?? 500) < 300 && !storedNow.has(callKey(c.params.CallSid)),
+    ).length;
+    const totalNow = statsNow.reduce((sum, i) => sum + Number(i.total ?? 0), 0);
+    report.doubleCounts += Math.max(0, totalNow - storedNow.size);
+
+    expect(byKind('throttled-once').map((c) => c.status)).toEqual(byKind('throttled-once').map(() => 204));
+    expect(byKind('answer-lost-500').map((c) => c.status)).toEqual(byKind('answer-lost-500').map(() => 204));
+    expect(byKind('answer-lost-reset').map((c) => c.status)).toEqual(byKind('answer-lost-reset').map(() => 204));
+    expect(byKind('throttled-always').map((c) => c.status)).toEqual(byKind('throttled-always').map(() => 503));
+    expect(byKind('conflict-always').map((c) => c.status)).toEqual(byKind('conflict-always').map(() => 503));
+    for (const kind of ['throttled-always', 'conflict-always'] as const)
+      for (const c of byKind(kind)) expect(storedNow.has(callKey(c.params.CallSid))).toBe(false);
+    expect(totalNow).toBe(storedNow.size);
+    expect(storedNow.size).toBe(PER_KIND * 3);
+    // Bounded: a throttle is retried by the SDK (3 attempts in all, lib/aws.ts); a conflict by
+    // the ledger (8 transactions), each of which the SDK sends once (a cancellation is final).
+    const attemptsOf = (kind: Fault) => [...new Set(byKind(kind).map((c) => attempts.get(c.params.CallSid) ?? 0))];
+    expect(attemptsOf('throttled-once')).toEqual([2]);
+    expect(attemptsOf('throttled-always')).toEqual([3]);
+    expect(attemptsOf('conflict-always')).toEqual([8]);
+    expect(attemptsOf('answer-lost-500')).toEqual([2]);
+    expect(attemptsOf('answer-lost-reset')).toEqual([2]);
+
+    // The faults clear; Twilio re-delivers what got a 503 (and, here, everything once more).
+    faultsOn = false;
+    const again = await Promise.all(calls.map(({ params }) => handler(signed(params), context)));
+    report.deliveries += calls.length;
+    // (re-deliveries of calls already stored)
+    report.duplicates += storedNow.size;
+    const items = await scanAll(table.docs, table.tableName);
+    const stored = new Set(items.filter((i) => i.type === 'call').map((i) => String(i.pk)));
+    const total = items.filter((i) => i.type === 'stats').reduce((sum, i) => sum + Number(i.total ?? 0), 0);
+    report.recordsLost += calls.filter((c) => !stored.has(callKey(c.params.CallSid))).length;
+    report.doubleCounts += Math.max(0, total - calls.length);
+
+    expect(again.map((r) => r.statusCode)).toEqual(calls.map(() => 204));
+    expect(stored.size).toBe(calls.length);
+    expect(total).toBe(calls.length);
+  }, 120_000);
+});
