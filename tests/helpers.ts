@@ -47,9 +47,16 @@ export async function freshTable(options: { withoutIndexes?: boolean } = {}): Pr
   };
 }
 
+/** Every item of the table (all Scan pages: one page stops at 1 MB). */
 export async function scanAll(docs: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
-  const out = await docs.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
-  return out.Items ?? [];
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await docs.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: start }));
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start !== undefined);
+  return items;
 }
 
 /** A DynamoDB Streams client for DynamoDB Local. */
