@@ -9,7 +9,7 @@ import type { MissedCall } from '../lib/calls.js';
 import { createTable } from '../lib/dev/table.js';
 import { type LocalCall, newCallSid, startTwilioApi } from '../lib/dev/twilio-api.js';
 import { callItem, createLedger } from '../lib/ledger.js';
-import { type RunSummary, reconcile, statusesToList } from '../lib/reconcile.js';
+import { type RunSummary, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../lib/reconcile.js';
 import { createTwilioCalls } from '../lib/twilio-client.js';
 import { createWatermark } from '../lib/watermark.js';
 import { localClient } from './build.js';
@@ -111,14 +111,7 @@ export async function reconcileBench(fresh: Fresh, calls: number, naiveCalls: nu
           dynamoRequests,
           now: () => NOW,
         },
-        {
-          accountSid: ACCOUNT_SID,
-          statuses: statusesToList(false),
-          includeCanceled: false,
-          overlapMs: 3_600_000,
-          settleMs: 300_000,
-          lookbackMs: 48 * 3_600_000,
-        },
+        reconcileOptions({ accountSid: ACCOUNT_SID, includeCanceled: false, ...WINDOW_DEFAULTS }),
       );
       const oursWall = performance.now() - started;
       // The watermark's own write is not one of the run's recordings.

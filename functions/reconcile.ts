@@ -9,7 +9,7 @@ import { parseReconcileConfig } from '../lib/config.js';
 import { httpStack } from '../lib/http.js';
 import { createLedger } from '../lib/ledger.js';
 import { logger } from '../lib/log.js';
-import { type RunSummary, reconcile, statusesToList } from '../lib/reconcile.js';
+import { type RunSummary, reconcile, reconcileOptions } from '../lib/reconcile.js';
 import { authTokenResolver } from '../lib/secrets.js';
 import { createTwilioCalls } from '../lib/twilio-client.js';
 import { createWatermark } from '../lib/watermark.js';
@@ -38,12 +38,7 @@ async function run(trigger: 'schedule' | 'http', remainingMs: () => number): Pro
   const summary = await reconcile(
     { twilio, ledger, watermark, dynamoRequests },
     {
-      accountSid: config.accountSid,
-      statuses: statusesToList(config.includeCanceled),
-      includeCanceled: config.includeCanceled,
-      overlapMs: config.overlapMinutes * 60_000,
-      settleMs: config.settleMinutes * 60_000,
-      lookbackMs: config.lookbackHours * 3_600_000,
+      ...reconcileOptions(config),
       remainingMs: timeLeft,
       marginMs: trigger === 'http' ? 5_000 : 30_000,
     },

@@ -2,6 +2,7 @@
  * Configuration, read once per cold start from the environment that `serverless.yml` sets.
  * Every value is validated here, and a bad one fails fast with the variable's name.
  */
+import { WINDOW_DEFAULTS } from './reconcile.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -163,8 +164,8 @@ export function parseReconcileConfig(env: Env): ReconcileConfig {
     twilioApiBaseUrl: baseUrl,
     retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 3650),
     includeCanceled: boolean(env, 'MISSED_INCLUDE_CANCELED', false),
-    overlapMinutes: integer(env, 'RECONCILE_OVERLAP_MINUTES', 60, 0, 24 * 60),
-    settleMinutes: integer(env, 'RECONCILE_SETTLE_MINUTES', 5, 0, 24 * 60),
-    lookbackHours: integer(env, 'RECONCILE_LOOKBACK_HOURS', 48, 1, 24 * 60),
+    overlapMinutes: integer(env, 'RECONCILE_OVERLAP_MINUTES', WINDOW_DEFAULTS.overlapMinutes, 0, 24 * 60),
+    settleMinutes: integer(env, 'RECONCILE_SETTLE_MINUTES', WINDOW_DEFAULTS.settleMinutes, 0, 24 * 60),
+    lookbackHours: integer(env, 'RECONCILE_LOOKBACK_HOURS', WINDOW_DEFAULTS.lookbackHours, 1, 24 * 60),
   };
 }

@@ -73,6 +73,27 @@ export function statusesToList(includeCanceled: boolean): MissedStatus[] {
   return includeCanceled ? ['no-answer', 'busy', 'failed', 'canceled'] : ['no-answer', 'busy', 'failed'];
 }
 
+/** The window's defaults: RECONCILE_OVERLAP_MINUTES, RECONCILE_SETTLE_MINUTES, RECONCILE_LOOKBACK_HOURS. */
+export const WINDOW_DEFAULTS = { overlapMinutes: 60, settleMinutes: 5, lookbackHours: 48 } as const;
+
+/** A run's options from the configured settings (minutes and hours as configured). */
+export function reconcileOptions(settings: {
+  accountSid: string;
+  includeCanceled: boolean;
+  overlapMinutes: number;
+  settleMinutes: number;
+  lookbackHours: number;
+}): ReconcileOptions {
+  return {
+    accountSid: settings.accountSid,
+    statuses: statusesToList(settings.includeCanceled),
+    includeCanceled: settings.includeCanceled,
+    overlapMs: settings.overlapMinutes * 60_000,
+    settleMs: settings.settleMinutes * 60_000,
+    lookbackMs: settings.lookbackHours * 3_600_000,
+  };
+}
+
 /** The window of a run: [watermark - overlap, now - settle], or a first run's lookback. */
 export function reconcileWindow(
   watermark: string | undefined,

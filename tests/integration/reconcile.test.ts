@@ -8,7 +8,7 @@ import { countRequests } from '../../lib/aws.js';
 import { classifyStatusCallback } from '../../lib/calls.js';
 import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
 import { callKey, createLedger } from '../../lib/ledger.js';
-import { ReconcileDeadlineError, type ReconcileOptions, reconcile, statusesToList } from '../../lib/reconcile.js';
+import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile.js';
 import { createTwilioCalls, TwilioAuthError } from '../../lib/twilio-client.js';
 import { createWatermark, WATERMARK_KEY } from '../../lib/watermark.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, statusCallback, v1Event } from '../helpers.js';
@@ -33,14 +33,7 @@ beforeEach(async () => {
 });
 
 const NOW = new Date('2026-11-24T03:00:00.000Z');
-const options: ReconcileOptions = {
-  accountSid: ACCOUNT_SID,
-  statuses: statusesToList(false),
-  includeCanceled: false,
-  overlapMs: 3_600_000,
-  settleMs: 300_000,
-  lookbackMs: 48 * 3_600_000,
-};
+const options = reconcileOptions({ accountSid: ACCOUNT_SID, includeCanceled: false, ...WINDOW_DEFAULTS });
 
 function deps(overrides: { password?: string; now?: Date; maxAttempts?: number } = {}) {
   return {
