@@ -6,7 +6,7 @@ import { ConfigError, parseReconcileConfig } from '../lib/config.js';
 import { getContact, listContacts, normalizePhone, parseListQuery } from '../lib/contacts-api.js';
 import { checkHealth } from '../lib/health.js';
 import { httpStack } from '../lib/http.js';
-import { BadRequestError, toHttpRequest } from '../lib/request.js';
+import { BadRequestError, queryParameters, toHttpRequest } from '../lib/request.js';
 import { authTokenResolver } from '../lib/secrets.js';
 import { readStats, statsRange } from '../lib/stats.js';
 import { createTwilioCalls } from '../lib/twilio-client.js';
@@ -26,7 +26,7 @@ const json = (statusCode: number, body: unknown) => ({
 export const handler = httpStack(async (event) => {
   const request = toHttpRequest(event);
   if (request.method !== 'GET') throw new BadRequestError(405, `${request.route} accepts GET only`);
-  const query = new URLSearchParams(request.query);
+  const query = queryParameters(request.query);
   switch (request.route) {
     case '/stats':
       return json(200, await readStats(documents(), config.tableName, statsRange(query, new Date())));

@@ -3,6 +3,7 @@
  * The listing queries the 8 shards of the `byLastMissed` index and merges them: each shard's
  * newest `limit` below the cursor holds the global newest `limit`.
  */
+import { createHash } from 'node:crypto';
 import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
 import { CONTACT_SHARDS, contactKey } from './contacts.js';
@@ -51,29 +52,47 @@ export function parseListQuery(query: URLSearchParams): ListQuery {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
     throw new BadRequestError(400, `limit must be a whole number from 1 to ${MAX_LIMIT}`);
   const cursor = query.get('cursor');
-  let before: string | undefined;
-  if (cursor !== null && cursor !== '') {
-    let decoded: unknown;
-    try {
-      decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    } catch {
-      throw new BadRequestError(400, 'cursor is not a cursor this API returned');
-    }
-    if (
-      typeof decoded !== 'object' ||
-      decoded === null ||
-      !('b' in decoded) ||
-      typeof decoded.b !== 'string' ||
-      !/^\d{4}-.+#\+\d+$/.test(decoded.b)
-    ) {
-      throw new BadRequestError(400, 'cursor is not a cursor this API returned');
-    }
-    before = decoded.b;
-  }
+  const before = cursor === null || cursor === '' ? undefined : decodeCursor(cursor, since);
   return { since, limit, before };
 }
 
-const encodeCursor = (before: string): string => Buffer.from(JSON.stringify({ b: before })).toString('base64url');
+const NOT_A_CURSOR = 'cursor is not a cursor this API returned';
+const checksum = (payload: string): string => createHash('sha256').update(payload).digest('base64url').slice(0, 16);
+
+/**
+ * A cursor is the sort key the next page starts below, bound to the query's `since`, with a
+ * checksum: a cursor changed by hand or in transit, or reused with another `since`, is a 400.
+ * (Not a keyed MAC: whoever holds the API key may list every contact anyway.)
+ */
+export function encodeCursor(before: string, since: string | undefined): string {
+  const payload = Buffer.from(JSON.stringify({ b: before, s: since ?? null })).toString('base64url');
+  return `${payload}.${checksum(payload)}`;
+}
+
+function decodeCursor(cursor: string, since: string | undefined): string {
+  const [payload = '', sum, ...rest] = cursor.split('.');
+  if (rest.length > 0 || sum === undefined || cursor.length > 512 || sum !== checksum(payload))
+    throw new BadRequestError(400, NOT_A_CURSOR);
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  } catch {
+    throw new BadRequestError(400, NOT_A_CURSOR);
+  }
+  if (
+    typeof decoded !== 'object' ||
+    decoded === null ||
+    !('b' in decoded) ||
+    typeof decoded.b !== 'string' ||
+    !/^\d{4}-.+#\+\d+$/.test(decoded.b)
+  ) {
+    throw new BadRequestError(400, NOT_A_CURSOR);
+  }
+  if (!('s' in decoded) || decoded.s !== (since ?? null) || (since !== undefined && decoded.b < since)) {
+    throw new BadRequestError(400, 'cursor belongs to another query (since differs)');
+  }
+  return decoded.b;
+}
 
 /** One page of contacts, newest missed first. */
 export async function listContacts(
@@ -122,12 +141,14 @@ export async function listContacts(
   const last = page.at(-1);
   return {
     items: page.map(summary).filter((s): s is ContactSummary => s !== undefined),
-    nextCursor: merged.length > q.limit && last !== undefined ? encodeCursor(String(last.gsi1sk)) : null,
+    nextCursor: merged.length > q.limit && last !== undefined ? encodeCursor(String(last.gsi1sk), q.since) : null,
   };
 }
 
 /** A phone number in any common format as E.164; 400 when it is none. */
 export function normalizePhone(raw: string, defaultCountry: CountryCode): string {
+  // Only what a written number holds: libphonenumber would also find one inside other text.
+  if (!/^[+\d\s().-]{3,32}$/.test(raw.trim())) throw new BadRequestError(400, 'phone is not a valid phone number');
   const parsed = parsePhoneNumberFromString(raw.trim(), { defaultCountry });
   if (parsed === undefined || !parsed.isValid()) throw new BadRequestError(400, 'phone is not a valid phone number');
   return parsed.number;

@@ -65,6 +65,17 @@ function decodeBody(body: string | null | undefined, isBase64Encoded: boolean): 
   }
 }
 
+/** The query's parameters; 400 when one appears more than once (which value would count?). */
+export function queryParameters(query: string): URLSearchParams {
+  const params = new URLSearchParams(query);
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
+    if (seen.has(name)) throw new BadRequestError(400, `Query parameter ${name.slice(0, 40)} appears more than once`);
+    seen.add(name);
+  }
+  return params;
+}
+
 /** A REST API v1 query string rebuilt from its parsed parameters, in the order API Gateway gives. */
 function v1Query(event: APIGatewayProxyEvent): string {
   const multi = event.multiValueQueryStringParameters;

@@ -39,6 +39,7 @@ async function send(event: APIGatewayProxyEvent): Promise<number> {
   report.badInputs += 1;
   const response = await handler(event, context);
   if (response.statusCode >= 500) report.serverErrorsForBadInput += 1;
+  else if (!ALLOWED.has(response.statusCode) || response.statusCode === 204) report.badInputAccepted += 1;
   return response.statusCode;
 }
 

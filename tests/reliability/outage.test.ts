@@ -7,8 +7,17 @@
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type FaultProxy, startFaultProxy } from '../../lib/dev/fault-proxy.js';
 import { callKey } from '../../lib/ledger.js';
-import { AUTH_TOKEN, freshTable, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
-import { coldStartWebhook, FULL, finishScenario, lambdaContext, report, STAGE_URL, type WebhookHandler } from './scale.js';
+import { freshTable, scanAll, statusCallback } from '../helpers.js';
+import {
+  coldStartWebhook,
+  FULL,
+  finishScenario,
+  lambdaContext,
+  redeliverFailures,
+  report,
+  signedEvent,
+  type WebhookHandler,
+} from './scale.js';
 
 const context = lambdaContext('outage');
 const PER_PHASE = FULL ? 100 : 10;
@@ -30,36 +39,24 @@ afterAll(async () => {
   await table.drop();
 });
 
-const signed = (params: Record<string, string>) =>
-  v1Event({ resource: '/twilio/call-status', params, signature: signLikeTwilio(AUTH_TOKEN, `${STAGE_URL}/twilio/call-status`, params) });
-
 describe('DynamoDB outage', () => {
   it('answers 5xx while DynamoDB is unreachable, never 2xx for an unrecorded call, and loses nothing after re-delivery', async () => {
     const before = Array.from({ length: PER_PHASE }, () => statusCallback());
     const during = Array.from({ length: PER_PHASE * 2 }, () => statusCallback());
 
-    const ok = await Promise.all(before.map((p) => handler(signed(p), context)));
+    const ok = await Promise.all(before.map((p) => handler(signedEvent(p), context)));
     proxy.setMode('stall');
     const stalledStarted = performance.now();
-    const stalled = await Promise.all(during.slice(0, PER_PHASE).map((p) => handler(signed(p), context)));
+    const stalled = await Promise.all(during.slice(0, PER_PHASE).map((p) => handler(signedEvent(p), context)));
     const stalledSeconds = (performance.now() - stalledStarted) / 1000;
     proxy.setMode('reset');
-    const reset = await Promise.all(during.slice(PER_PHASE).map((p) => handler(signed(p), context)));
+    const reset = await Promise.all(during.slice(PER_PHASE).map((p) => handler(signedEvent(p), context)));
     proxy.setMode('pass');
     // Twilio re-delivers what failed (connection overrides #rc=3&rp=all), and here everything once more.
     const all = [...before, ...during];
-    const redelivered = await Promise.all(all.map((p) => handler(signed(p), context)));
-    // Under load a re-delivery can itself get a 503; Twilio tries again, and so does this (5 rounds).
-    for (let round = 0; round < 5; round++) {
-      const failed = redelivered.map((r, i) => (r.statusCode >= 500 ? i : -1)).filter((i) => i >= 0);
-      if (failed.length === 0) break;
-      report.deliveries += failed.length;
-      const again = await Promise.all(failed.map((i) => handler(signed(all[i] ?? statusCallback()), context)));
-      failed.forEach((index, k) => {
-        const response = again[k];
-        if (response) redelivered[index] = response;
-      });
-    }
+    const redelivered = await Promise.all(all.map((p) => handler(signedEvent(p), context)));
+    // Under load a re-delivery can itself get a 503; Twilio tries again, and so does this.
+    report.deliveries += await redeliverFailures(redelivered, (i) => handler(signedEvent(all[i] ?? statusCallback()), context));
     report.deliveries += before.length * 2 + during.length * 2;
     report.duplicates += before.length;
     report.faultsInjected += during.length;

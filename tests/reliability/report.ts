@@ -17,15 +17,26 @@ export interface Counters {
   recordsLost: number;
   /** Counts above the truth: call items, day counters, contact counts. Must be 0. */
   doubleCounts: number;
-  /** 5xx answers to bad input (or data leaked to it). Must be 0. */
+  /** 5xx answers to bad input. Must be 0. */
   serverErrorsForBadInput: number;
+  /** Bad input answered with anything but its 4xx (a 2xx for an unsigned webhook or a wrong key). Must be 0. */
+  badInputAccepted: number;
+  /** Refusals whose body holds a number, CallSid, key, token or internal name. Must be 0. */
+  dataLeaked: number;
 }
 
 export interface ScenarioReport extends Counters {
   scenario: string;
 }
 
-export const MUST_BE_ZERO = ['acknowledgedUnrecorded', 'recordsLost', 'doubleCounts', 'serverErrorsForBadInput'] as const;
+export const MUST_BE_ZERO = [
+  'acknowledgedUnrecorded',
+  'recordsLost',
+  'doubleCounts',
+  'serverErrorsForBadInput',
+  'badInputAccepted',
+  'dataLeaked',
+] as const;
 
 export const emptyCounters = (): Counters => ({
   deliveries: 0,
@@ -36,6 +47,8 @@ export const emptyCounters = (): Counters => ({
   recordsLost: 0,
   doubleCounts: 0,
   serverErrorsForBadInput: 0,
+  badInputAccepted: 0,
+  dataLeaked: 0,
 });
 
 const COLUMNS: [keyof Counters, string][] = [
@@ -47,6 +60,8 @@ const COLUMNS: [keyof Counters, string][] = [
   ['recordsLost', 'lost'],
   ['doubleCounts', 'double counts'],
   ['serverErrorsForBadInput', '5xx for bad input'],
+  ['badInputAccepted', 'bad input accepted'],
+  ['dataLeaked', 'leaks'],
 ];
 
 /** The report as a table, and whether a must-be-zero counter is not. */

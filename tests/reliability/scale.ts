@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { inject, vi } from 'vitest';
-import { ACCOUNT_SID, AUTH_TOKEN } from '../helpers.js';
+import { ACCOUNT_SID, AUTH_TOKEN, signLikeTwilio, v1Event } from '../helpers.js';
 import { type Counters, emptyCounters, type ScenarioReport } from './report.js';
 export const FULL = process.env.RELIABILITY_SCALE === 'full';
 
@@ -22,6 +22,10 @@ export type WebhookHandler = (event: APIGatewayProxyEvent, context: Context) => 
 /** The REST API stage URL the scenarios' webhooks are signed for (no PUBLIC_BASE_URL set). */
 export const STAGE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
 
+/** A webhook event for `resource`, signed as Twilio signs it for the stage URL. */
+export const signedEvent = (params: Record<string, string>, resource = '/twilio/call-status') =>
+  v1Event({ resource, params, signature: signLikeTwilio(AUTH_TOKEN, `${STAGE_URL}${resource}`, params) });
+
 export const lambdaContext = (name: string) => ({ awsRequestId: name, functionName: 'webhook' }) as unknown as Context;
 
 /** functions/webhook.ts loaded afresh (a cold start) for `tableName`, with `overrides` on top. */
@@ -37,4 +41,31 @@ export async function coldStartWebhook(tableName: string, overrides: Record<stri
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   return (await import('../../functions/webhook.js')).handler as WebhookHandler;
+}
+
+/**
+ * Twilio re-delivers a callback that got a 5xx (the URL's `#rc=3&rp=all`), each on its own
+ * schedule; this re-delivers the failed ones in rounds (at most `rounds`), at most `inFlight` at
+ * a time, replacing their answers in `responses`. Returns the number of re-deliveries.
+ */
+export async function redeliverFailures(
+  responses: APIGatewayProxyResult[],
+  deliver: (index: number) => Promise<APIGatewayProxyResult>,
+  { rounds = 5, inFlight = 200 } = {},
+): Promise<number> {
+  let sent = 0;
+  for (let round = 0; round < rounds; round++) {
+    const failed = responses.map((r, i) => (r.statusCode >= 500 ? i : -1)).filter((i) => i >= 0);
+    if (failed.length === 0) break;
+    let next = 0;
+    const worker = async () => {
+      while (next < failed.length) {
+        const index = failed[next++] ?? 0;
+        responses[index] = await deliver(index);
+        sent += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inFlight, failed.length) }, worker));
+  }
+  return sent;
 }

@@ -8,18 +8,17 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTable } from '../../lib/dev/table.js';
 import { callKey, statsKey } from '../../lib/ledger.js';
+import { callSid, contactsPoller, dialAction, freshTable, scanAll, statusCallback } from '../helpers.js';
 import {
-  AUTH_TOKEN,
-  callSid,
-  contactsPoller,
-  dialAction,
-  freshTable,
-  scanAll,
-  signLikeTwilio,
-  statusCallback,
-  v1Event,
-} from '../helpers.js';
-import { coldStartWebhook, FULL, finishScenario, lambdaContext, report, STAGE_URL, type WebhookHandler } from './scale.js';
+  coldStartWebhook,
+  FULL,
+  finishScenario,
+  lambdaContext,
+  redeliverFailures,
+  report,
+  signedEvent,
+  type WebhookHandler,
+} from './scale.js';
 
 const context = lambdaContext('storm');
 const DELIVERIES = FULL ? 2_000 : 200;
@@ -66,29 +65,16 @@ describe('storm', () => {
     const events = Array.from({ length: DELIVERIES }, (_, i) => {
       const kind = kinds[i % kinds.length] ?? kinds[0];
       if (kind === undefined) throw new Error('no kind');
-      return v1Event({
-        resource: kind.resource,
-        params: kind.params,
-        signature: signLikeTwilio(AUTH_TOKEN, `${STAGE_URL}${kind.resource}`, kind.params),
-      });
+      return signedEvent(kind.params, kind.resource);
     });
 
     const first = await Promise.all(events.map((event) => handler(event, context)));
     report.deliveries += DELIVERIES;
     report.duplicates += DELIVERIES - kinds.length;
     // Under a storm a delivery may get a 503 (its transaction lost every retry to conflicts):
-    // Twilio re-delivers it (#rc=3&rp=all), which this does, at most 5 rounds.
+    // Twilio re-delivers it (#rc=3&rp=all), which this does (at most 200 at a time, 5 rounds).
     const responses = [...first];
-    for (let round = 0; round < 5; round++) {
-      const failed = responses.map((r, i) => (r.statusCode >= 500 ? i : -1)).filter((i) => i >= 0);
-      if (failed.length === 0) break;
-      report.deliveries += failed.length;
-      const again = await Promise.all(failed.map((i) => handler(events[i] ?? events[0] ?? ({} as APIGatewayProxyEvent), context)));
-      failed.forEach((index, k) => {
-        const response = again[k];
-        if (response) responses[index] = response;
-      });
-    }
+    report.deliveries += await redeliverFailures(responses, (i) => handler(events[i] ?? ({} as APIGatewayProxyEvent), context));
     const firstRound503 = first.filter((r) => r.statusCode === 503).length;
     console.log(`[reliability] storm: ${firstRound503} of ${DELIVERIES} first deliveries answered 503 (conflicts), re-delivered`);
 

@@ -9,8 +9,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { callKey } from '../../lib/ledger.js';
-import { AUTH_TOKEN, freshTable, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
-import { coldStartWebhook, FULL, finishScenario, lambdaContext, report, STAGE_URL, type WebhookHandler } from './scale.js';
+import { freshTable, scanAll, statusCallback } from '../helpers.js';
+import { coldStartWebhook, FULL, finishScenario, lambdaContext, report, signedEvent, type WebhookHandler } from './scale.js';
 
 const context = lambdaContext('throttle');
 const PER_KIND = FULL ? 40 : 3;
@@ -94,9 +94,6 @@ afterAll(async () => {
   await table.drop();
 });
 
-const signed = (params: Record<string, string>) =>
-  v1Event({ resource: '/twilio/call-status', params, signature: signLikeTwilio(AUTH_TOKEN, `${STAGE_URL}/twilio/call-status`, params) });
-
 /** Deliveries spread over the containers, each container one at a time, as Lambda runs them. */
 async function deliverAll(
   all: Record<string, string>[],
@@ -107,7 +104,7 @@ async function deliverAll(
     containers.map(async (handler, c) => {
       for (let i = c; i < all.length; i += containers.length) {
         const t0 = performance.now();
-        responses[i] = await handler(signed(all[i] ?? {}), context);
+        responses[i] = await handler(signedEvent(all[i] ?? {}), context);
         onAnswered(performance.now() - t0);
       }
     }),
