@@ -1,17 +1,26 @@
 /**
- * DynamoDB outage mid-burst: a proxy in front of DynamoDB Local stalls, then resets, every
- * connection. Webhooks during the outage get a 5xx (the SDK's timeouts and retries end them),
- * never a 2xx for an unrecorded call; after recovery, Twilio's re-delivery leaves the ledger
- * equal to what was sent, each call once.
+ * DynamoDB outage mid-burst: a simulated day of Twilio traffic (lib/dev/simulator.ts) goes to
+ * the webhook while a proxy in front of DynamoDB Local passes, then stalls, then resets every
+ * connection. During the outage no callback of a missed call gets a 2xx (the SDK's timeouts and
+ * retries end each in a 503 within Twilio's 15 s). After recovery Twilio re-delivers some of
+ * what failed (its own retries of the rest fell in the outage) and the reconciliation finds
+ * the others: the ledger then equals the simulator's ground truth, each call once.
  */
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { countRequests } from '../../lib/aws.js';
 import { type FaultProxy, startFaultProxy } from '../../lib/dev/fault-proxy.js';
-import { callKey } from '../../lib/ledger.js';
-import { freshTable, scanAll, statusCallback } from '../helpers.js';
+import { type Callback, planDay } from '../../lib/dev/simulator.js';
+import { startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
+import { callKey, createLedger } from '../../lib/ledger.js';
+import { reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile.js';
+import { createTwilioCalls } from '../../lib/twilio-client.js';
+import { createWatermark } from '../../lib/watermark.js';
+import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll } from '../helpers.js';
 import {
   coldStartWebhook,
   FULL,
   finishScenario,
+  inParallel,
   lambdaContext,
   redeliverFailures,
   report,
@@ -20,65 +29,125 @@ import {
 } from './scale.js';
 
 const context = lambdaContext('outage');
-const PER_PHASE = FULL ? 100 : 10;
+const CALLS = FULL ? 600 : 60;
 
 let table: Awaited<ReturnType<typeof freshTable>>;
 let proxy: FaultProxy;
+let api: TwilioApi;
 let handler: WebhookHandler;
 
 beforeAll(async () => {
   table = await freshTable();
   const target = new URL(inject('dynamoEndpoint'));
   proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port) });
+  api = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [AUTH_TOKEN] });
   handler = await coldStartWebhook(table.tableName, { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint });
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
   await finishScenario('2 DynamoDB outage');
   await proxy.stop();
+  await api.stop();
   await table.drop();
 });
 
+const MISSED = new Set(['no-answer', 'busy', 'failed']);
+const rootOf = (c: Callback) => c.params.ParentCallSid || c.params.CallSid || '';
+
 describe('DynamoDB outage', () => {
-  it('answers 5xx while DynamoDB is unreachable, never 2xx for an unrecorded call, and loses nothing after re-delivery', async () => {
-    const before = Array.from({ length: PER_PHASE }, () => statusCallback());
-    const during = Array.from({ length: PER_PHASE * 2 }, () => statusCallback());
+  it('answers 5xx while DynamoDB is unreachable, never 2xx for an unrecorded call; re-delivery and reconciliation restore the truth', async () => {
+    // Calls 10 to 50 minutes back: inside the reconciliation's first window, past its settle time.
+    const now = Date.now();
+    const plan = planDay({
+      calls: CALLS,
+      seed: 8,
+      accountSid: ACCOUNT_SID,
+      from: new Date(now - 50 * 60_000),
+      to: new Date(now - 10 * 60_000),
+    });
+    api.calls.push(...plan.calls.flatMap((c) => c.legs));
+    const callbacks = plan.calls.flatMap((c) => c.callbacks);
+    // A callback that records its call when delivered alone: a missed status of a missed call.
+    const missedRootSids = new Set(plan.calls.filter((c) => c.missed !== undefined).map((c) => c.rootCallSid));
+    const records = (c: Callback) =>
+      missedRootSids.has(rootOf(c)) &&
+      MISSED.has((c.route === '/twilio/dial-status' ? c.params.DialCallStatus : c.params.CallStatus) ?? '');
+    const third = Math.ceil(callbacks.length / 3);
+    // Deliveries in flight at once: a burst, as a busy hour's callbacks arrive.
+    let slowestMs = 0;
+    const send = async (c: Callback | undefined) => {
+      if (c === undefined) throw new Error('no callback');
+      const started = performance.now();
+      const response = await handler(signedEvent(c.params, c.route), context);
+      slowestMs = Math.max(slowestMs, performance.now() - started);
+      return response;
+    };
+    const deliver = (batch: Callback[]) => inParallel(batch.length, 50, (i) => send(batch[i]));
+    // Twilio re-delivers what got a 5xx while DynamoDB was up (a conflict or a slow answer).
+    const settle = async (batch: Callback[], responses: Awaited<ReturnType<typeof deliver>>) => {
+      report.deliveries += await redeliverFailures(responses, (i) => send(batch[i]));
+      return responses;
+    };
 
-    const ok = await Promise.all(before.map((p) => handler(signedEvent(p), context)));
+    const before = await settle(callbacks.slice(0, third), await deliver(callbacks.slice(0, third)));
     proxy.setMode('stall');
-    const stalledStarted = performance.now();
-    const stalled = await Promise.all(during.slice(0, PER_PHASE).map((p) => handler(signedEvent(p), context)));
-    const stalledSeconds = (performance.now() - stalledStarted) / 1000;
+    slowestMs = 0;
+    const duringCallbacks = callbacks.slice(third, 2 * third);
+    const half = Math.ceil(duringCallbacks.length / 2);
+    const stalled = await deliver(duringCallbacks.slice(0, half));
+    const stalledSeconds = slowestMs / 1000;
     proxy.setMode('reset');
-    const reset = await Promise.all(during.slice(PER_PHASE).map((p) => handler(signedEvent(p), context)));
+    const reset = await deliver(duringCallbacks.slice(half));
     proxy.setMode('pass');
-    // Twilio re-delivers what failed (connection overrides #rc=3&rp=all), and here everything once more.
-    const all = [...before, ...during];
-    const redelivered = await Promise.all(all.map((p) => handler(signedEvent(p), context)));
-    // Under load a re-delivery can itself get a 503; Twilio tries again, and so does this.
-    report.deliveries += await redeliverFailures(redelivered, (i) => handler(signedEvent(all[i] ?? statusCallback()), context));
-    report.deliveries += before.length * 2 + during.length * 2;
-    report.duplicates += before.length;
-    report.faultsInjected += during.length;
+    const after = await settle(callbacks.slice(2 * third), await deliver(callbacks.slice(2 * third)));
+    report.deliveries += callbacks.length;
+    report.faultsInjected += duringCallbacks.length;
 
-    const stored = new Set((await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'call').map((i) => String(i.pk)));
-    const duringOutage = [...stalled, ...reset];
-    report.acknowledgedUnrecorded += during.filter(
-      (p, i) => (duringOutage[i]?.statusCode ?? 500) < 300 && !stored.has(callKey(p.CallSid)),
-    ).length;
-    report.recordsLost += [...before, ...during].filter((p) => !stored.has(callKey(p.CallSid))).length;
-    const stats = (await scanAll(table.docs, table.tableName))
-      .filter((i) => i.type === 'stats')
-      .reduce((sum, i) => sum + Number(i.total ?? 0), 0);
-    report.doubleCounts += Math.max(0, stats - before.length - during.length);
+    // What a 2xx during the outage acknowledged must be stored (only callbacks that do not
+    // record, such as an answered call's `completed`, may be acknowledged without a write).
+    const storedAfterOutage = new Set(
+      (await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'call').map((i) => String(i.pk)),
+    );
+    const during = [...stalled, ...reset];
+    const wronglyAcknowledged = duringCallbacks.filter(
+      (c, i) => records(c) && (during[i]?.statusCode ?? 500) < 300 && !storedAfterOutage.has(callKey(rootOf(c))),
+    );
+    report.acknowledgedUnrecorded += wronglyAcknowledged.length;
+
+    // Twilio's retries of the stalled ones land after recovery; those of the reset ones all fell
+    // inside the outage and Twilio gave up on them: only the reconciliation can find those.
+    const stalledCallbacks = duringCallbacks.slice(0, half);
+    await settle(stalledCallbacks, stalled);
+    const summary = await reconcile(
+      {
+        twilio: createTwilioCalls({ accountSid: ACCOUNT_SID, username: ACCOUNT_SID, password: AUTH_TOKEN, baseUrl: api.baseUrl }),
+        ledger: createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 }),
+        watermark: createWatermark(table.docs, table.tableName),
+        dynamoRequests: countRequests(table.docs),
+      },
+      reconcileOptions({ accountSid: ACCOUNT_SID, includeCanceled: false, ...WINDOW_DEFAULTS }),
+    );
+    report.deliveries += summary.listed;
+
+    const items = await scanAll(table.docs, table.tableName);
+    const stored = new Set(items.filter((i) => i.type === 'call').map((i) => String(i.pk)));
+    const stats = items.filter((i) => i.type === 'stats');
+    const counted = (field: string) => stats.reduce((sum, i) => sum + Number(i[field] ?? 0), 0);
+    const missedRoots = new Set([...missedRootSids].map(callKey));
+    report.recordsLost += [...missedRoots].filter((pk) => !stored.has(pk)).length;
+    report.doubleCounts += [...stored].filter((pk) => !missedRoots.has(pk)).length + Math.max(0, counted('total') - plan.truth.missed);
+    report.duplicates = report.deliveries - callbacks.length;
     console.log(
-      `[reliability] outage: ${PER_PHASE} webhooks against a stalled DynamoDB all answered within ${stalledSeconds.toFixed(1)} s`,
+      `[reliability] outage: ${CALLS} calls, ${callbacks.length} callbacks, ${duringCallbacks.length} during the outage (the slowest of the ${stalled.length} stalled answered in ${stalledSeconds.toFixed(1)} s); reconciliation recovered ${summary.recoveredTotal}`,
     );
 
-    expect(ok.map((r) => r.statusCode)).toEqual(before.map(() => 204));
-    expect(duringOutage.map((r) => r.statusCode)).toEqual(during.map(() => 503));
-    expect(redelivered.map((r) => r.statusCode)).toEqual([...before, ...during].map(() => 204));
-    expect(stored.size).toBe(before.length + during.length);
-    expect(stats).toBe(before.length + during.length);
-  }, 120_000);
+    expect(before.every((r) => r.statusCode < 300) && after.every((r) => r.statusCode < 300)).toBe(true);
+    expect(duringCallbacks.filter((c, i) => records(c) && (during[i]?.statusCode ?? 0) !== 503)).toEqual([]);
+    expect(wronglyAcknowledged).toEqual([]);
+    expect(stalled.map((r) => r.statusCode).filter((s) => s >= 300)).toEqual([]);
+    expect(summary.recoveredTotal).toBeGreaterThan(0);
+    expect([...stored].sort()).toEqual([...missedRoots].sort());
+    expect(counted('total')).toBe(plan.truth.missed);
+    for (const [status, count] of Object.entries(plan.truth.byStatus)) expect(counted(`status:${status}`)).toBe(count);
+  }, 300_000);
 });

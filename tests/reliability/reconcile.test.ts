@@ -163,7 +163,8 @@ describe('reconciliation faults', () => {
 
     const faults = api.requests.filter((r) => r.status === 429 || r.status >= 500).length + 2; // + the crash and the slow page
     report.faultsInjected += faults;
-    report.duplicates += report.deliveries - (total - delivered.length);
+    report.deliveries += delivered.length;
+    report.duplicates = report.deliveries - total;
     const items = await scanAll(table.docs, table.tableName);
     const stored = new Set(items.filter((i) => i.type === 'call').map((i) => String(i.pk)));
     const stats = items.filter((i) => i.type === 'stats');

@@ -5,7 +5,7 @@
 export interface Counters {
   /** Webhook deliveries, stream records or listed calls sent through the code under test. */
   deliveries: number;
-  /** Of those, repeats of something already sent. */
+  /** Of those, repeats of something already sent (Twilio's re-deliveries, retried batches, re-listed calls). */
   duplicates: number;
   /** Faults injected: stalled or reset connections, throttles, conflicts, 429/500s, slow pages, crashes, poison records. */
   faultsInjected: number;

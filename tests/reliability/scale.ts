@@ -43,6 +43,20 @@ export async function coldStartWebhook(tableName: string, overrides: Record<stri
   return (await import('../../functions/webhook.js')).handler as WebhookHandler;
 }
 
+/** `fn(0)` … `fn(count - 1)`, at most `inFlight` at a time; the results in index order. */
+export async function inParallel<T>(count: number, inFlight: number, fn: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const index = next++;
+      results[index] = await fn(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, count) }, worker));
+  return results;
+}
+
 /**
  * Twilio re-delivers a callback that got a 5xx (the URL's `#rc=3&rp=all`), each on its own
  * schedule; this re-delivers the failed ones in rounds (at most `rounds`), at most `inFlight` at
@@ -57,15 +71,12 @@ export async function redeliverFailures(
   for (let round = 0; round < rounds; round++) {
     const failed = responses.map((r, i) => (r.statusCode >= 500 ? i : -1)).filter((i) => i >= 0);
     if (failed.length === 0) break;
-    let next = 0;
-    const worker = async () => {
-      while (next < failed.length) {
-        const index = failed[next++] ?? 0;
-        responses[index] = await deliver(index);
-        sent += 1;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(inFlight, failed.length) }, worker));
+    const again = await inParallel(failed.length, inFlight, (k) => deliver(failed[k] ?? 0));
+    failed.forEach((index, k) => {
+      const response = again[k];
+      if (response) responses[index] = response;
+    });
+    sent += failed.length;
   }
   return sent;
 }
