@@ -6,11 +6,13 @@ import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, DynamoDBRecord } from 'aws-lambda';
 import { inject } from 'vitest';
 import { createDocumentClient } from '../lib/aws.js';
+import { classifyStatusCallback, type MissedCall } from '../lib/calls.js';
 import { createContactsStore } from '../lib/contacts.js';
 import { processContactsBatch } from '../lib/contacts-stream.js';
 import { readStreamEvent } from '../lib/dev/serverless-config.js';
 import { type FailedBatch, StreamPoller } from '../lib/dev/stream-poller.js';
 import { createTable } from '../lib/dev/table.js';
+import type { LocalCall } from '../lib/dev/twilio-api.js';
 import { signLikeTwilio } from '../lib/signature.js';
 
 export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
@@ -92,6 +94,24 @@ export function contactsPoller(
     onFailure: (failure) => failures.push(failure),
   });
   return { instance, failures, invocations };
+}
+
+/** The missed call the webhook makes of a Twilio call's status callback (its own classification). */
+export function webhookMissedCall(call: LocalCall): MissedCall {
+  const classified = classifyStatusCallback(
+    statusCallback({
+      CallSid: call.sid,
+      ...(call.parentCallSid ? { ParentCallSid: call.parentCallSid } : {}),
+      CallStatus: call.status,
+      From: call.from,
+      To: call.to,
+      Direction: call.direction,
+      Timestamp: call.startTime.toUTCString(),
+    }),
+    false,
+  );
+  if (classified.kind !== 'missed') throw new Error(`${call.sid} is not a missed call`);
+  return classified.call;
 }
 
 /** A status callback as Twilio posts it for an inbound call nobody answered. */

@@ -5,13 +5,12 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { countRequests } from '../../lib/aws.js';
-import { classifyStatusCallback } from '../../lib/calls.js';
 import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
 import { callKey, createLedger } from '../../lib/ledger.js';
 import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile.js';
 import { createTwilioCalls, TwilioAuthError } from '../../lib/twilio-client.js';
 import { createWatermark, WATERMARK_KEY } from '../../lib/watermark.js';
-import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, statusCallback, v1Event } from '../helpers.js';
+import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, v1Event, webhookMissedCall } from '../helpers.js';
 
 let api: TwilioApi;
 let table: Awaited<ReturnType<typeof freshTable>>;
@@ -74,19 +73,7 @@ const statsTotal = async () =>
 
 /** Delivers a webhook for a Twilio call through the webhook's own classification and ledger. */
 async function webhookFor(call: LocalCall) {
-  const classified = classifyStatusCallback(
-    statusCallback({
-      CallSid: call.sid,
-      CallStatus: call.status,
-      From: call.from,
-      To: call.to,
-      Direction: call.direction,
-      Timestamp: call.startTime.toUTCString(),
-    }),
-    false,
-  );
-  if (classified.kind !== 'missed') throw new Error('not missed');
-  await createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 }).record(classified.call);
+  await createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 }).record(webhookMissedCall(call));
 }
 
 describe('reconcile', () => {
@@ -290,12 +277,7 @@ describe('reconcile', () => {
       startTime: parent.startTime,
     };
     api.calls.push(parent, leg);
-    const classified = classifyStatusCallback(
-      statusCallback({ CallSid: leg.sid, ParentCallSid: parent.sid, Direction: 'outbound-dial', From: leg.from, To: leg.to }),
-      false,
-    );
-    if (classified.kind !== 'missed') throw new Error('not missed');
-    await createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 }).record(classified.call);
+    await webhookFor(leg);
     expect((await get(callKey(parent.sid)))?.customer).toBeUndefined();
 
     const summary = await reconcile(deps(), options);
