@@ -47,8 +47,9 @@ const awsError = (status: number, type: string, extra: Record<string, unknown> =
   },
 });
 
+// (The SDK's JSON body is a Uint8Array whose string methods warn: read its bytes.)
 const bodyText = (body: unknown): string =>
-  typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body).toString('utf8') : '';
+  typeof body === 'string' ? body : body instanceof Uint8Array ? new TextDecoder().decode(body) : '';
 
 function wrap(requestHandler: RequestHandler): void {
   const original = requestHandler.handle.bind(requestHandler);
