@@ -33,7 +33,10 @@ async function contactCounts(stack: LocalStack, since: string, numbers: Readonly
   const counts = new Map<string, number>();
   let cursor: string | null = null;
   do {
-    const page = await getJson(stack, `/contacts?limit=100&since=${encodeURIComponent(since)}${cursor ? `&cursor=${cursor}` : ''}`);
+    const page = await getJson(
+      stack,
+      `/contacts?limit=100&since=${encodeURIComponent(since)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     if (typeof page !== 'object' || page === null || !('items' in page) || !Array.isArray(page.items))
       throw new Error('GET /contacts answered something else');
     for (const item of page.items) if (numbers.has(item.phone)) counts.set(item.phone, item.missedCount);
@@ -48,7 +51,8 @@ const stack: LocalStack = args.target
       key: args.key ?? process.env.OPERATOR_API_KEY ?? '',
       twilioApi: args['twilio-api'] ?? '',
       dynamoEndpoint: undefined,
-      stop: async () => {},
+      output: () => '',
+      stop: async () => null,
     }
   : await startLocalStack();
 

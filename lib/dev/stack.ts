@@ -12,7 +12,10 @@ export interface LocalStack {
   twilioApi: string;
   /** DynamoDB Local's endpoint (region us-east-1, the fixed local credentials). */
   dynamoEndpoint: string | undefined;
-  stop: () => Promise<void>;
+  /** Everything `npm start` printed so far (stdout and stderr). */
+  output: () => string;
+  /** SIGTERM, then its exit code once it has exited (null when it had already). */
+  stop: () => Promise<number | null>;
 }
 
 /** Starts `npm start`'s stack on free ports and resolves once it is ready. */
@@ -54,11 +57,12 @@ export async function startLocalStack(env: Readonly<Record<string, string>> = {}
     key,
     twilioApi,
     dynamoEndpoint,
+    output: () => output,
     stop: async () => {
-      if (child.exitCode !== null) return;
-      const gone = new Promise((resolve) => child.once('exit', resolve));
+      if (child.exitCode !== null) return null;
+      const gone = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
-      await gone;
+      return gone;
     },
   };
 }

@@ -3,7 +3,7 @@
  * then `npm start`'s stack (DynamoDB Local + serverless-offline) driven over HTTP.
  * One file, so the two never build into `.esbuild/` at the same time.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_DEFAULTS } from '../../lib/dev/defaults.js';
-import { freePort, portOpen } from '../../lib/dev/dynamodb-local.js';
+import { portOpen } from '../../lib/dev/dynamodb-local.js';
+import { type LocalStack, startLocalStack } from '../../lib/dev/stack.js';
 import { ACCOUNT_SID, dialAction, signLikeTwilio, statusCallback } from '../helpers.js';
 import { responseErrors } from '../openapi.js';
 
@@ -220,7 +221,7 @@ describe('osls package', () => {
 });
 
 describe('the local stack (npm start) end to end', () => {
-  let child: ChildProcess;
+  let stack: LocalStack;
   let output = '';
   let port: number;
   let dynamoPort: number;
@@ -229,37 +230,11 @@ describe('the local stack (npm start) end to end', () => {
   const token = LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN;
 
   beforeAll(async () => {
-    [port, dynamoPort] = [await freePort(), await freePort()];
-    const lambdaPort = await freePort();
-    child = spawn(join(root, 'node_modules/.bin/tsx'), ['scripts/start.ts'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        OFFLINE_LAMBDA_PORT: String(lambdaPort),
-        DYNAMODB_PORT: String(dynamoPort),
-        TWILIO_ACCOUNT_SID: '',
-        TWILIO_AUTH_TOKEN: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`local stack not ready:\n${output}`)), 150_000);
-      const check = setInterval(() => {
-        if (output.includes('Local stack ready')) {
-          clearInterval(check);
-          clearTimeout(timer);
-          resolve();
-        }
-      }, 100);
-      child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
-    });
+    // No Twilio settings at all: the embedded defaults must carry the stack.
+    stack = await startLocalStack({ TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '' });
+    output = stack.output();
+    port = Number(new URL(stack.target).port);
+    dynamoPort = Number(new URL(stack.dynamoEndpoint ?? 'http://127.0.0.1:0').port);
     docs = DynamoDBDocumentClient.from(
       new DynamoDBClient({
         endpoint: `http://127.0.0.1:${dynamoPort}`,
@@ -269,8 +244,8 @@ describe('the local stack (npm start) end to end', () => {
     );
   }, 180_000);
 
-  afterAll(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+  afterAll(async () => {
+    await stack.stop();
   });
 
   const post = (path: string, params: Record<string, string>, signature: string) =>
@@ -487,9 +462,7 @@ describe('the local stack (npm start) end to end', () => {
   });
 
   it('stops everything on SIGTERM', async () => {
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await stack.stop()).toBe(0);
     expect(await portOpen(port)).toBe(false);
     expect(await portOpen(dynamoPort)).toBe(false);
   }, 30_000);
