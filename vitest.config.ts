@@ -3,10 +3,16 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
-    // DynamoDB Local, started once on a free port for the whole run and stopped after.
+    // DynamoDB Local, started once on a free port for the whole run and stopped after, and the
+    // deployment packaged once (osls package) for the template and IAM checks.
     globalSetup: ['tests/global-setup.ts'],
+    // After every test: nothing was refused by the IAM guards (tests/iam.ts).
+    setupFiles: ['tests/setup.ts'],
+    // No test should need more than 10 s here; the reporter fails the run past 15 s, and this
+    // timeout only stops a hung test.
     testTimeout: 30_000,
     hookTimeout: 120_000,
+    reporters: ['default', './tests/slow-test-reporter.ts'],
     // The end-to-end and packaging tests spawn osls; two cores are plenty for 2 workers.
     maxWorkers: 2,
     env: {

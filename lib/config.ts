@@ -21,7 +21,16 @@ export interface WebhookConfig {
   includeCanceled: boolean;
   /** TwiML returned to a `<Dial action>` callback. */
   dialActionTwiml: string;
+  /**
+   * The connection-override fragment configured on the callback URLs (without `#`), or
+   * undefined. Whether Twilio signs the URL with it is not documented: signatures over the URL
+   * with and without it are accepted.
+   */
+  urlFragment: string | undefined;
 }
+
+/** The fragment the README recommends on the callback URLs: up to 3 retries on any failure. */
+export const DEFAULT_URL_FRAGMENT = 'rc=3&rp=all';
 
 export const DEFAULT_DIAL_ACTION_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>';
 
@@ -100,6 +109,16 @@ function readPublicBaseUrl(env: Env): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+function readUrlFragment(env: Env): string | undefined {
+  const raw = optional(env, 'TWILIO_URL_FRAGMENT') ?? DEFAULT_URL_FRAGMENT;
+  if (raw.toLowerCase() === 'none') return undefined;
+  const fragment = raw.replace(/^#/, '');
+  if (!/^[\w.~%=&-]+$/.test(fragment)) {
+    throw new ConfigError(`TWILIO_URL_FRAGMENT must look like rc=3&rp=all (or be none), got "${raw}"`);
+  }
+  return fragment;
+}
+
 /** The configuration of a function that only needs the table. */
 export function parseTableConfig(env: Env): { tableName: string } {
   return { tableName: required(env, 'TABLE_NAME') };
@@ -119,6 +138,7 @@ export function parseWebhookConfig(env: Env): WebhookConfig {
     retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 3650),
     includeCanceled: boolean(env, 'MISSED_INCLUDE_CANCELED', false),
     dialActionTwiml,
+    urlFragment: readUrlFragment(env),
   };
 }
 
@@ -137,21 +157,33 @@ export interface ReconcileConfig {
   lookbackHours: number;
 }
 
+/**
+ * The ONE Twilio credential of the REST API (reconciliation, health check): an API key
+ * (`TWILIO_API_KEY_SID` with its secret) or the account SID with its auth token. The secret is
+ * given directly locally (`TWILIO_API_KEY_SECRET` or `TWILIO_AUTH_TOKEN`) or read from the one
+ * SSM parameter `TWILIO_REST_SECRET_PARAM` that serverless.yml picks and the role may read.
+ */
+export function readRestCredential(env: Env, accountSid: string): { username: string; secret: AuthTokenSource } {
+  const apiKeySid = optional(env, 'TWILIO_API_KEY_SID');
+  if (apiKeySid !== undefined && !/^SK[0-9a-fA-F]{32}$/.test(apiKeySid)) {
+    throw new ConfigError('TWILIO_API_KEY_SID must look like SK followed by 32 hex digits');
+  }
+  const direct = optional(env, apiKeySid === undefined ? 'TWILIO_AUTH_TOKEN' : 'TWILIO_API_KEY_SECRET');
+  const parameter = optional(env, 'TWILIO_REST_SECRET_PARAM');
+  const username = apiKeySid ?? accountSid;
+  if (direct !== undefined) return { username, secret: { kind: 'env', tokens: [direct] } };
+  if (parameter !== undefined) return { username, secret: { kind: 'ssm', primary: parameter, secondary: undefined } };
+  throw new ConfigError(
+    apiKeySid === undefined
+      ? 'Set TWILIO_AUTH_TOKEN, or TWILIO_REST_SECRET_PARAM naming the SSM parameter with the auth token'
+      : 'TWILIO_API_KEY_SID needs TWILIO_API_KEY_SECRET, or TWILIO_REST_SECRET_PARAM naming the SSM parameter with its secret',
+  );
+}
+
 /** Parses the reconciliation Lambda's configuration. */
 export function parseReconcileConfig(env: Env): ReconcileConfig {
   const accountSid = readAccountSid(env);
-  const apiKeySid = optional(env, 'TWILIO_API_KEY_SID');
-  let twilioSecret: AuthTokenSource;
-  if (apiKeySid === undefined) {
-    twilioSecret = readAuthTokens(env);
-  } else {
-    if (!/^SK[0-9a-fA-F]{32}$/.test(apiKeySid)) throw new ConfigError('TWILIO_API_KEY_SID must look like SK followed by 32 hex digits');
-    const secret = optional(env, 'TWILIO_API_KEY_SECRET');
-    const parameter = optional(env, 'TWILIO_API_KEY_SECRET_PARAM');
-    if (secret !== undefined) twilioSecret = { kind: 'env', tokens: [secret] };
-    else if (parameter !== undefined) twilioSecret = { kind: 'ssm', primary: parameter, secondary: undefined };
-    else throw new ConfigError('TWILIO_API_KEY_SID needs TWILIO_API_KEY_SECRET or TWILIO_API_KEY_SECRET_PARAM');
-  }
+  const { username, secret: twilioSecret } = readRestCredential(env, accountSid);
   const baseUrl = optional(env, 'TWILIO_API_BASE_URL');
   if (baseUrl !== undefined && !/^https?:\/\/[^/]+\/?$/.test(baseUrl)) {
     throw new ConfigError(`TWILIO_API_BASE_URL must be an origin such as http://127.0.0.1:4010, got "${baseUrl}"`);
@@ -159,7 +191,7 @@ export function parseReconcileConfig(env: Env): ReconcileConfig {
   return {
     tableName: required(env, 'TABLE_NAME'),
     accountSid,
-    twilioUsername: apiKeySid ?? accountSid,
+    twilioUsername: username,
     twilioSecret,
     twilioApiBaseUrl: baseUrl,
     retentionDays: integer(env, 'RETENTION_DAYS', 90, 1, 3650),

@@ -10,6 +10,7 @@ import { TwilioDeadlineError } from './twilio-errors.js';
 
 export interface RunSummary {
   window: { from: string; to: string };
+  /** Distinct calls listed that started inside the window. */
   listed: number;
   alreadyRecorded: number;
   recovered: Partial<Record<MissedStatus, number>>;
@@ -168,8 +169,12 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   };
 
   async function listAndRecord(): Promise<void> {
+    // Twilio's Calls list has returned the same SID twice across pages: each call counts once.
+    const seen = new Set<string>();
     for (const status of options.statuses) {
-      for await (const page of deps.twilio.list(status, window.from, window.to)) {
+      for await (const listedPage of deps.twilio.list(status, window.from, window.to)) {
+        const page = listedPage.filter((call) => !seen.has(call.sid));
+        for (const call of page) seen.add(call.sid);
         summary.listed += page.length;
         const groups = new Map<string, Group>();
         for (const call of page) {

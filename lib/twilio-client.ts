@@ -27,6 +27,8 @@ export interface TwilioCallsOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Per-request timeout in ms (default 15 s). */
   timeoutMs?: number;
+  /** Calls per list page (`PageSize`, at most 1000, the default). */
+  pageSize?: number;
   /**
    * Milliseconds the caller can still spend on Twilio (the Lambda's remaining time less a
    * reserve). Each attempt's timeout is capped by it, and when it is spent no attempt or
@@ -47,11 +49,19 @@ export interface TwilioCall {
 }
 
 export interface TwilioCalls {
-  /** Pages of calls with `status` that started in [from, to]; follows `next_page_uri`. */
+  /**
+   * Pages of calls with `status` that started in [from, to]; follows `next_page_uri`. Twilio
+   * documents the `StartTime` filters as whole days (`YYYY-MM-DD`) while the SDK sends full
+   * timestamps: this asks for the whole UTC days that cover the window, which is right under
+   * either reading, and keeps only the calls whose `start_time` is inside it.
+   */
   list(status: CallStatus, from: Date, to: Date): AsyncGenerator<TwilioCall[]>;
   fetch(callSid: string): Promise<TwilioCall | undefined>;
-  /** The account's status (`active`, `suspended`, `closed`): proves the credentials work. */
-  fetchAccountStatus(): Promise<string>;
+  /**
+   * Proves the credentials work with a Calls list of one (`PageSize=1`): standard API keys may
+   * list calls but not read `/Accounts/{Sid}`. Throws TwilioAuthError on 401/403.
+   */
+  checkCredentials(): Promise<void>;
   /** HTTP requests made so far, retries included. */
   requests(): number;
 }
@@ -100,8 +110,10 @@ class CountingRequestClient extends RequestClient {
       this.count += 1;
       try {
         const response = await super.request({ ...opts, uri: target.href, timeout });
-        if (response.statusCode === 401) {
-          throw new TwilioAuthError('Twilio rejected the credentials (401): check TWILIO_ACCOUNT_SID and the auth token or API key');
+        if (response.statusCode === 401 || response.statusCode === 403) {
+          throw new TwilioAuthError(
+            `Twilio credentials rejected (${response.statusCode}): check TWILIO_ACCOUNT_SID and the auth token or API key`,
+          );
         }
         if (response.statusCode !== 429 && response.statusCode < 500) return response;
         lastProblem = `HTTP ${response.statusCode}`;
@@ -128,6 +140,13 @@ function toCall(instance: CallInstance): TwilioCall {
   };
 }
 
+const DAY_MS = 86_400_000;
+
+/** Midnight UTC of the day `date` falls on, plus `days` days. */
+export function utcDay(date: Date, days = 0): Date {
+  return new Date(Math.floor(date.getTime() / DAY_MS) * DAY_MS + days * DAY_MS);
+}
+
 /** The Calls API of one account. */
 export function createTwilioCalls(options: TwilioCallsOptions): TwilioCalls {
   const httpClient = new CountingRequestClient(
@@ -142,9 +161,18 @@ export function createTwilioCalls(options: TwilioCallsOptions): TwilioCalls {
   const calls = api.v2010.account.calls;
   return {
     async *list(status, from, to) {
-      let page: PageOfCalls = await calls.page({ status, startTimeAfter: from, startTimeBefore: to, pageSize: 1000 });
+      // `StartTime>` is "on or after midnight of" its day and `StartTime<` at least "before
+      // midnight of" its day: the day of `from` through the day after `to` covers the window.
+      let page: PageOfCalls = await calls.page({
+        status,
+        startTimeAfter: utcDay(from),
+        startTimeBefore: utcDay(to, 1),
+        pageSize: options.pageSize ?? 1000,
+      });
+      const inWindow = (call: TwilioCall) =>
+        call.startTime !== null && call.startTime.getTime() >= from.getTime() && call.startTime.getTime() <= to.getTime();
       for (;;) {
-        yield page.instances.map(toCall);
+        yield page.instances.map(toCall).filter(inWindow);
         const next = page.nextPage();
         if (next === undefined) return;
         page = await next;
@@ -158,9 +186,8 @@ export function createTwilioCalls(options: TwilioCallsOptions): TwilioCalls {
         throw error;
       }
     },
-    async fetchAccountStatus() {
-      const account = await api.v2010.accounts(options.accountSid).fetch();
-      return String(account.status);
+    async checkCredentials() {
+      await calls.page({ pageSize: 1 });
     },
     requests: () => httpClient.count,
   };

@@ -46,8 +46,13 @@ export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Pr
   if (signature === undefined || signature === '') throw new BadRequestError(403, 'Missing X-Twilio-Signature header');
   const url = signedUrl(request, deps.config.publicBaseUrl);
   if (url === undefined) throw new BadRequestError(403, 'Cannot tell which URL was signed: set PUBLIC_BASE_URL');
-  if (!verifyTwilioSignature(await deps.authTokens(), signature, url, params)) {
-    throw new BadRequestError(403, 'Invalid X-Twilio-Signature');
+  // The URL as called, and the same URL with the configured connection-override fragment
+  // (whether Twilio signs the fragment is not documented). URLs hold no secret: the refusal
+  // names them, so that a wrong PUBLIC_BASE_URL is plain to see.
+  const candidates = deps.config.urlFragment === undefined ? [url] : [url, `${url}#${deps.config.urlFragment}`];
+  const tokens = await deps.authTokens();
+  if (!candidates.some((candidate) => verifyTwilioSignature(tokens, signature, candidate, params))) {
+    throw new BadRequestError(403, `Invalid X-Twilio-Signature (checked against ${candidates.join(' and ')})`);
   }
   if (params.AccountSid !== deps.config.accountSid) {
     throw new BadRequestError(403, 'AccountSid does not match this deployment');

@@ -14,6 +14,7 @@ import { type FailedBatch, StreamPoller } from '../lib/dev/stream-poller.js';
 import { createTable } from '../lib/dev/table.js';
 import type { LocalCall } from '../lib/dev/twilio-api.js';
 import { signLikeTwilio } from '../lib/signature.js';
+import { type FunctionName, guardClient, isAllowed, onFailureDestination, rolePolicy, violations } from './iam.js';
 
 export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 export const AUTH_TOKEN = 'test-auth-token-primary-00000000';
@@ -29,20 +30,35 @@ export function dynamoClient(): DynamoDBClient {
   });
 }
 
-/** A fresh table made from resources/table.yml, and a function that drops it. */
+/**
+ * A fresh table made from resources/table.yml, and a function that drops it. `docs` is the
+ * test's own unrestricted client (set-up and checks); `as(fn)` is a client of the same table
+ * that may only do what `fn`'s role in the packaged template allows (tests/iam.ts): give that
+ * one to the code under test.
+ */
 export async function freshTable(options: { withoutIndexes?: boolean } = {}): Promise<{
   tableName: string;
   client: DynamoDBClient;
   docs: DynamoDBDocumentClient;
+  as: (fn: FunctionName) => DynamoDBDocumentClient;
   drop: () => Promise<void>;
 }> {
   const client = dynamoClient();
   const tableName = `test-${randomUUID()}`;
   await createTable(client, tableName, options);
+  const roles = new Map<FunctionName, DynamoDBDocumentClient>();
   return {
     tableName,
     client,
     docs: createDocumentClient(client),
+    as: (fn) => {
+      let docs = roles.get(fn);
+      if (docs === undefined) {
+        docs = createDocumentClient(guardClient(dynamoClient(), fn, { tableName }));
+        roles.set(fn, docs);
+      }
+      return docs;
+    },
     drop: async () => {
       await client.send(new DeleteTableCommand({ TableName: tableName }));
     },
@@ -72,17 +88,21 @@ export const streamsClient = (): DynamoDBStreamsClient =>
 /**
  * The contacts mapping of serverless.yml (filter, batch size, retries, bisection) on the table's
  * real stream, with the handler in process; `tamper` may corrupt records to inject a poison one.
+ * The stream is read, the contacts written and failures sent to the on-failure destination
+ * under the contacts role of the packaged template, as the event source mapping does.
  */
 export function contactsPoller(
-  table: { docs: DynamoDBDocumentClient; tableName: string },
+  table: { as: (fn: FunctionName) => DynamoDBDocumentClient; tableName: string },
   streamArn: string,
   options: { tamper?: (records: DynamoDBRecord[]) => DynamoDBRecord[] } = {},
 ) {
-  const store = createContactsStore(table.docs, { tableName: table.tableName });
+  const store = createContactsStore(table.as('contacts'), { tableName: table.tableName });
   const failures: FailedBatch[] = [];
   const invocations: DynamoDBRecord[][] = [];
+  const physical = { tableName: table.tableName, streamLabel: streamArn.split('/stream/')[1] };
+  const destination = onFailureDestination('contacts', physical);
   const instance = new StreamPoller({
-    streams: streamsClient(),
+    streams: guardClient(streamsClient(), 'contacts', physical),
     streamArn,
     region: 'us-east-1',
     config: readStreamEvent('contacts'),
@@ -91,7 +111,13 @@ export function contactsPoller(
       invocations.push(records);
       return processContactsBatch(records, store);
     },
-    onFailure: (failure) => failures.push(failure),
+    onFailure: (failure) => {
+      // Lambda sends the failed batch's metadata to the destination with the function's role.
+      if (!isAllowed(rolePolicy('contacts', physical), 'sqs:SendMessage', destination)) {
+        violations.push(`contacts role may not sqs:SendMessage on ${destination}`);
+      }
+      failures.push(failure);
+    },
   });
   return { instance, failures, invocations };
 }

@@ -21,7 +21,16 @@ export interface LocalCall {
 
 export type Fault =
   | { kind: 'status'; status: 429 | 500 | 502 | 503; times: number; path?: RegExp }
-  | { kind: 'delay'; ms: number; times: number; path?: RegExp };
+  | { kind: 'delay'; ms: number; times: number; path?: RegExp }
+  /** The next page(s) start with the previous page's last call again (seen from Twilio's list). */
+  | { kind: 'repeat'; times: number; path?: RegExp };
+
+/**
+ * How `StartTime>` / `StartTime<` are read: `exact` at the instant sent, `day` truncated to
+ * their UTC date (Twilio documents them as YYYY-MM-DD): `StartTime>` D = on or after D's
+ * midnight, `StartTime<` D = before D's midnight.
+ */
+export type DateFilterMode = 'exact' | 'day';
 
 export interface TwilioApiOptions {
   accountSid: string;
@@ -30,6 +39,8 @@ export interface TwilioApiOptions {
   /** Accepted API keys: username = key SID, password = secret. */
   apiKeys?: Readonly<Record<string, string>>;
   port?: number;
+  /** How the StartTime filters are read (default `exact`); changeable later through `dateFilters`. */
+  dateFilters?: DateFilterMode;
 }
 
 export interface TwilioApi {
@@ -37,6 +48,8 @@ export interface TwilioApi {
   port: number;
   calls: LocalCall[];
   faults: Fault[];
+  /** How the StartTime filters are read now. */
+  dateFilters: DateFilterMode;
   /** Every request received, in order (method, path with query, status answered). */
   requests: { method: string; url: string; status: number }[];
   stop(): Promise<void>;
@@ -125,9 +138,9 @@ function twilioError(res: ServerResponse, status: number, code: number, message:
 }
 
 /** Parses Twilio's date filters: ISO 8601 date-times as the SDK sends them, or YYYY-MM-DD. */
-function filterTime(value: string | null): number | undefined {
+function filterTime(value: string | null, mode: DateFilterMode): number | undefined {
   if (value === null || value === '') return undefined;
-  const ms = Date.parse(value);
+  const ms = Date.parse(mode === 'day' ? value.slice(0, 10) : value);
   return Number.isNaN(ms) ? undefined : ms;
 }
 
@@ -135,23 +148,27 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
   const calls: LocalCall[] = [];
   const faults: Fault[] = [];
   const requests: TwilioApi['requests'] = [];
+  const state: { dateFilters: DateFilterMode } = { dateFilters: options.dateFilters ?? 'exact' };
 
-  const authorized = (req: IncomingMessage): boolean => {
+  const basicAuth = (req: IncomingMessage): { user: string; password: string } => {
     const header = req.headers.authorization ?? '';
-    if (!header.startsWith('Basic ')) return false;
+    if (!header.startsWith('Basic ')) return { user: '', password: '' };
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    const user = decoded.slice(0, colon);
-    const password = decoded.slice(colon + 1);
+    return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  };
+  const authorized = (req: IncomingMessage): boolean => {
+    const { user, password } = basicAuth(req);
     if (user === options.accountSid) return options.authTokens.includes(password);
     return options.apiKeys?.[user] !== undefined && options.apiKeys[user] === password;
   };
+  const isApiKey = (req: IncomingMessage): boolean => basicAuth(req).user.startsWith('SK');
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname.startsWith('/__local/')) return admin(req, res, url.pathname);
-    const fault = faults.find((f) => f.times > 0 && (f.path === undefined || f.path.test(url.pathname)));
-    if (fault !== undefined) {
+    const fault = faults.find((f) => f.times > 0 && f.kind !== 'repeat' && (f.path === undefined || f.path.test(url.pathname)));
+    if (fault !== undefined && fault.kind !== 'repeat') {
       fault.times -= 1;
       if (fault.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
       else {
@@ -169,6 +186,11 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       return 401;
     }
     const accountOnly = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\.json$/.exec(url.pathname);
+    if (accountOnly && isApiKey(req)) {
+      // Standard API keys cannot read the account resource.
+      twilioError(res, 403, 20003, 'Authenticate');
+      return 403;
+    }
     if (accountOnly) {
       if (accountOnly[1] !== options.accountSid) {
         twilioError(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
@@ -210,22 +232,29 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       return 404;
     }
     const q = url.searchParams;
-    const after = filterTime(q.get('StartTime>'));
-    const before = filterTime(q.get('StartTime<'));
+    const after = filterTime(q.get('StartTime>'), state.dateFilters);
+    const before = filterTime(q.get('StartTime<'), state.dateFilters);
     const matching = calls
       .filter((c) => (q.get('Status') ? c.status === q.get('Status') : true))
       .filter((c) => (q.get('ParentCallSid') ? c.parentCallSid === q.get('ParentCallSid') : true))
       .filter((c) => (q.get('From') ? c.from === q.get('From') : true))
       .filter((c) => (q.get('To') ? c.to === q.get('To') : true))
       .filter((c) => (after === undefined ? true : c.startTime.getTime() >= after))
-      .filter((c) => (before === undefined ? true : c.startTime.getTime() <= before))
+      .filter((c) =>
+        before === undefined ? true : state.dateFilters === 'day' ? c.startTime.getTime() < before : c.startTime.getTime() <= before,
+      )
       // Newest first, as Twilio lists calls; the SID breaks ties so that paging is stable.
       .sort((a, b) => b.startTime.getTime() - a.startTime.getTime() || a.sid.localeCompare(b.sid));
     const pageSize = Math.min(1000, Math.max(1, Number(q.get('PageSize') ?? 50) || 50));
     const page = Math.max(0, Number(q.get('Page') ?? 0) || 0);
     // PageToken "PA<sid>": the page starts after that call.
     const token = q.get('PageToken');
-    const startIndex = token?.startsWith('PA') ? matching.findIndex((c) => c.sid === token.slice(2)) + 1 : page * pageSize;
+    let startIndex = token?.startsWith('PA') ? matching.findIndex((c) => c.sid === token.slice(2)) + 1 : page * pageSize;
+    const repeat = faults.find((f) => f.kind === 'repeat' && f.times > 0 && (f.path === undefined || f.path.test(url.pathname)));
+    if (repeat !== undefined && startIndex > 0) {
+      repeat.times -= 1;
+      startIndex -= 1;
+    }
     const slice = matching.slice(startIndex, startIndex + pageSize);
     const base = url.pathname;
     const filters = new URLSearchParams(q);
@@ -307,6 +336,12 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
     port,
     calls,
     faults,
+    get dateFilters() {
+      return state.dateFilters;
+    },
+    set dateFilters(mode: DateFilterMode) {
+      state.dateFilters = mode;
+    },
     requests,
     stop: () =>
       new Promise<void>((resolve, reject) => {

@@ -1,9 +1,9 @@
 /**
  * The reconciliation against DynamoDB Local and the local Twilio API, through the real SDK.
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countRequests } from '../../lib/aws.js';
 import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
 import { callKey, createLedger } from '../../lib/ledger.js';
@@ -11,6 +11,7 @@ import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } 
 import { createTwilioCalls, TwilioAuthError } from '../../lib/twilio-client.js';
 import { createWatermark, WATERMARK_KEY } from '../../lib/watermark.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, v1Event, webhookMissedCall } from '../helpers.js';
+import { loadHandler } from '../lambda.js';
 
 let api: TwilioApi;
 let table: Awaited<ReturnType<typeof freshTable>>;
@@ -25,14 +26,18 @@ afterAll(async () => {
 // A fresh table and an empty Twilio account for every test: each one owns its window.
 beforeEach(async () => {
   table = await freshTable();
-  dynamoRequests = countRequests(table.docs);
+  dynamoRequests = countRequests(table.as('reconcile'));
   api.calls.length = 0;
   api.faults.length = 0;
+  api.dateFilters = 'exact';
   return () => table.drop();
 });
 
 const NOW = new Date('2026-11-24T03:00:00.000Z');
 const options = reconcileOptions({ accountSid: ACCOUNT_SID, includeCanceled: false, ...WINDOW_DEFAULTS });
+
+/** Small Twilio pages: paging and deadlines are tested with tens of calls, not thousands. */
+const PAGE_SIZE = 10;
 
 function deps(overrides: { password?: string; now?: Date; maxAttempts?: number } = {}) {
   return {
@@ -43,23 +48,24 @@ function deps(overrides: { password?: string; now?: Date; maxAttempts?: number }
       baseUrl: api.baseUrl,
       sleep: async () => {},
       maxAttempts: overrides.maxAttempts,
+      pageSize: PAGE_SIZE,
     }),
-    ledger: createLedger(table.docs, { tableName: table.tableName, retentionDays: 90, sleep: async () => {} }),
-    watermark: createWatermark(table.docs, table.tableName),
+    ledger: createLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90, sleep: async () => {} }),
+    watermark: createWatermark(table.as('reconcile'), table.tableName),
     dynamoRequests,
     now: () => overrides.now ?? NOW,
   };
 }
 
-/** `n` inbound calls Twilio knows as missed, started `minutesAgo` before NOW, one second apart. */
-function seed(n: number, minutesAgo = 60, status: LocalCall['status'] = 'no-answer'): LocalCall[] {
+/** `n` inbound calls Twilio knows as missed, started `minutesAgo` before `now`, one second apart. */
+function seed(n: number, minutesAgo = 60, status: LocalCall['status'] = 'no-answer', now = NOW): LocalCall[] {
   const calls = Array.from({ length: n }, (_, i) => ({
     sid: newCallSid(),
     from: `+1415${String(5550000 + (i % 10_000)).padStart(7, '0')}`,
     to: '+14155559876',
     status,
     direction: 'inbound' as const,
-    startTime: new Date(NOW.getTime() - minutesAgo * 60_000 + i * 1000),
+    startTime: new Date(now.getTime() - minutesAgo * 60_000 + i * 1000),
   }));
   api.calls.push(...calls);
   return calls;
@@ -73,7 +79,7 @@ const statsTotal = async () =>
 
 /** Delivers a webhook for a Twilio call through the webhook's own classification and ledger. */
 async function webhookFor(call: LocalCall) {
-  await createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 }).record(webhookMissedCall(call));
+  await createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 }).record(webhookMissedCall(call));
 }
 
 describe('reconcile', () => {
@@ -131,7 +137,7 @@ describe('reconcile', () => {
   });
 
   it('leaves the watermark where it was when killed mid-paging; the re-run counts nothing twice', async () => {
-    seed(2500, 600);
+    seed(25, 600);
     // Once page 1 is recorded, Twilio fails page 2 more often than the client retries.
     const dying = deps({ maxAttempts: 3 });
     let pages = 0;
@@ -145,17 +151,17 @@ describe('reconcile', () => {
     };
     await expect(reconcile(dying, options)).rejects.toThrow('Twilio API unavailable after 3 attempts (HTTP 500)');
     expect(await get(WATERMARK_KEY)).toBeUndefined();
-    expect(await statsTotal()).toBe(1000);
+    expect(await statsTotal()).toBe(PAGE_SIZE);
 
     const summary = await reconcile(deps(), options);
 
-    expect(summary).toMatchObject({ listed: 2500, alreadyRecorded: 1000, recoveredTotal: 1500 });
-    expect(await statsTotal()).toBe(2500);
-    expect(await callItems()).toHaveLength(2500);
+    expect(summary).toMatchObject({ listed: 25, alreadyRecorded: PAGE_SIZE, recoveredTotal: 25 - PAGE_SIZE });
+    expect(await statsTotal()).toBe(25);
+    expect(await callItems()).toHaveLength(25);
   });
 
   it('stops cleanly before the Lambda timeout, keeps the watermark, and the next run finishes the window', async () => {
-    seed(2500, 600);
+    seed(25, 600);
     let pages = 0;
     const late = deps();
     const list = late.twilio.list.bind(late.twilio);
@@ -171,15 +177,15 @@ describe('reconcile', () => {
     const error = await reconcile(late, { ...options, remainingMs, marginMs: 30_000 }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ReconcileDeadlineError);
-    expect((error as ReconcileDeadlineError).partial).toMatchObject({ listed: 2000, recoveredTotal: 2000 });
+    expect((error as ReconcileDeadlineError).partial).toMatchObject({ listed: 20, recoveredTotal: 20 });
     expect(await get(WATERMARK_KEY)).toBeUndefined();
     const rest = await reconcile(deps(), options);
-    expect(rest).toMatchObject({ listed: 2500, alreadyRecorded: 2000, recoveredTotal: 500 });
-    expect(await statsTotal()).toBe(2500);
+    expect(rest).toMatchObject({ listed: 25, alreadyRecorded: 20, recoveredTotal: 5 });
+    expect(await statsTotal()).toBe(25);
   });
 
   it('abandons a page slower than the time left, stops cleanly and keeps the watermark', async () => {
-    seed(1001, 600);
+    seed(PAGE_SIZE + 1, 600);
     let end = Number.POSITIVE_INFINITY;
     const slow = deps();
     slow.twilio = createTwilioCalls({
@@ -187,6 +193,7 @@ describe('reconcile', () => {
       username: ACCOUNT_SID,
       password: AUTH_TOKEN,
       baseUrl: api.baseUrl,
+      pageSize: PAGE_SIZE,
       deadlineMs: () => end - Date.now(),
     });
     const list = slow.twilio.list.bind(slow.twilio);
@@ -202,12 +209,16 @@ describe('reconcile', () => {
     const error = await reconcile(slow, options).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ReconcileDeadlineError);
-    expect((error as ReconcileDeadlineError).partial).toMatchObject({ listed: 1000, recoveredTotal: 1000, twilioRequests: 2 });
+    expect((error as ReconcileDeadlineError).partial).toMatchObject({
+      listed: PAGE_SIZE,
+      recoveredTotal: PAGE_SIZE,
+      twilioRequests: 2,
+    });
     expect(await get(WATERMARK_KEY)).toBeUndefined();
     api.faults.length = 0;
     const rest = await reconcile(deps(), options);
-    expect(rest).toMatchObject({ listed: 1001, alreadyRecorded: 1000, recoveredTotal: 1 });
-    expect(await statsTotal()).toBe(1001);
+    expect(rest).toMatchObject({ listed: PAGE_SIZE + 1, alreadyRecorded: PAGE_SIZE, recoveredTotal: 1 });
+    expect(await statsTotal()).toBe(PAGE_SIZE + 1);
   });
 
   it('re-lists the overlap of consecutive windows without counting it again', async () => {
@@ -293,6 +304,32 @@ describe('reconcile', () => {
     expect(await scanAll(table.docs, table.tableName)).toEqual([]);
   });
 
+  it('lists whole days and filters itself: no call between midnight and the window end is lost if Twilio reads dates only', async () => {
+    // NOW is 03:00 UTC, the window ends at 02:55: these calls start after that day's midnight.
+    const early = [seed(3, 150), seed(2, 10)].flat();
+    // And one call after the window's end (in the settle time): the next run's.
+    const tooRecent = seed(1, 2);
+    for (const mode of ['day', 'exact'] as const) {
+      api.dateFilters = mode;
+      const summary = await reconcile(deps({ now: NOW }), options);
+      expect(summary, mode).toMatchObject({ listed: 5 });
+      await table.docs.send(new DeleteCommand({ TableName: table.tableName, Key: { pk: WATERMARK_KEY } }));
+    }
+    expect((await callItems()).map((i) => i.pk).sort()).toEqual(early.map((c) => callKey(c.sid)).sort());
+    expect(await get(callKey(tooRecent[0]?.sid ?? ''))).toBeUndefined();
+    const listedUrl = new URL(api.requests.filter((r) => r.url.includes('Status=')).at(-1)?.url ?? '', api.baseUrl);
+    expect(listedUrl.searchParams.get('StartTime>')).toBe('2026-11-22T00:00:00Z');
+    expect(listedUrl.searchParams.get('StartTime<')).toBe('2026-11-25T00:00:00Z');
+  });
+
+  it('counts a SID that Twilio lists twice across pages once', async () => {
+    seed(25, 60);
+    api.faults.push({ kind: 'repeat', times: 2 });
+    const summary = await reconcile(deps(), options);
+    expect(summary).toMatchObject({ listed: 25, recoveredTotal: 25 });
+    expect(await statsTotal()).toBe(25);
+  });
+
   it('does nothing when the window is empty (a run right after another)', async () => {
     await reconcile(deps(), options);
     const again = await reconcile(deps({ now: new Date(NOW.getTime() - 3_600_000 * 2) }), options);
@@ -303,25 +340,16 @@ describe('reconcile', () => {
 describe('the reconcile Lambda (POST /reconcile and the schedule)', () => {
   const context = { awsRequestId: 'r', functionName: 'reconcile', getRemainingTimeInMillis: () => 300_000 } as unknown as Context;
 
-  async function coldStart(env: Record<string, string>) {
-    vi.resetModules();
-    for (const [k, v] of Object.entries({
-      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
-      TABLE_NAME: table.tableName,
-      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-      TWILIO_API_BASE_URL: api.baseUrl,
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      ...env,
-    }))
-      vi.stubEnv(k, v);
-    const mod = await import('../../functions/reconcile.js');
-    return mod.handler as (event: unknown, context: Context) => Promise<unknown>;
-  }
-  afterAll(() => vi.unstubAllEnvs());
+  /** The function as deployed: its environment and role from the template, its token from SSM. */
+  const coldStart = (env: Record<string, string>) =>
+    loadHandler<(event: unknown, context: Context) => Promise<unknown>>('reconcile', {
+      tableName: table.tableName,
+      env: { TWILIO_API_BASE_URL: api.baseUrl, ...env },
+    });
 
   it('answers POST /reconcile with the run summary as JSON', async () => {
-    seed(2, 30);
+    // The Lambda runs on the real clock.
+    seed(2, 30, 'no-answer', new Date());
     const handler = await coldStart({});
     const response = (await handler(v1Event({ resource: '/reconcile', params: {}, body: '' }), context)) as APIGatewayProxyResult;
     expect(response.statusCode).toBe(200);
@@ -329,7 +357,8 @@ describe('the reconcile Lambda (POST /reconcile and the schedule)', () => {
   });
 
   it('answers 503 before API Gateway or the Lambda gives up when Twilio is slower than the time left', async () => {
-    seed(2, 30);
+    // The Lambda runs on the real clock.
+    seed(2, 30, 'no-answer', new Date());
     api.faults.push({ kind: 'delay', ms: 4_000, times: 1 });
     const handler = await coldStart({});
     const started = Date.now();
@@ -347,7 +376,7 @@ describe('the reconcile Lambda (POST /reconcile and the schedule)', () => {
     const handler = await coldStart({ TWILIO_AUTH_TOKEN: 'wrong' });
     const response = (await handler(v1Event({ resource: '/reconcile', params: {}, body: '' }), context)) as APIGatewayProxyResult;
     expect(response.statusCode).toBe(502);
-    expect(JSON.parse(response.body).message).toContain('Twilio rejected the credentials (401)');
+    expect(JSON.parse(response.body).message).toContain('Twilio credentials rejected (401)');
     // (A fresh module graph: the class differs from the one imported above, so match the name.)
     await expect(handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context)).rejects.toMatchObject({
       name: 'TwilioAuthError',

@@ -3,37 +3,25 @@
  * then `npm start`'s stack (DynamoDB Local + serverless-offline) driven over HTTP.
  * One file, so the two never build into `.esbuild/` at the same time.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_DEFAULTS } from '../../lib/dev/defaults.js';
 import { portOpen } from '../../lib/dev/dynamodb-local.js';
 import { type LocalStack, startLocalStack } from '../../lib/dev/stack.js';
 import { ACCOUNT_SID, dialAction, signLikeTwilio, statusCallback } from '../helpers.js';
+import { packagedTemplate } from '../iam.js';
 import { responseErrors } from '../openapi.js';
 
 const root = join(import.meta.dirname, '../..');
 
 describe('osls package', () => {
-  let dir: string;
-  let template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }> };
-
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'mcl-package-'));
-    execFileSync(join(root, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--package', dir], {
-      cwd: root,
-      env: { ...process.env, TWILIO_ACCOUNT_SID: ACCOUNT_SID },
-      stdio: 'pipe',
-      timeout: 180_000,
-    });
-    template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
-  }, 200_000);
-
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Packaged once per run by tests/global-setup.ts (the IAM checks read the same template).
+  const dir = inject('packageDir');
+  const template = packagedTemplate();
 
   const resource = (name: string) => {
     const found = template.Resources[name];
@@ -44,7 +32,10 @@ describe('osls package', () => {
   it('defines the table on demand, named per stage, with TTL on expiresAt and a stream, retained on delete', () => {
     const table = resource('Table');
     expect(table.Type).toBe('AWS::DynamoDB::Table');
-    expect(table.DeletionPolicy).toBe('Retain');
+    // Kept when the stack is deleted or the table replaced, but a first deploy that rolls back
+    // removes it, so that the retry does not fail with "already exists".
+    expect(table.DeletionPolicy).toBe('RetainExceptOnCreate');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
     expect(table.Properties).toMatchObject({
       TableName: 'missed-call-ledger-prod',
       BillingMode: 'PAY_PER_REQUEST',
@@ -78,7 +69,6 @@ describe('osls package', () => {
       [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
-        'dynamodb:TransactWriteItems',
         'dynamodb:UpdateItem',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
@@ -153,15 +143,16 @@ describe('osls package', () => {
         'dynamodb:BatchGetItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
-        'dynamodb:TransactWriteItems',
         'dynamodb:UpdateItem',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'ssm:GetParameter',
       ].sort(),
     );
+    // ONE Twilio credential: the auth token (no API key SID was set at package time).
     expect(text).toContain(':parameter/missed-call-ledger/prod/twilio-auth-token"');
-    expect(text).toContain(':parameter/missed-call-ledger/prod/twilio-api-key-secret"');
+    expect(text).not.toContain('twilio-auth-token-secondary');
+    expect(text).not.toContain('twilio-api-key-secret');
     expect(text).not.toMatch(/"\*"|StreamArn|sqs:/);
   });
 
@@ -189,7 +180,7 @@ describe('osls package', () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true },
     });
-    expect(resource('Table').DeletionPolicy).toBe('Retain');
+    expect(resource('Table').DeletionPolicy).toBe('RetainExceptOnCreate');
     const logGroups = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup');
     expect(logGroups.length).toBe(4);
     expect(logGroups.every((g) => g.Properties.RetentionInDays === 30)).toBe(true);
@@ -202,6 +193,62 @@ describe('osls package', () => {
     expect(roles.length).toBe(4);
     expect(statements.flatMap((s) => s.Action).filter((a) => a.includes('*'))).toEqual([]);
     expect(statements.flatMap((s) => s.Resource).filter((r) => r === '*')).toEqual([]);
+  });
+
+  it('gives the reconciliation and the operator ONE Twilio credential: with an API key, its secret only', () => {
+    const env = { ...process.env, TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_API_KEY_SID: `SK${'2'.repeat(32)}` };
+    const printed = JSON.parse(
+      execFileSync(join(root, 'node_modules/.bin/osls'), ['print', '--stage', 'prod', '--format', 'json'], {
+        cwd: root,
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      }),
+    ) as {
+      functions: Record<string, { environment?: Record<string, string> }>;
+      resources: { Resources: Record<string, { Properties: { Policies: { PolicyDocument: { Statement: unknown[] } }[] } }> };
+    };
+    for (const fn of ['reconcile', 'operator']) {
+      expect(printed.functions[fn]?.environment).toMatchObject({
+        TWILIO_API_KEY_SID: `SK${'2'.repeat(32)}`,
+        TWILIO_REST_SECRET_PARAM: '/missed-call-ledger/prod/twilio-api-key-secret',
+      });
+      const role = JSON.stringify(printed.resources.Resources[`${fn[0]?.toUpperCase()}${fn.slice(1)}Role`]);
+      expect(role).toContain(':parameter/missed-call-ledger/prod/twilio-api-key-secret"');
+      expect(role).not.toContain('twilio-auth-token');
+    }
+  });
+
+  it('fails at package time, not at the first scheduled run, on a malformed TWILIO_API_KEY_SID', () => {
+    const result = spawnSync(join(root, 'node_modules/.bin/osls'), ['print', '--stage', 'prod'], {
+      cwd: root,
+      env: { ...process.env, TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_API_KEY_SID: 'SKnot-a-key' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).not.toBe(0);
+    expect(`${result.stdout}${result.stderr}`).toContain('TWILIO_API_KEY_SID must look like SK followed by 32 hex digits');
+  });
+
+  it('passes cfn-lint with no errors, and only the warnings listed here with their reason', () => {
+    const result = spawnSync('cfn-lint', ['--format', 'parseable', inject('templatePath')], { encoding: 'utf8', timeout: 60_000 });
+    expect(result.error, 'cfn-lint is not installed (AWS CloudFormation linter)').toBeUndefined();
+    const findings = result.stdout.trim().split('\n').filter(Boolean);
+    // parseable: file:line:col:endline:endcol:RULE:message
+    const rules = findings.map((line) => line.split(':')[5] ?? line);
+    expect(
+      rules.filter((rule) => rule.startsWith('E')),
+      findings.join('\n'),
+    ).toEqual([]);
+    const known: Record<string, string> = {
+      // osls adds DependsOn: [<Role>] to every function with a custom `role:` besides its
+      // Fn::GetAtt; redundant and harmless, and not something serverless.yml can turn off.
+      W3005: 'redundant DependsOn on the role, generated by the framework',
+    };
+    expect(
+      rules.filter((rule) => !(rule in known)),
+      findings.join('\n'),
+    ).toEqual([]);
   });
 
   it('bundles the webhook alone, without the AWS SDK', () => {
