@@ -34,7 +34,7 @@ afterAll(async () => {
 /** A poller with the handler in-process; `tamper` may corrupt records to inject a poison one. */
 const poller = (options: Parameters<typeof contactsPoller>[2] = {}) => contactsPoller(table, streamArn, options);
 
-const ledger = () => createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 });
+const ledger = () => createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
 const get = async (pk: string) =>
   (await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk }, ConsistentRead: true }))).Item;
 
@@ -88,7 +88,7 @@ describe('contacts from the stream', () => {
     const lastBatch = main.invocations.at(-1) ?? [];
     expect(lastBatch.length).toBeGreaterThan(0);
 
-    const store = createContactsStore(table.docs, { tableName: table.tableName });
+    const store = createContactsStore(table.as('contacts'), { tableName: table.tableName });
     const replay = await processContactsBatch([...lastBatch, ...lastBatch], store);
     expect(replay.batchItemFailures).toEqual([]);
     expect(replay.summary.alreadyApplied).toBe(lastBatch.length * 2);
@@ -124,7 +124,7 @@ describe('contacts from the stream', () => {
     // The handler reported exactly the poison record, by its sequence number.
     const batch = faulty.invocations.find((records) => records.some((r) => r.dynamodb?.NewImage?.callSid?.S === poisonSid)) ?? [];
     const poisonSeq = batch.find((r) => r.dynamodb?.NewImage?.callSid?.S === poisonSid)?.dynamodb?.SequenceNumber;
-    const response = await processContactsBatch(batch, createContactsStore(table.docs, { tableName: table.tableName }));
+    const response = await processContactsBatch(batch, createContactsStore(table.as('contacts'), { tableName: table.tableName }));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: poisonSeq }]);
     // The untampered mapping then applies the real record once.
     await main.instance.pollOnce();
@@ -183,7 +183,7 @@ describe('contacts from the stream', () => {
     expect(ttlRemove?.userIdentity).toMatchObject({ type: 'Service', principalId: 'dynamodb.amazonaws.com' });
 
     if (ttlRemove === undefined) throw new Error('no REMOVE record for the expired call');
-    const result = await processContactsBatch([ttlRemove], createContactsStore(table.docs, { tableName: table.tableName }));
+    const result = await processContactsBatch([ttlRemove], createContactsStore(table.as('contacts'), { tableName: table.tableName }));
     expect(result.summary).toMatchObject({ skipped: 1, applied: 0 });
     const seen = await observer.instance.pollOnce();
     expect(observer.invocations.flat().some((r) => r.eventName === 'REMOVE')).toBe(false);
@@ -310,7 +310,7 @@ describe('concurrent batches for one number', () => {
     await collector.pollOnce();
     expect(records).toHaveLength(10);
 
-    const store = createContactsStore(table.docs, { tableName: table.tableName });
+    const store = createContactsStore(table.as('contacts'), { tableName: table.tableName });
     const [a, b] = await Promise.all([processContactsBatch(records.slice(0, 5), store), processContactsBatch(records.slice(5), store)]);
     const again = await processContactsBatch(records, store);
 

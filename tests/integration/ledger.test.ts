@@ -24,7 +24,7 @@ const get = async (pk: string) =>
 
 describe('ledger on DynamoDB Local', () => {
   it('records a missed call once with all its fields, TTL and the day counters', async () => {
-    const ledger = createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 });
+    const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
     const call = missed(statusCallback({ Timestamp: 'Mon, 02 Nov 2026 23:59:59 +0000' }));
     const now = new Date('2026-11-03T00:00:05.000Z');
 
@@ -54,7 +54,7 @@ describe('ledger on DynamoDB Local', () => {
   });
 
   it('treats a second delivery as a duplicate and counts nothing', async () => {
-    const ledger = createLedger(table.docs, { tableName: table.tableName, retentionDays: 30 });
+    const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 30 });
     const call = missed(statusCallback({ Timestamp: 'Tue, 03 Nov 2026 10:00:00 +0000', CallStatus: 'busy' }));
     await ledger.record(call);
     const before = await get(callKey(call.rootCallSid));
@@ -71,7 +71,7 @@ describe('ledger on DynamoDB Local', () => {
   });
 
   it('counts two child legs and the Dial action of one caller once, and keeps every leg', async () => {
-    const ledger = createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 });
+    const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
     const parent = callSid();
     const day = 'Wed, 04 Nov 2026 08:00:00 +0000';
     const legA = missed(statusCallback({ ParentCallSid: parent, Direction: 'outbound-dial', CallStatus: 'no-answer', Timestamp: day }));
@@ -91,7 +91,7 @@ describe('ledger on DynamoDB Local', () => {
   });
 
   it('leaves exactly one item and counters +1 after 50 concurrent deliveries of one call', async () => {
-    const ledger = createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 });
+    const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
     const call = missed(statusCallback({ Timestamp: 'Thu, 05 Nov 2026 12:00:00 +0000' }));
 
     const results = await Promise.all(Array.from({ length: 50 }, () => ledger.record(call)));
@@ -104,7 +104,7 @@ describe('ledger on DynamoDB Local', () => {
   });
 
   it('counts 20 different concurrent calls of one day exactly', async () => {
-    const ledger = createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 });
+    const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
     const calls = Array.from({ length: 20 }, (_, i) =>
       missed(statusCallback({ Timestamp: 'Fri, 06 Nov 2026 12:00:00 +0000', CallStatus: i % 2 === 0 ? 'busy' : 'failed' })),
     );
@@ -113,7 +113,7 @@ describe('ledger on DynamoDB Local', () => {
   });
 
   it('writes nothing when the counter update fails inside the transaction', async () => {
-    const ledger = createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 });
+    const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
     // A counters item whose `total` is a string: ADD fails, so the whole transaction must.
     await table.docs.send(new PutCommand({ TableName: table.tableName, Item: { pk: statsKey('2026-11-07'), total: 'corrupt' } }));
     const call = missed(statusCallback({ Timestamp: 'Sat, 07 Nov 2026 12:00:00 +0000' }));
@@ -151,7 +151,7 @@ describe('ledger under injected faults', () => {
   }
 
   it('retries a transaction conflict and records the call once', async () => {
-    const fault = conflicting(table.docs, 2);
+    const fault = conflicting(table.as('webhook'), 2);
     const ledger = createLedger(fault.client, { tableName: table.tableName, retentionDays: 90, sleep: async () => {} });
     const call = missed(statusCallback({ Timestamp: 'Sun, 08 Nov 2026 12:00:00 +0000' }));
 
@@ -162,7 +162,7 @@ describe('ledger under injected faults', () => {
   });
 
   it('gives up after maxAttempts with LedgerUnavailableError and writes nothing', async () => {
-    const fault = conflicting(table.docs, 100);
+    const fault = conflicting(table.as('webhook'), 100);
     const ledger = createLedger(fault.client, { tableName: table.tableName, retentionDays: 90, maxAttempts: 4, sleep: async () => {} });
     const call = missed(statusCallback({ Timestamp: 'Mon, 09 Nov 2026 12:00:00 +0000' }));
 

@@ -1,7 +1,7 @@
 /** The operator API's `GET /stats` and `GET /health` on DynamoDB Local and the local Twilio API. */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRequests, createDocumentClient } from '../../lib/aws.js';
 import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/calls.js';
 import { createContactsStore, pendingCall } from '../../lib/contacts.js';
@@ -9,11 +9,14 @@ import { startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
 import { callItem, createLedger } from '../../lib/ledger.js';
 import { readStats, statsRange } from '../../lib/stats.js';
 import { ACCOUNT_SID, AUTH_TOKEN, dialAction, freshTable, statusCallback, v1Event } from '../helpers.js';
+import { loadHandler } from '../lambda.js';
 
 let api: TwilioApi;
 let table: Awaited<ReturnType<typeof freshTable>>;
 let handler: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 const context = { awsRequestId: 'op', functionName: 'operator' } as unknown as Context;
+const API_KEY_SID = `SK${'3'.repeat(32)}`;
+const API_KEY_SECRET = 'test-api-key-secret';
 
 function missed(result: ReturnType<typeof classifyStatusCallback>): MissedCall {
   if (result.kind !== 'missed') throw new Error('fixture is not a missed call');
@@ -21,10 +24,10 @@ function missed(result: ReturnType<typeof classifyStatusCallback>): MissedCall {
 }
 
 beforeAll(async () => {
-  api = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [AUTH_TOKEN] });
+  api = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [AUTH_TOKEN], apiKeys: { [API_KEY_SID]: API_KEY_SECRET } });
   table = await freshTable();
   // A known set of calls across a month boundary, then their contacts applied.
-  const ledger = createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 });
+  const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
   const calls = [
     missed(classifyStatusCallback(statusCallback({ From: '+14155550101', Timestamp: 'Fri, 30 Oct 2026 10:00:00 +0000' }), false)),
     missed(classifyStatusCallback(statusCallback({ From: '+14155550101', Timestamp: 'Sat, 31 Oct 2026 10:00:00 +0000' }), false)),
@@ -47,25 +50,19 @@ beforeAll(async () => {
       startedAt: '2026-11-03T08:00:00.000Z',
     },
   ];
-  const store = createContactsStore(table.docs, { tableName: table.tableName });
+  const store = createContactsStore(table.as('contacts'), { tableName: table.tableName });
   for (const call of calls) {
     await ledger.record(call);
     const pending = pendingCall(callItem(call, new Date(), 90));
     if (pending) await store.apply(pending);
   }
-  vi.resetModules();
-  for (const [k, v] of Object.entries({
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
-    TABLE_NAME: table.tableName,
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_API_BASE_URL: api.baseUrl,
-  }))
-    vi.stubEnv(k, v);
-  handler = (await import('../../functions/operator.js')).handler as typeof handler;
+  handler = await operator({});
 });
+
+/** The operator function as deployed (template environment and role; its Twilio secret from SSM). */
+const operator = (env: Record<string, string>) =>
+  loadHandler<typeof handler>('operator', { tableName: table.tableName, env: { TWILIO_API_BASE_URL: api.baseUrl, ...env } });
 afterAll(async () => {
-  vi.unstubAllEnvs();
   await api.stop();
   await table.drop();
 });
@@ -135,10 +132,10 @@ describe('GET /stats', () => {
 });
 
 describe('GET /contacts', () => {
-  it('pages through 250 contacts with limit=100, each once, most recently missed first', async () => {
-    const store = createContactsStore(table.docs, { tableName: table.tableName });
+  it('pages through 25 contacts with limit=10, each once, most recently missed first', async () => {
+    const store = createContactsStore(table.as('contacts'), { tableName: table.tableName });
     const base = Date.parse('2025-01-01T00:00:00Z');
-    for (let i = 0; i < 250; i++) {
+    for (let i = 0; i < 25; i++) {
       const occurredAt = new Date(base + i * 60_000).toISOString();
       const sid = `CA${String(i).padStart(32, '0')}`;
       await table.docs.send(new PutCommand({ TableName: table.tableName, Item: { pk: `CALL#${sid}`, type: 'call', callSid: sid } }));
@@ -155,7 +152,7 @@ describe('GET /contacts', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const query: Record<string, string> = { limit: '100', since: '2025-01-01T00:00:00Z' };
+      const query: Record<string, string> = { limit: '10', since: '2025-01-01T00:00:00Z' };
       if (cursor) query.cursor = cursor;
       const { status, body } = await getRoute('/contacts', query);
       expect(status).toBe(200);
@@ -167,8 +164,8 @@ describe('GET /contacts', () => {
       pages += 1;
     } while (cursor !== null && pages < 10);
     const ours = seen.filter((p) => p.startsWith('+1212555'));
-    expect(ours).toHaveLength(250);
-    expect(new Set(ours).size).toBe(250);
+    expect(ours).toHaveLength(25);
+    expect(new Set(ours).size).toBe(25);
     expect(pages).toBe(3);
     expect([...lastMissed].sort().reverse()).toEqual(lastMissed);
   });
@@ -231,15 +228,32 @@ describe('GET /health', () => {
   it('is 503 naming Twilio when the Twilio API is down (nothing listens)', async () => {
     const closed = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [AUTH_TOKEN] });
     await closed.stop();
-    vi.resetModules();
-    vi.stubEnv('TWILIO_API_BASE_URL', closed.baseUrl);
-    const down = (await import('../../functions/operator.js')).handler as typeof handler;
-    vi.stubEnv('TWILIO_API_BASE_URL', api.baseUrl);
+    const down = await operator({ TWILIO_API_BASE_URL: closed.baseUrl });
     const response = await down({ ...v1Event({ resource: '/health', params: {}, body: '' }), httpMethod: 'GET', body: null }, context);
     const body = JSON.parse(response.body);
     expect(response.statusCode).toBe(503);
     expect(body).toMatchObject({ status: 'fail', checks: { table: { status: 'ok' }, twilio: { status: 'fail' } } });
     expect(body.checks.twilio.detail).toContain('ECONNREFUSED');
+  });
+
+  it('is 200 with a standard API key, which may list calls but not read the account', async () => {
+    const withKey = await operator({ TWILIO_API_KEY_SID: API_KEY_SID, TWILIO_API_KEY_SECRET: API_KEY_SECRET });
+    const response = await withKey({ ...v1Event({ resource: '/health', params: {}, body: '' }), httpMethod: 'GET', body: null }, context);
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ checks: { twilio: { status: 'ok', detail: 'credentials accepted' } } });
+    const used = new URL(api.requests.at(-1)?.url ?? '', api.baseUrl);
+    expect(used.pathname).toBe(`/2010-04-01/Accounts/${ACCOUNT_SID}/Calls.json`);
+    expect(used.searchParams.get('PageSize')).toBe('1');
+  });
+
+  it('is 503 saying "credentials rejected" when Twilio refuses them', async () => {
+    const wrong = await operator({ TWILIO_API_KEY_SID: API_KEY_SID, TWILIO_API_KEY_SECRET: 'not-the-secret' });
+    const response = await wrong({ ...v1Event({ resource: '/health', params: {}, body: '' }), httpMethod: 'GET', body: null }, context);
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body).checks.twilio).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('credentials rejected (401)'),
+    });
   });
 
   it('refuses other methods and routes with 405 and 404', async () => {

@@ -1,8 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { callKey } from '../../lib/ledger.js';
 import {
-  ACCOUNT_SID,
   AUTH_TOKEN,
   callSid,
   dialAction,
@@ -14,6 +13,8 @@ import {
   v1Event,
   v2Event,
 } from '../helpers.js';
+import { functionEnvironment } from '../iam.js';
+import { loadHandler, localSsm } from '../lambda.js';
 
 type Handler = (event: APIGatewayProxyEvent | APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -32,35 +33,30 @@ const context = {
   succeed: () => {},
 } satisfies Context;
 
-/** Imports functions/webhook.ts afresh under the given environment, as a cold start would. */
-async function coldStart(env: Record<string, string>): Promise<Handler> {
-  vi.resetModules();
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  const mod = await import('../../functions/webhook.js');
-  return mod.handler as Handler;
-}
+/**
+ * functions/webhook.ts afresh (a cold start) as deployed: the template's environment and role,
+ * the primary and secondary tokens read from SSM.
+ */
+const coldStart = (env: Record<string, string>): Promise<Handler> => loadHandler<Handler>('webhook', { tableName: table.tableName, env });
 
 const STAGE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
+/** The refusal names the URLs the signature was checked against: as called, and with the fragment. */
+const INVALID_SIGNATURE = `Invalid X-Twilio-Signature (checked against ${STAGE_URL}/twilio/call-status and ${STAGE_URL}/twilio/call-status#rc=3&rp=all)`;
 let table: Awaited<ReturnType<typeof freshTable>>;
 let handler: Handler;
 let stdout: string[];
 
 beforeAll(async () => {
   table = await freshTable();
-  handler = await coldStart({
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
-    TABLE_NAME: table.tableName,
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_AUTH_TOKEN_SECONDARY: SECONDARY_TOKEN,
-    PUBLIC_BASE_URL: '',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-  });
+  handler = await coldStart({ PUBLIC_BASE_URL: '', POWERTOOLS_LOG_LEVEL: 'INFO' });
   stdout = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout.push(String(chunk));
-    return true;
-  });
+  // INFO lines go to stdout, WARN and ERROR lines to stderr: both are captured and checked.
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout.push(String(chunk));
+      return true;
+    });
+  }
 });
 
 afterAll(async () => {
@@ -90,6 +86,38 @@ describe('webhook handler (REST API v1, URL rebuilt from the request)', () => {
     expect((await callItems()).map((item) => item.pk)).toContain(callKey(params.CallSid));
   });
 
+  it('accepts a signature over the URL with the connection-override fragment, and the configured one only', async () => {
+    const withFragment = statusCallback({ CallStatus: 'busy' });
+    const event = v1Event({
+      resource: '/twilio/call-status',
+      params: withFragment,
+      signature: signLikeTwilio(AUTH_TOKEN, `${STAGE_URL}/twilio/call-status#rc=3&rp=all`, withFragment),
+    });
+    expect((await handler(event, context)).statusCode).toBe(204);
+    expect((await callItems()).map((item) => item.pk)).toContain(callKey(withFragment.CallSid));
+
+    const otherFragment = statusCallback();
+    const refused = await handler(
+      v1Event({
+        resource: '/twilio/call-status',
+        params: otherFragment,
+        signature: signLikeTwilio(AUTH_TOKEN, `${STAGE_URL}/twilio/call-status#rc=5`, otherFragment),
+      }),
+      context,
+    );
+    expect(refused.statusCode).toBe(403);
+    expect(JSON.parse(refused.body)).toEqual({ message: INVALID_SIGNATURE });
+
+    // TWILIO_URL_FRAGMENT names the fragment the numbers are configured with.
+    const custom = await coldStart({ PUBLIC_BASE_URL: '', TWILIO_URL_FRAGMENT: '#rc=5' });
+    const signedWithRc5 = v1Event({
+      resource: '/twilio/call-status',
+      params: otherFragment,
+      signature: signLikeTwilio(AUTH_TOKEN, `${STAGE_URL}/twilio/call-status#rc=5`, otherFragment),
+    });
+    expect((await custom(signedWithRc5, context)).statusCode).toBe(204);
+  });
+
   it('answers a Dial action with TwiML that ends the call, and records the miss', async () => {
     const params = dialAction();
     const response = await handler(signedV1('/twilio/dial-status', params), context);
@@ -113,7 +141,7 @@ describe('webhook handler (REST API v1, URL rebuilt from the request)', () => {
         ...signedV1('/twilio/call-status', p),
         body: new URLSearchParams({ ...p, CallStatus: 'busy' }).toString(),
       }),
-      'Invalid X-Twilio-Signature',
+      INVALID_SIGNATURE,
     ],
     [
       'no signature',
@@ -128,7 +156,7 @@ describe('webhook handler (REST API v1, URL rebuilt from the request)', () => {
           params: p,
           signature: signLikeTwilio(AUTH_TOKEN, 'https://evil.example/twilio/call-status', p),
         }),
-      'Invalid X-Twilio-Signature',
+      INVALID_SIGNATURE,
     ],
     [
       'another account, correctly signed',
@@ -207,9 +235,27 @@ describe('webhook handler (HTTP API v2, PUBLIC_BASE_URL configured)', () => {
   });
 });
 
+describe('webhook handler when its token cannot be read', () => {
+  it('answers 503 (Twilio retries) while the SSM parameter is missing, and records nothing', async () => {
+    const ssm = await localSsm();
+    const name = functionEnvironment('webhook').TWILIO_AUTH_TOKEN_PARAM ?? '';
+    ssm.parameters.delete(name);
+    try {
+      const noToken = await coldStart({ PUBLIC_BASE_URL: '' });
+      const params = statusCallback();
+      const response = await noToken(signedV1('/twilio/call-status', params), context);
+      expect(response.statusCode).toBe(503);
+      expect((await callItems()).map((item) => item.pk)).not.toContain(callKey(params.CallSid));
+      expect(ssm.requests).toContain(name);
+    } finally {
+      ssm.parameters.set(name, AUTH_TOKEN);
+    }
+  });
+});
+
 describe('webhook handler when DynamoDB fails', () => {
   it('answers 503 with Retry-After so that Twilio retries, and exposes no error detail', async () => {
-    const broken = await coldStart({ TABLE_NAME: 'no-such-table', PUBLIC_BASE_URL: '' });
+    const broken = await loadHandler<Handler>('webhook', { tableName: 'no-such-table', env: { PUBLIC_BASE_URL: '' } });
     const params = statusCallback({ CallSid: callSid() });
     const response = await broken(signedV1('/twilio/call-status', params), context);
     expect(response.statusCode).toBe(503);

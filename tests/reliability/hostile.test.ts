@@ -20,11 +20,14 @@ const logged: string[] = [];
 
 beforeAll(async () => {
   table = await freshTable();
-  handler = await coldStartWebhook(table.tableName, { TWILIO_AUTH_TOKEN_SECONDARY: SECONDARY_TOKEN, POWERTOOLS_LOG_LEVEL: 'INFO' });
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    logged.push(String(chunk));
-    return true;
-  });
+  handler = await coldStartWebhook(table.tableName, { POWERTOOLS_LOG_LEVEL: 'INFO' });
+  // INFO lines go to stdout, WARN and ERROR lines to stderr: both are captured and checked.
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logged.push(String(chunk));
+      return true;
+    });
+  }
 });
 afterAll(async () => {
   vi.restoreAllMocks();

@@ -29,7 +29,7 @@ import {
 } from './scale.js';
 
 const context = lambdaContext('outage');
-const CALLS = FULL ? 600 : 60;
+const CALLS = FULL ? 600 : 30;
 
 let table: Awaited<ReturnType<typeof freshTable>>;
 let proxy: FaultProxy;

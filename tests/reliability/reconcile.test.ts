@@ -15,8 +15,10 @@ import { createWatermark, WATERMARK_KEY } from '../../lib/watermark.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, webhookMissedCall } from '../helpers.js';
 import { FULL, finishScenario, report } from './scale.js';
 
-/** Missed calls Twilio knows, per status (no-answer spans more than one page of 1000). */
-const SEEDED = FULL ? { 'no-answer': 3_600, busy: 1_800, failed: 600 } : { 'no-answer': 1_050, busy: 60, failed: 30 };
+/** Missed calls Twilio knows, per status (no-answer spans more than one page). */
+const SEEDED = FULL ? { 'no-answer': 3_600, busy: 1_800, failed: 600 } : { 'no-answer': 50, busy: 12, failed: 6 };
+/** Twilio's page size: the largest in the large run, small pages in npm test. */
+const PAGE_SIZE = FULL ? 1000 : 20;
 
 let api: TwilioApi;
 let table: Awaited<ReturnType<typeof freshTable>>;
@@ -43,6 +45,7 @@ function run(hooks: { deadlineMs?: () => number; afterPage?: (pageNumber: number
     baseUrl: api.baseUrl,
     sleep: async () => {},
     deadlineMs: hooks.deadlineMs,
+    pageSize: PAGE_SIZE,
   });
   const list = twilio.list.bind(twilio);
   let pages = 0;
@@ -57,9 +60,9 @@ function run(hooks: { deadlineMs?: () => number; afterPage?: (pageNumber: number
   return reconcile(
     {
       twilio,
-      ledger: createLedger(table.docs, { tableName: table.tableName, retentionDays: 90, sleep: async () => {} }),
-      watermark: createWatermark(table.docs, table.tableName),
-      dynamoRequests: countRequests(table.docs),
+      ledger: createLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90, sleep: async () => {} }),
+      watermark: createWatermark(table.as('reconcile'), table.tableName),
+      dynamoRequests: countRequests(table.as('reconcile')),
       now: () => NOW,
     },
     options,
@@ -89,7 +92,7 @@ describe('reconciliation faults', () => {
     }
     api.calls.push(...seeded);
     // A third of them reached the webhook before the runs.
-    const ledger = createLedger(table.docs, { tableName: table.tableName, retentionDays: 90 });
+    const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
     const delivered = seeded.filter((_, i) => i % 3 === 0);
     for (let i = 0; i < delivered.length; i += 25) {
       await Promise.all(delivered.slice(i, i + 25).map((call) => ledger.record(webhookMissedCall(call))));

@@ -2,8 +2,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { inject, vi } from 'vitest';
-import { ACCOUNT_SID, AUTH_TOKEN, signLikeTwilio, v1Event } from '../helpers.js';
+import { inject } from 'vitest';
+import { AUTH_TOKEN, signLikeTwilio, v1Event } from '../helpers.js';
+import { loadHandler } from '../lambda.js';
 import { type Counters, emptyCounters, type ScenarioReport } from './report.js';
 export const FULL = process.env.RELIABILITY_SCALE === 'full';
 
@@ -28,19 +29,12 @@ export const signedEvent = (params: Record<string, string>, resource = '/twilio/
 
 export const lambdaContext = (name: string) => ({ awsRequestId: name, functionName: 'webhook' }) as unknown as Context;
 
-/** functions/webhook.ts loaded afresh (a cold start) for `tableName`, with `overrides` on top. */
-export async function coldStartWebhook(tableName: string, overrides: Record<string, string> = {}): Promise<WebhookHandler> {
-  vi.resetModules();
-  const env = {
-    AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
-    TABLE_NAME: tableName,
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    PUBLIC_BASE_URL: '',
-    ...overrides,
-  };
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  return (await import('../../functions/webhook.js')).handler as WebhookHandler;
+/**
+ * functions/webhook.ts loaded afresh (a cold start) for `tableName`, as deployed (template
+ * environment and role, tokens from SSM: primary and secondary), with `overrides` on top.
+ */
+export function coldStartWebhook(tableName: string, overrides: Record<string, string> = {}): Promise<WebhookHandler> {
+  return loadHandler<WebhookHandler>('webhook', { tableName, env: { PUBLIC_BASE_URL: '', ...overrides } });
 }
 
 /** `fn(0)` … `fn(count - 1)`, at most `inFlight` at a time; the results in index order. */
