@@ -12,7 +12,7 @@ import { type LocalStack, startLocalStack } from '../lib/dev/stack.js';
 const args = parseCli();
 const started = Date.now();
 
-async function getJson(stack: LocalStack, path: string, method = 'GET'): Promise<unknown> {
+async function getJson(stack: DemoTarget, path: string, method = 'GET'): Promise<unknown> {
   const response = await fetch(`${stack.target}${path}`, { method, headers: { 'x-api-key': stack.key } });
   if (response.status !== 200) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
   return response.json();
@@ -23,13 +23,13 @@ function isStats(value: unknown): value is StatsBody {
   return typeof value === 'object' && value !== null && 'totals' in value && 'bySource' in value;
 }
 
-async function stats(stack: LocalStack, from: string, to: string): Promise<StatsBody> {
+async function stats(stack: DemoTarget, from: string, to: string): Promise<StatsBody> {
   const body = await getJson(stack, `/stats?from=${from}&to=${to}`);
   if (!isStats(body)) throw new Error('GET /stats answered something else');
   return body;
 }
 
-async function contactCounts(stack: LocalStack, since: string, numbers: ReadonlySet<string>): Promise<Map<string, number>> {
+async function contactCounts(stack: DemoTarget, since: string, numbers: ReadonlySet<string>): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   let cursor: string | null = null;
   do {
@@ -45,13 +45,13 @@ async function contactCounts(stack: LocalStack, since: string, numbers: Readonly
   return counts;
 }
 
-const stack: LocalStack = args.target
+/** The stack the demo talks to: one given with --target, or its own through npm start. */
+type DemoTarget = Pick<LocalStack, 'target' | 'key' | 'twilioApi' | 'stop'>;
+const stack: DemoTarget = args.target
   ? {
       target: args.target.replace(/\/+$/, ''),
       key: args.key ?? process.env.OPERATOR_API_KEY ?? '',
       twilioApi: args['twilio-api'] ?? '',
-      dynamoEndpoint: undefined,
-      output: () => '',
       stop: async () => null,
     }
   : await startLocalStack();

@@ -2,7 +2,9 @@
  * `npm start`: the whole stack on this machine, with no AWS account. DynamoDB Local, the
  * ledger table (from resources/table.yml), serverless-offline serving the Lambdas at
  * http://127.0.0.1:$PORT, and a poller feeding the table's stream to the contacts Lambda.
- * Ctrl-C or SIGTERM stops everything.
+ * Ctrl-C, SIGTERM, SIGHUP (to this process or to `npm start`) or the death of whatever started
+ * it stops everything: serverless-offline's whole process group, DynamoDB Local, the local
+ * Twilio API.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LOCAL_DEFAULTS } from '../lib/dev/defaults.js';
-import { portOpen, startDynamoDbLocal, waitForPort } from '../lib/dev/dynamodb-local.js';
+import { type DynamoDbLocal, freePort, portOpen, startDynamoDbLocal, waitForPort } from '../lib/dev/dynamodb-local.js';
 import { offlineInvoker } from '../lib/dev/lambda-invoke.js';
+import { stopOnSignalsAndParentDeath } from '../lib/dev/lifetime.js';
 import { readStreamEvent } from '../lib/dev/serverless-config.js';
 import { StreamPoller } from '../lib/dev/stream-poller.js';
 import { createTable } from '../lib/dev/table.js';
@@ -21,12 +24,66 @@ import { startTwilioApi, type TwilioApi } from '../lib/dev/twilio-api.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = (name: keyof typeof LOCAL_DEFAULTS): string => process.env[name]?.trim() || LOCAL_DEFAULTS[name];
 
+let offline: ChildProcess | undefined;
+let poller: StreamPoller | undefined;
+let twilioApi: TwilioApi | undefined;
+let dynamo: Promise<DynamoDbLocal> | undefined;
+let stopping = false;
+
+/** Sends `signal` to serverless-offline's whole process group (osls, esbuild, Lambda workers). */
+function signalOffline(signal: NodeJS.Signals): void {
+  if (offline?.pid === undefined || offline.exitCode !== null || offline.signalCode !== null) return;
+  try {
+    process.kill(-offline.pid, signal);
+  } catch {
+    offline.kill(signal);
+  }
+}
+
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    // Whatever hangs, the process is gone within 5 s and takes its children with it.
+    setTimeout(() => {
+      signalOffline('SIGKILL');
+      process.exit(code);
+    }, 4_000).unref();
+    const offlineGone =
+      offline && offline.exitCode === null && offline.signalCode === null
+        ? new Promise((resolve) => offline?.once('exit', resolve))
+        : Promise.resolve();
+    signalOffline('SIGTERM');
+    const escalate = setTimeout(() => signalOffline('SIGKILL'), 2_500);
+    await poller?.stop().catch(() => {});
+    await Promise.allSettled([offlineGone.then(() => clearTimeout(escalate)), twilioApi?.stop(), dynamo?.then((d) => d.stop())]);
+  }
+  process.exit(code);
+}
+
+stopOnSignalsAndParentDeath((reason) => {
+  console.error(`Stopping the local stack (${reason}).`);
+  void stop(0);
+});
+
+/** Where the stack listens vs what PUBLIC_BASE_URL says Twilio calls: warn when they differ. */
+function publicUrlWarning(publicBaseUrl: string, listening: string): string | undefined {
+  const configured = new URL(publicBaseUrl);
+  const local = new URL(listening);
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(configured.hostname);
+  if (loopback && configured.port === local.port) return undefined;
+  return loopback
+    ? `PUBLIC_BASE_URL ${publicBaseUrl} names port ${configured.port || '(default)'}, but the stack listens on ${listening}: signatures are checked against PUBLIC_BASE_URL, so requests to ${listening} must be signed for it.`
+    : `PUBLIC_BASE_URL is ${publicBaseUrl}: signatures are checked against it. Make sure it forwards to ${listening} (a tunnel such as ngrok), where the stack listens.`;
+}
+
 async function main(): Promise<void> {
   const port = Number(env('PORT'));
   const stage = 'local';
   const tableName = `missed-call-ledger-${stage}`;
   const lambdaPort = Number(process.env.OFFLINE_LAMBDA_PORT ?? port + 2);
-  const publicBaseUrl = env('PUBLIC_BASE_URL') || `http://127.0.0.1:${port}`;
+  const listening = `http://127.0.0.1:${port}`;
+  const publicBaseUrl = env('PUBLIC_BASE_URL') || listening;
+  const warning = publicUrlWarning(publicBaseUrl, listening);
 
   for (const [name, p] of [
     ['PORT', port],
@@ -34,45 +91,20 @@ async function main(): Promise<void> {
   ] as const) {
     if (await portOpen(p)) throw new Error(`Port ${p} is already in use: set ${name} to a free port`);
   }
-  const dynamo = await startDynamoDbLocal({
-    port: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
-  });
-  let offline: ChildProcess | undefined;
-  let poller: StreamPoller | undefined;
-  let twilioApi: TwilioApi | undefined;
-  let stopping = false;
-  const stop = async (code: number): Promise<never> => {
-    if (!stopping) {
-      stopping = true;
-      await poller?.stop();
-      if (offline && offline.exitCode === null && offline.signalCode === null) {
-        const child = offline;
-        const gone = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await gone;
-        clearTimeout(timer);
-      }
-      await twilioApi?.stop();
-      await dynamo.stop();
-    }
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  const dynamoPort = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : await freePort();
+  // DynamoDB Local (about 3 s to open its port) starts while serverless-offline builds.
+  dynamo = startDynamoDbLocal({ port: dynamoPort });
+  dynamo.catch(() => {});
 
   // DynamoDB Local scopes data by access key and region: every process here uses the same fixed
   // pair, whatever AWS credentials the shell holds, so nothing local can reach a real account.
   const awsEnv = {
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${dynamoPort}`,
     AWS_REGION: LOCAL_DEFAULTS.AWS_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_DEFAULTS.AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: LOCAL_DEFAULTS.AWS_SECRET_ACCESS_KEY,
   };
   Object.assign(process.env, awsEnv);
-  const table = await createTable(new DynamoDBClient({}), tableName);
-  if (table.streamArn === undefined) throw new Error(`Table ${tableName} has no stream`);
-  const streamArn = table.streamArn;
 
   // The Twilio REST API the reconciliation calls: a local Twilio-shaped one unless configured.
   let twilioApiBaseUrl = process.env.TWILIO_API_BASE_URL?.trim() ?? '';
@@ -102,11 +134,13 @@ async function main(): Promise<void> {
   delete childEnv.AWS_SESSION_TOKEN;
   delete childEnv.AWS_PROFILE;
   // --localEnvironment hands this environment (the local auth token included) to the handlers;
-  // in AWS the token comes from SSM and never sits in the Lambda's environment.
+  // in AWS the token comes from SSM and never sits in the Lambda's environment. Its own process
+  // group, so that stopping reaches esbuild and the Lambda workers too.
   offline = spawn(join(root, 'node_modules/.bin/osls'), ['offline', 'start', '--stage', stage, '--localEnvironment'], {
     cwd: root,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
   });
   offline.on('exit', (code) => {
     if (!stopping) {
@@ -115,12 +149,17 @@ async function main(): Promise<void> {
     }
   });
   offline.stdout?.pipe(process.stdout);
+
+  const local = await dynamo;
+  const table = await createTable(new DynamoDBClient({}), tableName);
+  if (table.streamArn === undefined) throw new Error(`Table ${tableName} has no stream`);
+  const streamArn = table.streamArn;
   await waitForPort(port, 120_000);
   await waitForPort(lambdaPort, 30_000);
 
   // The contacts Lambda on DynamoDB Local's stream, with the mapping settings of serverless.yml.
   poller = new StreamPoller({
-    streams: new DynamoDBStreamsClient({ endpoint: dynamo.endpoint }),
+    streams: new DynamoDBStreamsClient({ endpoint: local.endpoint }),
     streamArn,
     region: awsEnv.AWS_REGION,
     config: readStreamEvent('contacts'),
@@ -137,19 +176,21 @@ async function main(): Promise<void> {
   });
   poller.start(500, (error) => console.error('contacts stream poller:', error instanceof Error ? error.message : error));
 
+  const signedFor = publicBaseUrl === listening ? '' : `  (signed for ${publicBaseUrl})`;
   console.log(
     [
       '',
       'Local stack ready',
-      `  Status callback  POST ${publicBaseUrl}/twilio/call-status`,
-      `  Dial action      POST ${publicBaseUrl}/twilio/dial-status`,
+      `  Status callback  POST ${listening}/twilio/call-status${signedFor}`,
+      `  Dial action      POST ${listening}/twilio/dial-status${signedFor}`,
       '  Contacts         the table stream, polled every 500 ms into the contacts Lambda',
       `  Operator API     x-api-key: ${childEnv.OPERATOR_API_KEY}`,
-      `                   GET ${publicBaseUrl}/stats  GET ${publicBaseUrl}/health  POST ${publicBaseUrl}/reconcile`,
+      `                   GET ${listening}/stats  GET ${listening}/health  POST ${listening}/reconcile`,
       `  Twilio API       ${twilioApiBaseUrl}${twilioApi ? '  (local; seed calls with POST /__local/calls)' : ''}`,
-      `  DynamoDB Local   ${dynamo.endpoint}  table ${tableName}  (region ${awsEnv.AWS_REGION}, access key ${awsEnv.AWS_ACCESS_KEY_ID})`,
+      `  DynamoDB Local   ${local.endpoint}  table ${tableName}  (region ${awsEnv.AWS_REGION}, access key ${awsEnv.AWS_ACCESS_KEY_ID})`,
       `  Account SID      ${childEnv.TWILIO_ACCOUNT_SID}`,
-      `  Auth token       ${childEnv.TWILIO_AUTH_TOKEN}  (local only; sign requests with it)`,
+      `  Auth token       ${childEnv.TWILIO_AUTH_TOKEN}  (local only; sign requests with it: npm run sign)`,
+      ...(warning ? [`Warning: ${warning}`] : []),
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),
@@ -158,5 +199,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
+  void stop(1);
 });

@@ -1,6 +1,10 @@
-/** Runs `npm start`'s local stack as a child process (the demo and the HTTP benchmark use it). */
+/**
+ * Runs `npm start`'s local stack as a child process, through `npm start` itself (the demo, the
+ * HTTP benchmark and the end-to-end tests use it).
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './dynamodb-local.js';
 
@@ -12,20 +16,55 @@ export interface LocalStack {
   twilioApi: string;
   /** DynamoDB Local's endpoint (region us-east-1, the fixed local credentials). */
   dynamoEndpoint: string | undefined;
+  /** The ports the stack listens on (HTTP, Lambda invoke, DynamoDB Local, the local Twilio API). */
+  ports: number[];
+  /** The process this started: `npm start`, or the shell that runs it (`parentShell`). */
+  launcher: ChildProcess;
   /** Everything `npm start` printed so far (stdout and stderr). */
   output: () => string;
-  /** SIGTERM, then its exit code once it has exited (null when it had already). */
+  /** Processes of this stack still alive (found by a marker in their environment; Linux only). */
+  processes: () => number[];
+  /** SIGTERM to the launcher, then its exit code once it has exited (null: by a signal, or already). */
   stop: () => Promise<number | null>;
 }
 
-/** Starts `npm start`'s stack on free ports and resolves once it is ready. */
-export async function startLocalStack(env: Readonly<Record<string, string>> = {}): Promise<LocalStack> {
+/** Live processes whose environment holds `MCL_STACK_ID=<id>` (every descendant inherits it). */
+function processesMarked(id: string): number[] {
+  const needle = `MCL_STACK_ID=${id}\0`;
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(needle)) found.push(Number(entry));
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found;
+}
+
+/**
+ * Starts `npm start`'s stack on free ports and resolves once it is ready. With `parentShell`,
+ * `npm start` runs under a shell of its own (`launcher`), so that a test can kill its parent.
+ */
+export async function startLocalStack(
+  env: Readonly<Record<string, string>> = {},
+  options: { parentShell?: boolean } = {},
+): Promise<LocalStack> {
   const [port, lambdaPort] = [await freePort(), await freePort()];
-  const child: ChildProcess = spawn(join(root, 'node_modules/.bin/tsx'), ['scripts/start.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), OFFLINE_LAMBDA_PORT: String(lambdaPort), TWILIO_API_BASE_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const id = randomUUID();
+  const childEnv = {
+    ...process.env,
+    PORT: String(port),
+    OFFLINE_LAMBDA_PORT: String(lambdaPort),
+    TWILIO_API_BASE_URL: '',
+    MCL_STACK_ID: id,
+    ...env,
+  };
+  // `; :` keeps the shell from exec-ing npm, so that it stays npm's parent.
+  const child: ChildProcess = options.parentShell
+    ? spawn('sh', ['-c', 'npm start --silent; :'], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('npm', ['start', '--silent'], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -52,14 +91,18 @@ export async function startLocalStack(env: Readonly<Record<string, string>> = {}
   const twilioApi = /Twilio API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
   const dynamoEndpoint = /DynamoDB Local\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
   if (!key || !twilioApi) throw new Error('Could not read the operator key or the Twilio API URL from npm start');
+  const portOf = (url: string | undefined) => Number(new URL(url ?? 'http://127.0.0.1:0').port);
   return {
     target: `http://127.0.0.1:${port}`,
     key,
     twilioApi,
     dynamoEndpoint,
+    ports: [port, lambdaPort, portOf(dynamoEndpoint), portOf(twilioApi)],
+    launcher: child,
     output: () => output,
+    processes: () => processesMarked(id),
     stop: async () => {
-      if (child.exitCode !== null) return null;
+      if (child.exitCode !== null || child.signalCode !== null) return null;
       const gone = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
       return gone;

@@ -536,9 +536,51 @@ describe('the local stack (npm start) end to end', () => {
     ]);
   });
 
-  it('stops everything on SIGTERM', async () => {
-    expect(await stack.stop()).toBe(0);
-    expect(await portOpen(port)).toBe(false);
-    expect(await portOpen(dynamoPort)).toBe(false);
-  }, 30_000);
+  it('stops everything within 5 s on SIGTERM to npm start: no process, no port left', async () => {
+    const started = Date.now();
+    await stack.stop();
+    expect(await gone(stack, started)).toEqual({ processes: [], openPorts: [] });
+  });
+});
+
+/** Waits (up to 5 s after `since`) until the stack has no process and no open port left. */
+async function gone(stack: LocalStack, since: number): Promise<{ processes: number[]; openPorts: number[] }> {
+  for (;;) {
+    const processes = stack.processes();
+    const openPorts: number[] = [];
+    for (const p of stack.ports) if (await portOpen(p)) openPorts.push(p);
+    if ((processes.length === 0 && openPorts.length === 0) || Date.now() - since > 5_000) return { processes, openPorts };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('npm start stops however it is stopped', () => {
+  const stacks: Partial<Record<'SIGINT' | 'SIGHUP' | 'parent', LocalStack>> = {};
+
+  beforeAll(async () => {
+    const [int, hup, parent] = await Promise.all([startLocalStack(), startLocalStack(), startLocalStack({}, { parentShell: true })]);
+    Object.assign(stacks, { SIGINT: int, SIGHUP: hup, parent });
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const stack of Object.values(stacks)) stack.launcher.kill('SIGKILL');
+  });
+
+  it.each(['SIGINT', 'SIGHUP'] as const)('%s to npm start stops everything within 5 s', async (signal) => {
+    const stack = stacks[signal];
+    if (stack === undefined) throw new Error('not started');
+    expect(stack.processes().length).toBeGreaterThan(3);
+    const started = Date.now();
+    stack.launcher.kill(signal);
+    expect(await gone(stack, started)).toEqual({ processes: [], openPorts: [] });
+  });
+
+  it("the death of npm start's parent (SIGKILL, no chance to forward anything) stops everything within 5 s", async () => {
+    const stack = stacks.parent;
+    if (stack === undefined) throw new Error('not started');
+    expect(stack.processes().length).toBeGreaterThan(3);
+    const started = Date.now();
+    stack.launcher.kill('SIGKILL');
+    expect(await gone(stack, started)).toEqual({ processes: [], openPorts: [] });
+  });
 });
