@@ -7,8 +7,11 @@ import { build } from 'esbuild';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Bundles `entry` (relative to the repository) into bench/.build/<name>.cjs; returns its path and size. */
-export async function bundle(entry: string, name: string): Promise<{ file: string; bytes: number }> {
+/**
+ * Bundles `entry` (relative to the repository) into bench/.build/<name>.cjs; returns its path and
+ * size. `@aws-sdk/*` stays external (the Lambda runtime's) unless `bundleSdk`.
+ */
+export async function bundle(entry: string, name: string, options: { bundleSdk?: boolean } = {}): Promise<{ file: string; bytes: number }> {
   const outdir = join(root, 'bench/.build');
   mkdirSync(outdir, { recursive: true });
   const file = join(outdir, `${name}.cjs`);
@@ -20,7 +23,7 @@ export async function bundle(entry: string, name: string): Promise<{ file: strin
     platform: 'node',
     target: 'node22',
     format: 'cjs',
-    external: ['@aws-sdk/*'],
+    external: options.bundleSdk ? [] : ['@aws-sdk/*'],
     logLevel: 'silent',
   });
   return { file, bytes: statSync(file).size };

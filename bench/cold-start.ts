@@ -15,6 +15,7 @@ const ENV = {
   AWS_SECRET_ACCESS_KEY: 'bench',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   POWERTOOLS_METRICS_DISABLED: 'true',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
 function initMs(file: string): number {
@@ -25,7 +26,8 @@ function initMs(file: string): number {
 }
 
 export interface ColdStartResult {
-  functions: { name: string; bytes: number; initMedianMs: number }[];
+  /** As deployed (`@aws-sdk/*` external: the runtime's SDK), and with the SDK bundled in. */
+  functions: { name: string; bytes: number; initMedianMs: number; sdkBundled: { bytes: number; initMedianMs: number; ratio: number } }[];
   baseline: { name: string; bytes: number; initMedianMs: number };
   webhookInitRatio: number;
   goals: { webhookBundleAtMost64KiB: boolean; webhookInitAtMostAFifthOfBaseline: boolean; reconcileBundleAtMost1MiB: boolean };
@@ -41,7 +43,22 @@ export async function coldStart(runs: number): Promise<ColdStartResult> {
   const functions = [];
   for (const [name, entry] of entries) {
     const { file, bytes } = await bundle(entry, name);
-    functions.push({ name, bytes, initMedianMs: median(Array.from({ length: runs }, () => initMs(file))) });
+    const withSdk = await bundle(entry, `${name}-sdk-bundled`, { bundleSdk: true });
+    // Interleaved runs, so that a noisy moment hits both builds alike.
+    const external: number[] = [];
+    const bundled: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      external.push(initMs(file));
+      bundled.push(initMs(withSdk.file));
+    }
+    const initMedianMs = median(external);
+    const sdkInit = median(bundled);
+    functions.push({
+      name,
+      bytes,
+      initMedianMs,
+      sdkBundled: { bytes: withSdk.bytes, initMedianMs: sdkInit, ratio: sdkInit / initMedianMs },
+    });
   }
   const full = await bundle('bench/fixtures/webhook-full-twilio.ts', 'webhook-full-twilio');
   const baseline = {

@@ -121,8 +121,16 @@ const line = (cells: (string | number)[]) =>
 console.log(
   `\nBenchmarks (${quick ? 'quick' : 'full'}; DynamoDB Local on this machine: absolute times are informational, ratios are the figures)\n`,
 );
-line(['cold start', 'bundle bytes', 'init ms (med)']);
-for (const f of r.coldStart.functions) line([`  ${f.name}`, f.bytes, f.initMedianMs.toFixed(1)]);
+line(['cold start', 'bundle bytes', 'init ms (med)', 'SDK bundled', 'its init ms', 'ratio']);
+for (const f of r.coldStart.functions)
+  line([
+    `  ${f.name}`,
+    f.bytes,
+    f.initMedianMs.toFixed(1),
+    f.sdkBundled.bytes,
+    f.sdkBundled.initMedianMs.toFixed(1),
+    f.sdkBundled.ratio.toFixed(2),
+  ]);
 line([`  baseline: ${r.coldStart.baseline.name}`, r.coldStart.baseline.bytes, r.coldStart.baseline.initMedianMs.toFixed(1)]);
 line(['  webhook init / baseline', '', r.coldStart.webhookInitRatio.toFixed(2)]);
 console.log('');

@@ -1,12 +1,13 @@
 /** The table's stream into contacts: one contact increment per missed call with a real number. */
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { documents } from '../lib/aws.js';
+import { documents, logSdkVersionAtColdStart } from '../lib/aws.js';
 import { parseTableConfig } from '../lib/config.js';
 import { createContactsStore } from '../lib/contacts.js';
 import { processContactsBatch } from '../lib/contacts-stream.js';
 import { logger } from '../lib/log.js';
 
 const config = parseTableConfig(process.env);
+logSdkVersionAtColdStart();
 const store = createContactsStore(documents(), { tableName: config.tableName });
 
 export const handler = async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {

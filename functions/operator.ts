@@ -1,7 +1,7 @@
 /** The operator API (API key): stats, contacts and health. */
 
 import { isSupportedCountry } from 'libphonenumber-js';
-import { documents, dynamo, ssm } from '../lib/aws.js';
+import { documents, dynamo, logSdkVersionAtColdStart, ssm } from '../lib/aws.js';
 import { ConfigError, parseReconcileConfig } from '../lib/config.js';
 import { getContact, listContacts, normalizePhone, parseListQuery } from '../lib/contacts-api.js';
 import { checkHealth } from '../lib/health.js';
@@ -13,6 +13,7 @@ import { createTwilioCalls } from '../lib/twilio-client.js';
 
 // The same table and Twilio credentials as the reconciliation.
 const config = parseReconcileConfig(process.env);
+logSdkVersionAtColdStart();
 const secret = authTokenResolver(config.twilioSecret, ssm);
 const defaultCountry = process.env.DEFAULT_COUNTRY?.trim() || 'US';
 if (!isSupportedCountry(defaultCountry)) throw new ConfigError(`DEFAULT_COUNTRY must be an ISO 3166 country code, got "${defaultCountry}"`);

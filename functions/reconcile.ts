@@ -4,7 +4,7 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { countRequests, documents, ssm } from '../lib/aws.js';
+import { countRequests, documents, logSdkVersionAtColdStart, ssm } from '../lib/aws.js';
 import { parseReconcileConfig } from '../lib/config.js';
 import { httpStack } from '../lib/http.js';
 import { createLedger } from '../lib/ledger.js';
@@ -15,6 +15,7 @@ import { createTwilioCalls } from '../lib/twilio-client.js';
 import { createWatermark } from '../lib/watermark.js';
 
 const config = parseReconcileConfig(process.env);
+logSdkVersionAtColdStart();
 const secret = authTokenResolver(config.twilioSecret, ssm);
 const docs = documents();
 const dynamoRequests = countRequests(docs);

@@ -1,5 +1,5 @@
 /** Twilio status callbacks and `<Dial action>` callbacks into the missed-call ledger. */
-import { documents, ssm } from '../lib/aws.js';
+import { documents, logSdkVersionAtColdStart, ssm } from '../lib/aws.js';
 import { parseWebhookConfig } from '../lib/config.js';
 import { httpStack } from '../lib/http.js';
 import { createLedger } from '../lib/ledger.js';
@@ -8,6 +8,7 @@ import { authTokenResolver } from '../lib/secrets.js';
 import { handleWebhook } from '../lib/webhook.js';
 
 const config = parseWebhookConfig(process.env);
+logSdkVersionAtColdStart();
 const authTokens = authTokenResolver(config.authTokens, ssm);
 const ledger = createLedger(documents(), { tableName: config.tableName, retentionDays: config.retentionDays });
 

@@ -6,12 +6,27 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { logger } from './log.js';
 
-// Twilio gives a webhook 15 s; a DynamoDB call that has not connected in 1 s or answered in
-// 3 s is retried (3 attempts in all) well inside that budget.
-// throwOnRequestTimeout: without it the SDK only warns when requestTimeout passes and keeps waiting
-// (seen in tests/reliability/outage.test.ts: a stalled DynamoDB hung the webhook).
-const requestHandler = { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true };
+/**
+ * The request timeouts of every AWS client. Twilio gives a webhook 15 s; a DynamoDB call that
+ * has not connected in 1 s or gone quiet for 3 s is retried (3 attempts in all) well inside it.
+ *
+ * The Lambda runtime's own AWS SDK runs (`@aws-sdk/*` is not bundled), and its version is not
+ * the lockfile's, so these must hold on old and new SDKs alike (docs/AWS-SDK.md, measured):
+ * - SDKs up to @smithy/node-http-handler 3.x throw on `requestTimeout` (a socket timeout there);
+ * - newer ones only warn on `requestTimeout` unless `throwOnRequestTimeout` (which older ones
+ *   ignore), and throw on `socketTimeout`, the idle-socket timeout, in every version.
+ */
+export function requestHandlerOptions(timeoutMs = 3_000) {
+  return {
+    connectionTimeout: Math.min(1_000, timeoutMs),
+    requestTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+    throwOnRequestTimeout: true,
+  };
+}
+const requestHandler = requestHandlerOptions();
 
 export function createDynamoDbClient(): DynamoDBClient {
   return new DynamoDBClient({ maxAttempts: 3, requestHandler });
@@ -43,6 +58,20 @@ export function documents(): DynamoDBDocumentClient {
 export function ssm(): SSMClient {
   ssmClient ??= new SSMClient({ maxAttempts: 3, requestHandler });
   return ssmClient;
+}
+
+/** The AWS SDK version this process runs (the Lambda runtime's), as its user agent says. */
+export async function awsSdkVersion(client: DynamoDBClient = dynamo()): Promise<string | undefined> {
+  const pairs = await client.config.defaultUserAgentProvider();
+  return pairs.find(([name]) => name === 'aws-sdk-js')?.[1];
+}
+
+/** Logs, once per cold start, which AWS SDK the runtime gave this function. */
+export function logSdkVersionAtColdStart(): void {
+  awsSdkVersion().then(
+    (version) => logger.info('Cold start', { awsSdkVersion: version ?? 'unknown', node: process.version }),
+    () => {},
+  );
 }
 
 /**
