@@ -16,6 +16,7 @@ import { LOCAL_DEFAULTS } from '../lib/dev/defaults.js';
 import { type DynamoDbLocal, freePort, portOpen, startDynamoDbLocal, waitForPort } from '../lib/dev/dynamodb-local.js';
 import { offlineInvoker } from '../lib/dev/lambda-invoke.js';
 import { stopOnSignalsAndParentDeath } from '../lib/dev/lifetime.js';
+import { publicUrlWarning } from '../lib/dev/public-url.js';
 import { readStreamEvent } from '../lib/dev/serverless-config.js';
 import { StreamPoller } from '../lib/dev/stream-poller.js';
 import { createTable } from '../lib/dev/table.js';
@@ -64,17 +65,6 @@ stopOnSignalsAndParentDeath((reason) => {
   console.error(`Stopping the local stack (${reason}).`);
   void stop(0);
 });
-
-/** Where the stack listens vs what PUBLIC_BASE_URL says Twilio calls: warn when they differ. */
-function publicUrlWarning(publicBaseUrl: string, listening: string): string | undefined {
-  const configured = new URL(publicBaseUrl);
-  const local = new URL(listening);
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(configured.hostname);
-  if (loopback && configured.port === local.port) return undefined;
-  return loopback
-    ? `PUBLIC_BASE_URL ${publicBaseUrl} names port ${configured.port || '(default)'}, but the stack listens on ${listening}: signatures are checked against PUBLIC_BASE_URL, so requests to ${listening} must be signed for it.`
-    : `PUBLIC_BASE_URL is ${publicBaseUrl}: signatures are checked against it. Make sure it forwards to ${listening} (a tunnel such as ngrok), where the stack listens.`;
-}
 
 async function main(): Promise<void> {
   const port = Number(env('PORT'));

@@ -348,6 +348,30 @@ describe('the local stack (npm start) end to end', () => {
     expect(all.find((i) => i.pk === 'STATS#2026-11-24')).toMatchObject({ total: 1, 'status:no-answer': 1, 'source:webhook': 1 });
   });
 
+  it("records a missed call sent by hand with the README's `npm run sign -- --curl … | sh`", () => {
+    const callSidByHand = `CA${'5'.repeat(32)}`;
+    const command = execFileSync(
+      'npm',
+      [
+        'run',
+        '--silent',
+        'sign',
+        '--',
+        '--curl',
+        `http://127.0.0.1:${port}/twilio/call-status`,
+        `AccountSid=${LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID}`,
+        `CallSid=${callSidByHand}`,
+        'CallStatus=no-answer',
+        'Direction=inbound',
+        'From=+14155550142',
+        'To=+14155559876',
+      ],
+      { cwd: root, encoding: 'utf8', timeout: 30_000 },
+    );
+    const reply = execFileSync('sh', ['-c', command], { encoding: 'utf8', timeout: 30_000 });
+    expect(reply).toMatch(/^HTTP\/1\.1 204/);
+  });
+
   it('refuses a tampered callback with 403 and writes nothing', async () => {
     const params = statusCallback({ AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID });
     const signature = signLikeTwilio(token, `http://127.0.0.1:${port}/twilio/call-status`, params);
