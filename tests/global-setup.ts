@@ -20,6 +20,8 @@ declare module 'vitest' {
     packageDir: string;
     /** Its `cloudformation-template-update-stack.json`. */
     templatePath: string;
+    /** `cfn-lint --format parseable` of that template: one finding a line; `error` if it could not run. */
+    cfnLint: { findings: string[]; error?: string };
     /** Where each reliability scenario leaves its counters for the combined report. */
     reliabilityDir: string;
   }
@@ -47,12 +49,30 @@ async function packageStack(): Promise<string> {
   return dir;
 }
 
+/** AWS's CloudFormation linter on the packaged template (it exits non-zero when it finds anything). */
+async function lint(template: string): Promise<{ findings: string[]; error?: string }> {
+  try {
+    const { stdout } = await promisify(execFile)('cfn-lint', ['--format', 'parseable', template], { timeout: 120_000 });
+    return { findings: stdout.split('\n').filter(Boolean) };
+  } catch (error) {
+    const out = typeof error === 'object' && error !== null && 'stdout' in error ? String(error.stdout) : '';
+    const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+    if (typeof code === 'number') return { findings: out.split('\n').filter(Boolean) };
+    return {
+      findings: [],
+      error: `cfn-lint could not run (${String(code ?? error)}): it is AWS's CloudFormation linter, installed on these machines`,
+    };
+  }
+}
+
 export async function setup(project: TestProject): Promise<void> {
   [dynamo, packageDir] = await Promise.all([startDynamoDbLocal(), packageStack()]);
+  const templatePath = join(packageDir, 'cloudformation-template-update-stack.json');
   reliabilityDir = await mkdtemp(join(tmpdir(), 'reliability-'));
   project.provide('dynamoEndpoint', dynamo.endpoint);
   project.provide('packageDir', packageDir);
-  project.provide('templatePath', join(packageDir, 'cloudformation-template-update-stack.json'));
+  project.provide('templatePath', templatePath);
+  project.provide('cfnLint', await lint(templatePath));
   project.provide('reliabilityDir', reliabilityDir);
 }
 
