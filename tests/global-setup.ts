@@ -22,6 +22,8 @@ declare module 'vitest' {
     templatePath: string;
     /** `cfn-lint --format parseable` of that template: one finding a line; `error` if it could not run. */
     cfnLint: { findings: string[]; error?: string };
+    /** `osls print --format json` with TWILIO_API_KEY_SID set (status 0), and with a malformed one. */
+    printed: { apiKey: { status: number; output: string }; badApiKey: { status: number; output: string } };
     /** Where each reliability scenario leaves its counters for the combined report. */
     reliabilityDir: string;
   }
@@ -34,19 +36,40 @@ let packageDir: string | undefined;
 /** The account the packaged template is built for (tests/helpers.ts ACCOUNT_SID). */
 export const PACKAGE_ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 
-async function packageStack(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mcl-package-'));
-  const root = join(import.meta.dirname, '..');
+const root = join(import.meta.dirname, '..');
+
+/** The environment of a deploy: the test account, and the template's defaults for everything else. */
+function deployEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, TWILIO_ACCOUNT_SID: PACKAGE_ACCOUNT_SID };
-  // The template's defaults, whatever this shell sets for a deploy or for npm start.
   for (const name of ['TWILIO_API_KEY_SID', 'TWILIO_URL_FRAGMENT', 'PUBLIC_BASE_URL', 'OPERATOR_API_KEY', 'TWILIO_API_BASE_URL'])
     delete env[name];
+  return { ...env, ...extra };
+}
+
+async function packageStack(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcl-package-'));
   await promisify(execFile)(join(root, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--package', dir], {
     cwd: root,
-    env,
+    env: deployEnv(),
     timeout: 180_000,
   });
   return dir;
+}
+
+/** `osls print` of the resolved configuration under `extra` variables: its exit status and output. */
+async function print(extra: Record<string, string>): Promise<{ status: number; output: string }> {
+  try {
+    const { stdout } = await promisify(execFile)(join(root, 'node_modules/.bin/osls'), ['print', '--stage', 'prod', '--format', 'json'], {
+      cwd: root,
+      env: deployEnv(extra),
+      timeout: 180_000,
+      maxBuffer: 16 << 20,
+    });
+    return { status: 0, output: stdout };
+  } catch (error) {
+    const text = (key: string) => (typeof error === 'object' && error !== null && key in error ? String(Reflect.get(error, key)) : '');
+    return { status: Number(text('code')) || 1, output: `${text('stdout')}${text('stderr')}` };
+  }
 }
 
 /** AWS's CloudFormation linter on the packaged template (it exits non-zero when it finds anything). */
@@ -66,13 +89,23 @@ async function lint(template: string): Promise<{ findings: string[]; error?: str
 }
 
 export async function setup(project: TestProject): Promise<void> {
-  [dynamo, packageDir] = await Promise.all([startDynamoDbLocal(), packageStack()]);
+  // One deployment packaged (and linted), and the configuration printed under two more
+  // environments: what the template tests read. Building them here keeps each test short.
+  const [local, dir, apiKey, badApiKey] = await Promise.all([
+    startDynamoDbLocal(),
+    packageStack(),
+    print({ TWILIO_API_KEY_SID: `SK${'2'.repeat(32)}` }),
+    print({ TWILIO_API_KEY_SID: 'SKnot-a-key' }),
+  ]);
+  dynamo = local;
+  packageDir = dir;
   const templatePath = join(packageDir, 'cloudformation-template-update-stack.json');
   reliabilityDir = await mkdtemp(join(tmpdir(), 'reliability-'));
   project.provide('dynamoEndpoint', dynamo.endpoint);
   project.provide('packageDir', packageDir);
   project.provide('templatePath', templatePath);
   project.provide('cfnLint', await lint(templatePath));
+  project.provide('printed', { apiKey, badApiKey });
   project.provide('reliabilityDir', reliabilityDir);
 }
 

@@ -2,6 +2,7 @@
  * Fails the run when any test took longer than SLOW_TEST_LIMIT_MS (default 15 s), and prints
  * the slowest tests of every run: volume belongs in benchmarks, and a suite that is only green
  * on an idle machine is red. (A test over the limit may still pass on its own; the run fails.)
+ * `npm run test:reliability` (the large scenarios, volume by design) sets a limit of 15 minutes.
  */
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 

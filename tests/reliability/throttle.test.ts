@@ -13,7 +13,7 @@ import { freshTable, scanAll, statusCallback } from '../helpers.js';
 import { coldStartWebhook, FULL, finishScenario, lambdaContext, report, signedEvent, type WebhookHandler } from './scale.js';
 
 const context = lambdaContext('throttle');
-const PER_KIND = FULL ? 40 : 3;
+const PER_KIND = FULL ? 40 : 2;
 
 /** What the wire does to a call's TransactWriteItems requests. */
 type Fault =
