@@ -1,0 +1,134 @@
+/**
+ * The demo: a day of simulated Twilio traffic through a running stack, with some webhooks lost,
+ * the reconciliation, then the ground truth beside what GET /stats and GET /contacts report.
+ * `npm run demo` (scripts/demo.ts) is its command line; the end-to-end test runs it in process.
+ */
+import { registerCalls } from './cli.js';
+import { planDay, sendDay } from './simulator.js';
+import type { LocalStack } from './stack.js';
+
+/** The stack the demo talks to. */
+export type DemoTarget = Pick<LocalStack, 'target' | 'key' | 'twilioApi'>;
+
+export interface DemoOptions {
+  calls: number;
+  seed: number;
+  accountSid: string;
+  authToken: string;
+  /** Shares from 0 to 1. */
+  drop: number;
+  duplicates: number;
+  concurrency: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+async function getJson(stack: DemoTarget, path: string, method = 'GET'): Promise<unknown> {
+  const response = await fetch(`${stack.target}${path}`, { method, headers: { 'x-api-key': stack.key } });
+  if (response.status !== 200) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+type StatsBody = { totals: Record<string, number>; bySource: Record<string, number>; anonymous: number; contactsCreated: number };
+function isStats(value: unknown): value is StatsBody {
+  return typeof value === 'object' && value !== null && 'totals' in value && 'bySource' in value;
+}
+
+async function stats(stack: DemoTarget, from: string, to: string): Promise<StatsBody> {
+  const body = await getJson(stack, `/stats?from=${from}&to=${to}`);
+  if (!isStats(body)) throw new Error('GET /stats answered something else');
+  return body;
+}
+
+async function contactCounts(stack: DemoTarget, since: string, numbers: ReadonlySet<string>): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  let cursor: string | null = null;
+  do {
+    const page = await getJson(
+      stack,
+      `/contacts?limit=100&since=${encodeURIComponent(since)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    if (typeof page !== 'object' || page === null || !('items' in page) || !Array.isArray(page.items))
+      throw new Error('GET /contacts answered something else');
+    for (const item of page.items) if (numbers.has(item.phone)) counts.set(item.phone, item.missedCount);
+    cursor = 'nextCursor' in page && typeof page.nextCursor === 'string' ? page.nextCursor : null;
+  } while (cursor !== null);
+  return counts;
+}
+
+/** Plays the day, prints the comparison through `log`, and says whether the ledger agrees. */
+export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (line: string) => void): Promise<boolean> {
+  const startedAt = Date.now();
+  const { seed } = options;
+  const now = Date.now();
+  const from = new Date(now - 50 * 60_000);
+  const plan = planDay({
+    calls: options.calls,
+    seed,
+    accountSid: options.accountSid,
+    from,
+    to: new Date(now - 10 * 60_000),
+  });
+  const days = { from: from.toISOString().slice(0, 10), to: new Date(now).toISOString().slice(0, 10) };
+  if (stack.twilioApi)
+    await registerCalls(
+      stack.twilioApi,
+      plan.calls.flatMap((c) => c.legs),
+    );
+  const before = await stats(stack, days.from, days.to);
+  const sent = await sendDay(plan, {
+    target: stack.target,
+    authToken: options.authToken,
+    drop: options.drop,
+    duplicates: options.duplicates,
+    concurrency: options.concurrency,
+    seed,
+    onProgress: options.onProgress,
+  });
+  const reconciled = await getJson(stack, '/reconcile', 'POST');
+
+  // Contacts arrive through the stream: wait until they agree (or 30 s pass).
+  const numbers = new Set(plan.truth.contacts.keys());
+  let contacts = new Map<string, number>();
+  for (let waited = 0; waited < 30_000; waited += 500) {
+    contacts = await contactCounts(stack, new Date(from.getTime() - 60_000).toISOString(), numbers);
+    const total = [...contacts.values()].reduce((a, b) => a + b, 0);
+    const after = await stats(stack, days.from, days.to);
+    if (total === plan.truth.missed - plan.truth.anonymous && after.anonymous - before.anonymous === plan.truth.anonymous) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const after = await stats(stack, days.from, days.to);
+  const delta = (pick: (s: StatsBody) => number) => pick(after) - pick(before);
+
+  const rows: [string, number, number][] = [
+    ['missed calls', plan.truth.missed, delta((s) => s.totals.total ?? 0)],
+    ...(['no-answer', 'busy', 'failed'] as const).map((status): [string, number, number] => [
+      `  ${status}`,
+      plan.truth.byStatus[status],
+      delta((s) => s.totals[status] ?? 0),
+    ]),
+    ...(['webhook', 'dial-action', 'reconcile'] as const).map((source): [string, number, number] => [
+      `  source ${source}`,
+      sent.expectedBySource[source],
+      delta((s) => s.bySource[source] ?? 0),
+    ]),
+    ['anonymous callers', plan.truth.anonymous, delta((s) => s.anonymous)],
+    ['contacts created', numbers.size, delta((s) => s.contactsCreated)],
+    ['contacts listed', numbers.size, contacts.size],
+    ['missed calls on contacts', plan.truth.missed - plan.truth.anonymous, [...contacts.values()].reduce((a, b) => a + b, 0)],
+  ];
+  const wrongContacts = [...plan.truth.contacts].filter(([phone, count]) => contacts.get(phone) !== count);
+  const agree = rows.every(([, truth, ledger]) => truth === ledger) && wrongContacts.length === 0;
+
+  log(
+    `\nA day of Twilio traffic: ${plan.calls.length} calls, ${sent.callbacks} callbacks, ${sent.dropped} dropped (lost webhooks), ${sent.duplicated} delivered twice, seed ${seed}`,
+  );
+  log(`Reconciliation: ${JSON.stringify(reconciled)}\n`);
+  log(`${'what'.padEnd(26)}${'ground truth'.padStart(13)}${'ledger'.padStart(9)}`);
+  for (const [what, truth, ledger] of rows)
+    log(`${what.padEnd(26)}${String(truth).padStart(13)}${String(ledger).padStart(9)}  ${truth === ledger ? 'ok' : 'DIFFERENT'}`);
+  for (const [phone, count] of wrongContacts.slice(0, 10)) log(`  contact ${phone}: truth ${count}, ledger ${contacts.get(phone) ?? 0}`);
+  log(
+    `\n${agree ? 'The ledger agrees with the ground truth.' : 'The ledger DOES NOT agree with the ground truth.'} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,
+  );
+  return agree;
+}
