@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_DEFAULTS } from '../../lib/dev/defaults.js';
 import { runDemo } from '../../lib/dev/demo.js';
 import { portOpen } from '../../lib/dev/dynamodb-local.js';
+import { offlineInvoker } from '../../lib/dev/lambda-invoke.js';
 import { type LocalStack, startLocalStack } from '../../lib/dev/stack.js';
 import { ACCOUNT_SID, dialAction, signLikeTwilio, statusCallback } from '../helpers.js';
 import { packagedTemplate } from '../iam.js';
@@ -278,6 +279,14 @@ describe('the local stack (npm start) end to end', () => {
       fetch(`${stack.target}/health`, warm),
       fetch(`${stack.target}/reconcile`, { ...warm, method: 'POST' }),
       fetch(`${stack.target}/twilio/call-status`, { method: 'POST' }),
+      // The contacts function through serverless-offline's Lambda endpoint, with an empty batch.
+      offlineInvoker({
+        lambdaPort: stack.ports[1] ?? 0,
+        functionName: 'missed-call-ledger-local-contacts',
+        region: LOCAL_DEFAULTS.AWS_REGION,
+        accessKeyId: LOCAL_DEFAULTS.AWS_ACCESS_KEY_ID,
+        secretAccessKey: LOCAL_DEFAULTS.AWS_SECRET_ACCESS_KEY,
+      })({ Records: [] }),
     ]);
     output = stack.output();
     port = Number(new URL(stack.target).port);
