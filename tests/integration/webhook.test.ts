@@ -44,12 +44,10 @@ const STAGE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
 const INVALID_SIGNATURE = `Invalid X-Twilio-Signature (checked against ${STAGE_URL}/twilio/call-status and ${STAGE_URL}/twilio/call-status#rc=3&rp=all)`;
 let table: Awaited<ReturnType<typeof freshTable>>;
 let handler: Handler;
-let stdout: string[];
+let stdout: string[] = [];
 
 beforeAll(async () => {
   table = await freshTable();
-  handler = await coldStart({ PUBLIC_BASE_URL: '', POWERTOOLS_LOG_LEVEL: 'INFO' });
-  stdout = [];
   // INFO lines go to stdout, WARN and ERROR lines to stderr: both are captured and checked.
   for (const stream of [process.stdout, process.stderr]) {
     vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -57,6 +55,8 @@ beforeAll(async () => {
       return true;
     });
   }
+  handler = await coldStart({ PUBLIC_BASE_URL: '', POWERTOOLS_LOG_LEVEL: 'INFO' });
+  stdout = [];
 });
 
 afterAll(async () => {

@@ -20,7 +20,6 @@ const logged: string[] = [];
 
 beforeAll(async () => {
   table = await freshTable();
-  handler = await coldStartWebhook(table.tableName, { POWERTOOLS_LOG_LEVEL: 'INFO' });
   // INFO lines go to stdout, WARN and ERROR lines to stderr: both are captured and checked.
   for (const stream of [process.stdout, process.stderr]) {
     vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -28,6 +27,7 @@ beforeAll(async () => {
       return true;
     });
   }
+  handler = await coldStartWebhook(table.tableName, { POWERTOOLS_LOG_LEVEL: 'INFO' });
 });
 afterAll(async () => {
   vi.restoreAllMocks();

@@ -12,16 +12,16 @@ import { contactKey } from '../../lib/contacts.js';
 import { createTable } from '../../lib/dev/table.js';
 import { createLedger } from '../../lib/ledger.js';
 import { contactsPoller, freshTable, statusCallback } from '../helpers.js';
-import { FULL, finishScenario, report } from './scale.js';
+import { FULL, finishScenario, report, SCENARIO_TIMEOUT_MS } from './scale.js';
 
-const CALLS = FULL ? 500 : 12;
+const CALLS = FULL ? 500 : 8;
 const POISON = FULL ? 10 : 1;
 /**
  * Where in each stretch of CALLS / POISON records the poison one sits. Lambda retries a batch
  * from its first failure, then bisects: the later the poison record, the fewer good records each
- * retry re-sends (small: 3 of 12 then bisected, so that the scenario stays within seconds).
+ * retry re-sends (small: 2 of 8 then bisected, so that the scenario stays within seconds).
  */
-const OFFSET = FULL ? 7 : 9;
+const OFFSET = FULL ? 7 : 6;
 
 let table: Awaited<ReturnType<typeof freshTable>>;
 let streamArn: string;
@@ -38,55 +38,59 @@ afterAll(async () => {
 const sidOf = (r: DynamoDBRecord) => r.dynamodb?.NewImage?.callSid?.S;
 
 describe('stream consumer', () => {
-  it(`sends ${POISON} poison records of ${CALLS} to the on-failure destination and applies the rest once`, async () => {
-    const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
-    const calls = Array.from({ length: CALLS }, (_, i) => {
-      const result = classifyStatusCallback(statusCallback({ From: `+1415555${String(i).padStart(4, '0')}` }), false);
-      if (result.kind !== 'missed') throw new Error('fixture is not a missed call');
-      return result.call;
-    });
-    for (let i = 0; i < calls.length; i += 25) await Promise.all(calls.slice(i, i + 25).map((call) => ledger.record(call)));
-    // Spread through the stream: every (CALLS / POISON)th call's record is corrupted in delivery.
-    const poison = new Set(calls.filter((_, i) => i % (CALLS / POISON) === OFFSET).map((c) => c.rootCallSid));
-    const faulty = contactsPoller(table, streamArn, {
-      tamper: (records) =>
-        records.map((r) => {
-          const sid = sidOf(r);
-          if (sid === undefined || !poison.has(sid)) return r;
-          return { ...r, dynamodb: { ...r.dynamodb, NewImage: { ...r.dynamodb?.NewImage, status: { S: 'exploded' } } } };
-        }),
-    });
+  it(
+    `sends ${POISON} poison records of ${CALLS} to the on-failure destination and applies the rest once`,
+    async () => {
+      const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
+      const calls = Array.from({ length: CALLS }, (_, i) => {
+        const result = classifyStatusCallback(statusCallback({ From: `+1415555${String(i).padStart(4, '0')}` }), false);
+        if (result.kind !== 'missed') throw new Error('fixture is not a missed call');
+        return result.call;
+      });
+      for (let i = 0; i < calls.length; i += 25) await Promise.all(calls.slice(i, i + 25).map((call) => ledger.record(call)));
+      // Spread through the stream: every (CALLS / POISON)th call's record is corrupted in delivery.
+      const poison = new Set(calls.filter((_, i) => i % (CALLS / POISON) === OFFSET).map((c) => c.rootCallSid));
+      const faulty = contactsPoller(table, streamArn, {
+        tamper: (records) =>
+          records.map((r) => {
+            const sid = sidOf(r);
+            if (sid === undefined || !poison.has(sid)) return r;
+            return { ...r, dynamodb: { ...r.dynamodb, NewImage: { ...r.dynamodb?.NewImage, status: { S: 'exploded' } } } };
+          }),
+      });
 
-    report.faultsInjected += poison.size;
-    await faulty.instance.pollOnce();
-    const delivered = faulty.invocations.flat().length;
-    report.deliveries += delivered;
+      report.faultsInjected += poison.size;
+      await faulty.instance.pollOnce();
+      const delivered = faulty.invocations.flat().length;
+      report.deliveries += delivered;
 
-    const failed = faulty.failures.flatMap((f) => f.records.map(sidOf));
-    const get = async (phone: string) =>
-      (await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk: contactKey(phone) }, ConsistentRead: true }))).Item;
-    const contacts = await Promise.all(calls.map((c) => get(c.customer ?? '')));
-    const good = calls.map((c, i) => ({ call: c, contact: contacts[i] })).filter(({ call }) => !poison.has(call.rootCallSid));
-    report.recordsLost += good.filter(({ contact }) => contact === undefined).length;
-    report.recordsLost += [...poison].filter((sid) => !failed.includes(sid)).length;
-    report.doubleCounts += good.filter(({ contact }) => Number(contact?.missedCount ?? 0) > 1).length;
-    report.doubleCounts += failed.length - new Set(failed).size;
+      const failed = faulty.failures.flatMap((f) => f.records.map(sidOf));
+      const get = async (phone: string) =>
+        (await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk: contactKey(phone) }, ConsistentRead: true }))).Item;
+      const contacts = await Promise.all(calls.map((c) => get(c.customer ?? '')));
+      const good = calls.map((c, i) => ({ call: c, contact: contacts[i] })).filter(({ call }) => !poison.has(call.rootCallSid));
+      report.recordsLost += good.filter(({ contact }) => contact === undefined).length;
+      report.recordsLost += [...poison].filter((sid) => !failed.includes(sid)).length;
+      report.doubleCounts += good.filter(({ contact }) => Number(contact?.missedCount ?? 0) > 1).length;
+      report.doubleCounts += failed.length - new Set(failed).size;
 
-    expect(new Set(failed)).toEqual(poison);
-    expect(failed).toHaveLength(POISON);
-    expect(good.map(({ contact }) => contact?.missedCount)).toEqual(good.map(() => 1));
-    for (const sid of poison) expect(await get(calls.find((c) => c.rootCallSid === sid)?.customer ?? '')).toBeUndefined();
+      expect(new Set(failed)).toEqual(poison);
+      expect(failed).toHaveLength(POISON);
+      expect(good.map(({ contact }) => contact?.missedCount)).toEqual(good.map(() => 1));
+      for (const sid of poison) expect(await get(calls.find((c) => c.rootCallSid === sid)?.customer ?? '')).toBeUndefined();
 
-    // A second mapping replaying the whole stream, untampered: the poison records' real
-    // versions are applied once, nothing else moves.
-    const replay = contactsPoller(table, streamArn);
-    await replay.instance.pollOnce();
-    report.deliveries += replay.invocations.flat().length;
-    report.duplicates = report.deliveries - CALLS;
-    const after = await Promise.all(calls.map((c) => get(c.customer ?? '')));
-    report.doubleCounts += after.filter((contact) => Number(contact?.missedCount ?? 0) > 1).length;
-    report.recordsLost += after.filter((contact) => contact === undefined).length;
-    expect(replay.failures).toEqual([]);
-    expect(after.map((contact) => contact?.missedCount)).toEqual(calls.map(() => 1));
-  }, 240_000);
+      // A second mapping replaying the whole stream, untampered: the poison records' real
+      // versions are applied once, nothing else moves.
+      const replay = contactsPoller(table, streamArn);
+      await replay.instance.pollOnce();
+      report.deliveries += replay.invocations.flat().length;
+      report.duplicates = report.deliveries - CALLS;
+      const after = await Promise.all(calls.map((c) => get(c.customer ?? '')));
+      report.doubleCounts += after.filter((contact) => Number(contact?.missedCount ?? 0) > 1).length;
+      report.recordsLost += after.filter((contact) => contact === undefined).length;
+      expect(replay.failures).toEqual([]);
+      expect(after.map((contact) => contact?.missedCount)).toEqual(calls.map(() => 1));
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });

@@ -13,7 +13,7 @@ import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } 
 import { createTwilioCalls, TwilioUnavailableError } from '../../lib/twilio-client.js';
 import { createWatermark, WATERMARK_KEY } from '../../lib/watermark.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, webhookMissedCall } from '../helpers.js';
-import { FULL, finishScenario, report } from './scale.js';
+import { FULL, finishScenario, report, SCENARIO_TIMEOUT_MS } from './scale.js';
 
 /** Missed calls Twilio knows, per status (no-answer spans more than one page). */
 const SEEDED = FULL ? { 'no-answer': 3_600, busy: 1_800, failed: 600 } : { 'no-answer': 50, busy: 12, failed: 6 };
@@ -73,103 +73,107 @@ const watermark = async () =>
   (await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk: WATERMARK_KEY }, ConsistentRead: true }))).Item;
 
 describe('reconciliation faults', () => {
-  it('keeps the watermark through a 429 storm, a crash, a slow page, then records every missed call once', async () => {
-    const seeded: LocalCall[] = [];
-    const total = Object.values(SEEDED).reduce((a, b) => a + b, 0);
-    // Spread over 44 hours of the 48-hour first window, so over three days' counters.
-    const span = 44 * 3_600_000;
-    for (const [status, count] of Object.entries(SEEDED) as [LocalCall['status'], number][]) {
-      for (let i = 0; i < count; i++) {
-        seeded.push({
-          sid: newCallSid(),
-          from: `+1415${String(5_000_000 + seeded.length).padStart(7, '0')}`,
-          to: '+14155559876',
-          status,
-          direction: 'inbound',
-          startTime: new Date(NOW.getTime() - 45 * 3_600_000 + Math.floor((seeded.length * span) / total)),
-        });
+  it(
+    'keeps the watermark through a 429 storm, a crash, a slow page, then records every missed call once',
+    async () => {
+      const seeded: LocalCall[] = [];
+      const total = Object.values(SEEDED).reduce((a, b) => a + b, 0);
+      // Spread over 44 hours of the 48-hour first window, so over three days' counters.
+      const span = 44 * 3_600_000;
+      for (const [status, count] of Object.entries(SEEDED) as [LocalCall['status'], number][]) {
+        for (let i = 0; i < count; i++) {
+          seeded.push({
+            sid: newCallSid(),
+            from: `+1415${String(5_000_000 + seeded.length).padStart(7, '0')}`,
+            to: '+14155559876',
+            status,
+            direction: 'inbound',
+            startTime: new Date(NOW.getTime() - 45 * 3_600_000 + Math.floor((seeded.length * span) / total)),
+          });
+        }
       }
-    }
-    api.calls.push(...seeded);
-    // A third of them reached the webhook before the runs.
-    const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
-    const delivered = seeded.filter((_, i) => i % 3 === 0);
-    for (let i = 0; i < delivered.length; i += 25) {
-      await Promise.all(delivered.slice(i, i + 25).map((call) => ledger.record(webhookMissedCall(call))));
-    }
-    const outcomes: string[] = [];
-    const moved = async () => {
-      if ((await watermark()) !== undefined) report.acknowledgedUnrecorded += 1;
-    };
+      api.calls.push(...seeded);
+      // A third of them reached the webhook before the runs.
+      const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
+      const delivered = seeded.filter((_, i) => i % 3 === 0);
+      for (let i = 0; i < delivered.length; i += 25) {
+        await Promise.all(delivered.slice(i, i + 25).map((call) => ledger.record(webhookMissedCall(call))));
+      }
+      const outcomes: string[] = [];
+      const moved = async () => {
+        if ((await watermark()) !== undefined) report.acknowledgedUnrecorded += 1;
+      };
 
-    // 1. A 429 storm longer than the client's 6 attempts: the run fails, nothing acknowledged.
-    api.faults.push({ kind: 'status', status: 429, times: 8 });
-    outcomes.push(
-      await run().then(
-        () => 'finished',
-        (e: unknown) => (e instanceof TwilioUnavailableError ? 'unavailable' : String(e)),
-      ),
-    );
-    await moved();
+      // 1. A 429 storm longer than the client's 6 attempts: the run fails, nothing acknowledged.
+      api.faults.push({ kind: 'status', status: 429, times: 8 });
+      outcomes.push(
+        await run().then(
+          () => 'finished',
+          (e: unknown) => (e instanceof TwilioUnavailableError ? 'unavailable' : String(e)),
+        ),
+      );
+      await moved();
 
-    // 2. The Lambda dies between pages (after the first page is recorded).
-    outcomes.push(
-      await run({
-        afterPage: () => {
-          throw new Error('Runtime exited (injected crash between pages)');
-        },
-      }).then(
-        () => 'finished',
-        (e: unknown) => (String(e).includes('injected crash') ? 'crashed' : String(e)),
-      ),
-    );
-    await moved();
+      // 2. The Lambda dies between pages (after the first page is recorded).
+      outcomes.push(
+        await run({
+          afterPage: () => {
+            throw new Error('Runtime exited (injected crash between pages)');
+          },
+        }).then(
+          () => 'finished',
+          (e: unknown) => (String(e).includes('injected crash') ? 'crashed' : String(e)),
+        ),
+      );
+      await moved();
 
-    // 3. The second page takes 4 s with 0.5 s left: abandoned, a clean stop.
-    let end = Number.POSITIVE_INFINITY;
-    outcomes.push(
-      await run({
-        deadlineMs: () => end - Date.now(),
-        afterPage: (n) => {
-          if (n !== 1) return;
-          api.faults.push({ kind: 'delay', ms: 4_000, times: 1 });
-          end = Date.now() + 500;
-        },
-      }).then(
-        () => 'finished',
-        (e: unknown) => (e instanceof ReconcileDeadlineError ? 'deadline' : String(e)),
-      ),
-    );
-    await moved();
-    api.faults.length = 0;
+      // 3. The second page takes 4 s with 0.5 s left: abandoned, a clean stop.
+      let end = Number.POSITIVE_INFINITY;
+      outcomes.push(
+        await run({
+          deadlineMs: () => end - Date.now(),
+          afterPage: (n) => {
+            if (n !== 1) return;
+            api.faults.push({ kind: 'delay', ms: 4_000, times: 1 });
+            end = Date.now() + 500;
+          },
+        }).then(
+          () => 'finished',
+          (e: unknown) => (e instanceof ReconcileDeadlineError ? 'deadline' : String(e)),
+        ),
+      );
+      await moved();
+      api.faults.length = 0;
 
-    // 4. 429s and 500s within the bound: the run rides them out and finishes the window.
-    api.faults.push({ kind: 'status', status: 429, times: 3 }, { kind: 'status', status: 500, times: 2 });
-    const summary = await run();
-    outcomes.push('finished');
+      // 4. 429s and 500s within the bound: the run rides them out and finishes the window.
+      api.faults.push({ kind: 'status', status: 429, times: 3 }, { kind: 'status', status: 500, times: 2 });
+      const summary = await run();
+      outcomes.push('finished');
 
-    const faults = api.requests.filter((r) => r.status === 429 || r.status >= 500).length + 2; // + the crash and the slow page
-    report.faultsInjected += faults;
-    report.deliveries += delivered.length;
-    report.duplicates = report.deliveries - total;
-    const items = await scanAll(table.docs, table.tableName);
-    const stored = new Set(items.filter((i) => i.type === 'call').map((i) => String(i.pk)));
-    const stats = items.filter((i) => i.type === 'stats');
-    const counted = stats.reduce((sum, i) => sum + Number(i.total ?? 0), 0);
-    report.recordsLost += seeded.filter((c) => !stored.has(callKey(c.sid))).length;
-    report.doubleCounts += Math.max(0, stored.size - total) + Math.max(0, counted - total);
-    console.log(
-      `[reliability] reconcile: runs ${outcomes.join(', ')}; ${faults} faults; last run listed ${summary.listed}, recovered ${summary.recoveredTotal}, ${summary.twilioRequests} Twilio requests`,
-    );
+      const faults = api.requests.filter((r) => r.status === 429 || r.status >= 500).length + 2; // + the crash and the slow page
+      report.faultsInjected += faults;
+      report.deliveries += delivered.length;
+      report.duplicates = report.deliveries - total;
+      const items = await scanAll(table.docs, table.tableName);
+      const stored = new Set(items.filter((i) => i.type === 'call').map((i) => String(i.pk)));
+      const stats = items.filter((i) => i.type === 'stats');
+      const counted = stats.reduce((sum, i) => sum + Number(i.total ?? 0), 0);
+      report.recordsLost += seeded.filter((c) => !stored.has(callKey(c.sid))).length;
+      report.doubleCounts += Math.max(0, stored.size - total) + Math.max(0, counted - total);
+      console.log(
+        `[reliability] reconcile: runs ${outcomes.join(', ')}; ${faults} faults; last run listed ${summary.listed}, recovered ${summary.recoveredTotal}, ${summary.twilioRequests} Twilio requests`,
+      );
 
-    expect(outcomes).toEqual(['unavailable', 'crashed', 'deadline', 'finished']);
-    // No failed run moved the watermark (it is the run's acknowledgement of its window).
-    expect(report.acknowledgedUnrecorded).toBe(0);
-    expect(summary.listed).toBe(total);
-    expect(stored.size).toBe(total);
-    expect(counted).toBe(total);
-    for (const status of Object.keys(SEEDED) as (keyof typeof SEEDED)[])
-      expect(stats.reduce((sum, i) => sum + Number(i[`status:${status}`] ?? 0), 0)).toBe(SEEDED[status]);
-    expect(await watermark()).toMatchObject({ windowEnd: summary.window.to });
-  }, 600_000);
+      expect(outcomes).toEqual(['unavailable', 'crashed', 'deadline', 'finished']);
+      // No failed run moved the watermark (it is the run's acknowledgement of its window).
+      expect(report.acknowledgedUnrecorded).toBe(0);
+      expect(summary.listed).toBe(total);
+      expect(stored.size).toBe(total);
+      expect(counted).toBe(total);
+      for (const status of Object.keys(SEEDED) as (keyof typeof SEEDED)[])
+        expect(stats.reduce((sum, i) => sum + Number(i[`status:${status}`] ?? 0), 0)).toBe(SEEDED[status]);
+      expect(await watermark()).toMatchObject({ windowEnd: summary.window.to });
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });

@@ -10,7 +10,16 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { callKey } from '../../lib/ledger.js';
 import { freshTable, scanAll, statusCallback } from '../helpers.js';
-import { coldStartWebhook, FULL, finishScenario, lambdaContext, report, signedEvent, type WebhookHandler } from './scale.js';
+import {
+  coldStartWebhook,
+  FULL,
+  finishScenario,
+  lambdaContext,
+  report,
+  SCENARIO_TIMEOUT_MS,
+  signedEvent,
+  type WebhookHandler,
+} from './scale.js';
 
 const context = lambdaContext('throttle');
 const PER_KIND = FULL ? 40 : 2;
@@ -114,72 +123,76 @@ async function deliverAll(
 }
 
 describe('throttling and transaction conflicts', () => {
-  it('retries within bounds, answers 503 when faults persist, never half-writes, never double counts', async () => {
-    // Each call on a day of its own: the faults here are injected ones, not contention on one
-    // day's counter (the storm scenario has that).
-    let n = 0;
-    const nextDay = () => new Date(Date.UTC(2026, 0, 1) + n++ * 86_400_000).toUTCString();
-    const calls = KINDS.flatMap((kind) =>
-      Array.from({ length: PER_KIND }, () => {
-        const params = statusCallback({ Timestamp: nextDay() });
-        plan.set(params.CallSid, kind);
-        return { kind, params };
-      }),
-    );
+  it(
+    'retries within bounds, answers 503 when faults persist, never half-writes, never double counts',
+    async () => {
+      // Each call on a day of its own: the faults here are injected ones, not contention on one
+      // day's counter (the storm scenario has that).
+      let n = 0;
+      const nextDay = () => new Date(Date.UTC(2026, 0, 1) + n++ * 86_400_000).toUTCString();
+      const calls = KINDS.flatMap((kind) =>
+        Array.from({ length: PER_KIND }, () => {
+          const params = statusCallback({ Timestamp: nextDay() });
+          plan.set(params.CallSid, kind);
+          return { kind, params };
+        }),
+      );
 
-    const started = performance.now();
-    const slowest: number[] = [];
-    const first = await deliverAll(
-      calls.map((c) => c.params),
-      (ms) => slowest.push(ms),
-    );
-    report.deliveries += calls.length;
-    console.log(
-      `[reliability] throttle: ${calls.length} webhooks under injected faults answered in ${((performance.now() - started) / 1000).toFixed(1)} s, slowest ${(Math.max(...slowest) / 1000).toFixed(1)} s`,
-    );
+      const started = performance.now();
+      const slowest: number[] = [];
+      const first = await deliverAll(
+        calls.map((c) => c.params),
+        (ms) => slowest.push(ms),
+      );
+      report.deliveries += calls.length;
+      console.log(
+        `[reliability] throttle: ${calls.length} webhooks under injected faults answered in ${((performance.now() - started) / 1000).toFixed(1)} s, slowest ${(Math.max(...slowest) / 1000).toFixed(1)} s`,
+      );
 
-    // Right after the faults: every 2xx is stored, every 503 left nothing, and each stored call
-    // is counted once on its day (no item without its counter, no counter without its item).
-    const storedNow = new Set((await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'call').map((i) => String(i.pk)));
-    const statsNow = (await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'stats');
-    const byKind = (kind: Fault) => calls.map((c, i) => ({ ...c, status: first[i]?.statusCode ?? 0 })).filter((c) => c.kind === kind);
-    report.acknowledgedUnrecorded += calls.filter(
-      (c, i) => (first[i]?.statusCode ?? 500) < 300 && !storedNow.has(callKey(c.params.CallSid)),
-    ).length;
-    const totalNow = statsNow.reduce((sum, i) => sum + Number(i.total ?? 0), 0);
-    report.doubleCounts += Math.max(0, totalNow - storedNow.size);
+      // Right after the faults: every 2xx is stored, every 503 left nothing, and each stored call
+      // is counted once on its day (no item without its counter, no counter without its item).
+      const storedNow = new Set((await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'call').map((i) => String(i.pk)));
+      const statsNow = (await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'stats');
+      const byKind = (kind: Fault) => calls.map((c, i) => ({ ...c, status: first[i]?.statusCode ?? 0 })).filter((c) => c.kind === kind);
+      report.acknowledgedUnrecorded += calls.filter(
+        (c, i) => (first[i]?.statusCode ?? 500) < 300 && !storedNow.has(callKey(c.params.CallSid)),
+      ).length;
+      const totalNow = statsNow.reduce((sum, i) => sum + Number(i.total ?? 0), 0);
+      report.doubleCounts += Math.max(0, totalNow - storedNow.size);
 
-    expect(byKind('throttled-once').map((c) => c.status)).toEqual(byKind('throttled-once').map(() => 204));
-    expect(byKind('answer-lost-500').map((c) => c.status)).toEqual(byKind('answer-lost-500').map(() => 204));
-    expect(byKind('answer-lost-reset').map((c) => c.status)).toEqual(byKind('answer-lost-reset').map(() => 204));
-    expect(byKind('throttled-always').map((c) => c.status)).toEqual(byKind('throttled-always').map(() => 503));
-    expect(byKind('conflict-always').map((c) => c.status)).toEqual(byKind('conflict-always').map(() => 503));
-    for (const kind of ['throttled-always', 'conflict-always'] as const)
-      for (const c of byKind(kind)) expect(storedNow.has(callKey(c.params.CallSid))).toBe(false);
-    expect(totalNow).toBe(storedNow.size);
-    expect(storedNow.size).toBe(PER_KIND * 3);
-    // Bounded: a throttle is retried by the SDK (3 attempts in all, lib/aws.ts); a conflict by
-    // the ledger (8 transactions), each of which the SDK sends once (a cancellation is final).
-    const attemptsOf = (kind: Fault) => [...new Set(byKind(kind).map((c) => attempts.get(c.params.CallSid) ?? 0))];
-    expect(attemptsOf('throttled-once')).toEqual([2]);
-    expect(attemptsOf('throttled-always')).toEqual([3]);
-    expect(attemptsOf('conflict-always')).toEqual([8]);
-    expect(attemptsOf('answer-lost-500')).toEqual([2]);
-    expect(attemptsOf('answer-lost-reset')).toEqual([2]);
+      expect(byKind('throttled-once').map((c) => c.status)).toEqual(byKind('throttled-once').map(() => 204));
+      expect(byKind('answer-lost-500').map((c) => c.status)).toEqual(byKind('answer-lost-500').map(() => 204));
+      expect(byKind('answer-lost-reset').map((c) => c.status)).toEqual(byKind('answer-lost-reset').map(() => 204));
+      expect(byKind('throttled-always').map((c) => c.status)).toEqual(byKind('throttled-always').map(() => 503));
+      expect(byKind('conflict-always').map((c) => c.status)).toEqual(byKind('conflict-always').map(() => 503));
+      for (const kind of ['throttled-always', 'conflict-always'] as const)
+        for (const c of byKind(kind)) expect(storedNow.has(callKey(c.params.CallSid))).toBe(false);
+      expect(totalNow).toBe(storedNow.size);
+      expect(storedNow.size).toBe(PER_KIND * 3);
+      // Bounded: a throttle is retried by the SDK (3 attempts in all, lib/aws.ts); a conflict by
+      // the ledger (8 transactions), each of which the SDK sends once (a cancellation is final).
+      const attemptsOf = (kind: Fault) => [...new Set(byKind(kind).map((c) => attempts.get(c.params.CallSid) ?? 0))];
+      expect(attemptsOf('throttled-once')).toEqual([2]);
+      expect(attemptsOf('throttled-always')).toEqual([3]);
+      expect(attemptsOf('conflict-always')).toEqual([8]);
+      expect(attemptsOf('answer-lost-500')).toEqual([2]);
+      expect(attemptsOf('answer-lost-reset')).toEqual([2]);
 
-    // The faults clear; Twilio re-delivers what got a 503 (and, here, everything once more).
-    faultsOn = false;
-    const again = await deliverAll(calls.map((c) => c.params));
-    report.deliveries += calls.length;
-    report.duplicates = report.deliveries - calls.length;
-    const items = await scanAll(table.docs, table.tableName);
-    const stored = new Set(items.filter((i) => i.type === 'call').map((i) => String(i.pk)));
-    const total = items.filter((i) => i.type === 'stats').reduce((sum, i) => sum + Number(i.total ?? 0), 0);
-    report.recordsLost += calls.filter((c) => !stored.has(callKey(c.params.CallSid))).length;
-    report.doubleCounts += Math.max(0, total - calls.length);
+      // The faults clear; Twilio re-delivers what got a 503 (and, here, everything once more).
+      faultsOn = false;
+      const again = await deliverAll(calls.map((c) => c.params));
+      report.deliveries += calls.length;
+      report.duplicates = report.deliveries - calls.length;
+      const items = await scanAll(table.docs, table.tableName);
+      const stored = new Set(items.filter((i) => i.type === 'call').map((i) => String(i.pk)));
+      const total = items.filter((i) => i.type === 'stats').reduce((sum, i) => sum + Number(i.total ?? 0), 0);
+      report.recordsLost += calls.filter((c) => !stored.has(callKey(c.params.CallSid))).length;
+      report.doubleCounts += Math.max(0, total - calls.length);
 
-    expect(again.map((r) => r.statusCode)).toEqual(calls.map(() => 204));
-    expect(stored.size).toBe(calls.length);
-    expect(total).toBe(calls.length);
-  }, 120_000);
+      expect(again.map((r) => r.statusCode)).toEqual(calls.map(() => 204));
+      expect(stored.size).toBe(calls.length);
+      expect(total).toBe(calls.length);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });
