@@ -56,6 +56,8 @@ Object.assign(process.env, {
   AWS_SECRET_ACCESS_KEY: 'bench',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   POWERTOOLS_METRICS_DISABLED: 'true',
+  // Node 20 here, nodejs22.x in Lambda: the SDK's notice about 2027 releases is known.
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 });
 // A fresh DynamoDB Local per benchmark: the emulator slows down as its in-memory data grows.
 const withDynamo: Fresh = async <T>(fn: (endpoint: string) => Promise<T>): Promise<T> => {
