@@ -144,52 +144,57 @@ describe('contacts from the stream', () => {
     expect(await get(contactKey('+266696687'))).toBeUndefined();
   });
 
-  it('ignores TTL deletions (REMOVE records from dynamodb.amazonaws.com)', async () => {
+  describe('TTL deletions', () => {
     const number = newNumber();
     const call = missed(classifyStatusCallback(statusCallback({ From: number }), false));
-    await ledger().record(call);
-    await main.instance.pollOnce();
-    expect(await get(contactKey(number))).toMatchObject({ missedCount: 1 });
-    // Its retention runs out: DynamoDB Local's TTL deletes it and streams a service REMOVE.
-    await table.docs.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: { pk: callKey(call.rootCallSid) },
-        UpdateExpression: 'SET expiresAt = :past',
-        ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 60 },
-      }),
-    );
-
-    const deadline = Date.now() + 60_000;
-    while ((await get(callKey(call.rootCallSid))) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
-    expect(await get(callKey(call.rootCallSid))).toBeUndefined();
-
-    const removes: DynamoDBRecord[] = [];
-    const observer = poller();
-    // Read the raw stream (no filter) to see the REMOVE record and hand it to the handler directly.
-    const raw = new StreamPoller({
-      streams: streamsClient(),
-      streamArn,
-      region: 'us-east-1',
-      config: { ...mapping, filterPatterns: [] },
-      invoke: async (event) => {
-        removes.push(...event.Records.filter((r) => r.eventName === 'REMOVE'));
-        return { batchItemFailures: [] };
-      },
-      onFailure: () => {},
+    // The fixture is a real TTL deletion: the call recorded and applied, its retention run out,
+    // and DynamoDB Local's TTL sweep (its own schedule, seconds) deleting it with a service REMOVE.
+    beforeAll(async () => {
+      await ledger().record(call);
+      await main.instance.pollOnce();
+      expect(await get(contactKey(number))).toMatchObject({ missedCount: 1 });
+      await table.docs.send(
+        new UpdateCommand({
+          TableName: table.tableName,
+          Key: { pk: callKey(call.rootCallSid) },
+          UpdateExpression: 'SET expiresAt = :past',
+          ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 60 },
+        }),
+      );
+      const deadline = Date.now() + 60_000;
+      while ((await get(callKey(call.rootCallSid))) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
     });
-    await raw.pollOnce();
-    const ttlRemove = removes.find((r) => r.dynamodb?.Keys?.pk?.S === callKey(call.rootCallSid));
-    expect(ttlRemove?.userIdentity).toMatchObject({ type: 'Service', principalId: 'dynamodb.amazonaws.com' });
 
-    if (ttlRemove === undefined) throw new Error('no REMOVE record for the expired call');
-    const result = await processContactsBatch([ttlRemove], createContactsStore(table.as('contacts'), { tableName: table.tableName }));
-    expect(result.summary).toMatchObject({ skipped: 1, applied: 0 });
-    const seen = await observer.instance.pollOnce();
-    expect(observer.invocations.flat().some((r) => r.eventName === 'REMOVE')).toBe(false);
-    expect(seen.filteredOut).toBeGreaterThan(0);
-    expect(await get(contactKey(number))).toMatchObject({ missedCount: 1 });
-  }, 90_000);
+    it('ignores TTL deletions (REMOVE records from dynamodb.amazonaws.com)', async () => {
+      expect(await get(callKey(call.rootCallSid))).toBeUndefined();
+
+      const removes: DynamoDBRecord[] = [];
+      const observer = poller();
+      // Read the raw stream (no filter) to see the REMOVE record and hand it to the handler directly.
+      const raw = new StreamPoller({
+        streams: streamsClient(),
+        streamArn,
+        region: 'us-east-1',
+        config: { ...mapping, filterPatterns: [] },
+        invoke: async (event) => {
+          removes.push(...event.Records.filter((r) => r.eventName === 'REMOVE'));
+          return { batchItemFailures: [] };
+        },
+        onFailure: () => {},
+      });
+      await raw.pollOnce();
+      const ttlRemove = removes.find((r) => r.dynamodb?.Keys?.pk?.S === callKey(call.rootCallSid));
+      expect(ttlRemove?.userIdentity).toMatchObject({ type: 'Service', principalId: 'dynamodb.amazonaws.com' });
+
+      if (ttlRemove === undefined) throw new Error('no REMOVE record for the expired call');
+      const result = await processContactsBatch([ttlRemove], createContactsStore(table.as('contacts'), { tableName: table.tableName }));
+      expect(result.summary).toMatchObject({ skipped: 1, applied: 0 });
+      const seen = await observer.instance.pollOnce();
+      expect(observer.invocations.flat().some((r) => r.eventName === 'REMOVE')).toBe(false);
+      expect(seen.filteredOut).toBeGreaterThan(0);
+      expect(await get(contactKey(number))).toMatchObject({ missedCount: 1 });
+    });
+  });
 });
 
 describe('a <Dial> nobody answered: child leg, Dial action and reconciliation in every order', () => {
