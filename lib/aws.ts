@@ -6,7 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConfigError } from './config.js';
+import { integer } from './config.js';
 import { logger } from './log.js';
 
 /**
@@ -31,16 +31,7 @@ export function requestHandlerOptions(timeoutMs = 3_000) {
  * `AWS_REQUEST_TIMEOUT_MS` (100–10000, default 3000): the per-attempt timeout above. Unset in
  * serverless.yml; the tests shorten it where they stall DynamoDB on purpose.
  */
-function configuredTimeoutMs(): number {
-  const raw = process.env.AWS_REQUEST_TIMEOUT_MS?.trim();
-  if (raw === undefined || raw === '') return 3_000;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 100 || value > 10_000) {
-    throw new ConfigError(`AWS_REQUEST_TIMEOUT_MS must be a whole number from 100 to 10000, got "${raw}"`);
-  }
-  return value;
-}
-const requestHandler = requestHandlerOptions(configuredTimeoutMs());
+const requestHandler = requestHandlerOptions(integer(process.env, 'AWS_REQUEST_TIMEOUT_MS', 3_000, 100, 10_000));
 
 export function createDynamoDbClient(): DynamoDBClient {
   return new DynamoDBClient({ maxAttempts: 3, requestHandler });

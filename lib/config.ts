@@ -47,7 +47,8 @@ function required(env: Env, name: string): string {
   return value;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+/** A whole-number variable within [min, max], or `fallback` when unset. */
+export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = optional(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);

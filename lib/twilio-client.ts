@@ -143,7 +143,7 @@ function toCall(instance: CallInstance): TwilioCall {
 const DAY_MS = 86_400_000;
 
 /** Midnight UTC of the day `date` falls on, plus `days` days. */
-export function utcDay(date: Date, days = 0): Date {
+function utcDay(date: Date, days = 0): Date {
   return new Date(Math.floor(date.getTime() / DAY_MS) * DAY_MS + days * DAY_MS);
 }
 
