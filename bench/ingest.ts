@@ -8,11 +8,11 @@ import { createRequire } from 'node:module';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { createDocumentClient } from '../lib/aws.js';
-import { classifyStatusCallback, type MissedCall } from '../lib/calls.js';
-import { createTable } from '../lib/dev/table.js';
-import { callItem, recordTransaction } from '../lib/ledger.js';
-import { signLikeTwilio } from '../lib/signature.js';
+import { createDocumentClient } from '../lib/platform/aws.js';
+import { classifyStatusCallback, type MissedCall } from '../lib/ledger/calls.js';
+import { createTable } from '../dev/table.js';
+import { callItem, recordTransaction } from '../lib/ledger/store.js';
+import { signLikeTwilio } from '../lib/twilio/signature.js';
 import { bundle, localClient, percentile } from './build.js';
 
 const ACCOUNT_SID = `AC${'c'.repeat(32)}`;

@@ -4,14 +4,14 @@
  * against a naive run that sends the conditional put for every listed call.
  */
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { countRequests, createDocumentClient } from '../lib/aws.js';
-import type { MissedCall } from '../lib/calls.js';
-import { createTable } from '../lib/dev/table.js';
-import { type LocalCall, newCallSid, startTwilioApi } from '../lib/dev/twilio-api.js';
-import { callItem, createLedger } from '../lib/ledger.js';
-import { type RunSummary, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../lib/reconcile.js';
-import { createTwilioCalls } from '../lib/twilio-client.js';
-import { createWatermark } from '../lib/watermark.js';
+import { countRequests, createDocumentClient } from '../lib/platform/aws.js';
+import type { MissedCall } from '../lib/ledger/calls.js';
+import { createTable } from '../dev/table.js';
+import { type LocalCall, newCallSid, startTwilioApi } from '../dev/twilio-api.js';
+import { callItem, createLedger } from '../lib/ledger/store.js';
+import { type RunSummary, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../lib/reconcile/reconcile.js';
+import { createTwilioCalls } from '../lib/twilio/client.js';
+import { createWatermark } from '../lib/reconcile/watermark.js';
 import { localClient } from './build.js';
 import type { Fresh } from './ingest.js';
 

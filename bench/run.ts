@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { startDynamoDbLocal } from '../lib/dev/dynamodb-local.js';
+import { startDynamoDbLocal } from '../dev/dynamodb-local.js';
 import { root } from './build.js';
 import { coldStart } from './cold-start.js';
 import { httpBench } from './http.js';

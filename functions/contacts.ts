@@ -1,10 +1,10 @@
 /** The table's stream into contacts: one contact increment per missed call with a real number. */
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { documents, logSdkVersionAtColdStart } from '../lib/aws.js';
-import { parseTableConfig } from '../lib/config.js';
-import { createContactsStore } from '../lib/contacts.js';
-import { processContactsBatch } from '../lib/contacts-stream.js';
-import { logger } from '../lib/log.js';
+import { documents, logSdkVersionAtColdStart } from '../lib/platform/aws.js';
+import { parseTableConfig } from '../lib/platform/config.js';
+import { createContactsStore } from '../lib/contacts/store.js';
+import { processContactsBatch } from '../lib/contacts/stream.js';
+import { logger } from '../lib/platform/log.js';
 
 const config = parseTableConfig(process.env);
 logSdkVersionAtColdStart();

@@ -1,15 +1,15 @@
 /** The operator API (API key): stats, contacts and health. */
 
 import { isSupportedCountry } from 'libphonenumber-js';
-import { documents, dynamo, logSdkVersionAtColdStart, ssm } from '../lib/aws.js';
-import { ConfigError, parseReconcileConfig } from '../lib/config.js';
-import { getContact, listContacts, normalizePhone, parseListQuery } from '../lib/contacts-api.js';
-import { checkHealth } from '../lib/health.js';
-import { httpStack } from '../lib/http.js';
-import { BadRequestError, queryParameters, toHttpRequest } from '../lib/request.js';
-import { authTokenResolver } from '../lib/secrets.js';
-import { readStats, statsRange } from '../lib/stats.js';
-import { createTwilioCalls } from '../lib/twilio-client.js';
+import { documents, dynamo, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
+import { ConfigError, parseReconcileConfig } from '../lib/platform/config.js';
+import { getContact, listContacts, normalizePhone, parseListQuery } from '../lib/contacts/api.js';
+import { checkHealth } from '../lib/operator/health.js';
+import { httpStack } from '../lib/platform/http.js';
+import { BadRequestError, queryParameters, toHttpRequest } from '../lib/platform/request.js';
+import { authTokenResolver } from '../lib/platform/secrets.js';
+import { readStats, statsRange } from '../lib/operator/stats.js';
+import { createTwilioCalls } from '../lib/twilio/client.js';
 
 // The same table and Twilio credentials as the reconciliation.
 const config = parseReconcileConfig(process.env);

@@ -4,15 +4,15 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { countRequests, documents, logSdkVersionAtColdStart, ssm } from '../lib/aws.js';
-import { parseReconcileConfig } from '../lib/config.js';
-import { httpStack } from '../lib/http.js';
-import { createLedger } from '../lib/ledger.js';
-import { logger } from '../lib/log.js';
-import { type RunSummary, reconcile, reconcileOptions } from '../lib/reconcile.js';
-import { authTokenResolver } from '../lib/secrets.js';
-import { createTwilioCalls } from '../lib/twilio-client.js';
-import { createWatermark } from '../lib/watermark.js';
+import { countRequests, documents, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
+import { parseReconcileConfig } from '../lib/platform/config.js';
+import { httpStack } from '../lib/platform/http.js';
+import { createLedger } from '../lib/ledger/store.js';
+import { logger } from '../lib/platform/log.js';
+import { type RunSummary, reconcile, reconcileOptions } from '../lib/reconcile/reconcile.js';
+import { authTokenResolver } from '../lib/platform/secrets.js';
+import { createTwilioCalls } from '../lib/twilio/client.js';
+import { createWatermark } from '../lib/reconcile/watermark.js';
 
 const config = parseReconcileConfig(process.env);
 logSdkVersionAtColdStart();

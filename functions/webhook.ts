@@ -1,11 +1,11 @@
 /** Twilio status callbacks and `<Dial action>` callbacks into the missed-call ledger. */
-import { documents, logSdkVersionAtColdStart, ssm } from '../lib/aws.js';
-import { parseWebhookConfig } from '../lib/config.js';
-import { httpStack } from '../lib/http.js';
-import { createLedger } from '../lib/ledger.js';
-import { toHttpRequest } from '../lib/request.js';
-import { authTokenResolver } from '../lib/secrets.js';
-import { handleWebhook } from '../lib/webhook.js';
+import { documents, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
+import { parseWebhookConfig } from '../lib/platform/config.js';
+import { httpStack } from '../lib/platform/http.js';
+import { createLedger } from '../lib/ledger/store.js';
+import { toHttpRequest } from '../lib/platform/request.js';
+import { authTokenResolver } from '../lib/platform/secrets.js';
+import { handleWebhook } from '../lib/webhook/handle.js';
 
 const config = parseWebhookConfig(process.env);
 logSdkVersionAtColdStart();

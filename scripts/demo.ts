@@ -2,13 +2,13 @@
  * `npm run demo`: the whole system on a day of simulated Twilio traffic. Starts the local
  * stack (or uses a running one with --target, --key and --twilio-api), plays the day with some
  * webhooks lost, runs the reconciliation, then prints the ground truth beside what GET /stats
- * and GET /contacts report (lib/dev/demo.ts). Exit status 0 only if they agree exactly; leaves
+ * and GET /contacts report (dev/demo.ts). Exit status 0 only if they agree exactly; leaves
  * nothing running.
  */
-import { parseCli, progress, share, whole } from '../lib/dev/cli.js';
-import { LOCAL_DEFAULTS } from '../lib/dev/defaults.js';
-import { runDemo } from '../lib/dev/demo.js';
-import { startLocalStack } from '../lib/dev/stack.js';
+import { parseCli, progress, share, whole } from '../dev/cli.js';
+import { LOCAL_DEFAULTS } from '../dev/defaults.js';
+import { runDemo } from '../dev/demo.js';
+import { startLocalStack } from '../dev/stack.js';
 
 const args = parseCli();
 const options = {

@@ -5,9 +5,9 @@
  * call is registered there too, so that POST /reconcile can find the dropped ones.
  */
 
-import { parseCli, progress, registerCalls, share, whole } from '../lib/dev/cli.js';
-import { LOCAL_DEFAULTS } from '../lib/dev/defaults.js';
-import { planDay, sendDay } from '../lib/dev/simulator.js';
+import { parseCli, progress, registerCalls, share, whole } from '../dev/cli.js';
+import { LOCAL_DEFAULTS } from '../dev/defaults.js';
+import { planDay, sendDay } from '../dev/simulator.js';
 
 const args = parseCli();
 const target = args.target ?? 'http://127.0.0.1:3000';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../lib/dev/dynamodb-local.js';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../dev/dynamodb-local.js';
 import { formatReport, type ScenarioReport } from './reliability/report.js';
 
 declare module 'vitest' {

@@ -59,9 +59,9 @@ export async function loadHandler<H>(fn: FunctionName, options: LoadOptions): Pr
     ...options.env,
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  // The handler module builds its clients through lib/aws.ts; in this fresh module graph they
+  // The handler module builds its clients through lib/platform/aws.ts; in this fresh module graph they
   // are these same instances, guarded before the handler's first command.
-  const aws = await import('../lib/aws.js');
+  const aws = await import('../lib/platform/aws.js');
   guardClient(aws.dynamo(), fn, { tableName: options.tableName });
   guardClient(aws.ssm(), fn, { tableName: options.tableName });
   const mod: { handler: unknown } = await modules[fn]();

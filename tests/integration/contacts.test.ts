@@ -5,14 +5,14 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/calls.js';
-import { contactKey, createContactsStore } from '../../lib/contacts.js';
-import { processContactsBatch } from '../../lib/contacts-stream.js';
-import { readStreamEvent } from '../../lib/dev/serverless-config.js';
-import { StreamPoller } from '../../lib/dev/stream-poller.js';
-import { createTable } from '../../lib/dev/table.js';
-import { callKey, createLedger, statsKey } from '../../lib/ledger.js';
-import { logger } from '../../lib/log.js';
+import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
+import { contactKey, createContactsStore } from '../../lib/contacts/store.js';
+import { processContactsBatch } from '../../lib/contacts/stream.js';
+import { readStreamEvent } from '../../dev/serverless-config.js';
+import { StreamPoller } from '../../dev/stream-poller.js';
+import { createTable } from '../../dev/table.js';
+import { callKey, createLedger, statsKey } from '../../lib/ledger/store.js';
+import { logger } from '../../lib/platform/log.js';
 import { callSid, contactsPoller, dialAction, freshTable, statusCallback, streamsClient } from '../helpers.js';
 
 let table: Awaited<ReturnType<typeof freshTable>>;
@@ -21,7 +21,7 @@ const mapping = readStreamEvent('contacts');
 
 beforeAll(async () => {
   // Without the contacts GSI: DynamoDB Local never TTL-deletes in a table with a GSI (see
-  // lib/dev/table.ts), and the TTL test below needs its real REMOVE records.
+  // dev/table.ts), and the TTL test below needs its real REMOVE records.
   table = await freshTable({ withoutIndexes: true });
   const described = await createTable(table.client, table.tableName, { withoutIndexes: true });
   if (described.streamArn === undefined) throw new Error('no stream');

@@ -1,8 +1,8 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/calls.js';
-import { callKey, createLedger, LedgerUnavailableError, statsKey } from '../../lib/ledger.js';
+import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
+import { callKey, createLedger, LedgerUnavailableError, statsKey } from '../../lib/ledger/store.js';
 import { callSid, dialAction, freshTable, scanAll, statusCallback } from '../helpers.js';
 
 function missed(params: Record<string, string>, classify = classifyStatusCallback): MissedCall {

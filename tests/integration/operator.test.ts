@@ -2,12 +2,12 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countRequests, createDocumentClient } from '../../lib/aws.js';
-import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/calls.js';
-import { createContactsStore, pendingCall } from '../../lib/contacts.js';
-import { startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
-import { callItem, createLedger } from '../../lib/ledger.js';
-import { readStats, statsRange } from '../../lib/stats.js';
+import { countRequests, createDocumentClient } from '../../lib/platform/aws.js';
+import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
+import { createContactsStore, pendingCall } from '../../lib/contacts/store.js';
+import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
+import { callItem, createLedger } from '../../lib/ledger/store.js';
+import { readStats, statsRange } from '../../lib/operator/stats.js';
 import { ACCOUNT_SID, AUTH_TOKEN, dialAction, freshTable, statusCallback, v1Event } from '../helpers.js';
 import { loadHandler } from '../lambda.js';
 

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:net';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsSdkVersion, requestHandlerOptions } from '../../lib/aws.js';
+import { awsSdkVersion, requestHandlerOptions } from '../../lib/platform/aws.js';
 
 let server: Server;
 let endpoint: string;

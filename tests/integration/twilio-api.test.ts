@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newCallSid, startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
-import { createTwilioCalls, TwilioAuthError, TwilioDeadlineError, TwilioUnavailableError } from '../../lib/twilio-client.js';
+import { newCallSid, startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
+import { createTwilioCalls, TwilioAuthError, TwilioDeadlineError, TwilioUnavailableError } from '../../lib/twilio/client.js';
 import { ACCOUNT_SID, AUTH_TOKEN } from '../helpers.js';
 
 // A subset of Twilio's own OpenAPI document (see its _source field), kept in the repository.

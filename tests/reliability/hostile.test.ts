@@ -7,7 +7,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { logger } from '../../lib/log.js';
+import { logger } from '../../lib/platform/log.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, SECONDARY_TOKEN, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
 import { coldStartWebhook, FULL, finishScenario, lambdaContext, report, STAGE_URL, type WebhookHandler } from './scale.js';
 

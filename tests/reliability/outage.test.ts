@@ -1,5 +1,5 @@
 /**
- * DynamoDB outage mid-burst: a simulated day of Twilio traffic (lib/dev/simulator.ts) goes to
+ * DynamoDB outage mid-burst: a simulated day of Twilio traffic (dev/simulator.ts) goes to
  * the webhook while a proxy in front of DynamoDB Local passes, then stalls, then resets every
  * connection. During the outage no callback of a missed call gets a 2xx (the SDK's timeouts and
  * retries end each in a 503 within Twilio's 15 s). After recovery Twilio re-delivers some of
@@ -7,14 +7,14 @@
  * the others: the ledger then equals the simulator's ground truth, each call once.
  */
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { countRequests } from '../../lib/aws.js';
-import { type FaultProxy, startFaultProxy } from '../../lib/dev/fault-proxy.js';
-import { type Callback, planDay } from '../../lib/dev/simulator.js';
-import { startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
-import { callKey, createLedger } from '../../lib/ledger.js';
-import { reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile.js';
-import { createTwilioCalls } from '../../lib/twilio-client.js';
-import { createWatermark } from '../../lib/watermark.js';
+import { countRequests } from '../../lib/platform/aws.js';
+import { type FaultProxy, startFaultProxy } from '../../dev/fault-proxy.js';
+import { type Callback, planDay } from '../../dev/simulator.js';
+import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
+import { callKey, createLedger } from '../../lib/ledger/store.js';
+import { reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile/reconcile.js';
+import { createTwilioCalls } from '../../lib/twilio/client.js';
+import { createWatermark } from '../../lib/reconcile/watermark.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll } from '../helpers.js';
 import {
   coldStartWebhook,

@@ -7,10 +7,10 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyStatusCallback } from '../../lib/calls.js';
-import { contactKey } from '../../lib/contacts.js';
-import { createTable } from '../../lib/dev/table.js';
-import { createLedger } from '../../lib/ledger.js';
+import { classifyStatusCallback } from '../../lib/ledger/calls.js';
+import { contactKey } from '../../lib/contacts/store.js';
+import { createTable } from '../../dev/table.js';
+import { createLedger } from '../../lib/ledger/store.js';
 import { contactsPoller, freshTable, statusCallback } from '../helpers.js';
 import { FULL, finishScenario, report, SCENARIO_TIMEOUT_MS } from './scale.js';
 

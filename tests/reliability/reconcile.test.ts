@@ -6,12 +6,12 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countRequests } from '../../lib/aws.js';
-import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../lib/dev/twilio-api.js';
-import { callKey, createLedger } from '../../lib/ledger.js';
-import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile.js';
-import { createTwilioCalls, TwilioUnavailableError } from '../../lib/twilio-client.js';
-import { createWatermark, WATERMARK_KEY } from '../../lib/watermark.js';
+import { countRequests } from '../../lib/platform/aws.js';
+import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
+import { callKey, createLedger } from '../../lib/ledger/store.js';
+import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile/reconcile.js';
+import { createTwilioCalls, TwilioUnavailableError } from '../../lib/twilio/client.js';
+import { createWatermark, WATERMARK_KEY } from '../../lib/reconcile/watermark.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, webhookMissedCall } from '../helpers.js';
 import { FULL, finishScenario, report, SCENARIO_TIMEOUT_MS } from './scale.js';
 

@@ -6,8 +6,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createTable } from '../../lib/dev/table.js';
-import { callKey } from '../../lib/ledger.js';
+import { createTable } from '../../dev/table.js';
+import { callKey } from '../../lib/ledger/store.js';
 import { callSid, contactsPoller, dialAction, freshTable, scanAll, statusCallback } from '../helpers.js';
 import {
   coldStartWebhook,

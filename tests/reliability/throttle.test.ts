@@ -8,7 +8,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { callKey } from '../../lib/ledger.js';
+import { callKey } from '../../lib/ledger/store.js';
 import { freshTable, scanAll, statusCallback } from '../helpers.js';
 import {
   coldStartWebhook,
@@ -94,7 +94,7 @@ beforeAll(async () => {
   for (let i = 0; i < CONTAINERS; i++) {
     containers.push(await coldStartWebhook(table.tableName));
     // The same module graph as this container's handler: its process-wide DynamoDB client.
-    const { dynamo } = await import('../../lib/aws.js');
+    const { dynamo } = await import('../../lib/platform/aws.js');
     wrap(dynamo().config.requestHandler);
   }
 });
@@ -169,7 +169,7 @@ describe('throttling and transaction conflicts', () => {
         for (const c of byKind(kind)) expect(storedNow.has(callKey(c.params.CallSid))).toBe(false);
       expect(totalNow).toBe(storedNow.size);
       expect(storedNow.size).toBe(PER_KIND * 3);
-      // Bounded: a throttle is retried by the SDK (3 attempts in all, lib/aws.ts); a conflict by
+      // Bounded: a throttle is retried by the SDK (3 attempts in all, lib/platform/aws.ts); a conflict by
       // the ledger (8 transactions), each of which the SDK sends once (a cancellation is final).
       const attemptsOf = (kind: Fault) => [...new Set(byKind(kind).map((c) => attempts.get(c.params.CallSid) ?? 0))];
       expect(attemptsOf('throttled-once')).toEqual([2]);

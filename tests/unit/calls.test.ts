@@ -6,7 +6,7 @@ import {
   InvalidCallbackError,
   missedStatus,
   parseTwilioTimestamp,
-} from '../../lib/calls.js';
+} from '../../lib/ledger/calls.js';
 import { callSid, dialAction, statusCallback } from '../helpers.js';
 
 describe('missedStatus', () => {

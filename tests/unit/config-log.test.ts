@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_DIAL_ACTION_TWIML, parseWebhookConfig, readRestCredential } from '../../lib/config.js';
-import { maskPhone } from '../../lib/log.js';
+import { ConfigError, DEFAULT_DIAL_ACTION_TWIML, parseWebhookConfig, readRestCredential } from '../../lib/platform/config.js';
+import { maskPhone } from '../../lib/platform/log.js';
 import { ACCOUNT_SID } from '../helpers.js';
 
 const base = { TABLE_NAME: 't', TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_AUTH_TOKEN: 'tok' };

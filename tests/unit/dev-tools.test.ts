@@ -1,8 +1,8 @@
 /** The local tooling a newcomer meets first: `npm run sign` and the PUBLIC_BASE_URL warning of `npm start`. */
 import { describe, expect, it } from 'vitest';
-import { publicUrlWarning } from '../../lib/dev/public-url.js';
-import { curlCommand, parseSignArgs, signatureFor } from '../../lib/dev/sign.js';
-import { verifyTwilioSignature } from '../../lib/signature.js';
+import { publicUrlWarning } from '../../dev/public-url.js';
+import { curlCommand, parseSignArgs, signatureFor } from '../../dev/sign.js';
+import { verifyTwilioSignature } from '../../lib/twilio/signature.js';
 
 describe('npm run sign', () => {
   const argv = ['http://127.0.0.1:3000/twilio/call-status', 'CallSid=CA1', 'From=+14155550142', "Note=it's a=b"];

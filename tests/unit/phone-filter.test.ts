@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { nextContact, type PendingCall } from '../../lib/contacts.js';
-import { matchesPattern, passesFilters } from '../../lib/dev/event-filter.js';
-import { readStreamEvent } from '../../lib/dev/serverless-config.js';
-import { callerId } from '../../lib/phone.js';
+import { nextContact, type PendingCall } from '../../lib/contacts/store.js';
+import { matchesPattern, passesFilters } from '../../dev/event-filter.js';
+import { readStreamEvent } from '../../dev/serverless-config.js';
+import { callerId } from '../../lib/ledger/phone.js';
 
 describe('callerId', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError, MAX_BODY_BYTES, parseForm, signedUrl, toHttpRequest } from '../../lib/request.js';
+import { BadRequestError, MAX_BODY_BYTES, parseForm, signedUrl, toHttpRequest } from '../../lib/platform/request.js';
 import { statusCallback, v1Event, v2Event } from '../helpers.js';
 
 describe('toHttpRequest', () => {

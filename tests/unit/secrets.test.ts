@@ -1,6 +1,6 @@
 import { type GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
-import { authTokenResolver, SecretUnavailableError } from '../../lib/secrets.js';
+import { authTokenResolver, SecretUnavailableError } from '../../lib/platform/secrets.js';
 
 /** An SSM client double that answers from a map and can be told to fail: fault injection only. */
 function fakeSsm(values: Record<string, string>, failures = 0) {

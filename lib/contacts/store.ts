@@ -5,11 +5,11 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { MISSED_STATUSES, type MissedStatus } from './calls.js';
-import { callKey, statsKey } from './ledger.js';
-import { callerId } from './phone.js';
-import { InvalidStreamRecordError, isRecord, requireString } from './stream-image.js';
-import { backoffMs, cancellationCodes, defaultSleep, RETRYABLE_REASONS } from './transactions.js';
+import { MISSED_STATUSES, type MissedStatus } from '../ledger/calls.js';
+import { callKey, statsKey } from '../ledger/store.js';
+import { callerId } from '../ledger/phone.js';
+import { InvalidStreamRecordError, isRecord, requireString } from '../ledger/stream-image.js';
+import { backoffMs, cancellationCodes, defaultSleep, RETRYABLE_REASONS } from '../ledger/transactions.js';
 
 export const contactKey = (e164: string): string => `CONTACT#${e164}`;
 

@@ -6,13 +6,13 @@ import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import { createError } from '@middy/util';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
-import { InvalidCallbackError } from './calls.js';
-import { LedgerUnavailableError } from './ledger.js';
+import { InvalidCallbackError } from '../ledger/calls.js';
+import { LedgerUnavailableError } from '../ledger/store.js';
 import { logger } from './log.js';
-import { ReconcileDeadlineError } from './reconcile.js';
+import { ReconcileDeadlineError } from '../reconcile/reconcile.js';
 import { BadRequestError, type HttpEvent } from './request.js';
 import { SecretUnavailableError } from './secrets.js';
-import { TwilioAuthError, TwilioUnavailableError } from './twilio-errors.js';
+import { TwilioAuthError, TwilioUnavailableError } from '../twilio/errors.js';
 
 export type HttpHandler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResult>;
 

@@ -3,10 +3,10 @@
  * scan or a query of call items), so a request costs ceil(days / 100) reads whatever the traffic.
  */
 import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { MISSED_STATUSES, type MissedStatus, SOURCES, type Source } from './calls.js';
-import { LedgerUnavailableError, statsKey } from './ledger.js';
-import { BadRequestError } from './request.js';
-import { backoffMs, defaultSleep } from './transactions.js';
+import { MISSED_STATUSES, type MissedStatus, SOURCES, type Source } from '../ledger/calls.js';
+import { LedgerUnavailableError, statsKey } from '../ledger/store.js';
+import { BadRequestError } from '../platform/request.js';
+import { backoffMs, defaultSleep } from '../ledger/transactions.js';
 
 export const MAX_STATS_DAYS = 366;
 const DAY_MS = 86_400_000;

@@ -1,6 +1,6 @@
 /** `GET /health`: the table and the Twilio credentials, each with its own status and latency. */
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { TwilioCalls } from './twilio-client.js';
+import type { TwilioCalls } from '../twilio/client.js';
 
 export interface Check {
   status: 'ok' | 'fail';

@@ -3,9 +3,9 @@
  * with the concurrency, duplication, reordering and drops asked for, the same calls registered
  * in the local Twilio-shaped API, and the ground truth of what the ledger must end up with.
  */
-import type { MissedStatus } from '../calls.js';
-import { callerId } from '../phone.js';
-import { signLikeTwilio } from '../signature.js';
+import type { MissedStatus } from '../lib/ledger/calls.js';
+import { callerId } from '../lib/ledger/phone.js';
+import { signLikeTwilio } from '../lib/twilio/signature.js';
 import type { LocalCall } from './twilio-api.js';
 
 export type Flow =

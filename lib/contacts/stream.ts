@@ -3,9 +3,9 @@
  * sequence number (ReportBatchItemFailures), and the rest are applied exactly once.
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { type ContactsStore, pendingCall } from './contacts.js';
-import { logger, maskPhone } from './log.js';
-import { fromImage } from './stream-image.js';
+import { type ContactsStore, pendingCall } from './store.js';
+import { logger, maskPhone } from '../platform/log.js';
+import { fromImage } from '../ledger/stream-image.js';
 
 export interface BatchSummary {
   applied: number;

@@ -3,7 +3,7 @@
  * parameters to a URL, signed with the local auth token (or TWILIO_AUTH_TOKEN); `--curl` prints
  * the whole request as a curl command instead.
  */
-import { signLikeTwilio } from '../signature.js';
+import { signLikeTwilio } from '../lib/twilio/signature.js';
 
 export interface SignRequest {
   url: string;

@@ -1,13 +1,13 @@
 /**
  * The webhook's rules: which route is which callback, signature and account checks, then the
- * ledger. Returns the HTTP reply; throws the named errors that `lib/http.ts` maps to statuses.
+ * ledger. Returns the HTTP reply; throws the named errors that `lib/platform/http.ts` maps to statuses.
  */
-import { type Classified, classifyDialAction, classifyStatusCallback } from './calls.js';
-import type { WebhookConfig } from './config.js';
-import type { Ledger } from './ledger.js';
-import { logger, maskPhone } from './log.js';
-import { BadRequestError, type HttpRequest, parseForm, signedUrl } from './request.js';
-import { verifyTwilioSignature } from './signature.js';
+import { type Classified, classifyDialAction, classifyStatusCallback } from '../ledger/calls.js';
+import type { WebhookConfig } from '../platform/config.js';
+import type { Ledger } from '../ledger/store.js';
+import { logger, maskPhone } from '../platform/log.js';
+import { BadRequestError, type HttpRequest, parseForm, signedUrl } from '../platform/request.js';
+import { verifyTwilioSignature } from '../twilio/signature.js';
 
 type Route = 'call-status' | 'dial-status';
 

@@ -2,7 +2,7 @@
  * Configuration, read once per cold start from the environment that `serverless.yml` sets.
  * Every value is validated here, and a bad one fails fast with the variable's name.
  */
-import { WINDOW_DEFAULTS } from './reconcile.js';
+import { WINDOW_DEFAULTS } from '../reconcile/reconcile.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -3,10 +3,10 @@
  * ledger lacks (or lacks facts of), and send them through the SAME idempotent recording path
  * as the webhook, with source `reconcile`. The watermark advances only after the whole window.
  */
-import { callStatus, customerNumber, type MissedCall, type MissedStatus, missedStatus } from './calls.js';
-import type { Ledger } from './ledger.js';
-import type { TwilioCall, TwilioCalls } from './twilio-client.js';
-import { TwilioDeadlineError } from './twilio-errors.js';
+import { callStatus, customerNumber, type MissedCall, type MissedStatus, missedStatus } from '../ledger/calls.js';
+import type { Ledger } from '../ledger/store.js';
+import type { TwilioCall, TwilioCalls } from '../twilio/client.js';
+import { TwilioDeadlineError } from '../twilio/errors.js';
 
 export interface RunSummary {
   window: { from: string; to: string };

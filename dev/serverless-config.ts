@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse, type ScalarTag } from 'yaml';
-import { isRecord } from '../stream-image.js';
+import { isRecord } from '../lib/ledger/stream-image.js';
 
-const SERVERLESS_YML = new URL('../../serverless.yml', import.meta.url);
+const SERVERLESS_YML = new URL('../serverless.yml', import.meta.url);
 
 // CloudFormation short forms, kept as their long form; the local stack never resolves them.
 const cfnTags: ScalarTag[] = ['Ref', 'Sub', 'GetAtt', 'ImportValue', 'Join', 'Select', 'Split', 'If'].map((name) => ({

@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
-import { CONTACT_SHARDS, contactKey } from './contacts.js';
-import { callKey, LedgerUnavailableError } from './ledger.js';
-import { BadRequestError } from './request.js';
+import { CONTACT_SHARDS, contactKey } from './store.js';
+import { callKey, LedgerUnavailableError } from '../ledger/store.js';
+import { BadRequestError } from '../platform/request.js';
 
 export const CONTACTS_INDEX = 'byLastMissed';
 export const MAX_LIMIT = 100;

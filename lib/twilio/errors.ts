@@ -1,6 +1,6 @@
 /**
  * The Twilio REST errors the reconciliation maps to HTTP, in a module of their own so that
- * `lib/http.ts` (and so the webhook bundle) never pulls in the Twilio SDK.
+ * `lib/platform/http.ts` (and so the webhook bundle) never pulls in the Twilio SDK.
  */
 
 /** Twilio refused the credentials: the run fails with this message. */

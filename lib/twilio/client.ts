@@ -9,9 +9,9 @@ import RequestClient from 'twilio/lib/base/RequestClient.js';
 import type Response from 'twilio/lib/http/response.js';
 import Api from 'twilio/lib/rest/Api.js';
 import type { CallInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
-import type { CallStatus } from './calls.js';
-import { backoffMs, defaultSleep } from './transactions.js';
-import { TwilioAuthError, TwilioDeadlineError, TwilioUnavailableError } from './twilio-errors.js';
+import type { CallStatus } from '../ledger/calls.js';
+import { backoffMs, defaultSleep } from '../ledger/transactions.js';
+import { TwilioAuthError, TwilioDeadlineError, TwilioUnavailableError } from './errors.js';
 
 export { TwilioAuthError, TwilioDeadlineError, TwilioUnavailableError };
 

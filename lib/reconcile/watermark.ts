@@ -1,7 +1,7 @@
 /** The reconciliation watermark: one item, `META#reconcile`, never moved backwards. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LedgerUnavailableError } from './ledger.js';
+import { LedgerUnavailableError } from '../ledger/store.js';
 import type { RunSummary, Watermark } from './reconcile.js';
 
 export const WATERMARK_KEY = 'META#reconcile';

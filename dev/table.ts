@@ -16,11 +16,11 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
-import { isRecord } from '../stream-image.js';
+import { isRecord } from '../lib/ledger/stream-image.js';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless variable, not a template literal.
 const CFN_TABLE_NAME = '${self:custom.tableName}';
-const TABLE_FILE = new URL('../../resources/table.yml', import.meta.url);
+const TABLE_FILE = new URL('../resources/table.yml', import.meta.url);
 
 export interface TableDefinition {
   TableName: string;
