@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../lib/platform/aws.js';
 import { LOCAL_DEFAULTS } from '../dev/defaults.js';
+import { signLikeTwilio } from '../dev/sign.js';
 import { startLocalStack } from '../dev/stack.js';
-import { signLikeTwilio } from '../lib/twilio/signature.js';
+import { createDocumentClient } from '../lib/platform/aws.js';
 import { percentile } from './build.js';
 
 export interface HttpBench {

@@ -8,11 +8,12 @@ import { createRequire } from 'node:module';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { createDocumentClient } from '../lib/platform/aws.js';
-import { classifyStatusCallback, type MissedCall } from '../lib/ledger/calls.js';
+import { signLikeTwilio } from '../dev/sign.js';
 import { createTable } from '../dev/table.js';
-import { callItem, recordTransaction } from '../lib/ledger/store.js';
-import { signLikeTwilio } from '../lib/twilio/signature.js';
+import { classifyStatusCallback, type MissedCall } from '../lib/ledger/calls.js';
+import { callItem, recordCallTransaction } from '../lib/ledger/schema.js';
+import { createDocumentClient } from '../lib/platform/aws.js';
+import { mapLimit } from '../lib/platform/pool.js';
 import { bundle, localClient, percentile } from './build.js';
 
 const ACCOUNT_SID = `AC${'c'.repeat(32)}`;
@@ -40,19 +41,13 @@ export interface IngestResult {
 async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<RunFigures> {
   const latencies: number[] = [];
   let peak = process.memoryUsage().rss;
-  let next = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        const t = performance.now();
-        await fn(item);
-        latencies.push(performance.now() - t);
-        peak = Math.max(peak, process.memoryUsage().rss);
-      }
-    }),
-  );
+  await mapLimit(items, concurrency, async (item) => {
+    const t = performance.now();
+    await fn(item);
+    latencies.push(performance.now() - t);
+    peak = Math.max(peak, process.memoryUsage().rss);
+  });
   const seconds = (performance.now() - started) / 1000;
   return {
     calls: items.length,
@@ -145,7 +140,7 @@ export async function ingest(fresh: Fresh, calls: number, concurrency: number): 
     });
     return pool(missed, concurrency, async (call) => {
       const now = new Date();
-      await docs.send(new TransactWriteCommand(recordTransaction(baselineTable, callItem(call, now, 90), now)));
+      await docs.send(new TransactWriteCommand(recordCallTransaction(baselineTable, callItem(call, now, 90), now)));
     });
   });
 

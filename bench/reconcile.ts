@@ -4,14 +4,16 @@
  * against a naive run that sends the conditional put for every listed call.
  */
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { countRequests, createDocumentClient } from '../lib/platform/aws.js';
-import type { MissedCall } from '../lib/ledger/calls.js';
 import { createTable } from '../dev/table.js';
 import { type LocalCall, newCallSid, startTwilioApi } from '../dev/twilio-api.js';
-import { callItem, createLedger } from '../lib/ledger/store.js';
+import type { MissedCall } from '../lib/ledger/calls.js';
+import { callItem } from '../lib/ledger/schema.js';
+import { createLedger, createReconcileLedger } from '../lib/ledger/store.js';
+import { countRequests, createDocumentClient } from '../lib/platform/aws.js';
+import { mapLimit } from '../lib/platform/pool.js';
 import { type RunSummary, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../lib/reconcile/reconcile.js';
-import { createTwilioCalls } from '../lib/twilio/client.js';
 import { createWatermark } from '../lib/reconcile/watermark.js';
+import { createTwilioCalls } from '../lib/twilio/client.js';
 import { localClient } from './build.js';
 import type { Fresh } from './ingest.js';
 
@@ -106,7 +108,7 @@ export async function reconcileBench(fresh: Fresh, calls: number, naiveCalls: nu
       const ours = await reconcile(
         {
           twilio: createTwilioCalls({ accountSid: ACCOUNT_SID, username: ACCOUNT_SID, password: TOKEN, baseUrl: api.baseUrl }),
-          ledger: createLedger(docs, { tableName, retentionDays: 90 }),
+          ledger: createReconcileLedger(docs, { tableName, retentionDays: 90 }),
           watermark: createWatermark(docs, tableName),
           dynamoRequests,
           now: () => NOW,
@@ -129,15 +131,9 @@ export async function reconcileBench(fresh: Fresh, calls: number, naiveCalls: nu
       const naiveLedger = createLedger(naiveDocs, { tableName: naiveTable, retentionDays: 90 });
       const subset = all.slice(0, naiveCalls);
       const naiveStarted = performance.now();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          while (next < subset.length) {
-            const c = subset[next++];
-            if (c) await naiveLedger.record({ ...asMissed(c), source: 'reconcile' });
-          }
-        }),
-      );
+      await mapLimit(subset, 8, async (c) => {
+        await naiveLedger.record({ ...asMissed(c), source: 'reconcile' });
+      });
       return { wall: performance.now() - naiveStarted, writes: naiveWrites(), requests: naiveRequests() };
     });
 

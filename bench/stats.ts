@@ -4,10 +4,10 @@
  * a filter on the day, which is what a table without day counters is left with).
  */
 import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { countRequests, createDocumentClient } from '../lib/platform/aws.js';
 import { createTable } from '../dev/table.js';
-import { statsKey } from '../lib/ledger/store.js';
+import { statsKey } from '../lib/ledger/schema.js';
 import { readStats, statsRange } from '../lib/operator/stats.js';
+import { countRequests, createDocumentClient } from '../lib/platform/aws.js';
 import { localClient, median } from './build.js';
 
 export interface StatsBench {

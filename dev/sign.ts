@@ -3,7 +3,12 @@
  * parameters to a URL, signed with the local auth token (or TWILIO_AUTH_TOKEN); `--curl` prints
  * the whole request as a curl command instead.
  */
-import { signLikeTwilio } from '../lib/twilio/signature.js';
+import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
+
+/** The signature Twilio would send (the official helper), for the local tools, tests and benchmarks. */
+export function signLikeTwilio(token: string, url: string, params: Readonly<Record<string, string>>): string {
+  return getExpectedTwilioSignature(token, url, params);
+}
 
 export interface SignRequest {
   url: string;

@@ -5,7 +5,8 @@
  */
 import type { MissedStatus } from '../lib/ledger/calls.js';
 import { callerId } from '../lib/ledger/phone.js';
-import { signLikeTwilio } from '../lib/twilio/signature.js';
+import { mapLimit } from '../lib/platform/pool.js';
+import { signLikeTwilio } from './sign.js';
 import type { LocalCall } from './twilio-api.js';
 
 export type Flow =
@@ -313,16 +314,11 @@ export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSum
     }
     return delivered;
   });
-  let next = 0;
   let done = 0;
-  const worker = async () => {
-    while (next < work.length) {
-      const callbacks = work[next++] ?? [];
-      for (const callback of callbacks) await post(callback);
-      done += 1;
-      options.onProgress?.(done, work.length);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  await mapLimit(work, options.concurrency, async (callbacks) => {
+    for (const callback of callbacks) await post(callback);
+    done += 1;
+    options.onProgress?.(done, work.length);
+  });
   return summary;
 }

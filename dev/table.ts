@@ -16,7 +16,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
-import { isRecord } from '../lib/ledger/stream-image.js';
+import { isRecord } from '../lib/ledger/schema.js';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless variable, not a template literal.
 const CFN_TABLE_NAME = '${self:custom.tableName}';

@@ -4,30 +4,41 @@
  * newest `limit` below the cursor holds the global newest `limit`.
  */
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
-import { CONTACT_SHARDS, contactKey } from './store.js';
-import { callKey, LedgerUnavailableError } from '../ledger/store.js';
-import { BadRequestError } from '../platform/request.js';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll } from '../ledger/requests.js';
+import {
+  CALL_SUMMARY_PROJECTION,
+  type CallSummary,
+  CONTACT_SORT_KEY,
+  CONTACTS_INDEX,
+  type Contact,
+  type ContactSummary,
+  callKey,
+  contactKey,
+  contactShards,
+  InvalidItemError,
+  parseCallSummary,
+  parseContact,
+  parseContactSummary,
+  TableUnavailableError,
+} from '../ledger/schema.js';
+import { logger } from '../platform/log.js';
+import { HttpError } from '../platform/request.js';
 
-export const CONTACTS_INDEX = 'byLastMissed';
 export const MAX_LIMIT = 100;
 
-export interface ContactSummary {
-  phone: string;
-  missedCount: number;
-  firstMissedAt: string;
-  lastMissedAt: string;
-  lastCallSid: string;
-  lastStatus: string;
-}
-
-function summary(item: Record<string, unknown>): ContactSummary | undefined {
-  const { phone, missedCount, firstMissedAt, lastMissedAt, lastCallSid, lastStatus } = item;
-  if (typeof phone !== 'string' || typeof missedCount !== 'number' || typeof firstMissedAt !== 'string' || typeof lastMissedAt !== 'string')
+/**
+ * An item this API cannot read is left out (with a warning) rather than failing the whole
+ * request; the message never holds its key, which is a full number.
+ */
+function readable<T>(parse: () => T, what: string): T | undefined {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof InvalidItemError)) throw error;
+    logger.warn(`Unreadable ${what} left out`, { reason: error.message });
     return undefined;
-  if (typeof lastCallSid !== 'string' || typeof lastStatus !== 'string') return undefined;
-  return { phone, missedCount, firstMissedAt, lastMissedAt, lastCallSid, lastStatus };
+  }
 }
 
 export interface ListQuery {
@@ -43,14 +54,13 @@ export function parseListQuery(query: URLSearchParams): ListQuery {
   let since: string | undefined;
   if (rawSince !== null && rawSince !== '') {
     const ms = Date.parse(rawSince);
-    if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(rawSince))
-      throw new BadRequestError(400, 'since must be an ISO 8601 date or date-time');
+    if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(rawSince)) throw new HttpError(400, 'since must be an ISO 8601 date or date-time');
     since = new Date(ms).toISOString();
   }
   const rawLimit = query.get('limit');
   const limit = rawLimit === null || rawLimit === '' ? 50 : Number(rawLimit);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
-    throw new BadRequestError(400, `limit must be a whole number from 1 to ${MAX_LIMIT}`);
+    throw new HttpError(400, `limit must be a whole number from 1 to ${MAX_LIMIT}`);
   const cursor = query.get('cursor');
   const before = cursor === null || cursor === '' ? undefined : decodeCursor(cursor, since);
   return { since, limit, before };
@@ -71,25 +81,24 @@ export function encodeCursor(before: string, since: string | undefined): string 
 
 function decodeCursor(cursor: string, since: string | undefined): string {
   const [payload = '', sum, ...rest] = cursor.split('.');
-  if (rest.length > 0 || sum === undefined || cursor.length > 512 || sum !== checksum(payload))
-    throw new BadRequestError(400, NOT_A_CURSOR);
+  if (rest.length > 0 || sum === undefined || cursor.length > 512 || sum !== checksum(payload)) throw new HttpError(400, NOT_A_CURSOR);
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
   } catch {
-    throw new BadRequestError(400, NOT_A_CURSOR);
+    throw new HttpError(400, NOT_A_CURSOR);
   }
   if (
     typeof decoded !== 'object' ||
     decoded === null ||
     !('b' in decoded) ||
     typeof decoded.b !== 'string' ||
-    !/^\d{4}-.+#\+\d+$/.test(decoded.b)
+    !CONTACT_SORT_KEY.test(decoded.b)
   ) {
-    throw new BadRequestError(400, NOT_A_CURSOR);
+    throw new HttpError(400, NOT_A_CURSOR);
   }
   if (!('s' in decoded) || decoded.s !== (since ?? null) || (since !== undefined && decoded.b < since)) {
-    throw new BadRequestError(400, 'cursor belongs to another query (since differs)');
+    throw new HttpError(400, 'cursor belongs to another query (since differs)');
   }
   return decoded.b;
 }
@@ -100,9 +109,8 @@ export async function listContacts(
   tableName: string,
   q: ListQuery,
 ): Promise<{ items: ContactSummary[]; nextCursor: string | null }> {
-  const shards = Array.from({ length: CONTACT_SHARDS }, (_, i) => `CONTACTS#${i}`);
   const pages = await Promise.all(
-    shards.map(async (shard) => {
+    contactShards().map(async (shard) => {
       const values: Record<string, unknown> = { ':shard': shard };
       let condition = 'gsi1pk = :shard';
       if (q.before !== undefined && q.since !== undefined) {
@@ -129,7 +137,7 @@ export async function listContacts(
         );
         return out.Items ?? [];
       } catch (error) {
-        throw new LedgerUnavailableError('The contacts index could not be read', { cause: error });
+        throw new TableUnavailableError('The contacts index could not be read', { cause: error });
       }
     }),
   );
@@ -140,50 +148,33 @@ export async function listContacts(
   const page = merged.slice(0, q.limit);
   const last = page.at(-1);
   return {
-    items: page.map(summary).filter((s): s is ContactSummary => s !== undefined),
+    items: page.flatMap((item) => readable(() => parseContactSummary(item), 'contact') ?? []),
     nextCursor: merged.length > q.limit && last !== undefined ? encodeCursor(String(last.gsi1sk), q.since) : null,
   };
 }
 
-/** A phone number in any common format as E.164; 400 when it is none. */
-export function normalizePhone(raw: string, defaultCountry: CountryCode): string {
-  // Only what a written number holds: libphonenumber would also find one inside other text.
-  if (!/^[+\d\s().-]{3,32}$/.test(raw.trim())) throw new BadRequestError(400, 'phone is not a valid phone number');
-  const parsed = parsePhoneNumberFromString(raw.trim(), { defaultCountry });
-  if (parsed === undefined || !parsed.isValid()) throw new BadRequestError(400, 'phone is not a valid phone number');
-  return parsed.number;
-}
-
 /** One contact with its missed calls still within retention, newest first; undefined if unknown. */
-export async function getContact(client: DynamoDBDocumentClient, tableName: string, e164: string) {
+export async function getContact(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  e164: string,
+): Promise<(ContactSummary & { statusCounts: Contact['statusCounts']; calls: CallSummary[] }) | undefined> {
   let item: Record<string, unknown> | undefined;
   try {
     item = (await client.send(new GetCommand({ TableName: tableName, Key: { pk: contactKey(e164) } }))).Item;
   } catch (error) {
-    throw new LedgerUnavailableError('The contact could not be read', { cause: error });
+    throw new TableUnavailableError('The contact could not be read', { cause: error });
   }
-  const contact = item === undefined ? undefined : summary(item);
-  if (item === undefined || contact === undefined) return undefined;
-  const sids = Array.isArray(item.recentCallSids) ? item.recentCallSids.filter((s): s is string => typeof s === 'string') : [];
-  const calls: Record<string, unknown>[] = [];
-  for (let i = 0; i < sids.length; i += 100) {
-    try {
-      const out = await client.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [tableName]: {
-              Keys: sids.slice(i, i + 100).map((sid) => ({ pk: callKey(sid) })),
-              ProjectionExpression: 'callSid, #status, occurredAt, #source, direction',
-              ExpressionAttributeNames: { '#status': 'status', '#source': 'source' },
-            },
-          },
-        }),
-      );
-      calls.push(...(out.Responses?.[tableName] ?? []));
-    } catch (error) {
-      throw new LedgerUnavailableError('The contact calls could not be read', { cause: error });
-    }
-  }
-  calls.sort((a, b) => String(b.occurredAt).localeCompare(String(a.occurredAt)));
-  return { ...contact, statusCounts: item.statusCounts ?? {}, calls };
+  const contact = item === undefined ? undefined : readable(() => parseContact(item), 'contact');
+  if (contact === undefined) return undefined;
+  const items = await batchGetAll(
+    client,
+    tableName,
+    contact.recentCallSids.map((sid) => ({ pk: callKey(sid) })),
+    { what: 'The contact calls', read: CALL_SUMMARY_PROJECTION },
+  );
+  const calls = items.flatMap((call) => readable(() => parseCallSummary(call), 'call') ?? []);
+  calls.sort((a, b) => b.occurredAt.localeCompare(a.occurredAt));
+  const { phone, missedCount, firstMissedAt, lastMissedAt, lastCallSid, lastStatus, statusCounts } = contact;
+  return { phone, missedCount, firstMissedAt, lastMissedAt, lastCallSid, lastStatus, statusCounts, calls };
 }

@@ -5,53 +5,22 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { MISSED_STATUSES, type MissedStatus } from '../ledger/calls.js';
-import { callKey, statsKey } from '../ledger/store.js';
 import { callerId } from '../ledger/phone.js';
-import { InvalidStreamRecordError, isRecord, requireString } from '../ledger/stream-image.js';
-import { backoffMs, cancellationCodes, defaultSleep, RETRYABLE_REASONS } from '../ledger/transactions.js';
-
-export const contactKey = (e164: string): string => `CONTACT#${e164}`;
-
-/** A recorded missed call whose customer is known and whose contact is not applied yet. */
-export interface PendingCall {
-  rootCallSid: string;
-  customer: string;
-  status: MissedStatus;
-  occurredAt: string;
-  day: string;
-}
-
-export interface Contact {
-  pk: string;
-  type: 'contact';
-  phone: string;
-  missedCount: number;
-  statusCounts: Partial<Record<MissedStatus, number>>;
-  firstMissedAt: string;
-  lastMissedAt: string;
-  lastCallSid: string;
-  lastStatus: MissedStatus;
-  createdAt: string;
-  updatedAt: string;
-  /** The newest missed calls' root CallSids (at most {@link RECENT_CALLS}), newest first. */
-  recentCallSids: string[];
-  /** Index keys of `byLastMissed` (GET /contacts): a shard of 8 and `<lastMissedAt>#<phone>`. */
-  gsi1pk: string;
-  gsi1sk: string;
-  /** Optimistic-concurrency version: every write expects the version it read. */
-  version: number;
-}
-
-export const RECENT_CALLS = 100;
-export const CONTACT_SHARDS = 8;
-
-/** The index partition of a number: a stable hash spreads contact writes over 8 keys. */
-export function contactShard(e164: string): string {
-  let hash = 0;
-  for (const char of e164) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return `CONTACTS#${hash % CONTACT_SHARDS}`;
-}
+import { cancellationCodes, RETRYABLE_REASONS } from '../ledger/requests.js';
+import {
+  addToDay,
+  type Contact,
+  callKey,
+  contactKey,
+  contactShard,
+  contactSortKey,
+  InvalidItemError,
+  type PendingCall,
+  parseContact,
+  RECENT_CALLS,
+  TableUnavailableError,
+} from '../ledger/schema.js';
+import { backoffMs, defaultSleep } from '../platform/retry.js';
 
 export type ApplyOutcome =
   | { outcome: 'applied'; contact: string; missedCount: number }
@@ -59,69 +28,6 @@ export type ApplyOutcome =
   | { outcome: 'anonymous'; reason: string }
   /** Applied before (a replay), or the call item is gone (TTL): nothing changed. */
   | { outcome: 'already-applied' };
-
-export class ContactsUnavailableError extends Error {
-  override name = 'ContactsUnavailableError';
-}
-
-function isMissedStatus(value: unknown): value is MissedStatus {
-  return MISSED_STATUSES.some((status) => status === value);
-}
-
-/**
- * The pending call in a call item's image, or undefined when the item needs no contact work
- * (not a call, customer not known yet, already applied).
- * @throws InvalidStreamRecordError when a call item is malformed.
- */
-export function pendingCall(item: Readonly<Record<string, unknown>>): PendingCall | undefined {
-  if (item.type !== 'call' || item.customer === undefined || item.contactAppliedAt !== undefined) return undefined;
-  const status = item.status;
-  if (!isMissedStatus(status)) throw new InvalidStreamRecordError('status is not a missed-call status');
-  const occurredAt = requireString(item, 'occurredAt');
-  if (Number.isNaN(Date.parse(occurredAt))) throw new InvalidStreamRecordError('occurredAt is not a timestamp');
-  return {
-    rootCallSid: requireString(item, 'callSid'),
-    customer: requireString(item, 'customer'),
-    status,
-    occurredAt,
-    day: requireString(item, 'day'),
-  };
-}
-
-function readContact(item: Record<string, unknown> | undefined): Contact | undefined {
-  if (item === undefined) return undefined;
-  const counts = item.statusCounts;
-  const statusCounts: Partial<Record<MissedStatus, number>> = {};
-  if (isRecord(counts)) {
-    for (const status of MISSED_STATUSES) {
-      const n = counts[status];
-      if (typeof n === 'number') statusCounts[status] = n;
-    }
-  }
-  const { missedCount, version, lastStatus } = item;
-  const recent = Array.isArray(item.recentCallSids) ? item.recentCallSids.filter((sid): sid is string => typeof sid === 'string') : [];
-  if (typeof missedCount !== 'number' || typeof version !== 'number' || !isMissedStatus(lastStatus)) {
-    // No key in the message: it holds the full phone number.
-    throw new ContactsUnavailableError('a contact item is malformed (missedCount, version or lastStatus)');
-  }
-  return {
-    pk: requireString(item, 'pk'),
-    type: 'contact',
-    phone: requireString(item, 'phone'),
-    missedCount,
-    statusCounts,
-    firstMissedAt: requireString(item, 'firstMissedAt'),
-    lastMissedAt: requireString(item, 'lastMissedAt'),
-    lastCallSid: requireString(item, 'lastCallSid'),
-    lastStatus,
-    createdAt: requireString(item, 'createdAt'),
-    updatedAt: requireString(item, 'updatedAt'),
-    recentCallSids: recent,
-    gsi1pk: requireString(item, 'gsi1pk'),
-    gsi1sk: requireString(item, 'gsi1sk'),
-    version,
-  };
-}
 
 /** The contact after one more missed call; order-independent (min/max of the timestamps). */
 export function nextContact(existing: Contact | undefined, phone: string, call: PendingCall, now: string): Contact {
@@ -144,7 +50,7 @@ export function nextContact(existing: Contact | undefined, phone: string, call: 
     updatedAt: now,
     recentCallSids: recent,
     gsi1pk: contactShard(phone),
-    gsi1sk: `${lastMissedAt}#${phone}`,
+    gsi1sk: contactSortKey(lastMissedAt, phone),
     version: (existing?.version ?? 0) + 1,
   };
 }
@@ -174,13 +80,7 @@ export function createContactsStore(
 
   /** +1 on one counter of a day's counters item (GET /stats reads them). */
   const countOnDay = (day: string, counter: 'anonymous' | 'contactsCreated', now: string) => ({
-    Update: {
-      TableName: tableName,
-      Key: { pk: statsKey(day) },
-      UpdateExpression: 'SET #type = :type, #day = :day, updatedAt = :now ADD #counter :one',
-      ExpressionAttributeNames: { '#type': 'type', '#day': 'day', '#counter': counter },
-      ExpressionAttributeValues: { ':type': 'stats', ':day': day, ':now': now, ':one': 1 },
-    },
+    Update: addToDay(tableName, day, [counter], now),
   });
 
   async function attempt(call: PendingCall, now: string): Promise<ApplyOutcome> {
@@ -194,7 +94,7 @@ export function createContactsStore(
       return { outcome: 'anonymous', reason: id.reason };
     }
     const read = await client.send(new GetCommand({ TableName: tableName, Key: { pk: contactKey(id.e164) }, ConsistentRead: true }));
-    const existing = readContact(read.Item);
+    const existing = read.Item === undefined ? undefined : parseContact(read.Item);
     const next = nextContact(existing, id.e164, call, now);
     await client.send(
       new TransactWriteCommand({
@@ -224,15 +124,16 @@ export function createContactsStore(
           return await attempt(call, now.toISOString());
         } catch (error) {
           if (!(error instanceof TransactionCanceledException)) {
-            if (error instanceof ContactsUnavailableError) throw error;
-            throw new ContactsUnavailableError('The contact could not be written', { cause: error });
+            // A contact item that cannot be read (InvalidItemError) is never overwritten.
+            if (error instanceof InvalidItemError) throw error;
+            throw new TableUnavailableError('The contact could not be written', { cause: error });
           }
           const codes = cancellationCodes(error);
           if (codes[0] === 'ConditionalCheckFailed') return { outcome: 'already-applied' };
           // The contact changed since it was read (another call of the same number): read again.
           const contended = codes[1] === 'ConditionalCheckFailed' || codes.some((code) => RETRYABLE_REASONS.has(code));
           if (!contended || n >= maxAttempts) {
-            throw new ContactsUnavailableError(`The contact transaction was cancelled (${codes.join(', ')})`, { cause: error });
+            throw new TableUnavailableError(`The contact transaction was cancelled (${codes.join(', ')})`, { cause: error });
           }
           await sleep(backoffMs(n));
         }

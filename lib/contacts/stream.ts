@@ -3,9 +3,11 @@
  * sequence number (ReportBatchItemFailures), and the rest are applied exactly once.
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { type ContactsStore, pendingCall } from './store.js';
-import { logger, maskPhone } from '../platform/log.js';
+import { maskPhone } from '../ledger/phone.js';
+import { parsePendingCall } from '../ledger/schema.js';
 import { fromImage } from '../ledger/stream-image.js';
+import { logger } from '../platform/log.js';
+import type { ContactsStore } from './store.js';
 
 export interface BatchSummary {
   applied: number;
@@ -23,7 +25,7 @@ async function processRecord(record: DynamoDBRecord, store: ContactsStore, summa
     summary.skipped += 1;
     return;
   }
-  const call = pendingCall(fromImage(image));
+  const call = parsePendingCall(fromImage(image));
   if (call === undefined) {
     summary.skipped += 1;
     return;

@@ -62,17 +62,42 @@ export function missedStatus(status: DialCallStatus, includeCanceled: boolean): 
   return isOneOf(MISSED_STATUSES, status) ? status : undefined;
 }
 
+/** The statuses that are missed calls under this configuration (one Twilio list query each). */
+export function missedStatuses(includeCanceled: boolean): MissedStatus[] {
+  return MISSED_STATUSES.filter((status) => missedStatus(status, includeCanceled) !== undefined);
+}
+
 /** The root call of a leg: its parent for a `<Dial>` child leg, itself otherwise. */
-export function rootCallSid(callSid: string, parentCallSid: string | undefined): string {
+export function rootCallSid(callSid: string, parentCallSid: string | null | undefined): string {
   return parentCallSid ?? callSid;
 }
 
-/** The external party of a call leg, by direction; undefined where the leg does not carry it. */
-export function customerNumber(direction: string, from: string, to: string): string | undefined {
-  if (direction === 'inbound') return from || undefined;
-  if (direction === 'outbound-api') return to || undefined;
+/** A call leg as a callback or the REST API describes it. */
+export interface CallLeg {
+  direction: string;
+  from: string;
+  to: string;
+}
+
+/**
+ * The external party of a call leg, by direction: `From` of an inbound call, `To` of an
+ * outbound-api call; undefined for a `<Dial>` child leg (`outbound-dial`), which does not carry it.
+ */
+export function customerNumber(leg: CallLeg): string | undefined {
+  if (leg.direction === 'inbound') return leg.from || undefined;
+  if (leg.direction === 'outbound-api') return leg.to || undefined;
   return undefined;
 }
+
+/**
+ * The one way a missed call is made, whatever reported it: the leg that reported it (or, for the
+ * reconciliation, the root call when known) gives direction, numbers and the customer.
+ */
+export function missedCall(leg: CallLeg, fields: Omit<MissedCall, 'direction' | 'from' | 'to' | 'customer'>): MissedCall {
+  return { ...fields, direction: leg.direction, from: leg.from, to: leg.to, customer: customerNumber(leg) };
+}
+
+const legOf = (params: Params): CallLeg => ({ direction: params.Direction ?? '', from: params.From ?? '', to: params.To ?? '' });
 
 function requireSid(params: Params, name: string, pattern: RegExp): string {
   const value = params[name];
@@ -116,25 +141,18 @@ export function classifyStatusCallback(params: Params, includeCanceled: boolean)
   const parentCallSid = optionalSid(params, 'ParentCallSid', CALL_SID);
   const missed = missedStatus(status, includeCanceled);
   if (missed === undefined) return { kind: 'ignored', callSid, status };
-  const direction = params.Direction ?? '';
-  const from = params.From ?? '';
-  const to = params.To ?? '';
   const root = rootCallSid(callSid, parentCallSid);
   return {
     kind: 'missed',
-    call: {
+    call: missedCall(legOf(params), {
       rootCallSid: root,
       legCallSids: root === callSid ? [callSid] : [root, callSid],
       accountSid,
       status: missed,
-      direction,
-      from,
-      to,
-      customer: customerNumber(direction, from, to),
       source: 'webhook',
       startedAt: undefined,
       reportedAt: parseTwilioTimestamp(params.Timestamp),
-    },
+    }),
   };
 }
 
@@ -150,23 +168,16 @@ export function classifyDialAction(params: Params, includeCanceled: boolean): Cl
   const dialCallSid = optionalSid(params, 'DialCallSid', CALL_SID);
   const missed = missedStatus(status, includeCanceled);
   if (missed === undefined) return { kind: 'ignored', callSid, status };
-  const direction = params.Direction ?? '';
-  const from = params.From ?? '';
-  const to = params.To ?? '';
   return {
     kind: 'missed',
-    call: {
+    call: missedCall(legOf(params), {
       rootCallSid: callSid,
       legCallSids: dialCallSid === undefined ? [callSid] : [callSid, dialCallSid],
       accountSid,
       status: missed,
-      direction,
-      from,
-      to,
-      customer: customerNumber(direction, from, to),
       source: 'dial-action',
       startedAt: undefined,
       reportedAt: parseTwilioTimestamp(params.Timestamp),
-    },
+    }),
   };
 }

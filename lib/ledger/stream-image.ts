@@ -3,10 +3,7 @@
  * rather than cast: a record this code cannot read is reported as failed, never guessed at.
  */
 import type { AttributeValue } from 'aws-lambda';
-
-export class InvalidStreamRecordError extends Error {
-  override name = 'InvalidStreamRecordError';
-}
+import { InvalidItemError } from './schema.js';
 
 export type PlainValue = string | number | boolean | null | Set<string> | PlainValue[] | { [key: string]: PlainValue };
 
@@ -15,7 +12,7 @@ export function fromAttributeValue(value: AttributeValue): PlainValue {
   if (value.S !== undefined) return value.S;
   if (value.N !== undefined) {
     const n = Number(value.N);
-    if (!Number.isFinite(n)) throw new InvalidStreamRecordError(`number attribute "${value.N.slice(0, 20)}" is not finite`);
+    if (!Number.isFinite(n)) throw new InvalidItemError(`number attribute "${value.N.slice(0, 20)}" is not finite`);
     return n;
   }
   if (value.BOOL !== undefined) return value.BOOL;
@@ -23,7 +20,7 @@ export function fromAttributeValue(value: AttributeValue): PlainValue {
   if (value.SS !== undefined) return new Set(value.SS);
   if (value.L !== undefined) return value.L.map(fromAttributeValue);
   if (value.M !== undefined) return fromImage(value.M);
-  throw new InvalidStreamRecordError('unsupported attribute type in stream image');
+  throw new InvalidItemError('unsupported attribute type in stream image');
 }
 
 /** A stream image (NewImage/OldImage) as a plain object. */
@@ -31,21 +28,4 @@ export function fromImage(image: Readonly<Record<string, AttributeValue>>): { [k
   const out: { [key: string]: PlainValue } = {};
   for (const [name, value] of Object.entries(image)) out[name] = fromAttributeValue(value);
   return out;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Set);
-}
-
-export function requireString(item: Readonly<Record<string, unknown>>, name: string): string {
-  const value = item[name];
-  if (typeof value !== 'string' || value === '') throw new InvalidStreamRecordError(`${name} must be a non-empty string`);
-  return value;
-}
-
-export function optionalString(item: Readonly<Record<string, unknown>>, name: string): string | undefined {
-  const value = item[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new InvalidStreamRecordError(`${name} must be a string`);
-  return value;
 }

@@ -7,12 +7,12 @@ import httpErrorHandler from '@middy/http-error-handler';
 import { createError } from '@middy/util';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { InvalidCallbackError } from '../ledger/calls.js';
-import { LedgerUnavailableError } from '../ledger/store.js';
-import { logger } from './log.js';
+import { TableUnavailableError } from '../ledger/schema.js';
 import { ReconcileDeadlineError } from '../reconcile/reconcile.js';
-import { BadRequestError, type HttpEvent } from './request.js';
-import { SecretUnavailableError } from './secrets.js';
 import { TwilioAuthError, TwilioUnavailableError } from '../twilio/errors.js';
+import { logger } from './log.js';
+import { HttpError, type HttpEvent } from './request.js';
+import { SecretUnavailableError } from './secrets.js';
 
 export type HttpHandler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -20,9 +20,9 @@ const json = (message: string): string => JSON.stringify({ message });
 
 /** The HTTP error a thrown error maps to. Unknown errors are 500 with a generic message. */
 export function toHttpError(error: unknown): Error & { statusCode: number } {
-  if (error instanceof BadRequestError) return createError(error.statusCode, json(error.message));
+  if (error instanceof HttpError) return createError(error.statusCode, json(error.message));
   if (error instanceof InvalidCallbackError) return createError(400, json(error.message));
-  if (error instanceof LedgerUnavailableError || error instanceof SecretUnavailableError) {
+  if (error instanceof TableUnavailableError || error instanceof SecretUnavailableError) {
     // 503: the delivery was not recorded; Twilio retries per the URL's connection overrides.
     // createError (middy 6) ignores `headers`; http-error-handler reads them from the error.
     return Object.assign(createError(503, json('Temporarily unavailable, retry later'), { expose: true }), {

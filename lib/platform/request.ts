@@ -6,9 +6,14 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 
 export type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 
-/** A request the edge refuses; `statusCode` is the 4xx it maps to. Nothing is written. */
-export class BadRequestError extends Error {
-  override name = 'BadRequestError';
+/**
+ * A request refused with a 4xx: `statusCode` says which (400 malformed, 403 not from Twilio or
+ * not this account, 404 no such route or resource, 405 wrong method, 413 too large, 415 not a
+ * form). The message goes to the client and the log; it never holds a secret or a full number.
+ * Nothing is written for a refused request.
+ */
+export class HttpError extends Error {
+  override name = 'HttpError';
   constructor(
     readonly statusCode: 400 | 403 | 404 | 405 | 413 | 415,
     message: string,
@@ -51,17 +56,16 @@ function lowerCaseHeaders(headers: Readonly<Record<string, string | undefined>> 
 function decodeBody(body: string | null | undefined, isBase64Encoded: boolean): string {
   if (body === null || body === undefined) return '';
   if (!isBase64Encoded) {
-    if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES)
-      throw new BadRequestError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
+    if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) throw new HttpError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
     return body;
   }
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new BadRequestError(400, 'Request body is not valid base64');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new HttpError(400, 'Request body is not valid base64');
   const bytes = Buffer.from(body, 'base64');
-  if (bytes.length > MAX_BODY_BYTES) throw new BadRequestError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
+  if (bytes.length > MAX_BODY_BYTES) throw new HttpError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new BadRequestError(400, 'Request body is not valid UTF-8');
+    throw new HttpError(400, 'Request body is not valid UTF-8');
   }
 }
 
@@ -70,7 +74,7 @@ export function queryParameters(query: string): URLSearchParams {
   const params = new URLSearchParams(query);
   const seen = new Set<string>();
   for (const name of params.keys()) {
-    if (seen.has(name)) throw new BadRequestError(400, `Query parameter ${name.slice(0, 40)} appears more than once`);
+    if (seen.has(name)) throw new HttpError(400, `Query parameter ${name.slice(0, 40)} appears more than once`);
     seen.add(name);
   }
   return params;
@@ -100,7 +104,7 @@ function decodedParams(params: Readonly<Record<string, string | undefined>> | nu
     try {
       out[name] = value.includes('%') ? decodeURIComponent(value) : value;
     } catch {
-      throw new BadRequestError(400, `Path parameter ${name} is not valid percent-encoding`);
+      throw new HttpError(400, `Path parameter ${name} is not valid percent-encoding`);
     }
   }
   return out;
@@ -155,17 +159,17 @@ export function signedUrl(request: HttpRequest, publicBaseUrl: string | undefine
 
 /**
  * Parses an `application/x-www-form-urlencoded` body into single-valued parameters.
- * @throws BadRequestError 415 for another content type, 400 for a repeated parameter.
+ * @throws HttpError 415 for another content type, 400 for a repeated parameter.
  */
 export function parseForm(request: HttpRequest): Record<string, string> {
   const contentType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   if (contentType !== 'application/x-www-form-urlencoded') {
-    throw new BadRequestError(415, 'Content-Type must be application/x-www-form-urlencoded');
+    throw new HttpError(415, 'Content-Type must be application/x-www-form-urlencoded');
   }
   // A Map, not an object literal: a parameter named `__proto__` must stay a parameter.
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(request.body)) {
-    if (params.has(name)) throw new BadRequestError(400, `Form parameter ${name.slice(0, 40)} appears more than once`);
+    if (params.has(name)) throw new HttpError(400, `Form parameter ${name.slice(0, 40)} appears more than once`);
     params.set(name, value);
   }
   return Object.fromEntries(params);

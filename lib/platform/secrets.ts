@@ -1,9 +1,11 @@
 /**
- * The Twilio auth token(s): from the environment locally, from SSM Parameter Store
- * (SecureString) in AWS, read once per cold start and cached for warm invocations.
+ * Secrets (the Twilio auth tokens, an API key secret): from the environment locally, from SSM
+ * Parameter Store (SecureString) in AWS, read once per cold start and cached for warm invocations.
  */
 import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
-import type { AuthTokenSource } from './config.js';
+
+/** Where a secret comes from: given directly (local stack) or SSM (AWS), with an optional second one (a rotation). */
+export type SecretSource = { kind: 'env'; tokens: readonly string[] } | { kind: 'ssm'; primary: string; secondary: string | undefined };
 
 /** The token store could not be read: the request fails with 503 and Twilio retries it. */
 export class SecretUnavailableError extends Error {
@@ -28,7 +30,7 @@ async function readParameter(client: SSMClient, name: string, optional: boolean)
  * secondary during a rotation). A successful read is cached; a failed one is retried on
  * the next request rather than cached.
  */
-export function authTokenResolver(source: AuthTokenSource, client: () => SSMClient): () => Promise<readonly string[]> {
+export function secretResolver(source: SecretSource, client: () => SSMClient): () => Promise<readonly string[]> {
   if (source.kind === 'env') {
     const tokens = source.tokens;
     return async () => tokens;

@@ -3,8 +3,9 @@
  * ledger lacks (or lacks facts of), and send them through the SAME idempotent recording path
  * as the webhook, with source `reconcile`. The watermark advances only after the whole window.
  */
-import { callStatus, customerNumber, type MissedCall, type MissedStatus, missedStatus } from '../ledger/calls.js';
-import type { Ledger } from '../ledger/store.js';
+import { callStatus, type MissedStatus, missedCall, missedStatus, missedStatuses, rootCallSid } from '../ledger/calls.js';
+import type { ReconcileLedger } from '../ledger/store.js';
+import { mapLimit } from '../platform/pool.js';
 import type { TwilioCall, TwilioCalls } from '../twilio/client.js';
 import { TwilioDeadlineError } from '../twilio/errors.js';
 
@@ -62,16 +63,11 @@ export class ReconcileDeadlineError extends Error {
 
 export interface ReconcileDeps {
   twilio: TwilioCalls;
-  ledger: Ledger;
+  ledger: ReconcileLedger;
   watermark: Watermark;
   /** DynamoDB HTTP requests made so far by the client the ledger and watermark use. */
   dynamoRequests: () => number;
   now?: () => Date;
-}
-
-/** Statuses listed per run: one Twilio list query each. */
-export function statusesToList(includeCanceled: boolean): MissedStatus[] {
-  return includeCanceled ? ['no-answer', 'busy', 'failed', 'canceled'] : ['no-answer', 'busy', 'failed'];
 }
 
 /** The window's defaults: RECONCILE_OVERLAP_MINUTES, RECONCILE_SETTLE_MINUTES, RECONCILE_LOOKBACK_HOURS. */
@@ -87,7 +83,7 @@ export function reconcileOptions(settings: {
 }): ReconcileOptions {
   return {
     accountSid: settings.accountSid,
-    statuses: statusesToList(settings.includeCanceled),
+    statuses: missedStatuses(settings.includeCanceled),
     includeCanceled: settings.includeCanceled,
     overlapMs: settings.overlapMinutes * 60_000,
     settleMs: settings.settleMinutes * 60_000,
@@ -104,17 +100,6 @@ export function reconcileWindow(
   const to = new Date(now.getTime() - options.settleMs);
   const from = watermark === undefined ? new Date(now.getTime() - options.lookbackMs) : new Date(Date.parse(watermark) - options.overlapMs);
   return { from, to };
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      if (item !== undefined) await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 interface Group {
@@ -178,7 +163,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
         summary.listed += page.length;
         const groups = new Map<string, Group>();
         for (const call of page) {
-          const root = call.parentCallSid ?? call.sid;
+          const root = rootCallSid(call.sid, call.parentCallSid);
           const group = groups.get(root) ?? { root, legs: new Set([root]), first: call, rootCall: undefined };
           group.legs.add(call.sid);
           if (call.sid === root) group.rootCall = call;
@@ -197,20 +182,16 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
           const listedStatus = callStatus(group.first.status);
           const missed = listedStatus === undefined ? undefined : missedStatus(listedStatus, options.includeCanceled);
           if (missed === undefined) return;
-          const source = rootCall ?? group.first;
-          const call: MissedCall = {
+          // The customer is on the root call; a `<Dial>` child leg (outbound-dial) carries none.
+          const call = missedCall(rootCall ?? group.first, {
             rootCallSid: group.root,
             legCallSids: [...group.legs],
             accountSid: options.accountSid,
             status: missed,
-            direction: source.direction,
-            from: source.from,
-            to: source.to,
-            customer: rootCall ? customerNumber(rootCall.direction, rootCall.from, rootCall.to) : undefined,
             source: 'reconcile',
             startedAt: (rootCall?.startTime ?? group.first.startTime)?.toISOString(),
             reportedAt: undefined,
-          };
+          });
           const result = await deps.ledger.record(call);
           if (result.outcome === 'recorded') {
             summary.recovered[missed] = (summary.recovered[missed] ?? 0) + 1;

@@ -1,20 +1,17 @@
 /** The reconciliation watermark: one item, `META#reconcile`, never moved backwards. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LedgerUnavailableError } from '../ledger/store.js';
+import { parseWatermark, TableUnavailableError, WATERMARK_KEY } from '../ledger/schema.js';
 import type { RunSummary, Watermark } from './reconcile.js';
-
-export const WATERMARK_KEY = 'META#reconcile';
 
 export function createWatermark(client: DynamoDBDocumentClient, tableName: string): Watermark {
   return {
     async read() {
       try {
         const out = await client.send(new GetCommand({ TableName: tableName, Key: { pk: WATERMARK_KEY }, ConsistentRead: true }));
-        const end = out.Item?.windowEnd;
-        return typeof end === 'string' ? end : undefined;
+        return parseWatermark(out.Item);
       } catch (error) {
-        throw new LedgerUnavailableError('The reconciliation watermark could not be read', { cause: error });
+        throw new TableUnavailableError('The reconciliation watermark could not be read', { cause: error });
       }
     },
     async advance(windowEnd, summary: RunSummary) {
@@ -32,7 +29,7 @@ export function createWatermark(client: DynamoDBDocumentClient, tableName: strin
         );
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) return;
-        throw new LedgerUnavailableError('The reconciliation watermark could not be written', { cause: error });
+        throw new TableUnavailableError('The reconciliation watermark could not be written', { cause: error });
       }
     },
   };

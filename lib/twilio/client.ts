@@ -4,13 +4,17 @@
  * counts requests, retries 429 and 5xx with bounded backoff, and, where TWILIO_API_BASE_URL
  * says so, sends every request (next-page URIs included) to another host.
  */
+
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import BaseTwilio from 'twilio/lib/base/BaseTwilio.js';
 import RequestClient from 'twilio/lib/base/RequestClient.js';
 import type Response from 'twilio/lib/http/response.js';
 import Api from 'twilio/lib/rest/Api.js';
 import type { CallInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
 import type { CallStatus } from '../ledger/calls.js';
-import { backoffMs, defaultSleep } from '../ledger/transactions.js';
+import { backoffMs, defaultSleep } from '../platform/retry.js';
+import { secretResolver } from '../platform/secrets.js';
+import type { TwilioRestConfig } from './credentials.js';
 import { TwilioAuthError, TwilioDeadlineError, TwilioUnavailableError } from './errors.js';
 
 export { TwilioAuthError, TwilioDeadlineError, TwilioUnavailableError };
@@ -190,5 +194,22 @@ export function createTwilioCalls(options: TwilioCallsOptions): TwilioCalls {
       await calls.page({ pageSize: 1 });
     },
     requests: () => httpClient.count,
+  };
+}
+
+/** Builds a Calls client with per-use options (retries, timeouts, deadline). */
+export type TwilioCallsFactory = (
+  options?: Omit<TwilioCallsOptions, 'accountSid' | 'username' | 'password' | 'baseUrl'>,
+) => Promise<TwilioCalls>;
+
+/**
+ * The one way a function gets a Twilio Calls client: the secret resolved (from SSM once per cold
+ * start, retried after a failure), then a client with `options` (retries, timeouts, deadline).
+ */
+export function twilioCallsFactory(config: TwilioRestConfig, ssm: () => SSMClient): TwilioCallsFactory {
+  const secret = secretResolver(config.secret, ssm);
+  return async (options = {}) => {
+    const [password = ''] = await secret();
+    return createTwilioCalls({ ...options, accountSid: config.accountSid, username: config.username, password, baseUrl: config.baseUrl });
   };
 }

@@ -2,7 +2,7 @@
  * `X-Twilio-Signature` verification: base64(HMAC-SHA1(token, URL + sorted params)), compared
  * in constant time by the official `twilio` helper (the 4 KB slice, not the whole SDK).
  */
-import { getExpectedTwilioSignature, validateRequest } from 'twilio/lib/webhooks/webhooks.js';
+import { validateRequest } from 'twilio/lib/webhooks/webhooks.js';
 
 /**
  * True when `signature` was made with one of `tokens` (primary or, during a rotation,
@@ -22,9 +22,4 @@ export function verifyTwilioSignature(
       return false;
     }
   });
-}
-
-/** The signature Twilio would send: used by the local tools and tests to sign like Twilio. */
-export function signLikeTwilio(token: string, url: string, params: Readonly<Record<string, string>>): string {
-  return getExpectedTwilioSignature(token, url, params);
 }

@@ -3,11 +3,12 @@
  * ledger. Returns the HTTP reply; throws the named errors that `lib/platform/http.ts` maps to statuses.
  */
 import { type Classified, classifyDialAction, classifyStatusCallback } from '../ledger/calls.js';
-import type { WebhookConfig } from '../platform/config.js';
+import { maskPhone } from '../ledger/phone.js';
 import type { Ledger } from '../ledger/store.js';
-import { logger, maskPhone } from '../platform/log.js';
-import { BadRequestError, type HttpRequest, parseForm, signedUrl } from '../platform/request.js';
+import { logger } from '../platform/log.js';
+import { HttpError, type HttpRequest, parseForm, signedUrl } from '../platform/request.js';
 import { verifyTwilioSignature } from '../twilio/signature.js';
+import type { WebhookConfig } from './config.js';
 
 type Route = 'call-status' | 'dial-status';
 
@@ -32,8 +33,8 @@ export interface HttpReply {
 
 function routeOf(request: HttpRequest): Route {
   const route = ROUTES.get(request.route);
-  if (route === undefined) throw new BadRequestError(404, `No route ${request.route.slice(0, 80)}`);
-  if (request.method !== 'POST') throw new BadRequestError(405, `${request.route} accepts POST only`);
+  if (route === undefined) throw new HttpError(404, `No route ${request.route.slice(0, 80)}`);
+  if (request.method !== 'POST') throw new HttpError(405, `${request.route} accepts POST only`);
   return route;
 }
 
@@ -43,19 +44,19 @@ export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Pr
   const params = parseForm(request);
 
   const signature = request.headers['x-twilio-signature'];
-  if (signature === undefined || signature === '') throw new BadRequestError(403, 'Missing X-Twilio-Signature header');
+  if (signature === undefined || signature === '') throw new HttpError(403, 'Missing X-Twilio-Signature header');
   const url = signedUrl(request, deps.config.publicBaseUrl);
-  if (url === undefined) throw new BadRequestError(403, 'Cannot tell which URL was signed: set PUBLIC_BASE_URL');
+  if (url === undefined) throw new HttpError(403, 'Cannot tell which URL was signed: set PUBLIC_BASE_URL');
   // The URL as called, and the same URL with the configured connection-override fragment
   // (whether Twilio signs the fragment is not documented). URLs hold no secret: the refusal
   // names them, so that a wrong PUBLIC_BASE_URL is plain to see.
   const candidates = deps.config.urlFragment === undefined ? [url] : [url, `${url}#${deps.config.urlFragment}`];
   const tokens = await deps.authTokens();
   if (!candidates.some((candidate) => verifyTwilioSignature(tokens, signature, candidate, params))) {
-    throw new BadRequestError(403, `Invalid X-Twilio-Signature (checked against ${candidates.join(' and ')})`);
+    throw new HttpError(403, `Invalid X-Twilio-Signature (checked against ${candidates.join(' and ')})`);
   }
   if (params.AccountSid !== deps.config.accountSid) {
-    throw new BadRequestError(403, 'AccountSid does not match this deployment');
+    throw new HttpError(403, 'AccountSid does not match this deployment');
   }
 
   const classified: Classified =

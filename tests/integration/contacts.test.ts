@@ -5,13 +5,14 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
-import { contactKey, createContactsStore } from '../../lib/contacts/store.js';
-import { processContactsBatch } from '../../lib/contacts/stream.js';
 import { readStreamEvent } from '../../dev/serverless-config.js';
 import { StreamPoller } from '../../dev/stream-poller.js';
 import { createTable } from '../../dev/table.js';
-import { callKey, createLedger, statsKey } from '../../lib/ledger/store.js';
+import { createContactsStore } from '../../lib/contacts/store.js';
+import { processContactsBatch } from '../../lib/contacts/stream.js';
+import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
+import { callKey, contactKey, statsKey } from '../../lib/ledger/schema.js';
+import { createLedger } from '../../lib/ledger/store.js';
 import { logger } from '../../lib/platform/log.js';
 import { callSid, contactsPoller, dialAction, freshTable, statusCallback, streamsClient } from '../helpers.js';
 

@@ -2,7 +2,8 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
-import { callKey, createLedger, LedgerUnavailableError, statsKey } from '../../lib/ledger/store.js';
+import { callKey, statsKey, TableUnavailableError } from '../../lib/ledger/schema.js';
+import { createLedger } from '../../lib/ledger/store.js';
 import { callSid, dialAction, freshTable, scanAll, statusCallback } from '../helpers.js';
 
 function missed(params: Record<string, string>, classify = classifyStatusCallback): MissedCall {
@@ -118,7 +119,7 @@ describe('ledger on DynamoDB Local', () => {
     await table.docs.send(new PutCommand({ TableName: table.tableName, Item: { pk: statsKey('2026-11-07'), total: 'corrupt' } }));
     const call = missed(statusCallback({ Timestamp: 'Sat, 07 Nov 2026 12:00:00 +0000' }));
 
-    await expect(ledger.record(call)).rejects.toThrow(LedgerUnavailableError);
+    await expect(ledger.record(call)).rejects.toThrow(TableUnavailableError);
 
     expect(await get(callKey(call.rootCallSid))).toBeUndefined();
     expect(await get(statsKey('2026-11-07'))).toEqual({ pk: statsKey('2026-11-07'), total: 'corrupt' });
@@ -161,7 +162,7 @@ describe('ledger under injected faults', () => {
     expect(await get(statsKey('2026-11-08'))).toMatchObject({ total: 1 });
   });
 
-  it('gives up after maxAttempts with LedgerUnavailableError and writes nothing', async () => {
+  it('gives up after maxAttempts with TableUnavailableError and writes nothing', async () => {
     const fault = conflicting(table.as('webhook'), 100);
     const ledger = createLedger(fault.client, { tableName: table.tableName, retentionDays: 90, maxAttempts: 4, sleep: async () => {} });
     const call = missed(statusCallback({ Timestamp: 'Mon, 09 Nov 2026 12:00:00 +0000' }));

@@ -2,12 +2,13 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countRequests, createDocumentClient } from '../../lib/platform/aws.js';
-import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
-import { createContactsStore, pendingCall } from '../../lib/contacts/store.js';
 import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
-import { callItem, createLedger } from '../../lib/ledger/store.js';
+import { createContactsStore } from '../../lib/contacts/store.js';
+import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
+import { callItem, parsePendingCall } from '../../lib/ledger/schema.js';
+import { createLedger } from '../../lib/ledger/store.js';
 import { readStats, statsRange } from '../../lib/operator/stats.js';
+import { countRequests, createDocumentClient } from '../../lib/platform/aws.js';
 import { ACCOUNT_SID, AUTH_TOKEN, dialAction, freshTable, statusCallback, v1Event } from '../helpers.js';
 import { loadHandler } from '../lambda.js';
 
@@ -53,7 +54,7 @@ beforeAll(async () => {
   const store = createContactsStore(table.as('contacts'), { tableName: table.tableName });
   for (const call of calls) {
     await ledger.record(call);
-    const pending = pendingCall(callItem(call, new Date(), 90));
+    const pending = parsePendingCall(callItem(call, new Date(), 90));
     if (pending) await store.apply(pending);
   }
   handler = await operator({});

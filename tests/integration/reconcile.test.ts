@@ -4,12 +4,13 @@
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { countRequests } from '../../lib/platform/aws.js';
 import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
-import { callKey, createLedger } from '../../lib/ledger/store.js';
+import { callKey, WATERMARK_KEY } from '../../lib/ledger/schema.js';
+import { createLedger, createReconcileLedger } from '../../lib/ledger/store.js';
+import { countRequests } from '../../lib/platform/aws.js';
 import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile/reconcile.js';
+import { createWatermark } from '../../lib/reconcile/watermark.js';
 import { createTwilioCalls, TwilioAuthError } from '../../lib/twilio/client.js';
-import { createWatermark, WATERMARK_KEY } from '../../lib/reconcile/watermark.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, v1Event, webhookMissedCall } from '../helpers.js';
 import { loadHandler } from '../lambda.js';
 
@@ -50,7 +51,7 @@ function deps(overrides: { password?: string; now?: Date; maxAttempts?: number }
       maxAttempts: overrides.maxAttempts,
       pageSize: PAGE_SIZE,
     }),
-    ledger: createLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90, sleep: async () => {} }),
+    ledger: createReconcileLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90, sleep: async () => {} }),
     watermark: createWatermark(table.as('reconcile'), table.tableName),
     dynamoRequests,
     now: () => overrides.now ?? NOW,

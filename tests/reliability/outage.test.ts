@@ -7,14 +7,15 @@
  * the others: the ledger then equals the simulator's ground truth, each call once.
  */
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { countRequests } from '../../lib/platform/aws.js';
 import { type FaultProxy, startFaultProxy } from '../../dev/fault-proxy.js';
 import { type Callback, planDay } from '../../dev/simulator.js';
 import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
-import { callKey, createLedger } from '../../lib/ledger/store.js';
+import { callKey } from '../../lib/ledger/schema.js';
+import { createReconcileLedger } from '../../lib/ledger/store.js';
+import { countRequests } from '../../lib/platform/aws.js';
 import { reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile/reconcile.js';
-import { createTwilioCalls } from '../../lib/twilio/client.js';
 import { createWatermark } from '../../lib/reconcile/watermark.js';
+import { createTwilioCalls } from '../../lib/twilio/client.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll } from '../helpers.js';
 import {
   coldStartWebhook,
@@ -128,7 +129,7 @@ describe('DynamoDB outage', () => {
       const summary = await reconcile(
         {
           twilio: createTwilioCalls({ accountSid: ACCOUNT_SID, username: ACCOUNT_SID, password: AUTH_TOKEN, baseUrl: api.baseUrl }),
-          ledger: createLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90 }),
+          ledger: createReconcileLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90 }),
           watermark: createWatermark(table.as('reconcile'), table.tableName),
           dynamoRequests: countRequests(table.as('reconcile')),
         },

@@ -7,9 +7,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyStatusCallback } from '../../lib/ledger/calls.js';
-import { contactKey } from '../../lib/contacts/store.js';
 import { createTable } from '../../dev/table.js';
+import { classifyStatusCallback } from '../../lib/ledger/calls.js';
+import { contactKey } from '../../lib/ledger/schema.js';
 import { createLedger } from '../../lib/ledger/store.js';
 import { contactsPoller, freshTable, statusCallback } from '../helpers.js';
 import { FULL, finishScenario, report, SCENARIO_TIMEOUT_MS } from './scale.js';

@@ -6,12 +6,13 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countRequests } from '../../lib/platform/aws.js';
 import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
-import { callKey, createLedger } from '../../lib/ledger/store.js';
+import { callKey, WATERMARK_KEY } from '../../lib/ledger/schema.js';
+import { createLedger, createReconcileLedger } from '../../lib/ledger/store.js';
+import { countRequests } from '../../lib/platform/aws.js';
 import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile/reconcile.js';
+import { createWatermark } from '../../lib/reconcile/watermark.js';
 import { createTwilioCalls, TwilioUnavailableError } from '../../lib/twilio/client.js';
-import { createWatermark, WATERMARK_KEY } from '../../lib/reconcile/watermark.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, webhookMissedCall } from '../helpers.js';
 import { FULL, finishScenario, report, SCENARIO_TIMEOUT_MS } from './scale.js';
 
@@ -60,7 +61,7 @@ function run(hooks: { deadlineMs?: () => number; afterPage?: (pageNumber: number
   return reconcile(
     {
       twilio,
-      ledger: createLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90, sleep: async () => {} }),
+      ledger: createReconcileLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90, sleep: async () => {} }),
       watermark: createWatermark(table.as('reconcile'), table.tableName),
       dynamoRequests: countRequests(table.as('reconcile')),
       now: () => NOW,

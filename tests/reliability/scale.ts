@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { inject } from 'vitest';
+import { mapLimit } from '../../lib/platform/pool.js';
 import { AUTH_TOKEN, signLikeTwilio, v1Event } from '../helpers.js';
 import { loadHandler } from '../lambda.js';
 import { type Counters, emptyCounters, type ScenarioReport } from './report.js';
@@ -47,14 +48,13 @@ export function coldStartWebhook(tableName: string, overrides: Record<string, st
 /** `fn(0)` … `fn(count - 1)`, at most `inFlight` at a time; the results in index order. */
 export async function inParallel<T>(count: number, inFlight: number, fn: (index: number) => Promise<T>): Promise<T[]> {
   const results: T[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const index = next++;
+  await mapLimit(
+    Array.from({ length: count }, (_, index) => index),
+    inFlight,
+    async (index) => {
       results[index] = await fn(index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(inFlight, count) }, worker));
+    },
+  );
   return results;
 }
 

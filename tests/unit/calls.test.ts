@@ -5,6 +5,7 @@ import {
   customerNumber,
   InvalidCallbackError,
   missedStatus,
+  missedStatuses,
   parseTwilioTimestamp,
 } from '../../lib/ledger/calls.js';
 import { callSid, dialAction, statusCallback } from '../helpers.js';
@@ -117,8 +118,15 @@ describe('classifyDialAction', () => {
 });
 
 describe('helpers', () => {
-  it('knows no customer for a child leg', () => {
-    expect(customerNumber('outbound-dial', '+1', '+2')).toBeUndefined();
+  it('knows the customer by direction, and none for a child leg', () => {
+    expect(customerNumber({ direction: 'inbound', from: '+1', to: '+2' })).toBe('+1');
+    expect(customerNumber({ direction: 'outbound-api', from: '+1', to: '+2' })).toBe('+2');
+    expect(customerNumber({ direction: 'outbound-dial', from: '+1', to: '+2' })).toBeUndefined();
+  });
+
+  it('lists canceled among the missed statuses only when configured', () => {
+    expect(missedStatuses(false)).toEqual(['no-answer', 'busy', 'failed']);
+    expect(missedStatuses(true)).toEqual(['no-answer', 'busy', 'failed', 'canceled']);
   });
 
   it('parses RFC 2822 timestamps and ignores garbage', () => {

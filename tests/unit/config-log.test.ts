@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_DIAL_ACTION_TWIML, parseWebhookConfig, readRestCredential } from '../../lib/platform/config.js';
-import { maskPhone } from '../../lib/platform/log.js';
+import { maskPhone } from '../../lib/ledger/phone.js';
+import { ConfigError } from '../../lib/platform/config.js';
+import { readRestCredential } from '../../lib/twilio/credentials.js';
+import { DEFAULT_DIAL_ACTION_TWIML, parseWebhookConfig } from '../../lib/webhook/config.js';
 import { ACCOUNT_SID } from '../helpers.js';
 
 const base = { TABLE_NAME: 't', TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_AUTH_TOKEN: 'tok' };

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { nextContact, type PendingCall } from '../../lib/contacts/store.js';
 import { matchesPattern, passesFilters } from '../../dev/event-filter.js';
 import { readStreamEvent } from '../../dev/serverless-config.js';
+import { nextContact } from '../../lib/contacts/store.js';
 import { callerId } from '../../lib/ledger/phone.js';
+import type { PendingCall } from '../../lib/ledger/schema.js';
 
 describe('callerId', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError, MAX_BODY_BYTES, parseForm, signedUrl, toHttpRequest } from '../../lib/platform/request.js';
+import { HttpError, MAX_BODY_BYTES, parseForm, signedUrl, toHttpRequest } from '../../lib/platform/request.js';
 import { statusCallback, v1Event, v2Event } from '../helpers.js';
 
 describe('toHttpRequest', () => {
@@ -24,7 +24,7 @@ describe('toHttpRequest', () => {
   it('refuses a body that is not base64 when it says it is', () => {
     const event = v2Event({ route: '/twilio/call-status', params: {} });
     event.body = '%%%not-base64';
-    expect(() => toHttpRequest(event)).toThrow(new BadRequestError(400, 'Request body is not valid base64'));
+    expect(() => toHttpRequest(event)).toThrow(new HttpError(400, 'Request body is not valid base64'));
   });
 
   it('refuses bodies over the size limit with 413', () => {
@@ -67,7 +67,7 @@ describe('parseForm', () => {
 
   it('refuses JSON with 415', () => {
     expect(() => parseForm(request('{"CallSid":"CA1"}', 'application/json'))).toThrow(
-      new BadRequestError(415, 'Content-Type must be application/x-www-form-urlencoded'),
+      new HttpError(415, 'Content-Type must be application/x-www-form-urlencoded'),
     );
   });
 

@@ -1,6 +1,6 @@
 import { type GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
-import { authTokenResolver, SecretUnavailableError } from '../../lib/platform/secrets.js';
+import { SecretUnavailableError, secretResolver } from '../../lib/platform/secrets.js';
 
 /** An SSM client double that answers from a map and can be told to fail: fault injection only. */
 function fakeSsm(values: Record<string, string>, failures = 0) {
@@ -23,9 +23,9 @@ function fakeSsm(values: Record<string, string>, failures = 0) {
   return { client: client as unknown as SSMClient, calls };
 }
 
-describe('authTokenResolver', () => {
+describe('secretResolver', () => {
   it('returns environment tokens as given', async () => {
-    const resolve = authTokenResolver({ kind: 'env', tokens: ['a', 'b'] }, () => {
+    const resolve = secretResolver({ kind: 'env', tokens: ['a', 'b'] }, () => {
       throw new Error('SSM must not be used');
     });
     await expect(resolve()).resolves.toEqual(['a', 'b']);
@@ -33,7 +33,7 @@ describe('authTokenResolver', () => {
 
   it('reads primary and secondary once per cold start, then serves from cache', async () => {
     const ssm = fakeSsm({ '/p': 'primary', '/s': 'secondary' });
-    const resolve = authTokenResolver({ kind: 'ssm', primary: '/p', secondary: '/s' }, () => ssm.client);
+    const resolve = secretResolver({ kind: 'ssm', primary: '/p', secondary: '/s' }, () => ssm.client);
     await expect(resolve()).resolves.toEqual(['primary', 'secondary']);
     await expect(resolve()).resolves.toEqual(['primary', 'secondary']);
     expect(ssm.calls.sort()).toEqual(['/p', '/s']);
@@ -41,19 +41,19 @@ describe('authTokenResolver', () => {
 
   it('works without the optional secondary parameter', async () => {
     const ssm = fakeSsm({ '/p': 'primary' });
-    const resolve = authTokenResolver({ kind: 'ssm', primary: '/p', secondary: '/s' }, () => ssm.client);
+    const resolve = secretResolver({ kind: 'ssm', primary: '/p', secondary: '/s' }, () => ssm.client);
     await expect(resolve()).resolves.toEqual(['primary']);
   });
 
   it('fails with SecretUnavailableError when the primary is missing', async () => {
     const ssm = fakeSsm({});
-    const resolve = authTokenResolver({ kind: 'ssm', primary: '/p', secondary: undefined }, () => ssm.client);
+    const resolve = secretResolver({ kind: 'ssm', primary: '/p', secondary: undefined }, () => ssm.client);
     await expect(resolve()).rejects.toThrow(new SecretUnavailableError('SSM parameter /p could not be read'));
   });
 
   it('does not cache a failure: the next request reads again', async () => {
     const ssm = fakeSsm({ '/p': 'primary' }, 1);
-    const resolve = authTokenResolver({ kind: 'ssm', primary: '/p', secondary: undefined }, () => ssm.client);
+    const resolve = secretResolver({ kind: 'ssm', primary: '/p', secondary: undefined }, () => ssm.client);
     await expect(resolve()).rejects.toThrow(SecretUnavailableError);
     await expect(resolve()).resolves.toEqual(['primary']);
     expect(ssm.calls).toEqual(['/p', '/p']);

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signLikeTwilio, verifyTwilioSignature } from '../../lib/twilio/signature.js';
+import { signLikeTwilio } from '../../dev/sign.js';
+import { verifyTwilioSignature } from '../../lib/twilio/signature.js';
 import { AUTH_TOKEN, SECONDARY_TOKEN, statusCallback } from '../helpers.js';
 
 const URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod/twilio/call-status';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CALL_STATUSES, DIAL_CALL_STATUSES } from '../../lib/ledger/calls.js';
 import { FLOW_WEIGHTS, planDay } from '../../dev/simulator.js';
+import { CALL_STATUSES, DIAL_CALL_STATUSES } from '../../lib/ledger/calls.js';
 import { ACCOUNT_SID } from '../helpers.js';
 
 // Twilio's documented parameters (DESIGN.md, "Status callback parameters" and the <Dial> action).

@@ -1,0 +1,361 @@
+/**
+ * The single table: every key, every item shape with its parser, the day-counter update and the
+ * contact index shard. The stores (ledger, contacts, watermark, stats) build and read items
+ * through this module only; `resources/table.yml` declares the same keys and index.
+ *
+ * | pk                     | item                                    | written by            |
+ * |------------------------|-----------------------------------------|-----------------------|
+ * | `CALL#<root CallSid>`  | one missed call (TTL `expiresAt`)       | ledger                |
+ * | `STATS#<YYYY-MM-DD>`   | that day's counters                     | ledger, contacts      |
+ * | `CONTACT#<E.164>`      | one missed caller (index `byLastMissed`) | contacts              |
+ * | `META#reconcile`       | the reconciliation watermark            | reconciliation        |
+ */
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { MISSED_STATUSES, type MissedCall, type MissedStatus, SOURCES, type Source } from './calls.js';
+
+/** The table could not be read or written: HTTP callers answer 503, the stream retries. */
+export class TableUnavailableError extends Error {
+  override name = 'TableUnavailableError';
+}
+
+/** An item (in the table or in a stream image) that this code cannot read: never guessed at. */
+export class InvalidItemError extends Error {
+  override name = 'InvalidItemError';
+}
+
+// ---- keys -------------------------------------------------------------------------------------
+
+const CALL_PREFIX = 'CALL#';
+export const callKey = (rootCallSid: string): string => `${CALL_PREFIX}${rootCallSid}`;
+/** The root CallSid of a call item's key. */
+export const callSidOfKey = (pk: string): string => pk.slice(CALL_PREFIX.length);
+export const statsKey = (day: string): string => `STATS#${day}`;
+export const contactKey = (e164: string): string => `CONTACT#${e164}`;
+export const WATERMARK_KEY = 'META#reconcile';
+
+/** The global secondary index of contacts, most recently missed first (`GET /contacts`). */
+export const CONTACTS_INDEX = 'byLastMissed';
+export const CONTACT_SHARDS = 8;
+const contactShardKey = (n: number): string => `CONTACTS#${n}`;
+/** Every partition of the contacts index. */
+export const contactShards = (): string[] => Array.from({ length: CONTACT_SHARDS }, (_, n) => contactShardKey(n));
+
+/** The index partition of a number: a stable hash spreads contact writes over 8 keys. */
+export function contactShard(e164: string): string {
+  let hash = 0;
+  for (const char of e164) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return contactShardKey(hash % CONTACT_SHARDS);
+}
+
+/** The index sort key of a contact: `<lastMissedAt>#<phone>`; cursors carry it. */
+export const contactSortKey = (lastMissedAt: string, e164: string): string => `${lastMissedAt}#${e164}`;
+export const CONTACT_SORT_KEY = /^\d{4}-.+#\+\d+$/;
+
+// ---- reading items ------------------------------------------------------------------------------
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Set);
+}
+
+export function requireString(item: Readonly<Record<string, unknown>>, name: string): string {
+  const value = item[name];
+  if (typeof value !== 'string' || value === '') throw new InvalidItemError(`${name} must be a non-empty string`);
+  return value;
+}
+
+function requireNumber(item: Readonly<Record<string, unknown>>, name: string): number {
+  const value = item[name];
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidItemError(`${name} must be a number`);
+  return value;
+}
+
+export function isMissedStatus(value: unknown): value is MissedStatus {
+  return MISSED_STATUSES.some((status) => status === value);
+}
+
+function isSource(value: unknown): value is Source {
+  return SOURCES.some((source) => source === value);
+}
+
+function requireMissedStatus(item: Readonly<Record<string, unknown>>, name: string): MissedStatus {
+  const value = item[name];
+  if (!isMissedStatus(value)) throw new InvalidItemError(`${name} is not a missed-call status`);
+  return value;
+}
+
+function strings(value: unknown): string[] {
+  const list = value instanceof Set ? [...value] : Array.isArray(value) ? value : [];
+  return list.filter((entry): entry is string => typeof entry === 'string');
+}
+
+// ---- the call item ------------------------------------------------------------------------------
+
+const DAY_SECONDS = 86_400;
+
+/** A call item as stored; `legSids` is a string set, `expiresAt` the TTL attribute. */
+export type CallItem = {
+  pk: string;
+  type: 'call';
+  callSid: string;
+  legSids: Set<string>;
+  accountSid: string;
+  status: MissedStatus;
+  direction: string;
+  from: string;
+  to: string;
+  customer: string | undefined;
+  source: Source;
+  startedAt: string | undefined;
+  reportedAt: string | undefined;
+  /** When the call happened as far as known: start, else Twilio's report, else recording time. */
+  occurredAt: string;
+  recordedAt: string;
+  /** The UTC day of `occurredAt`, whose counters the call is counted on. */
+  day: string;
+  expiresAt: number;
+};
+
+/** The item a missed call becomes. */
+export function callItem(call: MissedCall, recordedAt: Date, retentionDays: number): CallItem {
+  const recorded = recordedAt.toISOString();
+  const occurredAt = call.startedAt ?? call.reportedAt ?? recorded;
+  return {
+    pk: callKey(call.rootCallSid),
+    type: 'call',
+    callSid: call.rootCallSid,
+    legSids: new Set(call.legCallSids),
+    accountSid: call.accountSid,
+    status: call.status,
+    direction: call.direction,
+    from: call.from,
+    to: call.to,
+    customer: call.customer,
+    source: call.source,
+    startedAt: call.startedAt,
+    reportedAt: call.reportedAt,
+    occurredAt,
+    recordedAt: recorded,
+    day: occurredAt.slice(0, 10),
+    // TTL: DynamoDB deletes the item (within a day or two) after this epoch second.
+    expiresAt: Math.floor(recordedAt.getTime() / 1000) + retentionDays * DAY_SECONDS,
+  };
+}
+
+/** What the reconciliation needs to know of a recorded call (projection `KNOWN_CALL_PROJECTION`). */
+export interface KnownCall {
+  hasCustomer: boolean;
+  legSids: ReadonlySet<string>;
+}
+export const KNOWN_CALL_PROJECTION = 'pk, customer, legSids';
+
+/** A call item read with `KNOWN_CALL_PROJECTION`: its root CallSid and what is known of it. */
+export function parseKnownCall(item: Readonly<Record<string, unknown>>): { rootCallSid: string; known: KnownCall } {
+  return {
+    rootCallSid: callSidOfKey(requireString(item, 'pk')),
+    known: { hasCustomer: typeof item.customer === 'string', legSids: new Set(strings(item.legSids)) },
+  };
+}
+
+/** A call whose customer is known and whose contact is not applied yet (the contacts' work). */
+export interface PendingCall {
+  rootCallSid: string;
+  customer: string;
+  status: MissedStatus;
+  occurredAt: string;
+  day: string;
+}
+
+/**
+ * The pending call in a call item, or undefined when the item needs no contact work (not a
+ * call, customer not known yet, already applied).
+ * @throws InvalidItemError when a call item is malformed.
+ */
+export function parsePendingCall(item: Readonly<Record<string, unknown>>): PendingCall | undefined {
+  if (item.type !== 'call' || item.customer === undefined || item.contactAppliedAt !== undefined) return undefined;
+  const status = requireMissedStatus(item, 'status');
+  const occurredAt = requireString(item, 'occurredAt');
+  if (Number.isNaN(Date.parse(occurredAt))) throw new InvalidItemError('occurredAt is not a timestamp');
+  return {
+    rootCallSid: requireString(item, 'callSid'),
+    customer: requireString(item, 'customer'),
+    status,
+    occurredAt,
+    day: requireString(item, 'day'),
+  };
+}
+
+/** A contact's missed call as `GET /contacts/{phone}` shows it. */
+export interface CallSummary {
+  callSid: string;
+  status: MissedStatus;
+  occurredAt: string;
+  source: Source;
+  direction: string;
+}
+export const CALL_SUMMARY_PROJECTION = {
+  ProjectionExpression: 'callSid, #status, occurredAt, #source, direction',
+  ExpressionAttributeNames: { '#status': 'status', '#source': 'source' },
+};
+
+/** @throws InvalidItemError when the item is not a call as recorded. */
+export function parseCallSummary(item: Readonly<Record<string, unknown>>): CallSummary {
+  const source = item.source;
+  if (!isSource(source)) throw new InvalidItemError('source is not a known source');
+  return {
+    callSid: requireString(item, 'callSid'),
+    status: requireMissedStatus(item, 'status'),
+    occurredAt: requireString(item, 'occurredAt'),
+    source,
+    direction: typeof item.direction === 'string' ? item.direction : '',
+  };
+}
+
+// ---- the day counters ---------------------------------------------------------------------------
+
+/** The counters of one day: `total`, `status:<s>`, `source:<s>`, `anonymous`, `contactsCreated`. */
+export interface DayCounts {
+  totals: { total: number } & Record<MissedStatus, number>;
+  bySource: Record<Source, number>;
+  anonymous: number;
+  contactsCreated: number;
+}
+
+/** The counter names one recorded missed call increments. */
+export const missedCallCounters = (status: MissedStatus, source: Source): string[] => ['total', `status:${status}`, `source:${source}`];
+
+/** The update that adds 1 to each of `counters` on `day`'s item (creating it on first use). */
+export function addToDay(tableName: string, day: string, counters: readonly string[], now: string) {
+  const names: Record<string, string> = { '#type': 'type', '#day': 'day' };
+  counters.forEach((counter, i) => {
+    names[`#c${i}`] = counter;
+  });
+  return {
+    TableName: tableName,
+    Key: { pk: statsKey(day) },
+    UpdateExpression: `SET #type = :type, #day = :day, updatedAt = :now ADD ${counters.map((_, i) => `#c${i} :one`).join(', ')}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: { ':type': 'stats', ':day': day, ':now': now, ':one': 1 },
+  };
+}
+
+/** A day's counters item (absent = all zero); a counter that is not a number counts 0. */
+export function parseDayCounts(item: Readonly<Record<string, unknown>> | undefined): DayCounts {
+  const num = (name: string): number => {
+    const value = item?.[name];
+    return typeof value === 'number' ? value : 0;
+  };
+  const status = (s: MissedStatus) => num(`status:${s}`);
+  const source = (s: Source) => num(`source:${s}`);
+  return {
+    totals: {
+      total: num('total'),
+      'no-answer': status('no-answer'),
+      busy: status('busy'),
+      failed: status('failed'),
+      canceled: status('canceled'),
+    },
+    bySource: { webhook: source('webhook'), 'dial-action': source('dial-action'), reconcile: source('reconcile') },
+    anonymous: num('anonymous'),
+    contactsCreated: num('contactsCreated'),
+  };
+}
+
+/**
+ * The one transaction that records a call: the conditional put of its item and the increment of
+ * its day's counters. Together or not at all, so the counts stay exact under duplicate deliveries.
+ */
+export function recordCallTransaction(tableName: string, item: CallItem, now: Date): TransactWriteCommandInput {
+  return {
+    TransactItems: [
+      {
+        Put: {
+          TableName: tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      { Update: addToDay(tableName, item.day, missedCallCounters(item.status, item.source), now.toISOString()) },
+    ],
+  };
+}
+
+// ---- the contact item ---------------------------------------------------------------------------
+
+export const RECENT_CALLS = 100;
+
+export interface Contact {
+  pk: string;
+  type: 'contact';
+  phone: string;
+  missedCount: number;
+  statusCounts: Partial<Record<MissedStatus, number>>;
+  firstMissedAt: string;
+  lastMissedAt: string;
+  lastCallSid: string;
+  lastStatus: MissedStatus;
+  createdAt: string;
+  updatedAt: string;
+  /** The newest missed calls' root CallSids (at most {@link RECENT_CALLS}), newest first. */
+  recentCallSids: string[];
+  /** Index keys of `byLastMissed`: {@link contactShard} and {@link contactSortKey}. */
+  gsi1pk: string;
+  gsi1sk: string;
+  /** Optimistic-concurrency version: every write expects the version it read. */
+  version: number;
+}
+
+/**
+ * A contact item, checked field by field. The contacts store refuses to overwrite one it cannot
+ * read; the read API leaves it out of a listing. The message never holds the key (a full number).
+ * @throws InvalidItemError when the item is malformed.
+ */
+export function parseContact(item: Readonly<Record<string, unknown>>): Contact {
+  const statusCounts: Partial<Record<MissedStatus, number>> = {};
+  const counts = item.statusCounts;
+  if (isRecord(counts)) {
+    for (const status of MISSED_STATUSES) {
+      const n = counts[status];
+      if (typeof n === 'number') statusCounts[status] = n;
+    }
+  }
+  return {
+    ...parseContactSummary(item),
+    pk: requireString(item, 'pk'),
+    type: 'contact',
+    statusCounts,
+    createdAt: requireString(item, 'createdAt'),
+    updatedAt: requireString(item, 'updatedAt'),
+    recentCallSids: strings(item.recentCallSids),
+    gsi1pk: requireString(item, 'gsi1pk'),
+    gsi1sk: requireString(item, 'gsi1sk'),
+    version: requireNumber(item, 'version'),
+  };
+}
+
+/** What the `byLastMissed` index projects of a contact (resources/table.yml says the same). */
+export const CONTACT_SUMMARY_ATTRIBUTES = ['phone', 'missedCount', 'firstMissedAt', 'lastMissedAt', 'lastCallSid', 'lastStatus'] as const;
+export type ContactSummary = Pick<Contact, (typeof CONTACT_SUMMARY_ATTRIBUTES)[number]>;
+
+/**
+ * A contact as the index projects it (and as `GET /contacts` lists it).
+ * @throws InvalidItemError when the item is malformed.
+ */
+export function parseContactSummary(item: Readonly<Record<string, unknown>>): ContactSummary {
+  return {
+    phone: requireString(item, 'phone'),
+    missedCount: requireNumber(item, 'missedCount'),
+    firstMissedAt: requireString(item, 'firstMissedAt'),
+    lastMissedAt: requireString(item, 'lastMissedAt'),
+    lastCallSid: requireString(item, 'lastCallSid'),
+    lastStatus: requireMissedStatus(item, 'lastStatus'),
+  };
+}
+
+// ---- the watermark item -------------------------------------------------------------------------
+
+/** The end of the last fully reconciled window, or undefined before the first run. */
+export function parseWatermark(item: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const end = item?.windowEnd;
+  return typeof end === 'string' ? end : undefined;
+}

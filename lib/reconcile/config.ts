@@ -1,0 +1,27 @@
+/** The reconciliation's configuration: its table, the Twilio REST credential, the window. */
+import { type Env, integer, readIncludeCanceled, readRetentionDays, readTableName } from '../platform/config.js';
+import { readTwilioRest, type TwilioRestConfig } from '../twilio/credentials.js';
+import { WINDOW_DEFAULTS } from './reconcile.js';
+
+export interface ReconcileConfig {
+  tableName: string;
+  twilio: TwilioRestConfig;
+  retentionDays: number;
+  includeCanceled: boolean;
+  overlapMinutes: number;
+  settleMinutes: number;
+  lookbackHours: number;
+}
+
+/** Parses the reconciliation Lambda's configuration; throws ConfigError naming the bad variable. */
+export function parseReconcileConfig(env: Env): ReconcileConfig {
+  return {
+    tableName: readTableName(env),
+    twilio: readTwilioRest(env),
+    retentionDays: readRetentionDays(env),
+    includeCanceled: readIncludeCanceled(env),
+    overlapMinutes: integer(env, 'RECONCILE_OVERLAP_MINUTES', WINDOW_DEFAULTS.overlapMinutes, 0, 24 * 60),
+    settleMinutes: integer(env, 'RECONCILE_SETTLE_MINUTES', WINDOW_DEFAULTS.settleMinutes, 0, 24 * 60),
+    lookbackHours: integer(env, 'RECONCILE_LOOKBACK_HOURS', WINDOW_DEFAULTS.lookbackHours, 1, 24 * 60),
+  };
+}

@@ -1,0 +1,90 @@
+/** The webhook's configuration: its table, its account, the auth tokens it accepts, its URL. */
+import { ConfigError, type Env, optional, readIncludeCanceled, readRetentionDays, readTableName } from '../platform/config.js';
+import type { SecretSource } from '../platform/secrets.js';
+import { readAccountSid } from '../twilio/credentials.js';
+
+export interface WebhookConfig {
+  tableName: string;
+  accountSid: string;
+  authTokens: SecretSource;
+  /** Public base URL that Twilio calls (scheme, host and stage or base path), no trailing slash. */
+  publicBaseUrl: string | undefined;
+  retentionDays: number;
+  includeCanceled: boolean;
+  /** TwiML returned to a `<Dial action>` callback. */
+  dialActionTwiml: string;
+  /**
+   * The connection-override fragment configured on the callback URLs (without `#`), or
+   * undefined. Whether Twilio signs the URL with it is not documented: signatures over the URL
+   * with and without it are accepted.
+   */
+  urlFragment: string | undefined;
+}
+
+/** The fragment the README recommends on the callback URLs: up to 3 retries on any failure. */
+export const DEFAULT_URL_FRAGMENT = 'rc=3&rp=all';
+
+export const DEFAULT_DIAL_ACTION_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>';
+
+/**
+ * The auth token source. An explicit `TWILIO_AUTH_TOKEN` wins (the local stack sets it);
+ * otherwise the SSM parameter names that `serverless.yml` sets are used.
+ */
+export function readAuthTokens(env: Env): SecretSource {
+  const primary = optional(env, 'TWILIO_AUTH_TOKEN');
+  if (primary !== undefined) {
+    const secondary = optional(env, 'TWILIO_AUTH_TOKEN_SECONDARY');
+    return { kind: 'env', tokens: secondary === undefined ? [primary] : [primary, secondary] };
+  }
+  const parameter = optional(env, 'TWILIO_AUTH_TOKEN_PARAM');
+  if (parameter === undefined) {
+    throw new ConfigError('Set TWILIO_AUTH_TOKEN, or TWILIO_AUTH_TOKEN_PARAM naming an SSM SecureString parameter');
+  }
+  return { kind: 'ssm', primary: parameter, secondary: optional(env, 'TWILIO_AUTH_TOKEN_SECONDARY_PARAM') };
+}
+
+function readPublicBaseUrl(env: Env): string | undefined {
+  const raw = optional(env, 'PUBLIC_BASE_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`PUBLIC_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`PUBLIC_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ConfigError('PUBLIC_BASE_URL must not carry a query string or fragment');
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function readUrlFragment(env: Env): string | undefined {
+  const raw = optional(env, 'TWILIO_URL_FRAGMENT') ?? DEFAULT_URL_FRAGMENT;
+  if (raw.toLowerCase() === 'none') return undefined;
+  const fragment = raw.replace(/^#/, '');
+  if (!/^[\w.~%=&-]+$/.test(fragment)) {
+    throw new ConfigError(`TWILIO_URL_FRAGMENT must look like rc=3&rp=all (or be none), got "${raw}"`);
+  }
+  return fragment;
+}
+
+/** Parses the webhook Lambda's configuration; throws {@link ConfigError} naming the bad variable. */
+export function parseWebhookConfig(env: Env): WebhookConfig {
+  const dialActionTwiml = optional(env, 'DIAL_ACTION_TWIML') ?? DEFAULT_DIAL_ACTION_TWIML;
+  if (!dialActionTwiml.includes('<Response')) {
+    throw new ConfigError('DIAL_ACTION_TWIML must be a TwiML document with a <Response> element');
+  }
+  return {
+    tableName: readTableName(env),
+    accountSid: readAccountSid(env),
+    authTokens: readAuthTokens(env),
+    publicBaseUrl: readPublicBaseUrl(env),
+    retentionDays: readRetentionDays(env),
+    includeCanceled: readIncludeCanceled(env),
+    dialActionTwiml,
+    urlFragment: readUrlFragment(env),
+  };
+}
