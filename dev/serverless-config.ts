@@ -14,6 +14,11 @@ const cfnTags: ScalarTag[] = ['Ref', 'Sub', 'GetAtt', 'ImportValue', 'Join', 'Se
   resolve: (value: string) => ({ [name === 'Ref' ? 'Ref' : `Fn::${name}`]: value }),
 }));
 
+/** serverless.yml as parsed YAML (CloudFormation short forms kept as their long form). */
+export function serverlessDocument(): unknown {
+  return parse(readFileSync(SERVERLESS_YML, 'utf8'), { customTags: cfnTags });
+}
+
 export interface StreamEventConfig {
   batchSize: number;
   maximumRetryAttempts: number;
@@ -22,7 +27,7 @@ export interface StreamEventConfig {
 
 /** The first `stream` event of `functionName` in serverless.yml. */
 export function readStreamEvent(functionName: string): StreamEventConfig {
-  const doc: unknown = parse(readFileSync(SERVERLESS_YML, 'utf8'), { customTags: cfnTags });
+  const doc = serverlessDocument();
   const fn = isRecord(doc) && isRecord(doc.functions) ? doc.functions[functionName] : undefined;
   const events = isRecord(fn) && Array.isArray(fn.events) ? fn.events : [];
   const stream = events.map((event) => (isRecord(event) ? event.stream : undefined)).find(isRecord);

@@ -1,0 +1,71 @@
+/**
+ * What goes into each function's bundle. Each packaged bundle (`osls package`, global setup) is
+ * rebuilt here with serverless.yml's own esbuild settings and a metafile; the rebuild must equal
+ * the packaged file byte for byte, so the metafile's inputs are the deployed bundle's inputs.
+ * Production code never imports the local tooling (`dev/`), the tests, the benchmarks or scripts.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { describe, expect, inject, it } from 'vitest';
+import { serverlessDocument } from '../../dev/serverless-config.js';
+import { isRecord } from '../../lib/ledger/schema.js';
+
+const root = join(import.meta.dirname, '../..');
+const NOT_PRODUCTION = /^(dev|tests|bench|scripts)\//;
+
+/** serverless.yml's functions (name → handler file) and its esbuild settings, as serverless-esbuild passes them. */
+function serverlessBuild() {
+  const doc = serverlessDocument();
+  if (!isRecord(doc) || !isRecord(doc.functions) || !isRecord(doc.custom) || !isRecord(doc.custom.esbuild))
+    throw new Error('serverless.yml: no functions or custom.esbuild');
+  const { exclude, packager: _packager, outputFileExtension, ...options } = doc.custom.esbuild;
+  const functions = Object.entries(doc.functions).map(([name, fn]) => {
+    const handler = isRecord(fn) && typeof fn.handler === 'string' ? fn.handler : '';
+    return { name, entry: `${handler.slice(0, handler.lastIndexOf('.'))}.ts` };
+  });
+  return { functions, options, external: Array.isArray(exclude) ? exclude.map(String) : [], extension: String(outputFileExtension) };
+}
+
+async function inputsOf(entry: string): Promise<{ text: string; inputs: string[] }> {
+  const { options, external, extension } = serverlessBuild();
+  const result = await build({
+    ...options,
+    entryPoints: [join(root, entry)],
+    outdir: join(root, '.bundle-check'),
+    outExtension: { '.js': extension },
+    external,
+    absWorkingDir: root,
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const [output] = result.outputFiles ?? [];
+  if (output === undefined) throw new Error(`no output for ${entry}`);
+  return { text: output.text, inputs: Object.keys(result.metafile?.inputs ?? {}) };
+}
+
+describe('the function bundles', () => {
+  const { functions } = serverlessBuild();
+
+  it('are the four functions of serverless.yml', () => {
+    expect(functions.map((fn) => fn.name).sort()).toEqual(['contacts', 'operator', 'reconcile', 'webhook']);
+  });
+
+  it.each(functions)('$name: the packaged bundle imports nothing from dev/, tests/, bench/ or scripts/', async ({ name, entry }) => {
+    const packaged = execFileSync('unzip', ['-p', join(inject('packageDir'), `${name}.zip`), entry.replace(/\.ts$/, '.cjs')], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    const rebuilt = await inputsOf(entry);
+    expect(rebuilt.text.length).toBeGreaterThan(1000);
+    expect(rebuilt.text === packaged, 'the rebuild equals the packaged bundle').toBe(true);
+    expect(rebuilt.inputs).toContain(entry);
+    expect(rebuilt.inputs.filter((input) => NOT_PRODUCTION.test(input))).toEqual([]);
+  });
+
+  it('would see a dev/ import (the check can fail)', async () => {
+    const { inputs } = await inputsOf('scripts/sign.ts');
+    expect(inputs.filter((input) => NOT_PRODUCTION.test(input))).toEqual(expect.arrayContaining(['scripts/sign.ts', 'dev/sign.ts']));
+  });
+});
