@@ -284,7 +284,7 @@ export function recordCallTransaction(tableName: string, item: CallItem, now: Da
 
 export const RECENT_CALLS = 100;
 
-export interface Contact {
+export type Contact = {
   pk: string;
   type: 'contact';
   phone: string;
@@ -303,7 +303,7 @@ export interface Contact {
   gsi1sk: string;
   /** Optimistic-concurrency version: every write expects the version it read. */
   version: number;
-}
+};
 
 /**
  * A contact item, checked field by field. The contacts store refuses to overwrite one it cannot

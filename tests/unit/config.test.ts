@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { maskPhone } from '../../lib/ledger/phone.js';
 import { ConfigError } from '../../lib/platform/config.js';
 import { readRestCredential } from '../../lib/twilio/credentials.js';
 import { DEFAULT_DIAL_ACTION_TWIML, parseWebhookConfig } from '../../lib/webhook/config.js';
@@ -81,19 +80,5 @@ describe('readRestCredential: ONE Twilio credential for the REST API', () => {
     [{ TWILIO_API_KEY_SID: 'SK1' }, 'TWILIO_API_KEY_SID must look like SK followed by 32 hex digits'],
   ])('fails fast on %o', (env, message) => {
     expect(() => readRestCredential(env, ACCOUNT_SID)).toThrow(new ConfigError(message));
-  });
-});
-
-describe('maskPhone', () => {
-  it.each([
-    ['+14155550123', '+*******0123'],
-    ['4155550123', '******0123'],
-    ['123', '***'],
-    ['client:alice', 'client:***'],
-    ['sip:alice@example.com', 'sip:***'],
-    ['anonymous', 'anonymous'],
-    [undefined, undefined],
-  ])('masks %s as %s', (input, expected) => {
-    expect(maskPhone(input)).toBe(expected);
   });
 });
