@@ -130,54 +130,71 @@ export function parseTwilioTimestamp(value: string | undefined): string | undefi
 /** What a callback amounts to: a missed call to record, or a status to acknowledge only. */
 export type Classified = { kind: 'missed'; call: MissedCall } | { kind: 'ignored'; callSid: string; status: DialCallStatus };
 
-/**
- * A status callback of any call leg (parent or `<Dial>` child).
- * @throws InvalidCallbackError when a required parameter is missing or malformed.
- */
-export function classifyStatusCallback(params: Params, includeCanceled: boolean): Classified {
+/** What tells the two callbacks apart: the status parameter, the other leg's parameter, the keying. */
+interface CallbackKind {
+  statusParam: 'CallStatus' | 'DialCallStatus';
+  statuses: readonly DialCallStatus[];
+  /** `ParentCallSid` of a child leg's status callback, `DialCallSid` of a Dial action. */
+  otherLegParam: 'ParentCallSid' | 'DialCallSid';
+  source: Source;
+  /** The root call and the legs this delivery reports. */
+  legs(callSid: string, otherLeg: string | undefined): { root: string; legs: string[] };
+}
+
+function classify(params: Params, includeCanceled: boolean, kind: CallbackKind): Classified {
   const callSid = requireSid(params, 'CallSid', CALL_SID);
   const accountSid = requireSid(params, 'AccountSid', ACCOUNT_SID);
-  const status = requireStatus(params, 'CallStatus', CALL_STATUSES);
-  const parentCallSid = optionalSid(params, 'ParentCallSid', CALL_SID);
+  const status = requireStatus(params, kind.statusParam, kind.statuses);
+  const otherLeg = optionalSid(params, kind.otherLegParam, CALL_SID);
   const missed = missedStatus(status, includeCanceled);
   if (missed === undefined) return { kind: 'ignored', callSid, status };
-  const root = rootCallSid(callSid, parentCallSid);
+  const { root, legs } = kind.legs(callSid, otherLeg);
   return {
     kind: 'missed',
     call: missedCall(legOf(params), {
       rootCallSid: root,
-      legCallSids: root === callSid ? [callSid] : [root, callSid],
+      legCallSids: legs,
       accountSid,
       status: missed,
-      source: 'webhook',
+      source: kind.source,
       startedAt: undefined,
       reportedAt: parseTwilioTimestamp(params.Timestamp),
     }),
   };
 }
 
+const STATUS_CALLBACK: CallbackKind = {
+  statusParam: 'CallStatus',
+  statuses: CALL_STATUSES,
+  otherLegParam: 'ParentCallSid',
+  source: 'webhook',
+  legs(callSid, parentCallSid) {
+    const root = rootCallSid(callSid, parentCallSid);
+    return { root, legs: root === callSid ? [callSid] : [root, callSid] };
+  },
+};
+
+// `CallSid` is the parent (the customer's leg); `DialCallSid` the dialled leg, when there was one.
+const DIAL_ACTION: CallbackKind = {
+  statusParam: 'DialCallStatus',
+  statuses: DIAL_CALL_STATUSES,
+  otherLegParam: 'DialCallSid',
+  source: 'dial-action',
+  legs: (callSid, dialCallSid) => ({ root: callSid, legs: dialCallSid === undefined ? [callSid] : [callSid, dialCallSid] }),
+};
+
 /**
- * A `<Dial action>` callback: `CallSid` is the parent (the customer's leg), `DialCallStatus`
- * says whether the dialled party answered.
+ * A status callback of any call leg (parent or `<Dial>` child).
+ * @throws InvalidCallbackError when a required parameter is missing or malformed.
+ */
+export function classifyStatusCallback(params: Params, includeCanceled: boolean): Classified {
+  return classify(params, includeCanceled, STATUS_CALLBACK);
+}
+
+/**
+ * A `<Dial action>` callback: `DialCallStatus` says whether the dialled party answered.
  * @throws InvalidCallbackError when a required parameter is missing or malformed.
  */
 export function classifyDialAction(params: Params, includeCanceled: boolean): Classified {
-  const callSid = requireSid(params, 'CallSid', CALL_SID);
-  const accountSid = requireSid(params, 'AccountSid', ACCOUNT_SID);
-  const status = requireStatus(params, 'DialCallStatus', DIAL_CALL_STATUSES);
-  const dialCallSid = optionalSid(params, 'DialCallSid', CALL_SID);
-  const missed = missedStatus(status, includeCanceled);
-  if (missed === undefined) return { kind: 'ignored', callSid, status };
-  return {
-    kind: 'missed',
-    call: missedCall(legOf(params), {
-      rootCallSid: callSid,
-      legCallSids: dialCallSid === undefined ? [callSid] : [callSid, dialCallSid],
-      accountSid,
-      status: missed,
-      source: 'dial-action',
-      startedAt: undefined,
-      reportedAt: parseTwilioTimestamp(params.Timestamp),
-    }),
-  };
+  return classify(params, includeCanceled, DIAL_ACTION);
 }

@@ -93,20 +93,12 @@ function strings(value: unknown): string[] {
 const DAY_SECONDS = 86_400;
 
 /** A call item as stored; `legSids` is a string set, `expiresAt` the TTL attribute. */
-export type CallItem = {
+export type CallItem = Omit<MissedCall, 'rootCallSid' | 'legCallSids'> & {
   pk: string;
   type: 'call';
+  /** The root CallSid. */
   callSid: string;
   legSids: Set<string>;
-  accountSid: string;
-  status: MissedStatus;
-  direction: string;
-  from: string;
-  to: string;
-  customer: string | undefined;
-  source: Source;
-  startedAt: string | undefined;
-  reportedAt: string | undefined;
   /** When the call happened as far as known: start, else Twilio's report, else recording time. */
   occurredAt: string;
   recordedAt: string;

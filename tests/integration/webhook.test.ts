@@ -61,7 +61,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   vi.restoreAllMocks();
-  vi.unstubAllEnvs();
   await table.drop();
 });
 

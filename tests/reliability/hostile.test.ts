@@ -31,7 +31,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   vi.restoreAllMocks();
-  vi.unstubAllEnvs();
   await finishScenario('6 hostile webhooks');
   await table.drop();
 });

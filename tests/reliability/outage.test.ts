@@ -6,7 +6,7 @@
  * what failed (its own retries of the rest fell in the outage) and the reconciliation finds
  * the others: the ledger then equals the simulator's ground truth, each call once.
  */
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type FaultProxy, startFaultProxy } from '../../dev/fault-proxy.js';
 import { type Callback, planDay } from '../../dev/simulator.js';
 import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
@@ -50,7 +50,6 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  vi.unstubAllEnvs();
   await finishScenario('2 DynamoDB outage');
   await proxy.stop();
   await api.stop();

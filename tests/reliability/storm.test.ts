@@ -5,7 +5,7 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTable } from '../../dev/table.js';
 import { callKey } from '../../lib/ledger/schema.js';
 import { callSid, contactsPoller, dialAction, freshTable, scanAll, statusCallback } from '../helpers.js';
@@ -34,7 +34,6 @@ beforeAll(async () => {
   handler = await coldStartWebhook(table.tableName);
 });
 afterAll(async () => {
-  vi.unstubAllEnvs();
   await finishScenario('1 storm');
   await table.drop();
 });

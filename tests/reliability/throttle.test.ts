@@ -7,7 +7,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callKey } from '../../lib/ledger/schema.js';
 import { freshTable, scanAll, statusCallback } from '../helpers.js';
 import {
@@ -99,7 +99,6 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  vi.unstubAllEnvs();
   await finishScenario('3 throttling and conflicts');
   await table.drop();
 });
