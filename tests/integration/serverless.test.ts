@@ -358,7 +358,7 @@ describe('the local stack (npm start) end to end', () => {
     expect(all.find((i) => i.pk === 'STATS#2026-11-24')).toMatchObject({ total: 1, 'status:no-answer': 1, 'source:webhook': 1 });
   });
 
-  it("records a missed call sent by hand with the README's `npm run sign -- --curl … | sh`", () => {
+  it("records a missed call sent by hand with docs/LOCAL.md's `npm run sign -- --curl … | sh`", () => {
     const callSidByHand = `CA${'5'.repeat(32)}`;
     const command = execFileSync(
       'npm',
