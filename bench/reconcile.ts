@@ -56,6 +56,7 @@ function seed(n: number): LocalCall[] {
 const asMissed = (c: LocalCall): MissedCall => ({
   rootCallSid: c.sid,
   legCallSids: [c.sid],
+  line: c.to,
   accountSid: ACCOUNT_SID,
   status: c.status === 'busy' ? 'busy' : c.status === 'failed' ? 'failed' : 'no-answer',
   direction: c.direction,

@@ -1,4 +1,5 @@
-/** The operator API (API key): stats, contacts and health. */
+/** The operator API (API key): stats, contacts, the callback worklist and health. */
+import { createCallbackResolver } from '../lib/callbacks/store.js';
 import { parseOperatorConfig } from '../lib/operator/config.js';
 import { handleOperator } from '../lib/operator/routes.js';
 import { documents, dynamo, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
@@ -8,6 +9,12 @@ import { twilioCallsFactory } from '../lib/twilio/client.js';
 
 const config = parseOperatorConfig(process.env);
 logSdkVersionAtColdStart();
-const deps = { config, documents: documents(), dynamo: dynamo(), twilioCalls: twilioCallsFactory(config.twilio, ssm) };
+const deps = {
+  config,
+  documents: documents(),
+  dynamo: dynamo(),
+  twilioCalls: twilioCallsFactory(config.twilio, ssm),
+  callbacks: createCallbackResolver(documents(), { tableName: config.tableName }),
+};
 
 export const handler = httpStack(async (event) => handleOperator(toHttpRequest(event), deps));

@@ -1,4 +1,5 @@
 /** Twilio status callbacks and `<Dial action>` callbacks into the missed-call ledger. */
+import { createCallbackResolver } from '../lib/callbacks/store.js';
 import { createLedger } from '../lib/ledger/store.js';
 import { documents, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
 import { httpStack } from '../lib/platform/http.js';
@@ -11,5 +12,6 @@ const config = parseWebhookConfig(process.env);
 logSdkVersionAtColdStart();
 const authTokens = secretResolver(config.authTokens, ssm);
 const ledger = createLedger(documents(), { tableName: config.tableName, retentionDays: config.retentionDays });
+const callbacks = createCallbackResolver(documents(), { tableName: config.tableName });
 
-export const handler = httpStack(async (event) => handleWebhook(toHttpRequest(event), { config, authTokens, ledger }));
+export const handler = httpStack(async (event) => handleWebhook(toHttpRequest(event), { config, authTokens, ledger, callbacks }));

@@ -3,8 +3,8 @@
  * The listing queries the 8 shards of the `byLastMissed` index and merges them: each shard's
  * newest `limit` below the cursor holds the global newest `limit`.
  */
-import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { episodes } from '../callbacks/model.js';
 import { batchGetAll } from '../ledger/requests.js';
 import {
   CALL_SUMMARY_PROJECTION,
@@ -17,15 +17,17 @@ import {
   contactKey,
   contactShards,
   InvalidItemError,
+  type OpenCallback,
   parseCallSummary,
   parseContact,
   parseContactSummary,
+  type ResolutionSummary,
+  resolutionSummary,
   TableUnavailableError,
 } from '../ledger/schema.js';
 import { logger } from '../platform/log.js';
+import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError } from '../platform/request.js';
-
-export const MAX_LIMIT = 100;
 
 /**
  * An item this API cannot read is left out (with a warning) rather than failing the whole
@@ -50,58 +52,19 @@ export interface ListQuery {
 
 /** Parses `since`, `limit` and `cursor`; 400 naming the parameter. */
 export function parseListQuery(query: URLSearchParams): ListQuery {
-  const rawSince = query.get('since');
-  let since: string | undefined;
-  if (rawSince !== null && rawSince !== '') {
-    const ms = Date.parse(rawSince);
-    if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(rawSince)) throw new HttpError(400, 'since must be an ISO 8601 date or date-time');
-    since = new Date(ms).toISOString();
-  }
-  const rawLimit = query.get('limit');
-  const limit = rawLimit === null || rawLimit === '' ? 50 : Number(rawLimit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
-    throw new HttpError(400, `limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  const since = parseSince(query);
+  const limit = parseLimit(query);
   const cursor = query.get('cursor');
-  const before = cursor === null || cursor === '' ? undefined : decodeCursor(cursor, since);
+  let before: string | undefined;
+  if (cursor !== null && cursor !== '') {
+    before = decodeCursor(cursor, since ?? null, CONTACT_SORT_KEY, 'since');
+    if (since !== undefined && before < since) throw new HttpError(400, 'cursor belongs to another query (since differs)');
+  }
   return { since, limit, before };
 }
 
-const NOT_A_CURSOR = 'cursor is not a cursor this API returned';
-const checksum = (payload: string): string => createHash('sha256').update(payload).digest('base64url').slice(0, 16);
-
-/**
- * A cursor is the sort key the next page starts below, bound to the query's `since`, with a
- * checksum: a cursor changed by hand or in transit, or reused with another `since`, is a 400.
- * (Not a keyed MAC: whoever holds the API key may list every contact anyway.)
- */
-export function encodeCursor(before: string, since: string | undefined): string {
-  const payload = Buffer.from(JSON.stringify({ b: before, s: since ?? null })).toString('base64url');
-  return `${payload}.${checksum(payload)}`;
-}
-
-function decodeCursor(cursor: string, since: string | undefined): string {
-  const [payload = '', sum, ...rest] = cursor.split('.');
-  if (rest.length > 0 || sum === undefined || cursor.length > 512 || sum !== checksum(payload)) throw new HttpError(400, NOT_A_CURSOR);
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-  } catch {
-    throw new HttpError(400, NOT_A_CURSOR);
-  }
-  if (
-    typeof decoded !== 'object' ||
-    decoded === null ||
-    !('b' in decoded) ||
-    typeof decoded.b !== 'string' ||
-    !CONTACT_SORT_KEY.test(decoded.b)
-  ) {
-    throw new HttpError(400, NOT_A_CURSOR);
-  }
-  if (!('s' in decoded) || decoded.s !== (since ?? null) || (since !== undefined && decoded.b < since)) {
-    throw new HttpError(400, 'cursor belongs to another query (since differs)');
-  }
-  return decoded.b;
-}
+/** A cursor of this listing: the sort key the next page starts below, bound to `since`. */
+export const encodeContactsCursor = (before: string, since: string | undefined): string => encodeCursor(before, since ?? null);
 
 /** One page of contacts, newest missed first. */
 export async function listContacts(
@@ -149,7 +112,7 @@ export async function listContacts(
   const last = page.at(-1);
   return {
     items: page.flatMap((item) => readable(() => parseContactSummary(item), 'contact') ?? []),
-    nextCursor: merged.length > q.limit && last !== undefined ? encodeCursor(String(last.gsi1sk), q.since) : null,
+    nextCursor: merged.length > q.limit && last !== undefined ? encodeContactsCursor(String(last.gsi1sk), q.since) : null,
   };
 }
 
@@ -158,7 +121,15 @@ export async function getContact(
   client: DynamoDBDocumentClient,
   tableName: string,
   e164: string,
-): Promise<(ContactSummary & { statusCounts: Contact['statusCounts']; calls: CallSummary[] }) | undefined> {
+): Promise<
+  | (ContactSummary & {
+      statusCounts: Contact['statusCounts'];
+      calls: CallSummary[];
+      callback: OpenCallback | null;
+      resolutions: ResolutionSummary[];
+    })
+  | undefined
+> {
   let item: Record<string, unknown> | undefined;
   try {
     item = (await client.send(new GetCommand({ TableName: tableName, Key: { pk: contactKey(e164) } }))).Item;
@@ -176,5 +147,20 @@ export async function getContact(
   const calls = items.flatMap((call) => readable(() => parseCallSummary(call), 'call') ?? []);
   calls.sort((a, b) => b.occurredAt.localeCompare(a.occurredAt));
   const { phone, missedCount, firstMissedAt, lastMissedAt, lastCallSid, lastStatus, statusCounts } = contact;
-  return { phone, missedCount, firstMissedAt, lastMissedAt, lastCallSid, lastStatus, statusCounts, calls };
+  // The open callback, and the resolutions still kept on the contact, newest first.
+  const resolutions = episodes(contact.callbacks)
+    .resolutions.reverse()
+    .map((r) => resolutionSummary(phone, r));
+  return {
+    phone,
+    missedCount,
+    firstMissedAt,
+    lastMissedAt,
+    lastCallSid,
+    lastStatus,
+    statusCounts,
+    calls,
+    callback: contact.callback ?? null,
+    resolutions,
+  };
 }

@@ -5,16 +5,20 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { addMiss, counterDelta, EMPTY_STATE } from '../callbacks/model.js';
+import { dayUpdates, mergeCounters, resolutionWrites } from '../callbacks/store.js';
 import { callerId } from '../ledger/phone.js';
 import { cancellationCodes, RETRYABLE_REASONS } from '../ledger/requests.js';
 import {
   addToDay,
   type Contact,
+  callbackFields,
   callKey,
   contactKey,
   contactShard,
   contactSortKey,
   InvalidItemError,
+  ones,
   type PendingCall,
   parseContact,
   RECENT_CALLS,
@@ -52,6 +56,10 @@ export function nextContact(existing: Contact | undefined, phone: string, call: 
     gsi1pk: contactShard(phone),
     gsi1sk: contactSortKey(lastMissedAt, phone),
     version: (existing?.version ?? 0) + 1,
+    ...callbackFields(
+      phone,
+      addMiss(existing?.callbacks ?? EMPTY_STATE, { callSid: call.rootCallSid, at: call.occurredAt, status: call.status, line: call.line }),
+    ),
   };
 }
 
@@ -80,7 +88,7 @@ export function createContactsStore(
 
   /** +1 on one counter of a day's counters item (GET /stats reads them). */
   const countOnDay = (day: string, counter: 'anonymous' | 'contactsCreated', now: string) => ({
-    Update: addToDay(tableName, day, [counter], now),
+    Update: addToDay(tableName, day, ones(counter), now),
   });
 
   async function attempt(call: PendingCall, now: string): Promise<ApplyOutcome> {
@@ -96,6 +104,11 @@ export function createContactsStore(
     const read = await client.send(new GetCommand({ TableName: tableName, Key: { pk: contactKey(id.e164) }, ConsistentRead: true }));
     const existing = read.Item === undefined ? undefined : parseContact(read.Item);
     const next = nextContact(existing, id.e164, call, now);
+    const before = existing?.callbacks ?? EMPTY_STATE;
+    // A new contact is counted on the day of the call that created it (GET /stats), with the
+    // callback counters the miss changes (a transaction touches each day's item once).
+    const counters = counterDelta(before, next.callbacks);
+    if (existing === undefined) mergeCounters(counters, new Map([[call.day, ones('contactsCreated')]]));
     await client.send(
       new TransactWriteCommand({
         TransactItems: [
@@ -109,8 +122,8 @@ export function createContactsStore(
                 : { ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': existing.version } }),
             },
           },
-          // A new contact is counted on the day of the call that created it (GET /stats).
-          ...(existing === undefined ? [countOnDay(call.day, 'contactsCreated', now)] : []),
+          ...dayUpdates(tableName, counters, now),
+          ...resolutionWrites(tableName, id.e164, before, next.callbacks),
         ],
       }),
     );

@@ -30,6 +30,8 @@ export interface MissedCall {
   to: string;
   /** The external party: `From` of an inbound call, `To` of an outbound-api call; unknown for a child leg. */
   customer: string | undefined;
+  /** The Twilio number the customer tried: `To` of an inbound call, `From` of an outbound-api call. */
+  line: string | undefined;
   source: Source;
   /** When the call started, where the source says (the REST API does; callbacks do not). */
   startedAt: string | undefined;
@@ -89,12 +91,19 @@ export function customerNumber(leg: CallLeg): string | undefined {
   return undefined;
 }
 
+/** The Twilio number of a call leg (the other end from the customer); undefined for a child leg. */
+export function lineNumber(leg: CallLeg): string | undefined {
+  if (leg.direction === 'inbound') return leg.to || undefined;
+  if (leg.direction === 'outbound-api') return leg.from || undefined;
+  return undefined;
+}
+
 /**
  * The one way a missed call is made, whatever reported it: the leg that reported it (or, for the
  * reconciliation, the root call when known) gives direction, numbers and the customer.
  */
-export function missedCall(leg: CallLeg, fields: Omit<MissedCall, 'direction' | 'from' | 'to' | 'customer'>): MissedCall {
-  return { ...fields, direction: leg.direction, from: leg.from, to: leg.to, customer: customerNumber(leg) };
+export function missedCall(leg: CallLeg, fields: Omit<MissedCall, 'direction' | 'from' | 'to' | 'customer' | 'line'>): MissedCall {
+  return { ...fields, direction: leg.direction, from: leg.from, to: leg.to, customer: customerNumber(leg), line: lineNumber(leg) };
 }
 
 const legOf = (params: Params): CallLeg => ({ direction: params.Direction ?? '', from: params.From ?? '', to: params.To ?? '' });

@@ -7,10 +7,20 @@
  * |------------------------|-----------------------------------------|-----------------------|
  * | `CALL#<root CallSid>`  | one missed call (TTL `expiresAt`)       | ledger                |
  * | `STATS#<YYYY-MM-DD>`   | that day's counters                     | ledger, contacts      |
- * | `CONTACT#<E.164>`      | one missed caller (index `byLastMissed`) | contacts              |
+ * | `CONTACT#<E.164>`      | one missed caller, its callback worklist | contacts; resolvers   |
+ * | `RESOLUTION#<E.164>#<id>` | one resolved callback (history)      | contacts; resolvers   |
  * | `META#reconcile`       | the reconciliation watermark            | reconciliation        |
  */
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  type CallbackState,
+  EMPTY_STATE,
+  type Episode,
+  episodes,
+  RESOLVED_BY,
+  type Resolution,
+  type ResolvedBy,
+} from '../callbacks/model.js';
 import { MISSED_STATUSES, type MissedCall, type MissedStatus, SOURCES, type Source } from './calls.js';
 
 /** The table could not be read or written: HTTP callers answer 503, the stream retries. */
@@ -40,12 +50,27 @@ const contactShardKey = (n: number): string => `CONTACTS#${n}`;
 /** Every partition of the contacts index. */
 export const contactShards = (): string[] => Array.from({ length: CONTACT_SHARDS }, (_, n) => contactShardKey(n));
 
-/** The index partition of a number: a stable hash spreads contact writes over 8 keys. */
-export function contactShard(e164: string): string {
+/** A stable hash of a number into 0..7: spreads index writes over 8 partition keys. */
+function shardOf(e164: string): number {
   let hash = 0;
   for (const char of e164) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return contactShardKey(hash % CONTACT_SHARDS);
+  return hash % CONTACT_SHARDS;
 }
+
+/** The index partition of a number in the contacts index. */
+export const contactShard = (e164: string): string => contactShardKey(shardOf(e164));
+
+/** The callbacks index (`GET /callbacks`): open callbacks oldest first, resolutions newest first. */
+export const CALLBACKS_INDEX = 'byCallbackState';
+export type CallbackIndexState = 'open' | 'resolved';
+const callbackShardKey = (state: CallbackIndexState, n: number): string => `CALLBACKS#${state}#${n}`;
+export const callbackShard = (state: CallbackIndexState, e164: string): string => callbackShardKey(state, shardOf(e164));
+export const callbackShards = (state: CallbackIndexState): string[] =>
+  Array.from({ length: CONTACT_SHARDS }, (_, n) => callbackShardKey(state, n));
+export const resolutionKey = (e164: string, id: string): string => `RESOLUTION#${e164}#${id}`;
+/** What the `byCallbackState` index projects (resources/table.yml says the same). */
+export const CALLBACK_INDEX_ATTRIBUTES = ['phone', 'callback', 'resolution'] as const;
+export const CALLBACK_SORT_KEY = /^\d{4}-[^#]+#\+\d+(#.+)?$/;
 
 /** The index sort key of a contact: `<lastMissedAt>#<phone>`; cursors carry it. */
 export const contactSortKey = (lastMissedAt: string, e164: string): string => `${lastMissedAt}#${e164}`;
@@ -122,6 +147,7 @@ export function callItem(call: MissedCall, recordedAt: Date, retentionDays: numb
     from: call.from,
     to: call.to,
     customer: call.customer,
+    line: call.line,
     source: call.source,
     startedAt: call.startedAt,
     reportedAt: call.reportedAt,
@@ -152,6 +178,8 @@ export function parseKnownCall(item: Readonly<Record<string, unknown>>): { rootC
 export interface PendingCall {
   rootCallSid: string;
   customer: string;
+  /** The Twilio number the customer tried; '' when unknown. */
+  line: string;
   status: MissedStatus;
   occurredAt: string;
   day: string;
@@ -170,6 +198,7 @@ export function parsePendingCall(item: Readonly<Record<string, unknown>>): Pendi
   return {
     rootCallSid: requireString(item, 'callSid'),
     customer: requireString(item, 'customer'),
+    line: typeof item.line === 'string' ? item.line : '',
     status,
     occurredAt,
     day: requireString(item, 'day'),
@@ -212,21 +241,31 @@ export interface DayCounts {
   contactsCreated: number;
 }
 
-/** The counter names one recorded missed call increments. */
-export const missedCallCounters = (status: MissedStatus, source: Source): string[] => ['total', `status:${status}`, `source:${source}`];
+/** 1 for each of `names`. */
+export const ones = (...names: string[]): Map<string, number> => new Map(names.map((name) => [name, 1]));
 
-/** The update that adds 1 to each of `counters` on `day`'s item (creating it on first use). */
-export function addToDay(tableName: string, day: string, counters: readonly string[], now: string) {
+/** The counters one recorded missed call increments. */
+export const missedCallCounters = (status: MissedStatus, source: Source): Map<string, number> =>
+  ones('total', `status:${status}`, `source:${source}`);
+
+/**
+ * The update that adds to counters of `day`'s item (creating it on first use) the amount of each
+ * entry (negative amounts take back what a change undid).
+ */
+export function addToDay(tableName: string, day: string, counters: ReadonlyMap<string, number>, now: string) {
+  const entries = [...counters];
   const names: Record<string, string> = { '#type': 'type', '#day': 'day' };
-  counters.forEach((counter, i) => {
-    names[`#c${i}`] = counter;
+  const values: Record<string, unknown> = { ':type': 'stats', ':day': day, ':now': now };
+  entries.forEach(([name, amount], i) => {
+    names[`#c${i}`] = name;
+    values[`:n${i}`] = amount;
   });
   return {
     TableName: tableName,
     Key: { pk: statsKey(day) },
-    UpdateExpression: `SET #type = :type, #day = :day, updatedAt = :now ADD ${counters.map((_, i) => `#c${i} :one`).join(', ')}`,
+    UpdateExpression: `SET #type = :type, #day = :day, updatedAt = :now ADD ${entries.map((_, i) => `#c${i} :n${i}`).join(', ')}`,
     ExpressionAttributeNames: names,
-    ExpressionAttributeValues: { ':type': 'stats', ':day': day, ':now': now, ':one': 1 },
+    ExpressionAttributeValues: values,
   };
 }
 
@@ -295,6 +334,12 @@ export type Contact = {
   gsi1sk: string;
   /** Optimistic-concurrency version: every write expects the version it read. */
   version: number;
+  /** The callback worklist's facts (lib/callbacks/model.ts). */
+  callbacks: CallbackState;
+  /** The open callback, while there is one, with its `byCallbackState` index keys. */
+  callback?: OpenCallback;
+  gsi2pk?: string;
+  gsi2sk?: string;
 };
 
 /**
@@ -322,6 +367,7 @@ export function parseContact(item: Readonly<Record<string, unknown>>): Contact {
     gsi1pk: requireString(item, 'gsi1pk'),
     gsi1sk: requireString(item, 'gsi1sk'),
     version: requireNumber(item, 'version'),
+    ...callbackFields(requireString(item, 'phone'), parseCallbackState(item.callbacks)),
   };
 }
 
@@ -350,4 +396,123 @@ export function parseContactSummary(item: Readonly<Record<string, unknown>>): Co
 export function parseWatermark(item: Readonly<Record<string, unknown>> | undefined): string | undefined {
   const end = item?.windowEnd;
   return typeof end === 'string' ? end : undefined;
+}
+
+// ---- callbacks ----------------------------------------------------------------------------------
+
+/** The open callback of a number as the contact and the index show it. */
+export interface OpenCallback {
+  openSince: string;
+  openMissedCount: number;
+  lastMissedAt: string;
+  lastStatus: MissedStatus;
+  line: string;
+}
+
+const openCallback = (episode: Episode): OpenCallback => ({
+  openSince: episode.openSince,
+  openMissedCount: episode.missedCount,
+  lastMissedAt: episode.lastMissedAt,
+  lastStatus: episode.lastStatus,
+  line: episode.line,
+});
+
+/** The contact's callback attributes for a state: the facts, and the open callback with its index keys. */
+export function callbackFields(phone: string, state: CallbackState): Pick<Contact, 'callbacks' | 'callback' | 'gsi2pk' | 'gsi2sk'> {
+  const { open } = episodes(state);
+  if (open === undefined) return { callbacks: state };
+  return {
+    callbacks: state,
+    callback: openCallback(open),
+    gsi2pk: callbackShard('open', phone),
+    gsi2sk: `${open.openSince}#${phone}`,
+  };
+}
+
+function isResolvedBy(value: unknown): value is ResolvedBy {
+  return RESOLVED_BY.some((by) => by === value);
+}
+
+/**
+ * The callback facts kept on a contact; absent (a contact older than callbacks) is empty.
+ * @throws InvalidItemError when they are malformed.
+ */
+export function parseCallbackState(value: unknown): CallbackState {
+  if (value === undefined) return EMPTY_STATE;
+  if (!isRecord(value) || !Array.isArray(value.misses) || !Array.isArray(value.calls)) throw new InvalidItemError('callbacks is malformed');
+  const misses = value.misses.map((miss) => {
+    if (!isRecord(miss)) throw new InvalidItemError('callbacks.misses is malformed');
+    return {
+      callSid: requireString(miss, 'callSid'),
+      at: requireString(miss, 'at'),
+      status: requireMissedStatus(miss, 'status'),
+      line: typeof miss.line === 'string' ? miss.line : '',
+    };
+  });
+  const calls = value.calls.map((call) => {
+    if (!isRecord(call) || !isResolvedBy(call.by)) throw new InvalidItemError('callbacks.calls is malformed');
+    return {
+      id: requireString(call, 'id'),
+      at: requireString(call, 'at'),
+      by: call.by,
+      ...(typeof call.note === 'string' ? { note: call.note } : {}),
+    };
+  });
+  const archivedBefore = value.archivedBefore;
+  return { misses, calls, ...(typeof archivedBefore === 'string' ? { archivedBefore } : {}) };
+}
+
+/** A resolution as stored on its item and listed by `GET /callbacks?state=resolved`. */
+export type ResolutionSummary = Omit<Resolution, 'callSids' | 'note' | 'resolvingCallSid'> & {
+  phone: string;
+  resolvingCallSid?: string;
+  note?: string;
+};
+
+export function resolutionSummary(phone: string, r: Resolution): ResolutionSummary {
+  const { callSids: _callSids, note, resolvingCallSid, ...rest } = r;
+  return { phone, ...rest, ...(resolvingCallSid === undefined ? {} : { resolvingCallSid }), ...(note === undefined ? {} : { note }) };
+}
+
+/** The item of one resolution (in the resolved index), or its tombstone when a change undid it. */
+export function resolutionItem(phone: string, r: Resolution): Record<string, unknown> {
+  return {
+    pk: resolutionKey(phone, r.id),
+    type: 'resolution',
+    phone,
+    resolution: resolutionSummary(phone, r),
+    gsi2pk: callbackShard('resolved', phone),
+    gsi2sk: `${r.resolvedAt}#${phone}#${r.id}`,
+  };
+}
+
+/** A resolution that a later fact moved to another call: kept as a tombstone, out of the index. */
+export const resolutionTombstone = (phone: string, id: string): Record<string, unknown> => ({
+  pk: resolutionKey(phone, id),
+  type: 'resolution',
+  phone,
+  supersededBy: 'a call that reached the number earlier',
+});
+
+/**
+ * A resolution item's summary, as listed.
+ * @throws InvalidItemError when malformed.
+ */
+export function parseResolutionSummary(item: Readonly<Record<string, unknown>>): ResolutionSummary {
+  const r = item.resolution;
+  if (!isRecord(r) || !isResolvedBy(r.resolvedBy)) throw new InvalidItemError('resolution is malformed');
+  return {
+    phone: requireString(r, 'phone'),
+    id: requireString(r, 'id'),
+    openSince: requireString(r, 'openSince'),
+    lastMissedAt: requireString(r, 'lastMissedAt'),
+    missedCount: requireNumber(r, 'missedCount'),
+    lastStatus: requireMissedStatus(r, 'lastStatus'),
+    line: typeof r.line === 'string' ? r.line : '',
+    resolvedAt: requireString(r, 'resolvedAt'),
+    resolvedBy: r.resolvedBy,
+    secondsToCallback: requireNumber(r, 'secondsToCallback'),
+    ...(typeof r.resolvingCallSid === 'string' ? { resolvingCallSid: r.resolvingCallSid } : {}),
+    ...(typeof r.note === 'string' ? { note: r.note } : {}),
+  };
 }

@@ -55,7 +55,7 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
     await client.send(new TransactWriteCommand(recordCallTransaction(tableName, item, now)));
   }
 
-  /** Adds what a later delivery knows and the first did not: new legs, the customer's number. */
+  /** Adds what a later delivery knows and the first did not: new legs, the customer's number and line. */
   async function merge(call: MissedCall, existing: Record<string, unknown> | undefined): Promise<boolean> {
     const knownLegs = existing?.legSids instanceof Set ? existing.legSids : new Set<unknown>();
     const newLegs = call.legCallSids.filter((sid) => !knownLegs.has(sid));
@@ -66,6 +66,10 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
     if (addCustomer) {
       sets.push('customer = if_not_exists(customer, :customer)');
       values[':customer'] = call.customer;
+      if (call.line !== undefined) {
+        sets.push('line = if_not_exists(line, :line)');
+        values[':line'] = call.line;
+      }
     }
     const update = [sets.length > 0 ? `SET ${sets.join(', ')}` : '', newLegs.length > 0 ? 'ADD legSids :legs' : ''].join(' ');
     if (newLegs.length > 0) values[':legs'] = new Set(newLegs);

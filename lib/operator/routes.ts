@@ -1,11 +1,14 @@
 /**
  * The operator API's routes (API key): `GET /stats`, `GET /contacts`, `GET /contacts/{phone}`,
- * `GET /health`. Returns the HTTP reply; throws the errors that lib/platform/http.ts maps.
+ * `GET /callbacks`, `POST /callbacks/{phone}/resolve`, `GET /health`. Returns the HTTP reply; throws the errors that lib/platform/http.ts maps.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { listCallbacks, parseCallbacksQuery, parseResolveBody } from '../callbacks/api.js';
+import type { CallbackResolver } from '../callbacks/store.js';
 import { getContact, listContacts, parseListQuery } from '../contacts/api.js';
 import { operatorPhone } from '../ledger/phone.js';
+import { resolutionSummary } from '../ledger/schema.js';
 import { HttpError, type HttpRequest, queryParameters } from '../platform/request.js';
 import type { TwilioCallsFactory } from '../twilio/client.js';
 import type { OperatorConfig } from './config.js';
@@ -17,8 +20,11 @@ export interface OperatorDeps {
   documents: DynamoDBDocumentClient;
   dynamo: DynamoDBClient;
   twilioCalls: TwilioCallsFactory;
+  callbacks: CallbackResolver;
   now?: () => Date;
 }
+
+const POST_ROUTES: ReadonlySet<string> = new Set(['/callbacks/{phone}/resolve']);
 
 const json = (statusCode: number, body: unknown) => ({
   statusCode,
@@ -26,18 +32,46 @@ const json = (statusCode: number, body: unknown) => ({
   body: JSON.stringify(body),
 });
 
+/** The number in a route's `{phone}`; 400 when it is none. */
+function phoneOf(request: HttpRequest, config: OperatorConfig): string {
+  const phone = operatorPhone(request.pathParameters.phone ?? '', config.defaultCountry);
+  if (phone === undefined) throw new HttpError(400, 'phone is not a valid phone number');
+  return phone;
+}
+
 export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
   const { config } = deps;
-  if (request.method !== 'GET') throw new HttpError(405, `${request.route} accepts GET only`);
+  const method = POST_ROUTES.has(request.route) ? 'POST' : 'GET';
+  if (request.method !== method) throw new HttpError(405, `${request.route} accepts ${method} only`);
   const query = queryParameters(request.query);
   switch (request.route) {
+    case '/callbacks':
+      return json(200, await listCallbacks(deps.documents, config.tableName, parseCallbacksQuery(query)));
+    case '/callbacks/{phone}/resolve': {
+      const phone = phoneOf(request, config);
+      const { note } = parseResolveBody(request.body, request.headers['content-type']);
+      const at = (deps.now?.() ?? new Date()).toISOString();
+      const result = await deps.callbacks.resolve(phone, {
+        id: `operator:${at}`,
+        at,
+        by: 'operator',
+        ...(note === undefined ? {} : { note }),
+      });
+      if (result.outcome === 'resolved') {
+        return json(200, { phone, resolved: result.resolutions.map((r) => resolutionSummary(phone, r)) });
+      }
+      // Idempotent: a number resolved already answers with its last resolution.
+      if (result.lastResolution !== undefined && !result.open) {
+        return json(200, { phone, resolved: [], alreadyResolved: resolutionSummary(phone, result.lastResolution) });
+      }
+      throw new HttpError(404, 'No open callback for this number');
+    }
     case '/stats':
       return json(200, await readStats(deps.documents, config.tableName, statsRange(query, deps.now?.() ?? new Date())));
     case '/contacts':
       return json(200, await listContacts(deps.documents, config.tableName, parseListQuery(query)));
     case '/contacts/{phone}': {
-      const phone = operatorPhone(request.pathParameters.phone ?? '', config.defaultCountry);
-      if (phone === undefined) throw new HttpError(400, 'phone is not a valid phone number');
+      const phone = phoneOf(request, config);
       const contact = await getContact(deps.documents, config.tableName, phone);
       if (contact === undefined) throw new HttpError(404, 'No contact with this number');
       return json(200, contact);

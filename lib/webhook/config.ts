@@ -1,5 +1,5 @@
 /** The webhook's configuration: its table, its account, the auth tokens it accepts, its URL. */
-import { ConfigError, type Env, optional, readIncludeCanceled, readRetentionDays, readTableName } from '../platform/config.js';
+import { ConfigError, type Env, integer, optional, readIncludeCanceled, readRetentionDays, readTableName } from '../platform/config.js';
 import type { SecretSource } from '../platform/secrets.js';
 import { readAccountSid } from '../twilio/credentials.js';
 
@@ -19,6 +19,8 @@ export interface WebhookConfig {
    * with and without it are accepted.
    */
   urlFragment: string | undefined;
+  /** `CALLBACK_MIN_SECONDS`: how long an answered call must last to resolve a callback. */
+  callbackMinSeconds: number;
 }
 
 /** The fragment the README recommends on the callback URLs: up to 3 retries on any failure. */
@@ -86,5 +88,6 @@ export function parseWebhookConfig(env: Env): WebhookConfig {
     includeCanceled: readIncludeCanceled(env),
     dialActionTwiml,
     urlFragment: readUrlFragment(env),
+    callbackMinSeconds: integer(env, 'CALLBACK_MIN_SECONDS', 10, 0, 3600),
   };
 }

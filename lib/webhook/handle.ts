@@ -2,6 +2,8 @@
  * The webhook's rules: which route is which callback, signature and account checks, then the
  * ledger. Returns the HTTP reply; throws the named errors that `lib/platform/http.ts` maps to statuses.
  */
+import { answeredCall } from '../callbacks/answered.js';
+import type { CallbackResolver } from '../callbacks/store.js';
 import { type Classified, classifyDialAction, classifyStatusCallback } from '../ledger/calls.js';
 import { maskPhone } from '../ledger/phone.js';
 import type { Ledger } from '../ledger/store.js';
@@ -23,6 +25,7 @@ export interface WebhookDeps {
   /** The accepted auth tokens (primary, then secondary during a rotation). */
   authTokens: () => Promise<readonly string[]>;
   ledger: Ledger;
+  callbacks: CallbackResolver;
 }
 
 export interface HttpReply {
@@ -65,7 +68,24 @@ export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Pr
       : classifyDialAction(params, deps.config.includeCanceled);
 
   if (classified.kind === 'ignored') {
-    logger.info('Callback acknowledged, not a missed call', { route, callSid: classified.callSid, status: classified.status });
+    const answered = answeredCall(route, params, deps.config.callbackMinSeconds);
+    if (answered === undefined) {
+      logger.info('Callback acknowledged, not a missed call', { route, callSid: classified.callSid, status: classified.status });
+    } else {
+      // An answered call with the number: one read when it resolves nothing (the common case).
+      const result = await deps.callbacks.resolve(answered.phone, answered.call);
+      logger.info(result.outcome === 'resolved' ? 'Callback resolved' : 'Answered call, no open callback it resolves', {
+        route,
+        callSid: classified.callSid,
+        customer: maskPhone(answered.phone),
+        resolvedBy: answered.call.by,
+        durationSeconds: answered.durationSeconds,
+        outcome: result.outcome,
+        ...(result.outcome === 'resolved'
+          ? { resolved: result.resolutions.map((r) => ({ missedCount: r.missedCount, secondsToCallback: r.secondsToCallback })) }
+          : {}),
+      });
+    }
   } else {
     const { call } = classified;
     const result = await deps.ledger.record(call);

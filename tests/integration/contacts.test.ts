@@ -227,6 +227,7 @@ describe('a <Dial> nobody answered: child leg, Dial action and reconciliation in
     const reconcile: MissedCall = {
       rootCallSid: parent,
       legCallSids: [parent],
+      line: '+14155559876',
       accountSid: child.accountSid,
       status: 'no-answer',
       direction: 'inbound',

@@ -43,6 +43,7 @@ describe('ledger on DynamoDB Local', () => {
       from: '+14155550123',
       to: '+14155559876',
       customer: '+14155550123',
+      line: '+14155559876',
       source: 'webhook',
       reportedAt: '2026-11-02T23:59:59.000Z',
       occurredAt: '2026-11-02T23:59:59.000Z',

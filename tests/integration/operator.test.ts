@@ -143,6 +143,7 @@ describe('GET /contacts', () => {
       await store.apply({
         rootCallSid: sid,
         customer: `+1212555${String(1000 + i)}`,
+        line: '+14155559876',
         status: 'no-answer',
         occurredAt,
         day: occurredAt.slice(0, 10),

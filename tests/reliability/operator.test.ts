@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_DEFAULTS } from '../../dev/defaults.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
-import { encodeCursor } from '../../lib/contacts/api.js';
+import { encodeContactsCursor as encodeCursor } from '../../lib/contacts/api.js';
 import { signLikeTwilio, statusCallback } from '../helpers.js';
 import { FULL, finishScenario, report } from './scale.js';
 

@@ -40,6 +40,7 @@ describe('classifyStatusCallback', () => {
         from: '+14155550123',
         to: '+14155559876',
         customer: '+14155550123',
+        line: '+14155559876',
         source: 'webhook',
         startedAt: undefined,
         reportedAt: '2026-11-24T09:15:42.000Z',

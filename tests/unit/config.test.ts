@@ -17,6 +17,7 @@ describe('parseWebhookConfig', () => {
       includeCanceled: false,
       dialActionTwiml: DEFAULT_DIAL_ACTION_TWIML,
       urlFragment: 'rc=3&rp=all',
+      callbackMinSeconds: 10,
     });
   });
 

@@ -7,6 +7,7 @@ describe('nextContact', () => {
   const call = (sid: string, occurredAt: string, status: PendingCall['status']): PendingCall => ({
     rootCallSid: sid,
     customer: '+14155550123',
+    line: '+14155559876',
     status,
     occurredAt,
     day: occurredAt.slice(0, 10),
@@ -54,6 +55,23 @@ describe('nextContact', () => {
         gsi1pk: expect.stringMatching(/^CONTACTS#[0-7]$/),
         gsi1sk: '2026-11-03T10:00:00.000Z#+14155550123',
         version: 3,
+        callbacks: {
+          misses: [
+            { callSid: 'CA2', at: '2026-11-01T10:00:00.000Z', status: 'no-answer', line: '+14155559876' },
+            { callSid: 'CA1', at: '2026-11-02T10:00:00.000Z', status: 'busy', line: '+14155559876' },
+            { callSid: 'CA3', at: '2026-11-03T10:00:00.000Z', status: 'no-answer', line: '+14155559876' },
+          ],
+          calls: [],
+        },
+        callback: {
+          openSince: '2026-11-01T10:00:00.000Z',
+          openMissedCount: 3,
+          lastMissedAt: '2026-11-03T10:00:00.000Z',
+          lastStatus: 'no-answer',
+          line: '+14155559876',
+        },
+        gsi2pk: expect.stringMatching(/^CALLBACKS#open#[0-7]$/),
+        gsi2sk: '2026-11-01T10:00:00.000Z#+14155550123',
       });
       expect(result?.recentCallSids).toHaveLength(3);
     }

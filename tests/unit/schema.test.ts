@@ -51,6 +51,7 @@ describe('the table schema', () => {
     expect(parsePendingCall(item)).toEqual({
       rootCallSid: call.rootCallSid,
       customer: call.customer,
+      line: call.line,
       status: 'no-answer',
       occurredAt: '2026-11-24T09:15:42.000Z',
       day: '2026-11-24',
@@ -75,9 +76,18 @@ describe('the table schema', () => {
   });
 
   it('adds 1 to each named counter of a day, and reads absent counters as 0', () => {
-    const update = addToDay('t', '2026-11-24', ['anonymous'], RECORDED.toISOString());
-    expect(update.UpdateExpression).toBe('SET #type = :type, #day = :day, updatedAt = :now ADD #c0 :one');
-    expect(update.ExpressionAttributeNames['#c0']).toBe('anonymous');
+    const update = addToDay(
+      't',
+      '2026-11-24',
+      new Map([
+        ['anonymous', 1],
+        ['callbacks:opened', -1],
+      ]),
+      RECORDED.toISOString(),
+    );
+    expect(update.UpdateExpression).toBe('SET #type = :type, #day = :day, updatedAt = :now ADD #c0 :n0, #c1 :n1');
+    expect(update.ExpressionAttributeNames).toMatchObject({ '#c0': 'anonymous', '#c1': 'callbacks:opened' });
+    expect(update.ExpressionAttributeValues).toMatchObject({ ':n0': 1, ':n1': -1 });
     const counts = parseDayCounts({ total: 3, 'status:busy': 2, 'source:reconcile': 1, anonymous: 'x' });
     expect(counts.totals).toEqual({ total: 3, 'no-answer': 0, busy: 2, failed: 0, canceled: 0 });
     expect(counts.bySource).toEqual({ webhook: 0, 'dial-action': 0, reconcile: 1 });
@@ -89,6 +99,7 @@ describe('the table schema', () => {
     const pending = {
       rootCallSid: `CA${'2'.repeat(32)}`,
       customer: '+14155550123',
+      line: '+14155559876',
       status: 'busy' as const,
       occurredAt: RECORDED.toISOString(),
       day: '2026-11-24',

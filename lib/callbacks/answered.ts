@@ -1,0 +1,64 @@
+/**
+ * Which answered calls resolve a callback (the Twilio facts: a parent call ends `completed` when
+ * TwiML answered it, so only a `<Dial>` or an outbound call shows that a PERSON talked):
+ *
+ * - an outbound call to the number (`outbound-api`, or an `outbound-dial` leg) that ends
+ *   `completed` with `CallDuration` ≥ the minimum and, when Twilio says `AnsweredBy`, not a
+ *   machine or fax: resolvedBy `callback`, the customer is `To`;
+ * - an inbound call from the number whose `<Dial>` a person answered (the Dial action's
+ *   `DialCallStatus` `completed`/`answered` with `DialCallDuration` ≥ the minimum):
+ *   resolvedBy `returned-call`, the customer is `From`.
+ *
+ * A direct inbound `completed` (an IVR, voicemail) resolves nothing.
+ */
+import { parseTwilioTimestamp } from '../ledger/calls.js';
+import { callerId } from '../ledger/phone.js';
+import type { ResolvingCall } from './model.js';
+
+export interface AnsweredCall {
+  /** The customer's number in E.164. */
+  phone: string;
+  call: ResolvingCall;
+  durationSeconds: number;
+}
+
+type Params = Readonly<Record<string, string>>;
+
+function seconds(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,7}$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** When the call started: Twilio's `Timestamp` (sent when it ended) less its duration, else `now` less it. */
+function startedAt(params: Params, durationSeconds: number, now: Date): string {
+  const ended = parseTwilioTimestamp(params.Timestamp) ?? now.toISOString();
+  return new Date(Date.parse(ended) - durationSeconds * 1000).toISOString();
+}
+
+/** The answered call a callback reports, or undefined when it is none (or too short, or a machine). */
+export function answeredCall(
+  route: 'call-status' | 'dial-status',
+  params: Params,
+  minSeconds: number,
+  now: Date = new Date(),
+): AnsweredCall | undefined {
+  const callSid = params.CallSid ?? '';
+  if (route === 'call-status') {
+    if (params.CallStatus !== 'completed') return undefined;
+    if (params.Direction !== 'outbound-api' && params.Direction !== 'outbound-dial') return undefined;
+    const answeredBy = params.AnsweredBy ?? '';
+    if (answeredBy.startsWith('machine') || answeredBy === 'fax') return undefined;
+    const duration = seconds(params.CallDuration);
+    const id = callerId(params.To ?? '');
+    if (duration === undefined || duration < minSeconds || id.kind !== 'number') return undefined;
+    return { phone: id.e164, durationSeconds: duration, call: { id: callSid, at: startedAt(params, duration, now), by: 'callback' } };
+  }
+  if (params.DialCallStatus !== 'completed' && params.DialCallStatus !== 'answered') return undefined;
+  if (params.Direction !== 'inbound') return undefined;
+  const duration = seconds(params.DialCallDuration);
+  const id = callerId(params.From ?? '');
+  if (duration === undefined || duration < minSeconds || id.kind !== 'number') return undefined;
+  // The resolving call is the dialled leg when Twilio names it, else the parent.
+  const resolving = params.DialCallSid || callSid;
+  return { phone: id.e164, durationSeconds: duration, call: { id: resolving, at: startedAt(params, duration, now), by: 'returned-call' } };
+}

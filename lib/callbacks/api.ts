@@ -1,0 +1,151 @@
+/**
+ * `GET /callbacks`: the worklist. `state=open` (default): who has waited longest first, from the
+ * open callbacks on contact items; `state=resolved`: most recently resolved first, from the
+ * resolution items. Both read the 8 shards of the `byCallbackState` index and merge them.
+ */
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  CALLBACK_SORT_KEY,
+  CALLBACKS_INDEX,
+  type CallbackIndexState,
+  callbackShards,
+  InvalidItemError,
+  isMissedStatus,
+  isRecord,
+  type OpenCallback,
+  parseResolutionSummary,
+  type ResolutionSummary,
+  requireString,
+  TableUnavailableError,
+} from '../ledger/schema.js';
+import { logger } from '../platform/log.js';
+import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
+import { HttpError } from '../platform/request.js';
+
+export interface CallbacksQuery {
+  state: CallbackIndexState;
+  /** resolved only: resolutions at or after this instant. */
+  since: string | undefined;
+  limit: number;
+  /** The index sort key the page starts after (open) or below (resolved). */
+  from: string | undefined;
+}
+
+export type OpenCallbackItem = OpenCallback & { phone: string };
+export type ResolvedCallbackItem = Omit<ResolutionSummary, 'id'>;
+
+const binding = (q: Pick<CallbacksQuery, 'state' | 'since'>) => `${q.state}|${q.since ?? ''}`;
+
+/** Parses `state`, `since`, `limit`, `cursor`; 400 naming the parameter. */
+export function parseCallbacksQuery(query: URLSearchParams): CallbacksQuery {
+  const rawState = query.get('state') ?? 'open';
+  if (rawState !== 'open' && rawState !== 'resolved') throw new HttpError(400, 'state must be open or resolved');
+  const since = parseSince(query);
+  if (since !== undefined && rawState === 'open') throw new HttpError(400, 'since applies to state=resolved only');
+  const limit = parseLimit(query);
+  const cursor = query.get('cursor');
+  const q = { state: rawState, since, limit } as const;
+  const from = cursor === null || cursor === '' ? undefined : decodeCursor(cursor, binding(q), CALLBACK_SORT_KEY, 'state or since');
+  return { ...q, from };
+}
+
+function openItem(item: Record<string, unknown>): OpenCallbackItem {
+  const cb = item.callback;
+  if (!isRecord(cb) || !isMissedStatus(cb.lastStatus) || typeof cb.openMissedCount !== 'number')
+    throw new InvalidItemError('callback is malformed');
+  return {
+    phone: requireString(item, 'phone'),
+    line: typeof cb.line === 'string' ? cb.line : '',
+    openSince: requireString(cb, 'openSince'),
+    openMissedCount: cb.openMissedCount,
+    lastMissedAt: requireString(cb, 'lastMissedAt'),
+    lastStatus: cb.lastStatus,
+  };
+}
+
+function resolvedItem(item: Record<string, unknown>): ResolvedCallbackItem {
+  const { id: _id, ...rest } = parseResolutionSummary(item);
+  return rest;
+}
+
+function readable<T>(parse: () => T): T[] {
+  try {
+    return [parse()];
+  } catch (error) {
+    if (!(error instanceof InvalidItemError)) throw error;
+    logger.warn('Unreadable callback item left out', { reason: error.message });
+    return [];
+  }
+}
+
+/** One page of the worklist. */
+export async function listCallbacks(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  q: CallbacksQuery,
+): Promise<{ items: (OpenCallbackItem | ResolvedCallbackItem)[]; nextCursor: string | null }> {
+  const ascending = q.state === 'open';
+  const pages = await Promise.all(
+    callbackShards(q.state).map(async (shard) => {
+      const values: Record<string, unknown> = { ':shard': shard };
+      let condition = 'gsi2pk = :shard';
+      if (ascending && q.from !== undefined) {
+        condition += ' AND gsi2sk > :from';
+        values[':from'] = q.from;
+      } else if (!ascending && q.from !== undefined && q.since !== undefined) {
+        condition += ' AND gsi2sk BETWEEN :since AND :from';
+        values[':since'] = q.since;
+        values[':from'] = q.from;
+      } else if (!ascending && q.from !== undefined) {
+        condition += ' AND gsi2sk < :from';
+        values[':from'] = q.from;
+      } else if (q.since !== undefined) {
+        condition += ' AND gsi2sk >= :since';
+        values[':since'] = q.since;
+      }
+      try {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: CALLBACKS_INDEX,
+            KeyConditionExpression: condition,
+            ExpressionAttributeValues: values,
+            ScanIndexForward: ascending,
+            Limit: q.limit + 1,
+          }),
+        );
+        return out.Items ?? [];
+      } catch (error) {
+        throw new TableUnavailableError('The callbacks index could not be read', { cause: error });
+      }
+    }),
+  );
+  const merged = pages
+    .flat()
+    .filter((item) => typeof item.gsi2sk === 'string' && item.gsi2sk !== q.from)
+    .sort((a, b) => (ascending ? 1 : -1) * String(a.gsi2sk).localeCompare(String(b.gsi2sk)));
+  const page = merged.slice(0, q.limit);
+  const last = page.at(-1);
+  return {
+    items: page.flatMap((item) => readable(() => (ascending ? openItem(item) : resolvedItem(item)))),
+    nextCursor: merged.length > q.limit && last !== undefined ? encodeCursor(String(last.gsi2sk), binding(q)) : null,
+  };
+}
+
+/** `{"note": "…"}` (optional, at most 500 characters) of `POST /callbacks/{phone}/resolve`. */
+export function parseResolveBody(body: string, contentType: string | undefined): { note: string | undefined } {
+  if (body.trim() === '') return { note: undefined };
+  if (contentType?.split(';')[0]?.trim().toLowerCase() !== 'application/json')
+    throw new HttpError(415, 'Content-Type must be application/json');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'body is not valid JSON');
+  }
+  if (!isRecord(parsed) || Object.keys(parsed).some((key) => key !== 'note')) throw new HttpError(400, 'body may hold only "note"');
+  const note = parsed.note;
+  if (note === undefined) return { note: undefined };
+  if (typeof note !== 'string' || note.length > 500) throw new HttpError(400, 'note must be a string of at most 500 characters');
+  return { note };
+}

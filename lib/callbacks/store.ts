@@ -1,0 +1,149 @@
+/**
+ * Callbacks on DynamoDB. The facts of a number live on its contact item (`callbacks`), guarded by
+ * the contact's `version`; every change of them writes, in the SAME transaction, the resolution
+ * items it makes or undoes and the difference of the day counters (lib/callbacks/model.ts).
+ *
+ * The resolver (webhook: answered calls; operator: a person's mark) reads the contact once; an
+ * answered call that resolves nothing costs that one read and writes nothing.
+ */
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { cancellationCodes, RETRYABLE_REASONS } from '../ledger/requests.js';
+import {
+  addToDay,
+  callbackFields,
+  contactKey,
+  parseCallbackState,
+  resolutionItem,
+  resolutionTombstone,
+  TableUnavailableError,
+} from '../ledger/schema.js';
+import { backoffMs, defaultSleep } from '../platform/retry.js';
+import { addCall, type CallbackState, type CounterChanges, counterDelta, episodes, type Resolution, type ResolvingCall } from './model.js';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** Adds `b`'s counters into `a`. */
+export function mergeCounters(a: CounterChanges, b: CounterChanges): CounterChanges {
+  for (const [day, counters] of b) {
+    const into = a.get(day) ?? new Map<string, number>();
+    for (const [counter, n] of counters) into.set(counter, (into.get(counter) ?? 0) + n);
+    a.set(day, into);
+  }
+  return a;
+}
+
+/** One counters update per day (a transaction may touch an item once). */
+export function dayUpdates(tableName: string, changes: CounterChanges, now: string): TransactItem[] {
+  return [...changes]
+    .filter(([, counters]) => [...counters.values()].some((n) => n !== 0))
+    .map(([day, counters]) => ({ Update: addToDay(tableName, day, new Map([...counters].filter(([, n]) => n !== 0)), now) }));
+}
+
+/** The resolution items a change of a number's facts writes: new or changed ones, and tombstones. */
+export function resolutionWrites(tableName: string, phone: string, before: CallbackState, after: CallbackState): TransactItem[] {
+  const was = new Map(episodes(before).resolutions.map((r) => [r.id, r]));
+  const now = new Map(episodes(after).resolutions.map((r) => [r.id, r]));
+  const writes: TransactItem[] = [];
+  for (const [id, r] of now) {
+    if (JSON.stringify(was.get(id)) !== JSON.stringify(r)) writes.push({ Put: { TableName: tableName, Item: resolutionItem(phone, r) } });
+  }
+  for (const [id, r] of was) {
+    const archived = after.archivedBefore !== undefined && r.resolvedAt <= after.archivedBefore;
+    if (!now.has(id) && !archived) writes.push({ Put: { TableName: tableName, Item: resolutionTombstone(phone, id) } });
+  }
+  return writes;
+}
+
+/** The resolutions `after` has that `before` did not (or that changed). */
+export function newResolutions(before: CallbackState, after: CallbackState): Resolution[] {
+  const was = new Map(episodes(before).resolutions.map((r) => [r.id, JSON.stringify(r)]));
+  return episodes(after).resolutions.filter((r) => was.get(r.id) !== JSON.stringify(r));
+}
+
+export type ResolveOutcome =
+  /** The call (or mark) resolved these callbacks (or took them over from a later call). */
+  | { outcome: 'resolved'; resolutions: Resolution[] }
+  /** Nothing open that it covers (or a re-delivery): nothing written. */
+  | { outcome: 'unchanged'; open: boolean; lastResolution: Resolution | undefined };
+
+export interface CallbackResolver {
+  resolve(phone: string, call: ResolvingCall): Promise<ResolveOutcome>;
+}
+
+export function createCallbackResolver(
+  client: DynamoDBDocumentClient,
+  options: { tableName: string; maxAttempts?: number; sleep?: (ms: number) => Promise<void> },
+): CallbackResolver {
+  const { tableName } = options;
+  const maxAttempts = options.maxAttempts ?? 8;
+  const sleep = options.sleep ?? defaultSleep;
+
+  async function attempt(phone: string, call: ResolvingCall): Promise<ResolveOutcome> {
+    const read = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { pk: contactKey(phone) },
+        ConsistentRead: true,
+        ProjectionExpression: 'callbacks, version',
+      }),
+    );
+    const item = read.Item;
+    const before = parseCallbackState(item?.callbacks);
+    const after = addCall(before, call);
+    if (item === undefined || after === before) {
+      const { open, resolutions } = episodes(before);
+      return { outcome: 'unchanged', open: open !== undefined, lastResolution: resolutions.at(-1) };
+    }
+    const now = new Date().toISOString();
+    const fields = callbackFields(phone, after);
+    const open = fields.callback !== undefined;
+    await client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName,
+              Key: { pk: contactKey(phone) },
+              UpdateExpression: open
+                ? 'SET callbacks = :callbacks, callback = :callback, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk, updatedAt = :now ADD version :one'
+                : 'SET callbacks = :callbacks, updatedAt = :now REMOVE callback, gsi2pk, gsi2sk ADD version :one',
+              ConditionExpression: 'version = :version',
+              ExpressionAttributeValues: {
+                ':callbacks': after,
+                ':now': now,
+                ':one': 1,
+                ':version': item.version,
+                ...(open ? { ':callback': fields.callback, ':gsi2pk': fields.gsi2pk, ':gsi2sk': fields.gsi2sk } : {}),
+              },
+            },
+          },
+          ...resolutionWrites(tableName, phone, before, after),
+          ...dayUpdates(tableName, counterDelta(before, after), now),
+        ],
+      }),
+    );
+    return { outcome: 'resolved', resolutions: newResolutions(before, after) };
+  }
+
+  return {
+    async resolve(phone, call) {
+      for (let n = 1; ; n++) {
+        try {
+          return await attempt(phone, call);
+        } catch (error) {
+          if (!(error instanceof TransactionCanceledException)) {
+            throw new TableUnavailableError('The callback could not be resolved', { cause: error });
+          }
+          // The contact changed since it was read (a miss applied, another call): read again.
+          const codes = cancellationCodes(error);
+          const contended = codes[0] === 'ConditionalCheckFailed' || codes.some((code) => RETRYABLE_REASONS.has(code));
+          if (!contended || n >= maxAttempts) {
+            throw new TableUnavailableError(`The callback transaction was cancelled (${codes.join(', ')})`, { cause: error });
+          }
+          await sleep(backoffMs(n));
+        }
+      }
+    },
+  };
+}

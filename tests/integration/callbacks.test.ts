@@ -1,0 +1,269 @@
+/**
+ * The callback worklist on DynamoDB Local: misses applied by the contacts store open callbacks,
+ * signed answered-call webhooks resolve them through the webhook handler as deployed, and the
+ * operator handler lists and resolves them. Every client runs under its function's role.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signLikeTwilio } from '../../dev/sign.js';
+import { createCallbackResolver } from '../../lib/callbacks/store.js';
+import { createContactsStore } from '../../lib/contacts/store.js';
+import { classifyStatusCallback } from '../../lib/ledger/calls.js';
+import { callItem, parsePendingCall, statsKey } from '../../lib/ledger/schema.js';
+import { createLedger } from '../../lib/ledger/store.js';
+import { countRequests } from '../../lib/platform/aws.js';
+import { AUTH_TOKEN, callSid, freshTable, scanAll, statusCallback, v1Event } from '../helpers.js';
+import { loadHandler } from '../lambda.js';
+
+type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+const context = { awsRequestId: 'cb', functionName: 'test' } as unknown as Context;
+const STAGE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
+const LINE = '+14155559876';
+
+let table: Awaited<ReturnType<typeof freshTable>>;
+let webhook: Handler;
+let operator: Handler;
+let phoneSeq = 7000;
+/** A fresh customer number per test. */
+const newPhone = () => `+1415555${String(phoneSeq++)}`;
+const rfc2822 = (iso: string) => new Date(iso).toUTCString();
+const minutes = (base: string, n: number) => new Date(Date.parse(base) + n * 60_000).toISOString();
+
+beforeAll(async () => {
+  table = await freshTable();
+  webhook = await loadHandler<Handler>('webhook', { tableName: table.tableName, env: { PUBLIC_BASE_URL: '' } });
+  operator = await loadHandler<Handler>('operator', { tableName: table.tableName });
+});
+afterAll(async () => {
+  await table.drop();
+});
+
+/** A missed inbound call from `phone` at `at`, recorded and applied to its contact (as the stream would). */
+async function miss(phone: string, at: string): Promise<string> {
+  const classified = classifyStatusCallback(statusCallback({ From: phone, To: LINE, Timestamp: rfc2822(at) }), false);
+  if (classified.kind !== 'missed') throw new Error('not missed');
+  await createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 }).record(classified.call);
+  const pending = parsePendingCall(callItem(classified.call, new Date(), 90));
+  if (pending === undefined) throw new Error('no pending call');
+  await createContactsStore(table.as('contacts'), { tableName: table.tableName }).apply(pending);
+  return classified.call.rootCallSid;
+}
+
+async function post(route: 'call-status' | 'dial-status', params: Record<string, string>): Promise<number> {
+  const resource = `/twilio/${route}`;
+  const signature = signLikeTwilio(AUTH_TOKEN, `${STAGE_URL}${resource}`, params);
+  return (await webhook(v1Event({ resource, params, signature }), context)).statusCode;
+}
+
+/** An outbound call to `phone` that started at `start` and lasted `duration` seconds (its final status callback). */
+const callback = (phone: string, start: string, duration: number, extra: Record<string, string> = {}) =>
+  post(
+    'call-status',
+    statusCallback({
+      CallSid: extra.CallSid ?? callSid(),
+      CallStatus: 'completed',
+      Direction: 'outbound-api',
+      From: LINE,
+      To: phone,
+      CallDuration: String(duration),
+      Timestamp: rfc2822(minutes(start, duration / 60)),
+      ...extra,
+    }),
+  );
+
+/** An inbound call from `phone` whose <Dial> a person answered (the Dial action). */
+const returnedCall = (phone: string, start: string, duration: number) =>
+  post(
+    'dial-status',
+    statusCallback({
+      CallStatus: 'completed',
+      Direction: 'inbound',
+      From: phone,
+      To: LINE,
+      DialCallStatus: 'completed',
+      DialCallSid: callSid(),
+      DialCallDuration: String(duration),
+      Timestamp: rfc2822(minutes(start, duration / 60)),
+    }),
+  );
+
+async function route(
+  method: 'GET' | 'POST',
+  resource: string,
+  options: { phone?: string; query?: Record<string, string>; body?: string } = {},
+) {
+  const event = {
+    ...v1Event({ resource, params: {}, body: options.body ?? '', query: options.query, contentType: 'application/json' }),
+    httpMethod: method,
+    body: options.body ?? null,
+    pathParameters: options.phone === undefined ? null : { phone: encodeURIComponent(options.phone) },
+  };
+  const response = await operator(event, context);
+  return { status: response.statusCode, body: JSON.parse(response.body) };
+}
+
+const openList = async () => (await route('GET', '/callbacks', { query: { limit: '100' } })).body.items as { phone: string }[];
+const resolvedList = async () =>
+  (await route('GET', '/callbacks', { query: { state: 'resolved', limit: '100' } })).body.items as Record<string, unknown>[];
+
+describe('callbacks', () => {
+  it('opens on a missed call and joins the next one; GET /callbacks lists the oldest wait first', async () => {
+    const [a, b] = [newPhone(), newPhone()];
+    await miss(b, '2026-11-24T09:30:00.000Z');
+    await miss(a, '2026-11-24T09:00:00.000Z');
+    await miss(a, '2026-11-24T09:10:00.000Z');
+    const items = (await openList()).filter((item) => item.phone === a || item.phone === b);
+    expect(items).toEqual([
+      {
+        phone: a,
+        line: LINE,
+        openSince: '2026-11-24T09:00:00.000Z',
+        openMissedCount: 2,
+        lastMissedAt: '2026-11-24T09:10:00.000Z',
+        lastStatus: 'no-answer',
+      },
+      {
+        phone: b,
+        line: LINE,
+        openSince: '2026-11-24T09:30:00.000Z',
+        openMissedCount: 1,
+        lastMissedAt: '2026-11-24T09:30:00.000Z',
+        lastStatus: 'no-answer',
+      },
+    ]);
+  });
+
+  it('is resolved by a callback of at least CALLBACK_MIN_SECONDS, not by a short one or a machine', async () => {
+    const phone = newPhone();
+    await miss(phone, '2026-11-24T10:00:00.000Z');
+    expect(await callback(phone, '2026-11-24T10:05:00.000Z', 9)).toBe(204);
+    expect(await callback(phone, '2026-11-24T10:06:00.000Z', 60, { AnsweredBy: 'machine_end_beep' })).toBe(204);
+    expect((await openList()).map((item) => item.phone)).toContain(phone);
+    const resolving = callSid();
+    expect(await callback(phone, '2026-11-24T10:15:00.000Z', 60, { CallSid: resolving })).toBe(204);
+    expect((await openList()).map((item) => item.phone)).not.toContain(phone);
+    expect((await resolvedList()).find((item) => item.phone === phone)).toEqual({
+      phone,
+      line: LINE,
+      openSince: '2026-11-24T10:00:00.000Z',
+      lastMissedAt: '2026-11-24T10:00:00.000Z',
+      missedCount: 1,
+      lastStatus: 'no-answer',
+      resolvedAt: '2026-11-24T10:15:00.000Z',
+      resolvedBy: 'callback',
+      resolvingCallSid: resolving,
+      secondsToCallback: 900,
+    });
+  });
+
+  it('is resolved by a returned call a person answered, not by a direct inbound completed', async () => {
+    const phone = newPhone();
+    await miss(phone, '2026-11-24T11:00:00.000Z');
+    const direct = statusCallback({ CallStatus: 'completed', Direction: 'inbound', From: phone, To: LINE, CallDuration: '120' });
+    expect(await post('call-status', direct)).toBe(204);
+    expect((await openList()).map((item) => item.phone)).toContain(phone);
+    expect(await returnedCall(phone, '2026-11-24T11:30:00.000Z', 45)).toBe(200);
+    expect((await resolvedList()).find((item) => item.phone === phone)).toMatchObject({
+      resolvedBy: 'returned-call',
+      secondsToCallback: 1800,
+    });
+  });
+
+  it('does not resolve with a call that started before the miss; re-delivery changes nothing; a later miss reopens', async () => {
+    const phone = newPhone();
+    await callback(phone, '2026-11-24T11:50:00.000Z', 60);
+    await miss(phone, '2026-11-24T12:00:00.000Z');
+    expect((await openList()).map((item) => item.phone)).toContain(phone);
+    const sid = callSid();
+    const params = { CallSid: sid };
+    await callback(phone, '2026-11-24T12:20:00.000Z', 60, params);
+    await callback(phone, '2026-11-24T12:20:00.000Z', 60, params);
+    expect((await resolvedList()).filter((item) => item.phone === phone)).toHaveLength(1);
+    await miss(phone, '2026-11-24T13:00:00.000Z');
+    expect((await openList()).find((item) => item.phone === phone)).toMatchObject({
+      openSince: '2026-11-24T13:00:00.000Z',
+      openMissedCount: 1,
+    });
+    const contact = await route('GET', '/contacts/{phone}', { phone });
+    expect(contact.body.callback).toMatchObject({ openSince: '2026-11-24T13:00:00.000Z' });
+    expect(contact.body.resolutions).toEqual([expect.objectContaining({ resolvingCallSid: sid, missedCount: 1 })]);
+  });
+
+  it('moves a resolution to an earlier call that arrives later, and keeps the day counters exact', async () => {
+    const phone = newPhone();
+    await miss(phone, '2026-11-20T09:00:00.000Z');
+    await callback(phone, '2026-11-20T15:00:00.000Z', 60);
+    const early = callSid();
+    await callback(phone, '2026-11-20T09:10:00.000Z', 60, { CallSid: early });
+    const resolved = (await resolvedList()).filter((item) => item.phone === phone);
+    expect(resolved).toEqual([expect.objectContaining({ resolvingCallSid: early, secondsToCallback: 600 })]);
+    const stats = (await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk: statsKey('2026-11-20') } }))).Item;
+    expect(stats).toMatchObject({
+      'callbacks:opened': 1,
+      'callbacks:resolved:callback': 1,
+      'callbacks:within:15m': 1,
+      'callbacks:within:24h': 0,
+      'callbacks:secondsToCallback': 600,
+    });
+  });
+
+  it('POST /callbacks/{phone}/resolve: resolves with a note, answers the same again, 404 and 400 otherwise', async () => {
+    const phone = newPhone();
+    await miss(phone, '2026-11-24T14:00:00.000Z');
+    const first = await route('POST', '/callbacks/{phone}/resolve', { phone, body: JSON.stringify({ note: 'left a message' }) });
+    expect(first.status).toBe(200);
+    expect(first.body.resolved).toEqual([
+      expect.objectContaining({ phone, resolvedBy: 'operator', note: 'left a message', missedCount: 1 }),
+    ]);
+    const again = await route('POST', '/callbacks/{phone}/resolve', { phone });
+    expect(again).toMatchObject({ status: 200, body: { resolved: [], alreadyResolved: { resolvedBy: 'operator' } } });
+    expect(await route('POST', '/callbacks/{phone}/resolve', { phone: newPhone() })).toEqual({
+      status: 404,
+      body: { message: 'No open callback for this number' },
+    });
+    expect((await route('POST', '/callbacks/{phone}/resolve', { phone: 'not-a-number' })).status).toBe(400);
+    expect((await route('POST', '/callbacks/{phone}/resolve', { phone, body: '{"note": 5}' })).status).toBe(400);
+    expect((await route('POST', '/callbacks/{phone}/resolve', { phone, body: JSON.stringify({ note: 'x'.repeat(501) }) })).status).toBe(
+      400,
+    );
+    expect((await route('GET', '/callbacks', { query: { state: 'closed' } })).status).toBe(400);
+  });
+
+  it('resolves once, by the earliest call, under concurrent resolutions of one number', async () => {
+    const phone = newPhone();
+    const day = async (d: string) =>
+      (await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk: statsKey(d) } }))).Item ?? {};
+    const today = new Date().toISOString().slice(0, 10);
+    const operatorToday = Number((await day(today))['callbacks:resolved:operator'] ?? 0);
+    await miss(phone, '2026-11-18T08:00:00.000Z');
+    const earliest = callSid();
+    await Promise.all([
+      route('POST', '/callbacks/{phone}/resolve', { phone }),
+      route('POST', '/callbacks/{phone}/resolve', { phone }),
+      returnedCall(phone, '2026-11-18T08:40:00.000Z', 60),
+      callback(phone, '2026-11-18T08:30:00.000Z', 60, { CallSid: earliest }),
+    ]);
+    const items = await scanAll(table.docs, table.tableName);
+    const resolutions = items.filter((item) => String(item.pk).startsWith(`RESOLUTION#${phone}#`) && item.resolution !== undefined);
+    expect(resolutions.map((item) => item.resolution)).toEqual([
+      expect.objectContaining({ resolvingCallSid: earliest, resolvedBy: 'callback' }),
+    ]);
+    expect(await day('2026-11-18')).toMatchObject({ 'callbacks:opened': 1, 'callbacks:resolved:callback': 1 });
+    const stats = await day('2026-11-18');
+    expect(Number(stats['callbacks:resolved:returned-call'] ?? 0)).toBe(0);
+    expect(Number((await day(today))['callbacks:resolved:operator'] ?? 0)).toBe(operatorToday);
+  });
+
+  it('costs one DynamoDB read and no write for an answered call of a number with no open callback', async () => {
+    const docs = table.as('webhook');
+    const requests = countRequests(docs);
+    const resolver = createCallbackResolver(docs, { tableName: table.tableName });
+    const before = requests();
+    expect(await resolver.resolve(newPhone(), { id: callSid(), at: '2026-11-24T15:00:00.000Z', by: 'callback' })).toMatchObject({
+      outcome: 'unchanged',
+      open: false,
+    });
+    expect(requests() - before).toBe(1);
+  });
+});
