@@ -12,7 +12,7 @@
  * A direct inbound `completed` (an IVR, voicemail) resolves nothing.
  */
 import { parseTwilioTimestamp } from '../ledger/calls.js';
-import { callerId } from '../ledger/phone.js';
+import { twilioE164 } from '../ledger/phone.js';
 import type { ResolvingCall } from './model.js';
 
 export interface AnsweredCall {
@@ -49,16 +49,16 @@ export function answeredCall(
     const answeredBy = params.AnsweredBy ?? '';
     if (answeredBy.startsWith('machine') || answeredBy === 'fax') return undefined;
     const duration = seconds(params.CallDuration);
-    const id = callerId(params.To ?? '');
-    if (duration === undefined || duration < minSeconds || id.kind !== 'number') return undefined;
-    return { phone: id.e164, durationSeconds: duration, call: { id: callSid, at: startedAt(params, duration, now), by: 'callback' } };
+    const phone = twilioE164(params.To ?? '');
+    if (duration === undefined || duration < minSeconds || phone === undefined) return undefined;
+    return { phone, durationSeconds: duration, call: { id: callSid, at: startedAt(params, duration, now), by: 'callback' } };
   }
   if (params.DialCallStatus !== 'completed' && params.DialCallStatus !== 'answered') return undefined;
   if (params.Direction !== 'inbound') return undefined;
   const duration = seconds(params.DialCallDuration);
-  const id = callerId(params.From ?? '');
-  if (duration === undefined || duration < minSeconds || id.kind !== 'number') return undefined;
+  const phone = twilioE164(params.From ?? '');
+  if (duration === undefined || duration < minSeconds || phone === undefined) return undefined;
   // The resolving call is the dialled leg when Twilio names it, else the parent.
   const resolving = params.DialCallSid || callSid;
-  return { phone: id.e164, durationSeconds: duration, call: { id: resolving, at: startedAt(params, duration, now), by: 'returned-call' } };
+  return { phone, durationSeconds: duration, call: { id: resolving, at: startedAt(params, duration, now), by: 'returned-call' } };
 }

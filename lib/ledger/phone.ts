@@ -46,6 +46,17 @@ export function callerId(raw: string): CallerId {
 }
 
 /**
+ * A number exactly as Twilio writes a PSTN party, E.164 (`+` and 7 to 15 digits), or undefined.
+ * No libphonenumber: the webhook's bundle stays small; a number it accepts here that the contacts
+ * function would not (an unassigned range) simply has no contact to find.
+ */
+export function twilioE164(raw: string): string | undefined {
+  const value = raw.trim();
+  if (!/^\+[1-9]\d{6,14}$/.test(value) || TWILIO_WITHHELD_NUMBERS.has(value)) return undefined;
+  return value;
+}
+
+/**
  * A number as an operator writes it (`+1 415…`, `(415) 555-…`, national for `defaultCountry`)
  * in E.164; undefined when it is none.
  */

@@ -27,7 +27,8 @@ function serverlessBuild() {
   return { functions, options, external: Array.isArray(exclude) ? exclude.map(String) : [], extension: String(outputFileExtension) };
 }
 
-async function inputsOf(entry: string): Promise<{ text: string; inputs: string[] }> {
+/** The bundle of `entry`: its text, every input esbuild read, and those with bytes in the output. */
+async function inputsOf(entry: string): Promise<{ text: string; inputs: string[]; included: string[] }> {
   const { options, external, extension } = serverlessBuild();
   const result = await build({
     ...options,
@@ -42,7 +43,9 @@ async function inputsOf(entry: string): Promise<{ text: string; inputs: string[]
   });
   const [output] = result.outputFiles ?? [];
   if (output === undefined) throw new Error(`no output for ${entry}`);
-  return { text: output.text, inputs: Object.keys(result.metafile?.inputs ?? {}) };
+  const out = Object.values(result.metafile?.outputs ?? {})[0];
+  const included = Object.entries(out?.inputs ?? {}).flatMap(([input, { bytesInOutput }]) => (bytesInOutput > 0 ? [input] : []));
+  return { text: output.text, inputs: Object.keys(result.metafile?.inputs ?? {}), included };
 }
 
 describe('the function bundles', () => {
@@ -62,6 +65,16 @@ describe('the function bundles', () => {
     expect(rebuilt.text === packaged, 'the rebuild equals the packaged bundle').toBe(true);
     expect(rebuilt.inputs).toContain(entry);
     expect(rebuilt.inputs.filter((input) => NOT_PRODUCTION.test(input))).toEqual([]);
+  });
+
+  it('webhook: leaves out libphonenumber-js and the Twilio REST client (its hot path checks E.164 by pattern)', async () => {
+    const { included } = await inputsOf('functions/webhook.ts');
+    expect(included.filter((input) => /node_modules\/(libphonenumber-js|twilio\/lib\/rest)\//.test(input))).toEqual([]);
+    expect(included.some((input) => input.startsWith('node_modules/twilio/lib/webhooks/'))).toBe(true);
+    // The check sees libphonenumber-js where it is used (the contacts function parses numbers with it).
+    expect((await inputsOf('functions/contacts.ts')).included.some((input) => input.startsWith('node_modules/libphonenumber-js/'))).toBe(
+      true,
+    );
   });
 
   it('would see a dev/ import (the check can fail)', async () => {

@@ -158,9 +158,10 @@ describe('osls package', () => {
     expect(text).not.toMatch(/"\*"|StreamArn|sqs:/);
   });
 
-  it('serves stats and health behind the API key with a read-only role, under a usage plan with quota', () => {
-    expect(resource('ApiGatewayMethodStatsGet').Properties.ApiKeyRequired).toBe(true);
-    expect(resource('ApiGatewayMethodHealthGet').Properties.ApiKeyRequired).toBe(true);
+  it('serves the operator routes behind the API key, reads plus the resolve transaction, under a usage plan with quota', () => {
+    for (const method of ['StatsGet', 'HealthGet', 'ContactsGet', 'CallbacksGet', 'CallbacksPhoneVarResolvePost']) {
+      expect(resource(`ApiGatewayMethod${method}`).Properties.ApiKeyRequired).toBe(true);
+    }
     expect(resource('ApiGatewayUsagePlan').Properties).toMatchObject({
       Quota: { Limit: 10000, Period: 'DAY' },
       Throttle: { BurstLimit: 10, RateLimit: 5 },
@@ -173,7 +174,9 @@ describe('osls package', () => {
       'dynamodb:BatchGetItem',
       'dynamodb:DescribeTable',
       'dynamodb:GetItem',
+      'dynamodb:PutItem',
       'dynamodb:Query',
+      'dynamodb:UpdateItem',
     ]);
   });
 
@@ -543,7 +546,11 @@ describe('the local stack (npm start) end to end', () => {
     const operatorKey = /x-api-key: ([\w-]+)/.exec(output)?.[1] ?? '';
     const call = async (method: string, path: string, query = '', key = operatorKey) => {
       const response = await fetch(`http://127.0.0.1:${port}${path}${query}`, { method, headers: key ? { 'x-api-key': key } : {} });
-      const documented = path.startsWith('/contacts/') ? '/contacts/{phone}' : path;
+      const documented = path.startsWith('/contacts/')
+        ? '/contacts/{phone}'
+        : path.startsWith('/callbacks/')
+          ? '/callbacks/{phone}/resolve'
+          : path;
       return { status: response.status, errors: responseErrors(documented, method, response.status, await response.json()) };
     };
     const results = [
@@ -556,6 +563,12 @@ describe('the local stack (npm start) end to end', () => {
       await call('GET', '/contacts', '?limit=500'),
       await call('GET', '/contacts/%2B14155550777'),
       await call('GET', '/contacts/%2B14155550000'),
+      await call('GET', '/callbacks'),
+      await call('GET', '/callbacks', '?state=resolved&since=2026-01-01'),
+      await call('GET', '/callbacks', '?state=nope'),
+      await call('POST', '/callbacks/%2B14155550901/resolve'),
+      await call('POST', '/callbacks/%2B14155550000/resolve'),
+      await call('POST', '/callbacks/%2B14155550901/resolve', '', 'wrong-key'),
     ];
     expect(results).toEqual([
       { status: 200, errors: [] },
@@ -567,6 +580,12 @@ describe('the local stack (npm start) end to end', () => {
       { status: 400, errors: [] },
       { status: 200, errors: [] },
       { status: 404, errors: [] },
+      { status: 200, errors: [] },
+      { status: 200, errors: [] },
+      { status: 400, errors: [] },
+      { status: 200, errors: [] },
+      { status: 404, errors: [] },
+      { status: 403, errors: [] },
     ]);
   });
 

@@ -1,0 +1,71 @@
+/** Which answered calls resolve a callback, and when they started. */
+import { describe, expect, it } from 'vitest';
+import { answeredCall } from '../../lib/callbacks/answered.js';
+
+const NOW = new Date('2026-11-24T12:00:00.000Z');
+const outbound = (extra: Record<string, string> = {}) => ({
+  CallSid: `CA${'a'.repeat(32)}`,
+  CallStatus: 'completed',
+  Direction: 'outbound-api',
+  From: '+14155559876',
+  To: '+14155550123',
+  CallDuration: '30',
+  Timestamp: 'Tue, 24 Nov 2026 10:00:30 +0000',
+  ...extra,
+});
+const dialAction = (extra: Record<string, string> = {}) => ({
+  CallSid: `CA${'b'.repeat(32)}`,
+  DialCallSid: `CA${'c'.repeat(32)}`,
+  Direction: 'inbound',
+  From: '+14155550123',
+  To: '+14155559876',
+  DialCallStatus: 'completed',
+  DialCallDuration: '45',
+  ...extra,
+});
+
+describe('answeredCall', () => {
+  it('takes an outbound call to the number that lasted long enough: a callback that started at Timestamp less its duration', () => {
+    expect(answeredCall('call-status', outbound(), 10, NOW)).toEqual({
+      phone: '+14155550123',
+      durationSeconds: 30,
+      call: { id: `CA${'a'.repeat(32)}`, at: '2026-11-24T10:00:00.000Z', by: 'callback' },
+    });
+    expect(answeredCall('call-status', outbound({ Direction: 'outbound-dial' }), 10, NOW)?.call.by).toBe('callback');
+  });
+
+  it.each([
+    ['too short', { CallDuration: '9' }],
+    ['a machine', { AnsweredBy: 'machine_end_beep' }],
+    ['a fax', { AnsweredBy: 'fax' }],
+    ['not completed', { CallStatus: 'no-answer' }],
+    ['an inbound call answered by TwiML', { Direction: 'inbound' }],
+    ['a client identity', { To: 'client:alice' }],
+    ['a withheld number', { To: '+266696687' }],
+    ['no duration', { CallDuration: '' }],
+  ])('ignores %s', (_, extra) => {
+    expect(answeredCall('call-status', outbound(extra), 10, NOW)).toBeUndefined();
+  });
+
+  it('keeps a human or unknown AnsweredBy', () => {
+    expect(answeredCall('call-status', outbound({ AnsweredBy: 'human' }), 10, NOW)).toBeDefined();
+    expect(answeredCall('call-status', outbound({ AnsweredBy: 'unknown' }), 10, NOW)).toBeDefined();
+  });
+
+  it('takes a returned call whose <Dial> a person answered, keyed by the dialled leg, started at now less its duration', () => {
+    expect(answeredCall('dial-status', dialAction(), 10, NOW)).toEqual({
+      phone: '+14155550123',
+      durationSeconds: 45,
+      call: { id: `CA${'c'.repeat(32)}`, at: '2026-11-24T11:59:15.000Z', by: 'returned-call' },
+    });
+    expect(answeredCall('dial-status', dialAction({ DialCallStatus: 'answered' }), 10, NOW)?.call.by).toBe('returned-call');
+  });
+
+  it.each([
+    ['nobody answered', { DialCallStatus: 'no-answer' }],
+    ['too short', { DialCallDuration: '3' }],
+    ['an outbound parent', { Direction: 'outbound-api' }],
+  ])('ignores a Dial action when %s', (_, extra) => {
+    expect(answeredCall('dial-status', dialAction(extra), 10, NOW)).toBeUndefined();
+  });
+});
