@@ -132,6 +132,36 @@ export async function listCallbacks(
   };
 }
 
+/** Open callbacks now: a COUNT query of each shard of the open index (reads what it counts, no items returned). */
+export async function countOpenCallbacks(client: DynamoDBDocumentClient, tableName: string): Promise<number> {
+  const counts = await Promise.all(
+    callbackShards('open').map(async (shard) => {
+      let count = 0;
+      let start: Record<string, unknown> | undefined;
+      do {
+        try {
+          const out = await client.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: CALLBACKS_INDEX,
+              KeyConditionExpression: 'gsi2pk = :shard',
+              ExpressionAttributeValues: { ':shard': shard },
+              Select: 'COUNT',
+              ExclusiveStartKey: start,
+            }),
+          );
+          count += out.Count ?? 0;
+          start = out.LastEvaluatedKey;
+        } catch (error) {
+          throw new TableUnavailableError('The callbacks index could not be counted', { cause: error });
+        }
+      } while (start !== undefined);
+      return count;
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
 /** `{"note": "…"}` (optional, at most 500 characters) of `POST /callbacks/{phone}/resolve`. */
 export function parseResolveBody(body: string, contentType: string | undefined): { note: string | undefined } {
   if (body.trim() === '') return { note: undefined };

@@ -174,7 +174,9 @@ export const TTC_BOUNDS = [
   172_800, 259_200,
 ] as const;
 
-export function withinBucket(seconds: number): string {
+export type WithinBucket = (typeof WITHIN_BUCKETS)[number][0] | 'later';
+
+export function withinBucket(seconds: number): WithinBucket {
   return WITHIN_BUCKETS.find(([, limit]) => seconds <= limit)?.[0] ?? 'later';
 }
 

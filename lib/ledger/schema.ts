@@ -20,6 +20,8 @@ import {
   RESOLVED_BY,
   type Resolution,
   type ResolvedBy,
+  TTC_BOUNDS,
+  type WithinBucket,
 } from '../callbacks/model.js';
 import { MISSED_STATUSES, type MissedCall, type MissedStatus, SOURCES, type Source } from './calls.js';
 
@@ -233,12 +235,26 @@ export function parseCallSummary(item: Readonly<Record<string, unknown>>): CallS
 
 // ---- the day counters ---------------------------------------------------------------------------
 
-/** The counters of one day: `total`, `status:<s>`, `source:<s>`, `anonymous`, `contactsCreated`. */
+/** The callback counters of one day (`callbacks:*`, written by lib/callbacks/store.ts). */
+export interface DayCallbackCounts {
+  /** Episodes whose first miss was on the day. */
+  opened: number;
+  /** Resolutions whose resolving call started (or mark was made) on the day, by kind. */
+  resolved: Record<ResolvedBy, number>;
+  within: Record<WithinBucket, number>;
+  /** Sum of the day's times to callback (exact). */
+  secondsToCallback: number;
+  /** Fine buckets of the times to callback: upper bound in seconds (or `inf`) → count. */
+  ttc: Record<string, number>;
+}
+
+/** The counters of one day: `total`, `status:<s>`, `source:<s>`, `anonymous`, `contactsCreated`, `callbacks:*`. */
 export interface DayCounts {
   totals: { total: number } & Record<MissedStatus, number>;
   bySource: Record<Source, number>;
   anonymous: number;
   contactsCreated: number;
+  callbacks: DayCallbackCounts;
 }
 
 /** 1 for each of `names`. */
@@ -288,6 +304,23 @@ export function parseDayCounts(item: Readonly<Record<string, unknown>> | undefin
     bySource: { webhook: source('webhook'), 'dial-action': source('dial-action'), reconcile: source('reconcile') },
     anonymous: num('anonymous'),
     contactsCreated: num('contactsCreated'),
+    callbacks: {
+      opened: num('callbacks:opened'),
+      resolved: {
+        callback: num('callbacks:resolved:callback'),
+        'returned-call': num('callbacks:resolved:returned-call'),
+        operator: num('callbacks:resolved:operator'),
+      },
+      within: {
+        '15m': num('callbacks:within:15m'),
+        '1h': num('callbacks:within:1h'),
+        '4h': num('callbacks:within:4h'),
+        '24h': num('callbacks:within:24h'),
+        later: num('callbacks:within:later'),
+      },
+      secondsToCallback: num('callbacks:secondsToCallback'),
+      ttc: Object.fromEntries([...TTC_BOUNDS.map(String), 'inf'].map((bound) => [bound, num(`callbacks:ttc:${bound}`)])),
+    },
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { listCallbacks, parseCallbacksQuery, parseResolveBody } from '../callbacks/api.js';
+import { countOpenCallbacks, listCallbacks, parseCallbacksQuery, parseResolveBody } from '../callbacks/api.js';
 import type { CallbackResolver } from '../callbacks/store.js';
 import { getContact, listContacts, parseListQuery } from '../contacts/api.js';
 import { operatorPhone } from '../ledger/phone.js';
@@ -67,7 +67,12 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
       throw new HttpError(404, 'No open callback for this number');
     }
     case '/stats':
-      return json(200, await readStats(deps.documents, config.tableName, statsRange(query, deps.now?.() ?? new Date())));
+      return json(
+        200,
+        await readStats(deps.documents, config.tableName, statsRange(query, deps.now?.() ?? new Date()), {
+          openNow: () => countOpenCallbacks(deps.documents, config.tableName),
+        }),
+      );
     case '/contacts':
       return json(200, await listContacts(deps.documents, config.tableName, parseListQuery(query)));
     case '/contacts/{phone}': {

@@ -3,9 +3,10 @@
  * scan or a query of call items), so a request costs ceil(days / 100) reads whatever the traffic.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { RESOLVED_BY, type ResolvedBy, TTC_BOUNDS } from '../callbacks/model.js';
 import { MISSED_STATUSES, SOURCES } from '../ledger/calls.js';
 import { batchGetAll } from '../ledger/requests.js';
-import { type DayCounts, parseDayCounts, statsKey } from '../ledger/schema.js';
+import { type DayCallbackCounts, type DayCounts, parseDayCounts, statsKey } from '../ledger/schema.js';
 import { HttpError } from '../platform/request.js';
 
 export const MAX_STATS_DAYS = 366;
@@ -13,10 +14,56 @@ const DAY_MS = 86_400_000;
 
 export type Counts = DayCounts;
 
-export interface StatsResponse extends Counts {
+/** The callbacks of a day or a range, as `GET /stats` shows them. */
+export interface CallbackStats {
+  opened: number;
+  resolved: Record<ResolvedBy | 'total', number>;
+  within: DayCallbackCounts['within'];
+  /**
+   * The median time to callback, read from the fine buckets: the upper bound (seconds) of the
+   * bucket that holds the median; null without resolutions or beyond the last bound (72 h).
+   */
+  medianSecondsToCallback: number | null;
+  /** The exact mean, in whole seconds; null without resolutions. */
+  averageSecondsToCallback: number | null;
+}
+
+type Shown = Omit<Counts, 'callbacks'> & { callbacks: CallbackStats };
+
+export interface StatsResponse extends Shown {
   from: string;
   to: string;
-  days: ({ day: string } & Counts)[];
+  /** Open callbacks at the time of the request (all days). */
+  openNow: number;
+  days: ({ day: string } & Shown)[];
+}
+
+/** The median's bucket bound of fine-bucket counts; null when empty or in the open-ended bucket. */
+export function medianFromBuckets(ttc: Readonly<Record<string, number>>): number | null {
+  const buckets = [...TTC_BOUNDS.map((bound) => [String(bound), bound] as const), ['inf', null] as const];
+  const total = buckets.reduce((sum, [key]) => sum + (ttc[key] ?? 0), 0);
+  if (total === 0) return null;
+  let seen = 0;
+  for (const [key, bound] of buckets) {
+    seen += ttc[key] ?? 0;
+    if (seen * 2 >= total) return bound;
+  }
+  return null;
+}
+
+function shown(counts: Counts): Shown {
+  const { callbacks, ...rest } = counts;
+  const resolvedTotal = RESOLVED_BY.reduce((sum, by) => sum + callbacks.resolved[by], 0);
+  return {
+    ...rest,
+    callbacks: {
+      opened: callbacks.opened,
+      resolved: { ...callbacks.resolved, total: resolvedTotal },
+      within: callbacks.within,
+      medianSecondsToCallback: medianFromBuckets(callbacks.ttc),
+      averageSecondsToCallback: resolvedTotal === 0 ? null : Math.round(callbacks.secondsToCallback / resolvedTotal),
+    },
+  };
 }
 
 function parseDay(value: string | null, name: string): Date | undefined {
@@ -47,14 +94,20 @@ function add(sum: Counts, day: Counts): void {
   for (const source of SOURCES) sum.bySource[source] += day.bySource[source];
   sum.anonymous += day.anonymous;
   sum.contactsCreated += day.contactsCreated;
+  const [a, b] = [sum.callbacks, day.callbacks];
+  a.opened += b.opened;
+  for (const by of RESOLVED_BY) a.resolved[by] += b.resolved[by];
+  for (const key of Object.keys(a.within) as (keyof typeof a.within)[]) a.within[key] += b.within[key];
+  a.secondsToCallback += b.secondsToCallback;
+  for (const [bound, n] of Object.entries(b.ttc)) a.ttc[bound] = (a.ttc[bound] ?? 0) + n;
 }
 
-/** Reads the counters of `days` and sums them. */
+/** Reads the counters of `days` and sums them; `openNow` is counted by the caller (lib/callbacks/api.ts). */
 export async function readStats(
   client: DynamoDBDocumentClient,
   tableName: string,
   range: { from: string; to: string; days: string[] },
-  options: { maxAttempts?: number; sleep?: (ms: number) => Promise<void> } = {},
+  options: { maxAttempts?: number; sleep?: (ms: number) => Promise<void>; openNow?: () => Promise<number> } = {},
 ): Promise<StatsResponse> {
   const items = await batchGetAll(
     client,
@@ -68,7 +121,8 @@ export async function readStats(
   const days = range.days.map((day) => {
     const counts = parseDayCounts(found.get(day));
     add(sum, counts);
-    return { day, ...counts };
+    return { day, ...shown(counts) };
   });
-  return { from: range.from, to: range.to, ...sum, days };
+  const openNow = options.openNow === undefined ? 0 : await options.openNow();
+  return { from: range.from, to: range.to, ...shown(sum), openNow, days };
 }

@@ -208,6 +208,26 @@ describe('callbacks', () => {
     });
   });
 
+  it('GET /stats shows the callbacks per day and in total, the median from its buckets, and the open ones now', async () => {
+    const phone = newPhone();
+    await miss(phone, '2026-11-21T09:00:00.000Z');
+    await callback(phone, '2026-11-21T09:20:00.000Z', 60);
+    const other = newPhone();
+    await miss(other, '2026-11-21T10:00:00.000Z');
+    await returnedCall(other, '2026-11-21T13:00:00.000Z', 60);
+    const { status, body } = await route('GET', '/stats', { query: { from: '2026-11-21', to: '2026-11-21' } });
+    expect(status).toBe(200);
+    expect(body.callbacks).toEqual({
+      opened: 2,
+      resolved: { callback: 1, 'returned-call': 1, operator: 0, total: 2 },
+      within: { '15m': 0, '1h': 1, '4h': 1, '24h': 0, later: 0 },
+      medianSecondsToCallback: 1_200,
+      averageSecondsToCallback: (1_200 + 10_800) / 2,
+    });
+    expect(body.days[0].callbacks).toEqual(body.callbacks);
+    expect(body.openNow).toBe((await openList()).length);
+  });
+
   it('POST /callbacks/{phone}/resolve: resolves with a note, answers the same again, 404 and 400 otherwise', async () => {
     const phone = newPhone();
     await miss(phone, '2026-11-24T14:00:00.000Z');
