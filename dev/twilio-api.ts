@@ -17,6 +17,8 @@ export interface LocalCall {
   direction: 'inbound' | 'outbound-api' | 'outbound-dial';
   startTime: Date;
   durationSeconds?: number;
+  /** Only with answering machine detection: human, machine_start, machine_end_beep, fax, unknown. */
+  answeredBy?: string | null;
 }
 
 export type Fault =
@@ -80,7 +82,7 @@ function toResource(call: LocalCall, accountSid: string): Record<string, unknown
     price: null,
     price_unit: 'USD',
     direction: call.direction,
-    answered_by: null,
+    answered_by: call.answeredBy ?? null,
     api_version: '2010-04-01',
     forwarded_from: null,
     group_sid: null,
@@ -125,6 +127,7 @@ export function parseLocalCall(value: unknown): LocalCall | undefined {
     direction,
     startTime: start,
     durationSeconds: typeof v.durationSeconds === 'number' ? v.durationSeconds : 0,
+    answeredBy: typeof v.answeredBy === 'string' ? v.answeredBy : null,
   };
 }
 

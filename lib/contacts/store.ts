@@ -5,7 +5,7 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { addMiss, counterDelta, EMPTY_STATE } from '../callbacks/model.js';
+import { addMiss, counterDelta, EMPTY_STATE, type ResolvingCall } from '../callbacks/model.js';
 import { dayUpdates, mergeCounters, resolutionWrites } from '../callbacks/store.js';
 import { callerId } from '../ledger/phone.js';
 import { cancellationCodes, RETRYABLE_REASONS } from '../ledger/requests.js';
@@ -24,6 +24,7 @@ import {
   RECENT_CALLS,
   TableUnavailableError,
 } from '../ledger/schema.js';
+import { logger } from '../platform/log.js';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
 
 export type ApplyOutcome =
@@ -33,8 +34,17 @@ export type ApplyOutcome =
   /** Applied before (a replay), or the call item is gone (TTL): nothing changed. */
   | { outcome: 'already-applied' };
 
-/** The contact after one more missed call; order-independent (min/max of the timestamps). */
-export function nextContact(existing: Contact | undefined, phone: string, call: PendingCall, now: string): Contact {
+/**
+ * The contact after one more missed call; order-independent (min/max of the timestamps).
+ * `reached`: answered calls with the number since the miss, as Twilio reports them (late misses).
+ */
+export function nextContact(
+  existing: Contact | undefined,
+  phone: string,
+  call: PendingCall,
+  now: string,
+  reached: readonly ResolvingCall[] = [],
+): Contact {
   const isLatest = existing === undefined || call.occurredAt >= existing.lastMissedAt;
   const statusCounts = { ...existing?.statusCounts };
   const lastMissedAt = isLatest ? call.occurredAt : existing.lastMissedAt;
@@ -58,7 +68,11 @@ export function nextContact(existing: Contact | undefined, phone: string, call: 
     version: (existing?.version ?? 0) + 1,
     ...callbackFields(
       phone,
-      addMiss(existing?.callbacks ?? EMPTY_STATE, { callSid: call.rootCallSid, at: call.occurredAt, status: call.status, line: call.line }),
+      addMiss(
+        existing?.callbacks ?? EMPTY_STATE,
+        { callSid: call.rootCallSid, at: call.occurredAt, status: call.status, line: call.line },
+        reached,
+      ),
     ),
   };
 }
@@ -67,11 +81,33 @@ export interface ContactsStore {
   apply(call: PendingCall, now?: Date): Promise<ApplyOutcome>;
 }
 
-export function createContactsStore(
-  client: DynamoDBDocumentClient,
-  options: { tableName: string; maxAttempts?: number; sleep?: (ms: number) => Promise<void> },
-): ContactsStore {
+export interface ContactsStoreOptions {
+  tableName: string;
+  maxAttempts?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Answered calls with a number since an instant (Twilio's Calls list: lib/callbacks/reached.ts),
+   * asked for a miss applied more than `lateAfterMs` after it happened. Unset: never asked.
+   */
+  reachedSince?: (phone: string, since: Date) => Promise<ResolvingCall[]>;
+  /** Default 5 s: below CALLBACK_MIN_SECONDS, no answered call after the miss can have ended yet. */
+  lateAfterMs?: number;
+}
+
+export function createContactsStore(client: DynamoDBDocumentClient, options: ContactsStoreOptions): ContactsStore {
   const { tableName } = options;
+  const lateAfterMs = options.lateAfterMs ?? 5_000;
+
+  /** Calls that reached the number since a late miss; a failed check opens the callback without it. */
+  async function reachedFor(phone: string, call: PendingCall, now: string): Promise<ResolvingCall[]> {
+    if (options.reachedSince === undefined || Date.parse(now) - Date.parse(call.occurredAt) <= lateAfterMs) return [];
+    try {
+      return await options.reachedSince(phone, new Date(call.occurredAt));
+    } catch (error) {
+      logger.warn('Callback check with Twilio failed; the callback opens without it', { callSid: call.rootCallSid, error });
+      return [];
+    }
+  }
   const maxAttempts = options.maxAttempts ?? 8;
   const sleep = options.sleep ?? defaultSleep;
 
@@ -91,7 +127,7 @@ export function createContactsStore(
     Update: addToDay(tableName, day, ones(counter), now),
   });
 
-  async function attempt(call: PendingCall, now: string): Promise<ApplyOutcome> {
+  async function attempt(call: PendingCall, now: string, reached: (phone: string) => Promise<ResolvingCall[]>): Promise<ApplyOutcome> {
     const id = callerId(call.customer);
     if (id.kind === 'anonymous') {
       await client.send(
@@ -103,7 +139,7 @@ export function createContactsStore(
     }
     const read = await client.send(new GetCommand({ TableName: tableName, Key: { pk: contactKey(id.e164) }, ConsistentRead: true }));
     const existing = read.Item === undefined ? undefined : parseContact(read.Item);
-    const next = nextContact(existing, id.e164, call, now);
+    const next = nextContact(existing, id.e164, call, now, await reached(id.e164));
     const before = existing?.callbacks ?? EMPTY_STATE;
     // A new contact is counted on the day of the call that created it (GET /stats), with the
     // callback counters the miss changes (a transaction touches each day's item once).
@@ -132,9 +168,15 @@ export function createContactsStore(
 
   return {
     async apply(call, now = new Date()) {
+      // Asked at most once per apply, whatever the retries.
+      let asked: Promise<ResolvingCall[]> | undefined;
+      const reached = (phone: string) => {
+        asked ??= reachedFor(phone, call, now.toISOString());
+        return asked;
+      };
       for (let n = 1; ; n++) {
         try {
-          return await attempt(call, now.toISOString());
+          return await attempt(call, now.toISOString(), reached);
         } catch (error) {
           if (!(error instanceof TransactionCanceledException)) {
             // A contact item that cannot be read (InvalidItemError) is never overwritten.

@@ -50,3 +50,6 @@ export const readRetentionDays = (env: Env): number => integer(env, 'RETENTION_D
 
 /** `MISSED_INCLUDE_CANCELED`: whether a call the caller hung up while ringing counts as missed. */
 export const readIncludeCanceled = (env: Env): boolean => boolean(env, 'MISSED_INCLUDE_CANCELED', false);
+
+/** `CALLBACK_MIN_SECONDS` (0–3600, default 10): how long an answered call must last to resolve a callback. */
+export const readCallbackMinSeconds = (env: Env): number => integer(env, 'CALLBACK_MIN_SECONDS', 10, 0, 3600);

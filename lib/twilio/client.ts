@@ -50,6 +50,11 @@ export interface TwilioCall {
   status: string;
   direction: string;
   startTime: Date | null;
+  endTime: Date | null;
+  /** Seconds, for a finished call. */
+  duration: number;
+  /** Only with answering machine detection. */
+  answeredBy: string | null;
 }
 
 export interface TwilioCalls {
@@ -61,6 +66,11 @@ export interface TwilioCalls {
    */
   list(status: CallStatus, from: Date, to: Date): AsyncGenerator<TwilioCall[]>;
   fetch(callSid: string): Promise<TwilioCall | undefined>;
+  /**
+   * `completed` calls with a party (`to` or `from` the number, or child legs of a parent) that
+   * started on or after the UTC day of `since` (one page of at most `limit`; callers filter the time).
+   */
+  completed(filter: { to?: string; from?: string; parentCallSid?: string; since: Date; limit?: number }): Promise<TwilioCall[]>;
   /**
    * Proves the credentials work with a Calls list of one (`PageSize=1`): standard API keys may
    * list calls but not read `/Accounts/{Sid}`. Throws TwilioAuthError on 401/403.
@@ -141,6 +151,9 @@ function toCall(instance: CallInstance): TwilioCall {
     status: String(instance.status),
     direction: instance.direction ?? '',
     startTime: instance.startTime ?? null,
+    endTime: instance.endTime ?? null,
+    duration: Number(instance.duration) || 0,
+    answeredBy: instance.answeredBy ?? null,
   };
 }
 
@@ -189,6 +202,17 @@ export function createTwilioCalls(options: TwilioCallsOptions): TwilioCalls {
         if (typeof error === 'object' && error !== null && 'status' in error && error.status === 404) return undefined;
         throw error;
       }
+    },
+    async completed(filter) {
+      const page: PageOfCalls = await calls.page({
+        status: 'completed',
+        ...(filter.to === undefined ? {} : { to: filter.to }),
+        ...(filter.from === undefined ? {} : { from: filter.from }),
+        ...(filter.parentCallSid === undefined ? {} : { parentCallSid: filter.parentCallSid }),
+        startTimeAfter: utcDay(filter.since),
+        pageSize: filter.limit ?? 50,
+      });
+      return page.instances.map(toCall);
     },
     async checkCredentials() {
       await calls.page({ pageSize: 1 });

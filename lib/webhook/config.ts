@@ -1,5 +1,13 @@
 /** The webhook's configuration: its table, its account, the auth tokens it accepts, its URL. */
-import { ConfigError, type Env, integer, optional, readIncludeCanceled, readRetentionDays, readTableName } from '../platform/config.js';
+import {
+  ConfigError,
+  type Env,
+  optional,
+  readCallbackMinSeconds,
+  readIncludeCanceled,
+  readRetentionDays,
+  readTableName,
+} from '../platform/config.js';
 import type { SecretSource } from '../platform/secrets.js';
 import { readAccountSid } from '../twilio/credentials.js';
 
@@ -88,6 +96,6 @@ export function parseWebhookConfig(env: Env): WebhookConfig {
     includeCanceled: readIncludeCanceled(env),
     dialActionTwiml,
     urlFragment: readUrlFragment(env),
-    callbackMinSeconds: integer(env, 'CALLBACK_MIN_SECONDS', 10, 0, 3600),
+    callbackMinSeconds: readCallbackMinSeconds(env),
   };
 }

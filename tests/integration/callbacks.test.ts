@@ -7,13 +7,16 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signLikeTwilio } from '../../dev/sign.js';
+import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
+import { reachedSince } from '../../lib/callbacks/reached.js';
 import { createCallbackResolver } from '../../lib/callbacks/store.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
 import { classifyStatusCallback } from '../../lib/ledger/calls.js';
 import { callItem, parsePendingCall, statsKey } from '../../lib/ledger/schema.js';
 import { createLedger } from '../../lib/ledger/store.js';
 import { countRequests } from '../../lib/platform/aws.js';
-import { AUTH_TOKEN, callSid, freshTable, scanAll, statusCallback, v1Event } from '../helpers.js';
+import { createTwilioCalls } from '../../lib/twilio/client.js';
+import { ACCOUNT_SID, AUTH_TOKEN, callSid, freshTable, scanAll, statusCallback, v1Event } from '../helpers.js';
 import { loadHandler } from '../lambda.js';
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -22,6 +25,7 @@ const STAGE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com/prod';
 const LINE = '+14155559876';
 
 let table: Awaited<ReturnType<typeof freshTable>>;
+let api: TwilioApi;
 let webhook: Handler;
 let operator: Handler;
 let phoneSeq = 7000;
@@ -31,22 +35,41 @@ const rfc2822 = (iso: string) => new Date(iso).toUTCString();
 const minutes = (base: string, n: number) => new Date(Date.parse(base) + n * 60_000).toISOString();
 
 beforeAll(async () => {
+  api = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [AUTH_TOKEN] });
   table = await freshTable();
   webhook = await loadHandler<Handler>('webhook', { tableName: table.tableName, env: { PUBLIC_BASE_URL: '' } });
   operator = await loadHandler<Handler>('operator', { tableName: table.tableName });
 });
 afterAll(async () => {
+  await api.stop();
   await table.drop();
 });
 
+/** A contacts store that asks the local Twilio API about late misses, as the contacts function does. */
+const storeAskingTwilio = () =>
+  createContactsStore(table.as('contacts'), {
+    tableName: table.tableName,
+    reachedSince: (phone, since) =>
+      reachedSince(
+        createTwilioCalls({ accountSid: ACCOUNT_SID, username: ACCOUNT_SID, password: AUTH_TOKEN, baseUrl: api.baseUrl }),
+        phone,
+        since,
+        10,
+      ),
+  });
+
 /** A missed inbound call from `phone` at `at`, recorded and applied to its contact (as the stream would). */
-async function miss(phone: string, at: string): Promise<string> {
+async function miss(
+  phone: string,
+  at: string,
+  store = createContactsStore(table.as('contacts'), { tableName: table.tableName }),
+): Promise<string> {
   const classified = classifyStatusCallback(statusCallback({ From: phone, To: LINE, Timestamp: rfc2822(at) }), false);
   if (classified.kind !== 'missed') throw new Error('not missed');
   await createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 }).record(classified.call);
   const pending = parsePendingCall(callItem(classified.call, new Date(), 90));
   if (pending === undefined) throw new Error('no pending call');
-  await createContactsStore(table.as('contacts'), { tableName: table.tableName }).apply(pending);
+  await store.apply(pending);
   return classified.call.rootCallSid;
 }
 
@@ -273,6 +296,72 @@ describe('callbacks', () => {
     const stats = await day('2026-11-18');
     expect(Number(stats['callbacks:resolved:returned-call'] ?? 0)).toBe(0);
     expect(Number((await day(today))['callbacks:resolved:operator'] ?? 0)).toBe(operatorToday);
+  });
+
+  it('resolves a miss applied late with the answered call Twilio reports since it (the call came first)', async () => {
+    const [outbound, inbound, none] = [newPhone(), newPhone(), newPhone()];
+    const start = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
+    const callbackSid = callSid();
+    const parent = callSid();
+    const leg = callSid();
+    api.calls.push(
+      // A callback to `outbound` 30 min after its miss, and a machine before it: Twilio knows both.
+      {
+        sid: callSid(),
+        from: LINE,
+        to: outbound,
+        status: 'completed',
+        direction: 'outbound-api',
+        startTime: start(100),
+        durationSeconds: 40,
+        answeredBy: 'machine_start',
+      },
+      {
+        sid: callbackSid,
+        from: LINE,
+        to: outbound,
+        status: 'completed',
+        direction: 'outbound-api',
+        startTime: start(90),
+        durationSeconds: 40,
+      },
+      // `inbound` called back; its <Dial> leg was answered by a person.
+      { sid: parent, from: inbound, to: LINE, status: 'completed', direction: 'inbound', startTime: start(80), durationSeconds: 90 },
+      {
+        sid: leg,
+        parentCallSid: parent,
+        from: inbound,
+        to: '+14155550999',
+        status: 'completed',
+        direction: 'outbound-dial',
+        startTime: start(80),
+        durationSeconds: 60,
+      },
+      // `none` only got an IVR (a direct inbound completed, no <Dial>).
+      { sid: callSid(), from: none, to: LINE, status: 'completed', direction: 'inbound', startTime: start(80), durationSeconds: 30 },
+    );
+    // Their webhooks came and went before the misses were known: nothing was stored for them.
+    expect(await callback(outbound, start(90).toISOString(), 40, { CallSid: callbackSid })).toBe(204);
+    const store = storeAskingTwilio();
+    const requestsBefore = api.requests.length;
+    await miss(outbound, start(120).toISOString(), store);
+    await miss(inbound, start(120).toISOString(), store);
+    await miss(none, start(120).toISOString(), store);
+    const resolved = await resolvedList();
+    expect(resolved.find((item) => item.phone === outbound)).toMatchObject({ resolvedBy: 'callback', resolvingCallSid: callbackSid });
+    expect(resolved.find((item) => item.phone === inbound)).toMatchObject({ resolvedBy: 'returned-call', resolvingCallSid: leg });
+    expect((await openList()).map((item) => item.phone)).toEqual(expect.arrayContaining([none]));
+    expect((await openList()).map((item) => item.phone)).not.toContain(outbound);
+    // Two list requests per late miss, plus one for the legs of each inbound call since it.
+    expect(api.requests.length - requestsBefore).toBe(2 + 3 + 3);
+  });
+
+  it('does not ask Twilio for a miss applied on time', async () => {
+    const phone = newPhone();
+    const before = api.requests.length;
+    await miss(phone, new Date(Date.now() - 1_000).toISOString(), storeAskingTwilio());
+    expect(api.requests.length).toBe(before);
+    expect((await openList()).map((item) => item.phone)).toContain(phone);
   });
 
   it('costs one DynamoDB read and no write for an answered call of a number with no open callback', async () => {
