@@ -121,9 +121,14 @@ describe('osls package', () => {
         JSON.stringify({ 'Fn::GetAtt': ['Table', 'Arn'] }),
         JSON.stringify({ 'Fn::GetAtt': ['Table', 'StreamArn'] }),
         JSON.stringify({ 'Fn::GetAtt': ['ContactsFailureQueue', 'Arn'] }),
+        // The ONE Twilio REST credential, for late misses (lib/callbacks/reached.ts).
+        JSON.stringify({
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation !Sub string.
+          'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/missed-call-ledger/prod/twilio-auth-token',
+        }),
       ]),
     );
-    expect(statements.flatMap((s) => s.Action).every((a) => /^(logs|dynamodb|sqs):[A-Za-z]+$/.test(a))).toBe(true);
+    expect(statements.flatMap((s) => s.Action).every((a) => /^(logs|dynamodb|sqs|ssm):[A-Za-z]+$/.test(a))).toBe(true);
     expect(resource('ContactsLambdaFunction').Properties.Role).toEqual({ 'Fn::GetAtt': ['ContactsRole', 'Arn'] });
   });
 
@@ -200,7 +205,7 @@ describe('osls package', () => {
     expect(statements.flatMap((s) => s.Resource).filter((r) => r === '*')).toEqual([]);
   });
 
-  it('gives the reconciliation and the operator ONE Twilio credential: with an API key, its secret only', () => {
+  it('gives the reconciliation, the operator and the contacts function ONE Twilio credential: with an API key, its secret only', () => {
     // `osls print` with TWILIO_API_KEY_SID=SK222… (run by tests/global-setup.ts).
     const { status, output } = inject('printed').apiKey;
     expect(status, output.slice(-2000)).toBe(0);
@@ -208,7 +213,7 @@ describe('osls package', () => {
       functions: Record<string, { environment?: Record<string, string> }>;
       resources: { Resources: Record<string, unknown> };
     };
-    for (const fn of ['reconcile', 'operator']) {
+    for (const fn of ['reconcile', 'operator', 'contacts']) {
       expect(printed.functions[fn]?.environment).toMatchObject({
         TWILIO_API_KEY_SID: `SK${'2'.repeat(32)}`,
         TWILIO_REST_SECRET_PARAM: '/missed-call-ledger/prod/twilio-api-key-secret',
