@@ -6,15 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { signLikeTwilio } from '../dev/sign.js';
 import { createTable } from '../dev/table.js';
+import { createContactsStore } from '../lib/contacts/store.js';
 import { classifyStatusCallback, type MissedCall } from '../lib/ledger/calls.js';
-import { callItem, recordCallTransaction } from '../lib/ledger/schema.js';
+import { callItem, parsePendingCall, recordCallTransaction } from '../lib/ledger/schema.js';
+import { createLedger } from '../lib/ledger/store.js';
 import { createDocumentClient } from '../lib/platform/aws.js';
 import { mapLimit } from '../lib/platform/pool.js';
 import { bundle, localClient, percentile } from './build.js';
+import { type MeterReading, startMeter } from './meter.js';
 
 const ACCOUNT_SID = `AC${'c'.repeat(32)}`;
 const TOKEN = 'bench-token';
@@ -30,12 +33,30 @@ export interface RunFigures {
   peakRssMiB: number;
 }
 
+/** What one webhook call costs in DynamoDB, from the metering proxy (bench/meter.ts). */
+export interface PerCall {
+  requests: Record<string, number>;
+  readUnits: number;
+  writeUnits: number;
+}
+
 export interface IngestResult {
   concurrency: number;
   handler: RunFigures;
   baseline: RunFigures;
   ratio: number;
   duplicates: RunFigures & { items: number };
+  /** Answered calls through the same bundled webhook (issue 15's hot-path bound). */
+  answered: {
+    /** Numbers with no open callback: the common case. */
+    noCallback: RunFigures & { perCall: PerCall };
+    /** Numbers with an open callback that the call resolves. */
+    resolving: RunFigures & { perCall: PerCall; resolved: number };
+    /** The missed-call path through the same handler, metered likewise. */
+    missedPerCall: PerCall;
+    /** noCallback calls/s ÷ the missed-call path's calls/s. */
+    ratioToMissed: number;
+  };
 }
 
 async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<RunFigures> {
@@ -72,6 +93,27 @@ function params(callSid: string): Record<string, string> {
     Timestamp: new Date().toUTCString(),
   };
 }
+
+/** The final status callback of an outbound call to `to` that a person answered for 60 s. */
+function answeredParams(to: string, startedMsAgo = 0): Record<string, string> {
+  return {
+    AccountSid: ACCOUNT_SID,
+    ApiVersion: '2010-04-01',
+    CallSid: `CA${randomBytes(16).toString('hex')}`,
+    CallStatus: 'completed',
+    Direction: 'outbound-api',
+    From: '+14155559876',
+    To: to,
+    CallDuration: '60',
+    Timestamp: new Date(Date.now() - startedMsAgo + 60_000).toUTCString(),
+  };
+}
+
+const perCall = (reading: MeterReading, calls: number): PerCall => ({
+  requests: Object.fromEntries(Object.entries(reading.requests).map(([op, n]) => [op, Number((n / calls).toFixed(3))])),
+  readUnits: Number((reading.readUnits / calls).toFixed(3)),
+  writeUnits: Number((reading.writeUnits / calls).toFixed(3)),
+});
 
 function event(p: Record<string, string>): APIGatewayProxyEvent {
   const resource = '/twilio/call-status';
@@ -181,11 +223,88 @@ export async function ingest(fresh: Fresh, calls: number, concurrency: number): 
   });
   const { dupRun, items } = dup;
 
+  const answered = await fresh(async (endpoint) => {
+    const meter = await startMeter(endpoint);
+    try {
+      const tableName = 'bench-answered';
+      const handler = await load(localClient(endpoint), meter.endpoint, tableName);
+      const ok = async (e: APIGatewayProxyEvent) => {
+        const r = await handler(e, context);
+        if (r.statusCode !== 204) throw new Error(`handler answered ${r.statusCode}: ${r.body}`);
+      };
+      const number = (i: number) => `+1212${String(5_550_000 + i).padStart(7, '0')}`;
+      // 1. Answered calls of numbers with no open callback.
+      meter.reset();
+      const noCallback = await pool(
+        Array.from({ length: calls }, (_, i) => event(answeredParams(number(i)))),
+        concurrency,
+        ok,
+      );
+      const noCallbackReading = meter.read();
+      // 2. The missed-call path through the same handler and meter, for the ratio.
+      meter.reset();
+      const missedRun = await pool(
+        sids.map((sid) => event(params(sid))),
+        concurrency,
+        ok,
+      );
+      const missedReading = meter.read();
+      // 3. Numbers with an open callback (a miss applied to its contact), then the call that resolves it.
+      const resolvingCount = Math.max(50, Math.floor(calls / 10));
+      const docs = createDocumentClient(localClient(endpoint));
+      const ledger = createLedger(docs, { tableName, retentionDays: 90 });
+      const store = createContactsStore(docs, { tableName });
+      const missedAt = Date.now() - 3_600_000;
+      await mapLimit(
+        Array.from({ length: resolvingCount }, (_, i) => number(100_000 + i)),
+        concurrency,
+        async (phone) => {
+          const c = classifyStatusCallback(
+            { ...params(`CA${randomBytes(16).toString('hex')}`), From: phone, Timestamp: new Date(missedAt).toUTCString() },
+            false,
+          );
+          if (c.kind !== 'missed') throw new Error('not missed');
+          await ledger.record(c.call);
+          const pending = parsePendingCall(callItem(c.call, new Date(), 90));
+          if (pending) await store.apply(pending);
+        },
+      );
+      meter.reset();
+      const resolving = await pool(
+        Array.from({ length: resolvingCount }, (_, i) => event(answeredParams(number(100_000 + i), 1_800_000))),
+        concurrency,
+        ok,
+      );
+      const resolvingReading = meter.read();
+      const resolved =
+        (
+          await docs.send(
+            new ScanCommand({
+              TableName: tableName,
+              Select: 'COUNT',
+              FilterExpression: '#t = :r',
+              ExpressionAttributeNames: { '#t': 'type' },
+              ExpressionAttributeValues: { ':r': 'resolution' },
+            }),
+          )
+        ).Count ?? 0;
+      return {
+        noCallback: { ...noCallback, perCall: perCall(noCallbackReading, calls) },
+        resolving: { ...resolving, perCall: perCall(resolvingReading, resolvingCount), resolved },
+        missedPerCall: perCall(missedReading, calls),
+        ratioToMissed: Number((noCallback.perSecond / missedRun.perSecond).toFixed(2)),
+      };
+    } finally {
+      await meter.stop();
+    }
+  });
+
   return {
     concurrency,
     handler: handlerRun,
     baseline: baselineRun,
     ratio: Number((handlerRun.perSecond / baselineRun.perSecond).toFixed(2)),
     duplicates: { ...dupRun, calls: calls, items },
+    answered,
   };
 }

@@ -151,6 +151,23 @@ line([
 ]);
 line(['  call items after the duplicates', '', r.ingestion.duplicates.items]);
 line(['  peak RSS MiB (handler run)', '', r.ingestion.handler.peakRssMiB]);
+
+const a = r.ingestion.answered;
+const ops = (p: { requests: Record<string, number> }) =>
+  Object.entries(p.requests)
+    .map(([op, n]) => `${n} ${op}`)
+    .join(' + ') || '0';
+line([`answered calls through the same handler, concurrency ${r.ingestion.concurrency}`, 'calls/s', 'p50 / p99 ms']);
+line([`  ${a.noCallback.calls} with no open callback`, a.noCallback.perSecond, `${a.noCallback.p50Ms} / ${a.noCallback.p99Ms}`]);
+line(['    DynamoDB per answered call', '', ops(a.noCallback.perCall)]);
+line(['    read / write units per answered call', '', `${a.noCallback.perCall.readUnits} / ${a.noCallback.perCall.writeUnits}`]);
+line(['  answered (no callback) / missed calls/s', '', a.ratioToMissed.toFixed(2)]);
+line(['    DynamoDB per missed call (same meter)', '', ops(a.missedPerCall)]);
+line(['    read / write units per missed call', '', `${a.missedPerCall.readUnits} / ${a.missedPerCall.writeUnits}`]);
+line([`  ${a.resolving.calls} resolving an open callback`, a.resolving.perSecond, `${a.resolving.p50Ms} / ${a.resolving.p99Ms}`]);
+line(['    resolutions stored', '', a.resolving.resolved]);
+line(['    DynamoDB per resolving call', '', ops(a.resolving.perCall)]);
+line(['    read / write units per resolving call', '', `${a.resolving.perCall.readUnits} / ${a.resolving.perCall.writeUnits}`]);
 console.log('');
 const h = r.ingestionHttp;
 line([`ingestion over HTTP (serverless-offline), ${h.seconds} s`, 'requests/s', 'p50 / p99 ms']);

@@ -1,0 +1,100 @@
+/**
+ * A metering HTTP proxy in front of DynamoDB Local: counts every request by operation and asks
+ * DynamoDB Local for the capacity each one consumed (`ReturnConsumedCapacity: TOTAL` added to
+ * the request), so a benchmark can report requests and read/write units per call of any client,
+ * the bundled handlers' included. A request refused by a condition reports no capacity here (AWS
+ * bills such a write as at least 1 write unit).
+ */
+import { createServer, request, type Server } from 'node:http';
+
+/** Operations that accept ReturnConsumedCapacity. */
+const METERED = new Set([
+  'GetItem',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'Query',
+  'Scan',
+  'BatchGetItem',
+  'BatchWriteItem',
+  'TransactWriteItems',
+  'TransactGetItems',
+]);
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+
+export interface MeterReading {
+  /** Requests by operation. */
+  requests: Record<string, number>;
+  readUnits: number;
+  writeUnits: number;
+  /** Requests answered with an error (a failed condition, a cancelled transaction…). */
+  errors: number;
+}
+
+export interface Meter {
+  endpoint: string;
+  read(): MeterReading;
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+function unitsOf(body: unknown): number {
+  if (typeof body !== 'object' || body === null || !('ConsumedCapacity' in body)) return 0;
+  const consumed = body.ConsumedCapacity;
+  const list = Array.isArray(consumed) ? consumed : [consumed];
+  return list.reduce((sum: number, c: unknown) => {
+    const units = typeof c === 'object' && c !== null && 'CapacityUnits' in c && typeof c.CapacityUnits === 'number' ? c.CapacityUnits : 0;
+    return sum + units;
+  }, 0);
+}
+
+export async function startMeter(target: string): Promise<Meter> {
+  const upstream = new URL(target);
+  let reading: MeterReading = { requests: {}, readUnits: 0, writeUnits: 0, errors: 0 };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const op = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown';
+      reading.requests[op] = (reading.requests[op] ?? 0) + 1;
+      let body = Buffer.concat(chunks);
+      if (METERED.has(op)) {
+        const json = JSON.parse(body.toString('utf8') || '{}');
+        json.ReturnConsumedCapacity = 'TOTAL';
+        body = Buffer.from(JSON.stringify(json));
+      }
+      const headers = { ...req.headers, 'content-length': String(body.length), host: upstream.host };
+      const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
+        const parts: Buffer[] = [];
+        up.on('data', (chunk: Buffer) => parts.push(chunk));
+        up.on('end', () => {
+          const answer = Buffer.concat(parts);
+          if ((up.statusCode ?? 500) >= 400) reading.errors += 1;
+          else {
+            const units = unitsOf(JSON.parse(answer.toString('utf8') || '{}'));
+            if (WRITES.has(op)) reading.writeUnits += units;
+            else reading.readUnits += units;
+          }
+          res.writeHead(up.statusCode ?? 500, up.headers);
+          res.end(answer);
+        });
+      });
+      forward.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
+      forward.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    read: () => structuredClone(reading),
+    reset: () => {
+      reading = { requests: {}, readUnits: 0, writeUnits: 0, errors: 0 };
+    },
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
