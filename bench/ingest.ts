@@ -276,18 +276,23 @@ export async function ingest(fresh: Fresh, calls: number, concurrency: number): 
         ok,
       );
       const resolvingReading = meter.read();
-      const resolved =
-        (
-          await docs.send(
-            new ScanCommand({
-              TableName: tableName,
-              Select: 'COUNT',
-              FilterExpression: '#t = :r',
-              ExpressionAttributeNames: { '#t': 'type' },
-              ExpressionAttributeValues: { ':r': 'resolution' },
-            }),
-          )
-        ).Count ?? 0;
+      // A Scan answers 1 MB at a time: count every page.
+      let resolved = 0;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await docs.send(
+          new ScanCommand({
+            TableName: tableName,
+            Select: 'COUNT',
+            FilterExpression: '#t = :r',
+            ExpressionAttributeNames: { '#t': 'type' },
+            ExpressionAttributeValues: { ':r': 'resolution' },
+            ExclusiveStartKey: start,
+          }),
+        );
+        resolved += out.Count ?? 0;
+        start = out.LastEvaluatedKey;
+      } while (start);
       return {
         noCallback: { ...noCallback, perCall: perCall(noCallbackReading, calls) },
         resolving: { ...resolving, perCall: perCall(resolvingReading, resolvingCount), resolved },

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole stack on this machine, with no AWS account. DynamoDB Local, the
  * ledger table (from resources/table.yml), serverless-offline serving the Lambdas at
- * http://127.0.0.1:$PORT, and a poller feeding the table's stream to the contacts Lambda.
+ * http://127.0.0.1:$PORT, pollers feeding the table's stream to the contacts and events Lambdas,
+ * and a local EventBridge endpoint that prints and keeps the events.
  * Ctrl-C, SIGTERM, SIGHUP (to this process or to `npm start`) or the death of whatever started
  * it stops everything: serverless-offline's whole process group, DynamoDB Local, the local
  * Twilio API.
@@ -14,6 +15,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LOCAL_DEFAULTS } from '../dev/defaults.js';
 import { type DynamoDbLocal, freePort, portOpen, startDynamoDbLocal, waitForPort } from '../dev/dynamodb-local.js';
+import { type LocalEventBridge, startLocalEventBridge } from '../dev/eventbridge.js';
 import { offlineInvoker } from '../dev/lambda-invoke.js';
 import { stopOnSignalsAndParentDeath } from '../dev/lifetime.js';
 import { publicUrlWarning } from '../dev/public-url.js';
@@ -26,7 +28,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const env = (name: keyof typeof LOCAL_DEFAULTS): string => process.env[name]?.trim() || LOCAL_DEFAULTS[name];
 
 let offline: ChildProcess | undefined;
-let poller: StreamPoller | undefined;
+const pollers: StreamPoller[] = [];
+let bus: LocalEventBridge | undefined;
 let twilioApi: TwilioApi | undefined;
 let dynamo: Promise<DynamoDbLocal> | undefined;
 let stopping = false;
@@ -55,7 +58,8 @@ async function stop(code: number): Promise<never> {
         : Promise.resolve();
     signalOffline('SIGTERM');
     const escalate = setTimeout(() => signalOffline('SIGKILL'), 2_500);
-    await poller?.stop().catch(() => {});
+    await Promise.all(pollers.map((poller) => poller.stop().catch(() => {})));
+    await bus?.stop().catch(() => {});
     await Promise.allSettled([offlineGone.then(() => clearTimeout(escalate)), twilioApi?.stop(), dynamo?.then((d) => d.stop())]);
   }
   process.exit(code);
@@ -107,6 +111,15 @@ async function main(): Promise<void> {
     twilioApiBaseUrl = twilioApi.baseUrl;
   }
 
+  // The bus the events Lambda publishes to: one line per event here, all of them at GET /__local/events.
+  bus = await startLocalEventBridge({
+    port: process.env.EVENTBRIDGE_PORT ? Number(process.env.EVENTBRIDGE_PORT) : undefined,
+    onEvent: (event) => {
+      const id = typeof event.detail === 'object' && event.detail !== null && 'id' in event.detail ? String(event.detail.id) : '';
+      console.log(`event  ${event.detailType.padEnd(21)} ${id.replace(/\+\d+(\d{4})/g, '+…$1')}`);
+    },
+  });
+
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ...awsEnv,
@@ -118,6 +131,7 @@ async function main(): Promise<void> {
     PUBLIC_BASE_URL: publicBaseUrl,
     RETENTION_DAYS: env('RETENTION_DAYS'),
     TWILIO_API_BASE_URL: twilioApiBaseUrl,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
     // The operator key: OPERATOR_API_KEY when set, a random one otherwise (printed below).
     OPERATOR_API_KEY: process.env.OPERATOR_API_KEY?.trim() || `local-${randomBytes(16).toString('hex')}`,
   };
@@ -147,24 +161,28 @@ async function main(): Promise<void> {
   await waitForPort(port, 120_000);
   await waitForPort(lambdaPort, 30_000);
 
-  // The contacts Lambda on DynamoDB Local's stream, with the mapping settings of serverless.yml.
-  poller = new StreamPoller({
-    streams: new DynamoDBStreamsClient({ endpoint: local.endpoint }),
-    streamArn,
-    region: awsEnv.AWS_REGION,
-    config: readStreamEvent('contacts'),
-    invoke: offlineInvoker({
-      lambdaPort,
-      functionName: `missed-call-ledger-${stage}-contacts`,
+  // The contacts and events Lambdas on DynamoDB Local's stream, each with its mapping's settings
+  // from serverless.yml (filters, batch size, retries), as two event source mappings would.
+  for (const fn of ['contacts', 'events'] as const) {
+    const poller = new StreamPoller({
+      streams: new DynamoDBStreamsClient({ endpoint: local.endpoint }),
+      streamArn,
       region: awsEnv.AWS_REGION,
-      accessKeyId: awsEnv.AWS_ACCESS_KEY_ID,
-      secretAccessKey: awsEnv.AWS_SECRET_ACCESS_KEY,
-    }),
-    // The local stand-in for the mapping's SQS on-failure destination.
-    onFailure: ({ records, reason }) =>
-      console.error(`contacts: gave up on ${records.map((r) => r.dynamodb?.SequenceNumber).join(', ')} (${reason})`),
-  });
-  poller.start(500, (error) => console.error('contacts stream poller:', error instanceof Error ? error.message : error));
+      config: readStreamEvent(fn),
+      invoke: offlineInvoker({
+        lambdaPort,
+        functionName: `missed-call-ledger-${stage}-${fn}`,
+        region: awsEnv.AWS_REGION,
+        accessKeyId: awsEnv.AWS_ACCESS_KEY_ID,
+        secretAccessKey: awsEnv.AWS_SECRET_ACCESS_KEY,
+      }),
+      // The local stand-in for the mapping's SQS on-failure destination.
+      onFailure: ({ records, reason }) =>
+        console.error(`${fn}: gave up on ${records.map((r) => r.dynamodb?.SequenceNumber).join(', ')} (${reason})`),
+    });
+    poller.start(500, (error) => console.error(`${fn} stream poller:`, error instanceof Error ? error.message : error));
+    pollers.push(poller);
+  }
 
   const signedFor = publicBaseUrl === listening ? '' : `  (signed for ${publicBaseUrl})`;
   console.log(
@@ -173,9 +191,10 @@ async function main(): Promise<void> {
       'Local stack ready',
       `  Status callback  POST ${listening}/twilio/call-status${signedFor}`,
       `  Dial action      POST ${listening}/twilio/dial-status${signedFor}`,
-      '  Contacts         the table stream, polled every 500 ms into the contacts Lambda',
+      '  Contacts         the table stream, polled every 500 ms into the contacts and events Lambdas',
+      `  Events           ${bus.endpoint}  (local EventBridge; one line per event below, all at GET /__local/events)`,
       `  Operator API     x-api-key: ${childEnv.OPERATOR_API_KEY}`,
-      `                   GET ${listening}/stats  GET ${listening}/health  POST ${listening}/reconcile`,
+      `                   GET ${listening}/stats  GET ${listening}/callbacks  GET ${listening}/health  POST ${listening}/reconcile`,
       `  Twilio API       ${twilioApiBaseUrl}${twilioApi ? '  (local; seed calls with POST /__local/calls)' : ''}`,
       `  DynamoDB Local   ${local.endpoint}  table ${tableName}  (region ${awsEnv.AWS_REGION}, access key ${awsEnv.AWS_ACCESS_KEY_ID})`,
       `  Account SID      ${childEnv.TWILIO_ACCOUNT_SID}`,

@@ -13,7 +13,7 @@ export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
 const PARTITION = 'aws';
 
-export type FunctionName = 'webhook' | 'contacts' | 'reconcile' | 'operator';
+export type FunctionName = 'webhook' | 'contacts' | 'reconcile' | 'operator' | 'events';
 
 interface CfnResource {
   Type: string;
@@ -213,6 +213,11 @@ export function requiredPermissions(
       ]);
     case 'SendMessage':
       return [['sqs:SendMessage', `arn:${PARTITION}:sqs:${REGION}:${ACCOUNT}:${String(input.QueueUrl).split('/').at(-1)}`]];
+    case 'PutEvents':
+      return ((input.Entries as { EventBusName?: string }[]) ?? []).map((entry) => [
+        'events:PutEvents',
+        `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:event-bus/${entry.EventBusName ?? 'default'}`,
+      ]);
     case 'Invoke':
       return [['lambda:InvokeFunction', `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${String(input.FunctionName)}`]];
     default:

@@ -14,6 +14,7 @@ const modules = {
   contacts: () => import('../functions/contacts.js'),
   reconcile: () => import('../functions/reconcile.js'),
   operator: () => import('../functions/operator.js'),
+  events: () => import('../functions/events.js'),
 } as const;
 
 let ssm: SsmServer | undefined;
@@ -64,6 +65,7 @@ export async function loadHandler<H>(fn: FunctionName, options: LoadOptions): Pr
   const aws = await import('../lib/platform/aws.js');
   guardClient(aws.dynamo(), fn, { tableName: options.tableName });
   guardClient(aws.ssm(), fn, { tableName: options.tableName });
+  guardClient(aws.eventBridge(), fn, { tableName: options.tableName });
   const mod: { handler: unknown } = await modules[fn]();
   return mod.handler as H;
 }

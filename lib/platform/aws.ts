@@ -4,6 +4,7 @@
  * never from an "offline" branch.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { integer } from './config.js';
@@ -63,6 +64,14 @@ export function documents(): DynamoDBDocumentClient {
 export function ssm(): SSMClient {
   ssmClient ??= new SSMClient({ maxAttempts: 3, requestHandler });
   return ssmClient;
+}
+
+let eventBridgeClient: EventBridgeClient | undefined;
+
+/** The shared EventBridge client of this Lambda process (`AWS_ENDPOINT_URL_EVENTBRIDGE` locally). */
+export function eventBridge(): EventBridgeClient {
+  eventBridgeClient ??= new EventBridgeClient({ maxAttempts: 3, requestHandler });
+  return eventBridgeClient;
 }
 
 /** The AWS SDK version this process runs (the Lambda runtime's), as its user agent says. */

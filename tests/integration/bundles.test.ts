@@ -51,8 +51,8 @@ async function inputsOf(entry: string): Promise<{ text: string; inputs: string[]
 describe('the function bundles', () => {
   const { functions } = serverlessBuild();
 
-  it('are the four functions of serverless.yml', () => {
-    expect(functions.map((fn) => fn.name).sort()).toEqual(['contacts', 'operator', 'reconcile', 'webhook']);
+  it('are the five functions of serverless.yml', () => {
+    expect(functions.map((fn) => fn.name).sort()).toEqual(['contacts', 'events', 'operator', 'reconcile', 'webhook']);
   });
 
   it.each(functions)('$name: the packaged bundle imports nothing from dev/, tests/, bench/ or scripts/', async ({ name, entry }) => {

@@ -132,6 +132,27 @@ describe('osls package', () => {
     expect(resource('ContactsLambdaFunction').Properties.Role).toEqual({ 'Fn::GetAtt': ['ContactsRole', 'Arn'] });
   });
 
+  it('limits the events role to its stream, its queue, its logs and PutEvents on the one bus', () => {
+    const policies = resource('EventsRole').Properties.Policies as {
+      PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] };
+    }[];
+    const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
+    expect(statements.flatMap((s) => s.Action).sort()).toEqual([
+      'dynamodb:DescribeStream',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'dynamodb:ListStreams',
+      'events:PutEvents',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'sqs:SendMessage',
+    ]);
+    const putEvents = statements.find((s) => s.Action.includes('events:PutEvents'));
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation !Sub string.
+    expect(putEvents?.Resource).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default' }]);
+    expect(resource('EventsLambdaFunction').Properties).toMatchObject({ Environment: { Variables: { EVENT_BUS_NAME: 'default' } } });
+  });
+
   it('runs the reconciliation nightly and behind the operator API key, with its own limited role', () => {
     expect(resource('ReconcileEventsRuleSchedule1').Properties.ScheduleExpression).toBe('cron(0 3 * * ? *)');
     expect(resource('ApiGatewayMethodReconcilePost').Properties.ApiKeyRequired).toBe(true);
@@ -192,7 +213,7 @@ describe('osls package', () => {
     });
     expect(resource('Table').DeletionPolicy).toBe('RetainExceptOnCreate');
     const logGroups = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup');
-    expect(logGroups.length).toBe(4);
+    expect(logGroups.length).toBe(5);
     expect(logGroups.every((g) => g.Properties.RetentionInDays === 30)).toBe(true);
     const roles = Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::Role');
     const statements = roles.flatMap((r) =>
@@ -200,7 +221,7 @@ describe('osls package', () => {
         (p) => p.PolicyDocument.Statement,
       ),
     );
-    expect(roles.length).toBe(4);
+    expect(roles.length).toBe(5);
     expect(statements.flatMap((s) => s.Action).filter((a) => a.includes('*'))).toEqual([]);
     expect(statements.flatMap((s) => s.Resource).filter((r) => r === '*')).toEqual([]);
   });
@@ -441,6 +462,18 @@ describe('the local stack (npm start) end to end', () => {
       contact = (await items()).find((item) => item.pk === `CONTACT#${from}`);
     }
     expect(contact).toMatchObject({ phone: from, missedCount: 1, lastCallSid: params.CallSid });
+
+    // The events Lambda, on its own poller, published the facts to the local EventBridge.
+    const bus = /Events\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    expect(bus).toBeDefined();
+    let ids: string[] = [];
+    for (let i = 0; i < 100 && ids.length < 2; i++) {
+      const events = (await (await fetch(`${bus}/__local/events`)).json()) as { detail: { id: string } }[];
+      ids = events.map((e) => e.detail.id).filter((id) => id.includes(params.CallSid) || id.startsWith(`callback-opened:${from}:`));
+      if (ids.length < 2) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(ids.sort()).toEqual([expect.stringMatching(`^callback-opened:\\${from}:`), `missed-call-recorded:${params.CallSid}`]);
+    expect(stack.output()).toContain(`event  Missed call recorded  missed-call-recorded:${params.CallSid}`);
   });
 
   it('recovers, on POST /reconcile, exactly the missed calls the Twilio API reports, each once', async () => {

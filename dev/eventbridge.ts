@@ -1,0 +1,88 @@
+/**
+ * A local EventBridge-compatible endpoint: answers the SDK's `PutEvents` (JSON 1.1,
+ * `X-Amz-Target: AWSEvents.PutEvents`) as EventBridge does, keeps every event it received and
+ * serves them at `GET /__local/events`. `refuse` makes the next entries fail (FailedEntryCount),
+ * as EventBridge reports an entry it did not take.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+
+export interface ReceivedEvent {
+  eventId: string;
+  receivedAt: string;
+  source: string;
+  detailType: string;
+  eventBusName: string;
+  detail: unknown;
+}
+
+export interface LocalEventBridge {
+  endpoint: string;
+  events: ReceivedEvent[];
+  /** The next `n` entries are refused. */
+  refuse(n: number): void;
+  stop(): Promise<void>;
+}
+
+export async function startLocalEventBridge(
+  options: { port?: number; onEvent?: (event: ReceivedEvent) => void } = {},
+): Promise<LocalEventBridge> {
+  const events: ReceivedEvent[] = [];
+  let refusals = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      if (req.method === 'GET' && req.url === '/__local/events') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(events));
+        return;
+      }
+      if (req.method !== 'POST' || req.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {
+        res.writeHead(400, { 'Content-Type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ __type: 'UnknownOperationException', message: 'only PutEvents is served here' }));
+        return;
+      }
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { Entries?: Record<string, string>[] };
+      let failed = 0;
+      const answers = (body.Entries ?? []).map((entry) => {
+        if (refusals > 0) {
+          refusals -= 1;
+          failed += 1;
+          return { ErrorCode: 'InternalFailure', ErrorMessage: 'refused locally' };
+        }
+        let detail: unknown;
+        try {
+          detail = JSON.parse(entry.Detail ?? 'null');
+        } catch {
+          failed += 1;
+          return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is not valid JSON' };
+        }
+        const event: ReceivedEvent = {
+          eventId: randomUUID(),
+          receivedAt: new Date().toISOString(),
+          source: entry.Source ?? '',
+          detailType: entry.DetailType ?? '',
+          eventBusName: entry.EventBusName ?? 'default',
+          detail,
+        };
+        events.push(event);
+        options.onEvent?.(event);
+        return { EventId: event.eventId };
+      });
+      res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ FailedEntryCount: failed, Entries: answers }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    events,
+    refuse: (n) => {
+      refusals = n;
+    },
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
