@@ -4,6 +4,7 @@
  * resolution items. Both read the 8 shards of the `byCallbackState` index and merge them.
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { shardedPage } from '../ledger/requests.js';
 import {
   CALLBACK_SORT_KEY,
   CALLBACKS_INDEX,
@@ -85,50 +86,19 @@ export async function listCallbacks(
   q: CallbacksQuery,
 ): Promise<{ items: (OpenCallbackItem | ResolvedCallbackItem)[]; nextCursor: string | null }> {
   const ascending = q.state === 'open';
-  const pages = await Promise.all(
-    callbackShards(q.state).map(async (shard) => {
-      const values: Record<string, unknown> = { ':shard': shard };
-      let condition = 'gsi2pk = :shard';
-      if (ascending && q.from !== undefined) {
-        condition += ' AND gsi2sk > :from';
-        values[':from'] = q.from;
-      } else if (!ascending && q.from !== undefined && q.since !== undefined) {
-        condition += ' AND gsi2sk BETWEEN :since AND :from';
-        values[':since'] = q.since;
-        values[':from'] = q.from;
-      } else if (!ascending && q.from !== undefined) {
-        condition += ' AND gsi2sk < :from';
-        values[':from'] = q.from;
-      } else if (q.since !== undefined) {
-        condition += ' AND gsi2sk >= :since';
-        values[':since'] = q.since;
-      }
-      try {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: CALLBACKS_INDEX,
-            KeyConditionExpression: condition,
-            ExpressionAttributeValues: values,
-            ScanIndexForward: ascending,
-            Limit: q.limit + 1,
-          }),
-        );
-        return out.Items ?? [];
-      } catch (error) {
-        throw new TableUnavailableError('The callbacks index could not be read', { cause: error });
-      }
-    }),
-  );
-  const merged = pages
-    .flat()
-    .filter((item) => typeof item.gsi2sk === 'string' && item.gsi2sk !== q.from)
-    .sort((a, b) => (ascending ? 1 : -1) * String(a.gsi2sk).localeCompare(String(b.gsi2sk)));
-  const page = merged.slice(0, q.limit);
-  const last = page.at(-1);
+  const { items, continueAfter } = await shardedPage(client, tableName, {
+    index: CALLBACKS_INDEX,
+    keys: { pk: 'gsi2pk', sk: 'gsi2sk' },
+    shards: callbackShards(q.state),
+    order: ascending ? 'ascending' : 'descending',
+    limit: q.limit,
+    since: q.since,
+    after: q.from,
+    what: 'The callbacks index',
+  });
   return {
-    items: page.flatMap((item) => readable(() => (ascending ? openItem(item) : resolvedItem(item)))),
-    nextCursor: merged.length > q.limit && last !== undefined ? encodeCursor(String(last.gsi2sk), binding(q)) : null,
+    items: items.flatMap((item) => readable(() => (ascending ? openItem(item) : resolvedItem(item)))),
+    nextCursor: continueAfter === undefined ? null : encodeCursor(continueAfter, binding(q)),
   };
 }
 

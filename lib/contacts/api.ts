@@ -3,9 +3,9 @@
  * The listing queries the 8 shards of the `byLastMissed` index and merges them: each shard's
  * newest `limit` below the cursor holds the global newest `limit`.
  */
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { episodes } from '../callbacks/model.js';
-import { batchGetAll } from '../ledger/requests.js';
+import { batchGetAll, shardedPage } from '../ledger/requests.js';
 import {
   CALL_SUMMARY_PROJECTION,
   type CallSummary,
@@ -72,47 +72,19 @@ export async function listContacts(
   tableName: string,
   q: ListQuery,
 ): Promise<{ items: ContactSummary[]; nextCursor: string | null }> {
-  const pages = await Promise.all(
-    contactShards().map(async (shard) => {
-      const values: Record<string, unknown> = { ':shard': shard };
-      let condition = 'gsi1pk = :shard';
-      if (q.before !== undefined && q.since !== undefined) {
-        condition += ' AND gsi1sk BETWEEN :since AND :before';
-        values[':since'] = q.since;
-        values[':before'] = q.before;
-      } else if (q.before !== undefined) {
-        condition += ' AND gsi1sk < :before';
-        values[':before'] = q.before;
-      } else if (q.since !== undefined) {
-        condition += ' AND gsi1sk >= :since';
-        values[':since'] = q.since;
-      }
-      try {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: CONTACTS_INDEX,
-            KeyConditionExpression: condition,
-            ExpressionAttributeValues: values,
-            ScanIndexForward: false,
-            Limit: q.limit + 1,
-          }),
-        );
-        return out.Items ?? [];
-      } catch (error) {
-        throw new TableUnavailableError('The contacts index could not be read', { cause: error });
-      }
-    }),
-  );
-  const merged = pages
-    .flat()
-    .filter((item) => typeof item.gsi1sk === 'string' && item.gsi1sk !== q.before)
-    .sort((a, b) => String(b.gsi1sk).localeCompare(String(a.gsi1sk)));
-  const page = merged.slice(0, q.limit);
-  const last = page.at(-1);
+  const { items, continueAfter } = await shardedPage(client, tableName, {
+    index: CONTACTS_INDEX,
+    keys: { pk: 'gsi1pk', sk: 'gsi1sk' },
+    shards: contactShards(),
+    order: 'descending',
+    limit: q.limit,
+    since: q.since,
+    after: q.before,
+    what: 'The contacts index',
+  });
   return {
-    items: page.flatMap((item) => readable(() => parseContactSummary(item), 'contact') ?? []),
-    nextCursor: merged.length > q.limit && last !== undefined ? encodeContactsCursor(String(last.gsi1sk), q.since) : null,
+    items: items.flatMap((item) => readable(() => parseContactSummary(item), 'contact') ?? []),
+    nextCursor: continueAfter === undefined ? null : encodeContactsCursor(continueAfter, q.since),
   };
 }
 

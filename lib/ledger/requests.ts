@@ -3,7 +3,7 @@
  * transactions (which reasons are worth another try) and the unprocessed keys of BatchGetItem.
  */
 import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
 import { TableUnavailableError } from './schema.js';
 
@@ -60,4 +60,72 @@ export async function batchGetAll(
     }
   }
   return items;
+}
+
+export interface ShardedPageQuery {
+  index: string;
+  /** The index's partition and sort key attributes. */
+  keys: { pk: string; sk: string };
+  shards: readonly string[];
+  /** Newest first (descending) or oldest first (ascending) by the sort key. */
+  order: 'ascending' | 'descending';
+  limit: number;
+  /** Only sort keys at or after this (descending listings) or, ascending, none is needed. */
+  since?: string;
+  /** The sort key of the previous page's last item: this page starts past it. */
+  after?: string;
+  /** What is read, for the error message. */
+  what: string;
+}
+
+/**
+ * One page of an index whose items are spread over shard partition keys: each shard's first
+ * `limit + 1` past the cursor, merged. The first `limit` of the merge are the page; `last` is
+ * the sort key to continue from when more remain.
+ */
+export async function shardedPage(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  q: ShardedPageQuery,
+): Promise<{ items: Record<string, unknown>[]; continueAfter: string | undefined }> {
+  const ascending = q.order === 'ascending';
+  const { pk, sk } = q.keys;
+  const pages = await Promise.all(
+    q.shards.map(async (shard) => {
+      const values: Record<string, unknown> = { ':shard': shard };
+      let condition = `${pk} = :shard`;
+      if (q.after !== undefined && q.since !== undefined && !ascending) {
+        condition += ` AND ${sk} BETWEEN :since AND :after`;
+        Object.assign(values, { ':since': q.since, ':after': q.after });
+      } else if (q.after !== undefined) {
+        condition += ` AND ${sk} ${ascending ? '>' : '<'} :after`;
+        values[':after'] = q.after;
+      } else if (q.since !== undefined) {
+        condition += ` AND ${sk} >= :since`;
+        values[':since'] = q.since;
+      }
+      try {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: q.index,
+            KeyConditionExpression: condition,
+            ExpressionAttributeValues: values,
+            ScanIndexForward: ascending,
+            Limit: q.limit + 1,
+          }),
+        );
+        return out.Items ?? [];
+      } catch (error) {
+        throw new TableUnavailableError(`${q.what} could not be read`, { cause: error });
+      }
+    }),
+  );
+  const merged = pages
+    .flat()
+    .filter((item) => typeof item[sk] === 'string' && item[sk] !== q.after)
+    .sort((a, b) => (ascending ? 1 : -1) * String(a[sk]).localeCompare(String(b[sk])));
+  const items = merged.slice(0, q.limit);
+  const last = items.at(-1);
+  return { items, continueAfter: merged.length > q.limit && last !== undefined ? String(last[sk]) : undefined };
 }
