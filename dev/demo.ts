@@ -3,8 +3,10 @@
  * the reconciliation, then the ground truth beside what GET /stats and GET /contacts report.
  * `npm run demo` (scripts/demo.ts) is its command line; the end-to-end test runs it in process.
  */
+
+import { TTC_BOUNDS } from '../lib/callbacks/model.js';
 import { registerCalls } from './cli.js';
-import { planDay, sendDay } from './simulator.js';
+import { callbackTruth, planDay, sendDay } from './simulator.js';
 import type { LocalStack } from './stack.js';
 
 /** The stack the demo talks to. */
@@ -28,9 +30,18 @@ async function getJson(stack: DemoTarget, path: string, method = 'GET'): Promise
   return response.json();
 }
 
-type StatsBody = { totals: Record<string, number>; bySource: Record<string, number>; anonymous: number; contactsCreated: number };
+type StatsBody = {
+  totals: Record<string, number>;
+  bySource: Record<string, number>;
+  anonymous: number;
+  contactsCreated: number;
+  openNow: number;
+  callbacks: { opened: number; resolved: Record<string, number>; medianSecondsToCallback: number | null };
+};
 function isStats(value: unknown): value is StatsBody {
-  return typeof value === 'object' && value !== null && 'totals' in value && 'bySource' in value;
+  return (
+    typeof value === 'object' && value !== null && 'totals' in value && 'bySource' in value && 'callbacks' in value && 'openNow' in value
+  );
 }
 
 async function stats(stack: DemoTarget, from: string, to: string): Promise<StatsBody> {
@@ -53,6 +64,14 @@ async function contactCounts(stack: DemoTarget, since: string, numbers: Readonly
     cursor = 'nextCursor' in page && typeof page.nextCursor === 'string' ? page.nextCursor : null;
   } while (cursor !== null);
   return counts;
+}
+
+/** The upper bound of the fine bucket that holds the lower median (as GET /stats reports it); -1 for none. */
+function medianBucket(seconds: readonly number[]): number {
+  const sorted = [...seconds].sort((a, b) => a - b);
+  const median = sorted[Math.ceil(sorted.length / 2) - 1];
+  if (median === undefined) return -1;
+  return TTC_BOUNDS.find((bound) => median <= bound) ?? -1;
 }
 
 /** Plays the day, prints the comparison through `log`, and says whether the ledger agrees. */
@@ -98,6 +117,7 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
   }
   const after = await stats(stack, days.from, days.to);
   const delta = (pick: (s: StatsBody) => number) => pick(after) - pick(before);
+  const callbacks = callbackTruth(plan, sent.sourceOf);
 
   const rows: [string, number, number][] = [
     ['missed calls', plan.truth.missed, delta((s) => s.totals.total ?? 0)],
@@ -115,6 +135,20 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     ['contacts created', numbers.size, delta((s) => s.contactsCreated)],
     ['contacts listed', numbers.size, contacts.size],
     ['missed calls on contacts', plan.truth.missed - plan.truth.anonymous, [...contacts.values()].reduce((a, b) => a + b, 0)],
+    ['callbacks opened', callbacks.opened, delta((s) => s.callbacks.opened)],
+    ['  resolved by a callback', callbacks.resolved.callback, delta((s) => s.callbacks.resolved.callback ?? 0)],
+    ['  resolved by a returned call', callbacks.resolved['returned-call'], delta((s) => s.callbacks.resolved['returned-call'] ?? 0)],
+    ['  open now', callbacks.openNow, delta((s) => s.openNow)],
+    // The median is compared where this run's resolutions are the range's only ones.
+    ...(before.callbacks.resolved.total === 0
+      ? [
+          ['  median to callback (bucket, s)', medianBucket(callbacks.seconds), after.callbacks.medianSecondsToCallback ?? -1] as [
+            string,
+            number,
+            number,
+          ],
+        ]
+      : []),
   ];
   const wrongContacts = [...plan.truth.contacts].filter(([phone, count]) => contacts.get(phone) !== count);
   const agree = rows.every(([, truth, ledger]) => truth === ledger) && wrongContacts.length === 0;
@@ -123,9 +157,9 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     `\nA day of Twilio traffic: ${plan.calls.length} calls, ${sent.callbacks} callbacks, ${sent.dropped} dropped (lost webhooks), ${sent.duplicated} delivered twice, seed ${seed}`,
   );
   log(`Reconciliation: ${JSON.stringify(reconciled)}\n`);
-  log(`${'what'.padEnd(26)}${'ground truth'.padStart(13)}${'ledger'.padStart(9)}`);
+  log(`${'what'.padEnd(34)}${'ground truth'.padStart(13)}${'ledger'.padStart(9)}`);
   for (const [what, truth, ledger] of rows)
-    log(`${what.padEnd(26)}${String(truth).padStart(13)}${String(ledger).padStart(9)}  ${truth === ledger ? 'ok' : 'DIFFERENT'}`);
+    log(`${what.padEnd(34)}${String(truth).padStart(13)}${String(ledger).padStart(9)}  ${truth === ledger ? 'ok' : 'DIFFERENT'}`);
   for (const [phone, count] of wrongContacts.slice(0, 10)) log(`  contact ${phone}: truth ${count}, ledger ${contacts.get(phone) ?? 0}`);
   log(
     `\n${agree ? 'The ledger agrees with the ground truth.' : 'The ledger DOES NOT agree with the ground truth.'} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,

@@ -17,7 +17,9 @@ export type Flow =
   | 'dial-answered'
   | 'anonymous-missed'
   | 'sip-missed'
-  | 'outbound-missed';
+  | 'outbound-missed'
+  /** Staff calling a missed caller back (planned after the day's calls, not drawn by weight). */
+  | 'callback';
 
 /** Share of each flow in a small business's day. */
 export const FLOW_WEIGHTS: Readonly<Record<Flow, number>> = {
@@ -29,7 +31,18 @@ export const FLOW_WEIGHTS: Readonly<Record<Flow, number>> = {
   'anonymous-missed': 4,
   'sip-missed': 2,
   'outbound-missed': 14,
+  callback: 0,
 };
+
+/** A call that reached a number (Twilio knows it; its webhook may or may not arrive). */
+export interface Reach {
+  phone: string;
+  /** When it started (the ledger reckons the same: the callback's Timestamp less its duration). */
+  at: string;
+  by: 'callback' | 'returned-call';
+  /** Long enough, and a person answered: it resolves a callback. */
+  counts: boolean;
+}
 
 export interface Callback {
   route: '/twilio/call-status' | '/twilio/dial-status';
@@ -51,6 +64,8 @@ export interface SimulatedCall {
 export interface Plan {
   calls: SimulatedCall[];
   truth: Truth;
+  /** Answered calls with customers' numbers: staff callbacks and returned calls a person answered. */
+  reaches: Reach[];
 }
 
 export interface Truth {
@@ -113,6 +128,7 @@ export function planDay(options: PlanOptions): Plan {
   const rfc2822 = (d: Date) => d.toUTCString().replace('GMT', '+0000');
 
   const calls: SimulatedCall[] = [];
+  const reaches: Reach[] = [];
   for (let i = 0; i < options.calls; i++) {
     const flow = chooseFlow();
     const start = new Date(options.from.getTime() + Math.floor(random() * span));
@@ -209,17 +225,75 @@ export function planDay(options: PlanOptions): Plan {
               DialCallStatus: childStatus,
               DialCallSid: answered?.sid ?? root,
               DialCallDuration: childStatus === 'completed' ? '42' : '0',
+              // When the dialled leg ended (answered: 42 s after it started).
+              Timestamp: rfc2822(childStatus === 'completed' ? new Date(start.getTime() + 42_000) : end),
             },
           },
           statusCallback(root, 'completed', 'inbound', caller, business, 4),
         ];
         missed = flow === 'dial-answered' || childStatus === 'completed' ? undefined : childStatus;
+        if (missed === undefined && callerId(caller).kind === 'number') {
+          reaches.push({ phone: caller, at: start.toISOString(), by: 'returned-call', counts: true });
+        }
         break;
       }
     }
     if (missed === undefined) customer = undefined;
     else if (customer !== undefined && callerId(customer).kind === 'anonymous') customer = 'anonymous';
     calls.push({ flow, rootCallSid: root, legs, callbacks, missed, customer });
+  }
+
+  // Staff call half of the missed callers back, 2 to 40 minutes later: 15% hang up within 5 s,
+  // 15% reach voicemail (answering machine detection says so), the rest talk 1 to 5 minutes.
+  for (const missedCall of [...calls]) {
+    const phone = missedCall.customer;
+    const missedLeg = missedCall.legs[0];
+    if (missedCall.missed === undefined || phone === undefined || phone === 'anonymous' || missedLeg === undefined) continue;
+    const roll = random();
+    const startMs = missedLeg.startTime.getTime() + (2 + Math.floor(random() * 38)) * 60_000;
+    const outcome = random();
+    if (roll >= 0.5 || startMs > options.to.getTime()) continue;
+    const kind = outcome < 0.15 ? 'short' : outcome < 0.3 ? 'machine' : 'person';
+    const duration = kind === 'short' ? 5 : kind === 'machine' ? 30 : 60 + Math.floor(random() * 240);
+    const start = new Date(startMs);
+    const callSid = sid();
+    calls.push({
+      flow: 'callback',
+      rootCallSid: callSid,
+      legs: [
+        {
+          sid: callSid,
+          parentCallSid: null,
+          from: business,
+          to: phone,
+          status: 'completed',
+          direction: 'outbound-api',
+          startTime: start,
+          durationSeconds: duration,
+          answeredBy: kind === 'machine' ? 'machine_end_beep' : kind === 'person' ? 'human' : null,
+        },
+      ],
+      callbacks: [
+        {
+          route: '/twilio/call-status',
+          params: {
+            AccountSid: options.accountSid,
+            ApiVersion: '2010-04-01',
+            CallSid: callSid,
+            CallStatus: 'completed',
+            Direction: 'outbound-api',
+            From: business,
+            To: phone,
+            CallDuration: String(duration),
+            Timestamp: rfc2822(new Date(startMs + duration * 1000)),
+            ...(kind === 'short' ? {} : { AnsweredBy: kind === 'machine' ? 'machine_end_beep' : 'human' }),
+          },
+        },
+      ],
+      missed: undefined,
+      customer: undefined,
+    });
+    reaches.push({ phone, at: start.toISOString(), by: 'callback', counts: kind === 'person' });
   }
 
   const truth: Truth = { missed: 0, byStatus: { 'no-answer': 0, busy: 0, failed: 0, canceled: 0 }, anonymous: 0, contacts: new Map() };
@@ -230,7 +304,51 @@ export function planDay(options: PlanOptions): Plan {
     if (call.customer === 'anonymous') truth.anonymous += 1;
     else if (call.customer !== undefined) truth.contacts.set(call.customer, (truth.contacts.get(call.customer) ?? 0) + 1);
   }
-  return { calls, truth };
+  return { calls, truth, reaches };
+}
+
+/** What the callback worklist must end up with, from the plan and which source recorded each miss. */
+export interface CallbackTruth {
+  opened: number;
+  resolved: Record<'callback' | 'returned-call', number>;
+  openNow: number;
+  /** Each resolution's seconds to callback. */
+  seconds: number[];
+}
+
+/**
+ * The worklist by its definition, computed here on its own: each miss of a callable number
+ * belongs to the first counting call with that number that started after it; misses that none
+ * follows stay open. A miss happened when the ledger says: the callback's Timestamp (the call's
+ * end) when a webhook recorded it, the call's start when the reconciliation did.
+ */
+export function callbackTruth(plan: Plan, sourceOf: ReadonlyMap<string, 'webhook' | 'dial-action' | 'reconcile'>): CallbackTruth {
+  const truth: CallbackTruth = { opened: 0, resolved: { callback: 0, 'returned-call': 0 }, openNow: 0, seconds: [] };
+  const byPhone = new Map<string, string[]>();
+  for (const call of plan.calls) {
+    const leg = call.legs[0];
+    if (call.missed === undefined || call.customer === undefined || call.customer === 'anonymous' || leg === undefined) continue;
+    const at = sourceOf.get(call.rootCallSid) === 'reconcile' ? leg.startTime : new Date(leg.startTime.getTime() + 25_000);
+    byPhone.set(call.customer, [...(byPhone.get(call.customer) ?? []), at.toISOString()]);
+  }
+  for (const [phone, misses] of byPhone) {
+    const reaches = plan.reaches.filter((r) => r.phone === phone && r.counts).sort((a, b) => a.at.localeCompare(b.at));
+    const groups = new Map<Reach | undefined, string[]>();
+    for (const at of misses) {
+      const reach = reaches.find((r) => r.at > at);
+      groups.set(reach, [...(groups.get(reach) ?? []), at]);
+    }
+    for (const [reach, group] of groups) {
+      truth.opened += 1;
+      const first = [...group].sort()[0] ?? '';
+      if (reach === undefined) truth.openNow += 1;
+      else {
+        truth.resolved[reach.by] += 1;
+        truth.seconds.push(Math.round((Date.parse(reach.at) - Date.parse(first)) / 1000));
+      }
+    }
+  }
+  return truth;
 }
 
 export interface SendOptions {
@@ -248,6 +366,8 @@ export interface SendOptions {
 export interface SendSummary {
   /** Ground truth per source: which delivery records each missed call first. */
   expectedBySource: Record<'webhook' | 'dial-action' | 'reconcile', number>;
+  /** Which delivery records each missed call first (by root CallSid). */
+  sourceOf: Map<string, 'webhook' | 'dial-action' | 'reconcile'>;
   callbacks: number;
   sent: number;
   dropped: number;
@@ -264,6 +384,7 @@ export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSum
   const random = rng(options.seed ^ 0x5eed);
   const summary: SendSummary = {
     expectedBySource: { webhook: 0, 'dial-action': 0, reconcile: 0 },
+    sourceOf: new Map(),
     callbacks: 0,
     sent: 0,
     dropped: 0,
@@ -311,6 +432,7 @@ export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSum
       const first = delivered.find(records);
       const source = first === undefined ? 'reconcile' : first.route === '/twilio/dial-status' ? 'dial-action' : 'webhook';
       summary.expectedBySource[source] += 1;
+      summary.sourceOf.set(call.rootCallSid, source);
     }
     return delivered;
   });

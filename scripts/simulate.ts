@@ -7,7 +7,7 @@
 
 import { parseCli, progress, registerCalls, share, whole } from '../dev/cli.js';
 import { LOCAL_DEFAULTS } from '../dev/defaults.js';
-import { planDay, sendDay } from '../dev/simulator.js';
+import { callbackTruth, planDay, sendDay } from '../dev/simulator.js';
 
 const args = parseCli();
 const target = args.target ?? 'http://127.0.0.1:3000';
@@ -50,6 +50,8 @@ console.log(
         bySource: sent.expectedBySource,
         anonymous: plan.truth.anonymous,
         contacts: plan.truth.contacts.size,
+        // Once every miss is applied (the stream) and, for lost webhooks, reconciled.
+        callbacks: (({ opened, resolved, openNow }) => ({ opened, resolved, openNow }))(callbackTruth(plan, sent.sourceOf)),
       },
     },
     null,

@@ -8,7 +8,7 @@ import type { TwilioCall, TwilioCalls } from '../twilio/client.js';
 import type { ResolvingCall } from './model.js';
 
 /** Inbound calls from the number whose `<Dial>` legs are looked at (earliest first). */
-const MAX_PARENTS = 5;
+const MAX_PARENTS = 10;
 
 /** When a call was answered: its end less its duration (as the webhook reckons it), else its start. */
 function answeredAt(call: TwilioCall): string | undefined {

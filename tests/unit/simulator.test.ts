@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FLOW_WEIGHTS, planDay } from '../../dev/simulator.js';
+import { callbackTruth, FLOW_WEIGHTS, planDay } from '../../dev/simulator.js';
 import { CALL_STATUSES, DIAL_CALL_STATUSES } from '../../lib/ledger/calls.js';
 import { ACCOUNT_SID } from '../helpers.js';
 
-// Twilio's documented parameters (DESIGN.md, "Status callback parameters" and the <Dial> action).
+// Twilio's documented parameters (DESIGN.md, "Status callback parameters" and the <Dial> action),
+// plus AnsweredBy (sent with answering machine detection) and the Dial action's Timestamp below.
 const STATUS_CALLBACK_PARAMS = new Set([
   'CallSid',
   'AccountSid',
@@ -22,6 +23,7 @@ const STATUS_CALLBACK_PARAMS = new Set([
   'CallbackSource',
   'Called',
   'Caller',
+  'AnsweredBy',
 ]);
 const DIAL_ACTION_PARAMS = new Set([
   'CallSid',
@@ -34,6 +36,11 @@ const DIAL_ACTION_PARAMS = new Set([
   'DialCallStatus',
   'DialCallSid',
   'DialCallDuration',
+  // Not among the Dial action's documented parameters: the simulator replays a day that happened
+  // up to 50 minutes ago and stamps its Dial actions, so that what the ledger reckons from them
+  // (when a miss or a returned call happened) keeps the replayed timeline. From live Twilio the
+  // ledger falls back to the time it received the callback, seconds after the fact.
+  'Timestamp',
 ]);
 
 const plan = planDay({
@@ -97,5 +104,19 @@ describe('the simulator', () => {
       to: new Date('2026-11-24T18:00:00Z'),
     });
     expect(again.calls.map((c) => c.rootCallSid)).toEqual(plan.calls.map((c) => c.rootCallSid));
+  });
+
+  it('plans staff callbacks (some too short, some to voicemail) and counts the worklist by its definition', () => {
+    const callbacks = plan.calls.filter((c) => c.flow === 'callback');
+    expect(callbacks.length).toBeGreaterThan(0);
+    const outcomes = new Set(callbacks.map((c) => c.callbacks[0]?.params.AnsweredBy ?? 'short'));
+    expect(outcomes).toEqual(new Set(['short', 'machine_end_beep', 'human']));
+    const sourceOf = new Map(plan.calls.filter((c) => c.missed !== undefined).map((c) => [c.rootCallSid, 'webhook' as const]));
+    const truth = callbackTruth(plan, sourceOf);
+    expect(truth.opened).toBe(truth.resolved.callback + truth.resolved['returned-call'] + truth.openNow);
+    expect(truth.seconds).toHaveLength(truth.resolved.callback + truth.resolved['returned-call']);
+    expect(truth.seconds.every((s) => s > 0)).toBe(true);
+    expect(truth.resolved.callback).toBeGreaterThan(0);
+    expect(truth.resolved['returned-call']).toBeGreaterThan(0);
   });
 });
