@@ -115,9 +115,28 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     if (total === plan.truth.missed - plan.truth.anonymous && after.anonymous - before.anonymous === plan.truth.anonymous) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  // A person marks three of the open callbacks done (POST /callbacks/{phone}/resolve).
+  const callbacks = callbackTruth(plan, sent.sourceOf);
+  for (const [phone, openSince] of [...callbacks.open].sort().slice(0, 3)) {
+    const response = await fetch(`${stack.target}/callbacks/${encodeURIComponent(phone)}/resolve`, {
+      method: 'POST',
+      headers: { 'x-api-key': stack.key, 'content-type': 'application/json' },
+      body: JSON.stringify({ note: 'called back from the demo' }),
+    });
+    const body: unknown = await response.json();
+    const resolvedAt =
+      typeof body === 'object' && body !== null && 'resolved' in body && Array.isArray(body.resolved)
+        ? body.resolved[0]?.resolvedAt
+        : undefined;
+    if (response.status !== 200 || typeof resolvedAt !== 'string')
+      throw new Error(`resolving ${phone}: ${response.status} ${JSON.stringify(body)}`);
+    // When the person marked it is the request's time, as the ledger saw it; the rest is the truth's.
+    callbacks.resolved.operator += 1;
+    callbacks.openNow -= 1;
+    callbacks.seconds.push(Math.round((Date.parse(resolvedAt) - Date.parse(openSince)) / 1000));
+  }
   const after = await stats(stack, days.from, days.to);
   const delta = (pick: (s: StatsBody) => number) => pick(after) - pick(before);
-  const callbacks = callbackTruth(plan, sent.sourceOf);
 
   const rows: [string, number, number][] = [
     ['missed calls', plan.truth.missed, delta((s) => s.totals.total ?? 0)],
@@ -138,6 +157,7 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     ['callbacks opened', callbacks.opened, delta((s) => s.callbacks.opened)],
     ['  resolved by a callback', callbacks.resolved.callback, delta((s) => s.callbacks.resolved.callback ?? 0)],
     ['  resolved by a returned call', callbacks.resolved['returned-call'], delta((s) => s.callbacks.resolved['returned-call'] ?? 0)],
+    ['  resolved by a person', callbacks.resolved.operator, delta((s) => s.callbacks.resolved.operator ?? 0)],
     ['  open now', callbacks.openNow, delta((s) => s.openNow)],
     // The median is compared where this run's resolutions are the range's only ones.
     ...(before.callbacks.resolved.total === 0

@@ -310,8 +310,10 @@ export function planDay(options: PlanOptions): Plan {
 /** What the callback worklist must end up with, from the plan and which source recorded each miss. */
 export interface CallbackTruth {
   opened: number;
-  resolved: Record<'callback' | 'returned-call', number>;
+  resolved: Record<'callback' | 'returned-call' | 'operator', number>;
   openNow: number;
+  /** The open callbacks: number → when its first unresolved miss happened. */
+  open: Map<string, string>;
   /** Each resolution's seconds to callback. */
   seconds: number[];
 }
@@ -323,7 +325,13 @@ export interface CallbackTruth {
  * end) when a webhook recorded it, the call's start when the reconciliation did.
  */
 export function callbackTruth(plan: Plan, sourceOf: ReadonlyMap<string, 'webhook' | 'dial-action' | 'reconcile'>): CallbackTruth {
-  const truth: CallbackTruth = { opened: 0, resolved: { callback: 0, 'returned-call': 0 }, openNow: 0, seconds: [] };
+  const truth: CallbackTruth = {
+    opened: 0,
+    resolved: { callback: 0, 'returned-call': 0, operator: 0 },
+    openNow: 0,
+    open: new Map(),
+    seconds: [],
+  };
   const byPhone = new Map<string, string[]>();
   for (const call of plan.calls) {
     const leg = call.legs[0];
@@ -341,8 +349,10 @@ export function callbackTruth(plan: Plan, sourceOf: ReadonlyMap<string, 'webhook
     for (const [reach, group] of groups) {
       truth.opened += 1;
       const first = [...group].sort()[0] ?? '';
-      if (reach === undefined) truth.openNow += 1;
-      else {
+      if (reach === undefined) {
+        truth.openNow += 1;
+        truth.open.set(phone, first);
+      } else {
         truth.resolved[reach.by] += 1;
         truth.seconds.push(Math.round((Date.parse(reach.at) - Date.parse(first)) / 1000));
       }
