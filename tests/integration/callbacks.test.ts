@@ -13,8 +13,9 @@ import { createCallbackResolver } from '../../lib/callbacks/store.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
 import { classifyStatusCallback } from '../../lib/ledger/calls.js';
 import { callItem, parsePendingCall, statsKey } from '../../lib/ledger/schema.js';
-import { createLedger } from '../../lib/ledger/store.js';
+import { createLedger, createReconcileLedger } from '../../lib/ledger/store.js';
 import { countRequests } from '../../lib/platform/aws.js';
+import { reconcile, reconcileOptions } from '../../lib/reconcile/reconcile.js';
 import { createTwilioCalls } from '../../lib/twilio/client.js';
 import { ACCOUNT_SID, AUTH_TOKEN, callSid, freshTable, scanAll, statusCallback, v1Event } from '../helpers.js';
 import { loadHandler } from '../lambda.js';
@@ -354,6 +355,53 @@ describe('callbacks', () => {
     expect((await openList()).map((item) => item.phone)).not.toContain(outbound);
     // Two list requests per late miss, plus one for the legs of each inbound call since it.
     expect(api.requests.length - requestsBefore).toBe(2 + 3 + 3);
+  });
+
+  it('resolves a miss the reconciliation recovers hours later with the callback whose webhook came first', async () => {
+    const phone = newPhone();
+    const missSid = callSid();
+    const callbackSid = callSid();
+    const start = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
+    api.calls.push(
+      { sid: missSid, from: phone, to: LINE, status: 'no-answer', direction: 'inbound', startTime: start(150), durationSeconds: 0 },
+      {
+        sid: callbackSid,
+        from: LINE,
+        to: phone,
+        status: 'completed',
+        direction: 'outbound-api',
+        startTime: start(120),
+        durationSeconds: 50,
+      },
+    );
+    // The callback's webhook arrives; the miss's webhook never did: nothing to resolve, nothing stored.
+    expect(await callback(phone, start(120).toISOString(), 50, { CallSid: callbackSid })).toBe(204);
+    // The reconciliation finds the lost miss in Twilio's Calls list and records it.
+    const twilio = createTwilioCalls({ accountSid: ACCOUNT_SID, username: ACCOUNT_SID, password: AUTH_TOKEN, baseUrl: api.baseUrl });
+    const summary = await reconcile(
+      {
+        twilio,
+        ledger: createReconcileLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90 }),
+        watermark: { read: async () => undefined, advance: async () => {} },
+        dynamoRequests: () => 0,
+      },
+      reconcileOptions({ accountSid: ACCOUNT_SID, includeCanceled: false, overlapMinutes: 60, settleMinutes: 5, lookbackHours: 4 }),
+    );
+    expect(summary.recovered['no-answer']).toBeGreaterThanOrEqual(1);
+    // The stream then applies it to its contact: late, so the contacts function asks Twilio.
+    const item = (
+      await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk: `CALL#${missSid}` }, ConsistentRead: true }))
+    ).Item;
+    expect(item).toMatchObject({ source: 'reconcile', customer: phone });
+    const pending = item === undefined ? undefined : parsePendingCall(item);
+    if (pending === undefined) throw new Error('no pending call');
+    await storeAskingTwilio().apply(pending);
+    expect((await resolvedList()).find((r) => r.phone === phone)).toMatchObject({
+      resolvedBy: 'callback',
+      resolvingCallSid: callbackSid,
+      secondsToCallback: 1800,
+    });
+    expect((await openList()).map((o) => o.phone)).not.toContain(phone);
   });
 
   it('does not ask Twilio for a miss applied on time', async () => {
