@@ -39,6 +39,7 @@ export async function coldStart(runs: number): Promise<ColdStartResult> {
     ['contacts', 'functions/contacts.ts'],
     ['reconcile', 'functions/reconcile.ts'],
     ['operator', 'functions/operator.ts'],
+    ['events', 'functions/events.ts'],
   ] as const;
   const functions = [];
   for (const [name, entry] of entries) {
