@@ -109,6 +109,27 @@ function answeredParams(to: string, startedMsAgo = 0): Record<string, string> {
   };
 }
 
+/** How many items of `type` the table holds (a Scan answers 1 MB at a time: every page counted). */
+async function countItems(docs: ReturnType<typeof createDocumentClient>, tableName: string, type: string): Promise<number> {
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await docs.send(
+      new ScanCommand({
+        TableName: tableName,
+        Select: 'COUNT',
+        FilterExpression: '#t = :type',
+        ExpressionAttributeNames: { '#t': 'type' },
+        ExpressionAttributeValues: { ':type': type },
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += out.Count ?? 0;
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return count;
+}
+
 const perCall = (reading: MeterReading, calls: number): PerCall => ({
   requests: Object.fromEntries(Object.entries(reading.requests).map(([op, n]) => [op, Number((n / calls).toFixed(3))])),
   readUnits: Number((reading.readUnits / calls).toFixed(3)),
@@ -203,22 +224,7 @@ export async function ingest(fresh: Fresh, calls: number, concurrency: number): 
       const r = await dupHandler(e, context);
       if (r.statusCode !== 204) throw new Error(`handler answered ${r.statusCode}: ${r.body}`);
     });
-    let items = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await docs.send(
-        new (await import('@aws-sdk/lib-dynamodb')).ScanCommand({
-          TableName: dupTable,
-          ExclusiveStartKey: start,
-          Select: 'COUNT',
-          FilterExpression: '#t = :c',
-          ExpressionAttributeNames: { '#t': 'type' },
-          ExpressionAttributeValues: { ':c': 'call' },
-        }),
-      );
-      items += out.Count ?? 0;
-      start = out.LastEvaluatedKey;
-    } while (start);
+    const items = await countItems(docs, dupTable, 'call');
     return { dupRun, items };
   });
   const { dupRun, items } = dup;
@@ -277,22 +283,7 @@ export async function ingest(fresh: Fresh, calls: number, concurrency: number): 
       );
       const resolvingReading = meter.read();
       // A Scan answers 1 MB at a time: count every page.
-      let resolved = 0;
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await docs.send(
-          new ScanCommand({
-            TableName: tableName,
-            Select: 'COUNT',
-            FilterExpression: '#t = :r',
-            ExpressionAttributeNames: { '#t': 'type' },
-            ExpressionAttributeValues: { ':r': 'resolution' },
-            ExclusiveStartKey: start,
-          }),
-        );
-        resolved += out.Count ?? 0;
-        start = out.LastEvaluatedKey;
-      } while (start);
+      const resolved = await countItems(docs, tableName, 'resolution');
       return {
         noCallback: { ...noCallback, perCall: perCall(noCallbackReading, calls) },
         resolving: { ...resolving, perCall: perCall(resolvingReading, resolvingCount), resolved },

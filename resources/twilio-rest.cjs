@@ -1,4 +1,5 @@
-// The ONE Twilio credential of the REST API (the reconciliation and GET /health), chosen at
+// The ONE Twilio credential of the REST API (the reconciliation, GET /health and the contacts
+// function's check of late misses), chosen at
 // package time: with TWILIO_API_KEY_SID set, that API key and its secret's SSM parameter;
 // otherwise the account SID and the auth token's parameter. The functions get only this
 // parameter's name and their roles may read only it (a role that may not read a parameter gets

@@ -23,6 +23,7 @@ import { readStreamEvent } from '../dev/serverless-config.js';
 import { StreamPoller } from '../dev/stream-poller.js';
 import { createTable } from '../dev/table.js';
 import { startTwilioApi, type TwilioApi } from '../dev/twilio-api.js';
+import { maskedEventId } from '../lib/events/facts.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = (name: keyof typeof LOCAL_DEFAULTS): string => process.env[name]?.trim() || LOCAL_DEFAULTS[name];
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
     port: process.env.EVENTBRIDGE_PORT ? Number(process.env.EVENTBRIDGE_PORT) : undefined,
     onEvent: (event) => {
       const id = typeof event.detail === 'object' && event.detail !== null && 'id' in event.detail ? String(event.detail.id) : '';
-      console.log(`event  ${event.detailType.padEnd(21)} ${id.replace(/\+\d+(\d{4})/g, '+…$1')}`);
+      console.log(`event  ${event.detailType.padEnd(21)} ${maskedEventId(id)}`);
     },
   });
 

@@ -16,10 +16,10 @@ import {
   type OpenCallback,
   parseResolutionSummary,
   type ResolutionSummary,
+  readable,
   requireString,
   TableUnavailableError,
 } from '../ledger/schema.js';
-import { logger } from '../platform/log.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError } from '../platform/request.js';
 
@@ -69,16 +69,6 @@ function resolvedItem(item: Record<string, unknown>): ResolvedCallbackItem {
   return rest;
 }
 
-function readable<T>(parse: () => T): T[] {
-  try {
-    return [parse()];
-  } catch (error) {
-    if (!(error instanceof InvalidItemError)) throw error;
-    logger.warn('Unreadable callback item left out', { reason: error.message });
-    return [];
-  }
-}
-
 /** One page of the worklist. */
 export async function listCallbacks(
   client: DynamoDBDocumentClient,
@@ -97,7 +87,7 @@ export async function listCallbacks(
     what: 'The callbacks index',
   });
   return {
-    items: items.flatMap((item) => readable(() => (ascending ? openItem(item) : resolvedItem(item)))),
+    items: items.flatMap((item) => readable(() => (ascending ? openItem(item) : resolvedItem(item)), 'callback item') ?? []),
     nextCursor: continueAfter === undefined ? null : encodeCursor(continueAfter, binding(q)),
   };
 }

@@ -194,6 +194,12 @@ function bump(changes: CounterChanges, day: string, counter: string, n: number):
   changes.set(day, counters);
 }
 
+/** Adds `b`'s counters into `a` (and returns `a`). */
+export function mergeCounters(a: CounterChanges, b: CounterChanges): CounterChanges {
+  for (const [day, counters] of b) for (const [counter, n] of counters) bump(a, day, counter, n);
+  return a;
+}
+
 /** The counters the episodes of a state add to the days. */
 export function countersOf(state: CallbackState): CounterChanges {
   const changes: CounterChanges = new Map();
@@ -220,8 +226,7 @@ export function counterDelta(before: CallbackState, after: CallbackState): Count
     misses: after.archivedBefore === undefined ? before.misses : before.misses.filter((miss) => miss.at >= (after.archivedBefore ?? '')),
     calls: after.archivedBefore === undefined ? before.calls : before.calls.filter((call) => call.at > (after.archivedBefore ?? '')),
   };
-  const delta: CounterChanges = new Map();
-  for (const [day, counters] of countersOf(after)) for (const [counter, n] of counters) bump(delta, day, counter, n);
+  const delta = mergeCounters(new Map(), countersOf(after));
   for (const [day, counters] of countersOf(kept)) for (const [counter, n] of counters) bump(delta, day, counter, -n);
   for (const [day, counters] of delta) {
     for (const [counter, n] of counters) if (n === 0) counters.delete(counter);

@@ -23,42 +23,33 @@ import { addCall, type CallbackState, type CounterChanges, counterDelta, episode
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-/** Adds `b`'s counters into `a`. */
-export function mergeCounters(a: CounterChanges, b: CounterChanges): CounterChanges {
-  for (const [day, counters] of b) {
-    const into = a.get(day) ?? new Map<string, number>();
-    for (const [counter, n] of counters) into.set(counter, (into.get(counter) ?? 0) + n);
-    a.set(day, into);
-  }
-  return a;
-}
-
 /** One counters update per day (a transaction may touch an item once). */
 export function dayUpdates(tableName: string, changes: CounterChanges, now: string): TransactItem[] {
-  return [...changes]
-    .filter(([, counters]) => [...counters.values()].some((n) => n !== 0))
-    .map(([day, counters]) => ({ Update: addToDay(tableName, day, new Map([...counters].filter(([, n]) => n !== 0)), now) }));
+  return [...changes].flatMap(([day, counters]) => {
+    const nonZero = new Map([...counters].filter(([, n]) => n !== 0));
+    return nonZero.size === 0 ? [] : [{ Update: addToDay(tableName, day, nonZero, now) }];
+  });
 }
 
-/** The resolution items a change of a number's facts writes: new or changed ones, and tombstones. */
-export function resolutionWrites(tableName: string, phone: string, before: CallbackState, after: CallbackState): TransactItem[] {
+/** The resolutions `after` makes or changes, and the ids of those it undoes (not archived ones). */
+export function resolutionChanges(before: CallbackState, after: CallbackState): { changed: Resolution[]; undone: string[] } {
   const was = new Map(episodes(before).resolutions.map((r) => [r.id, r]));
-  const now = new Map(episodes(after).resolutions.map((r) => [r.id, r]));
-  const writes: TransactItem[] = [];
-  for (const [id, r] of now) {
-    if (JSON.stringify(was.get(id)) !== JSON.stringify(r)) writes.push({ Put: { TableName: tableName, Item: resolutionItem(phone, r) } });
-  }
-  for (const [id, r] of was) {
-    const archived = after.archivedBefore !== undefined && r.resolvedAt <= after.archivedBefore;
-    if (!now.has(id) && !archived) writes.push({ Put: { TableName: tableName, Item: resolutionTombstone(phone, id) } });
-  }
-  return writes;
+  const now = episodes(after).resolutions;
+  const ids = new Set(now.map((r) => r.id));
+  return {
+    changed: now.filter((r) => JSON.stringify(was.get(r.id)) !== JSON.stringify(r)),
+    undone: [...was.values()]
+      .filter((r) => !ids.has(r.id) && (after.archivedBefore === undefined || r.resolvedAt > after.archivedBefore))
+      .map((r) => r.id),
+  };
 }
 
-/** The resolutions `after` has that `before` did not (or that changed). */
-export function newResolutions(before: CallbackState, after: CallbackState): Resolution[] {
-  const was = new Map(episodes(before).resolutions.map((r) => [r.id, JSON.stringify(r)]));
-  return episodes(after).resolutions.filter((r) => was.get(r.id) !== JSON.stringify(r));
+/** The resolution items a change writes: made or changed ones, and tombstones of undone ones. */
+export function resolutionWrites(tableName: string, phone: string, change: ReturnType<typeof resolutionChanges>): TransactItem[] {
+  return [
+    ...change.changed.map((r) => ({ Put: { TableName: tableName, Item: resolutionItem(phone, r) } })),
+    ...change.undone.map((id) => ({ Put: { TableName: tableName, Item: resolutionTombstone(phone, id) } })),
+  ];
 }
 
 export type ResolveOutcome =
@@ -96,6 +87,7 @@ export function createCallbackResolver(
       return { outcome: 'unchanged', open: open !== undefined, lastResolution: resolutions.at(-1) };
     }
     const now = new Date().toISOString();
+    const change = resolutionChanges(before, after);
     const fields = callbackFields(phone, after);
     const open = fields.callback !== undefined;
     await client.send(
@@ -118,12 +110,12 @@ export function createCallbackResolver(
               },
             },
           },
-          ...resolutionWrites(tableName, phone, before, after),
+          ...resolutionWrites(tableName, phone, change),
           ...dayUpdates(tableName, counterDelta(before, after), now),
         ],
       }),
     );
-    return { outcome: 'resolved', resolutions: newResolutions(before, after) };
+    return { outcome: 'resolved', resolutions: change.changed };
   }
 
   return {

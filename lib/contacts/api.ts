@@ -16,32 +16,17 @@ import {
   callKey,
   contactKey,
   contactShards,
-  InvalidItemError,
   type OpenCallback,
   parseCallSummary,
   parseContact,
   parseContactSummary,
   type ResolutionSummary,
+  readable,
   resolutionSummary,
   TableUnavailableError,
 } from '../ledger/schema.js';
-import { logger } from '../platform/log.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError } from '../platform/request.js';
-
-/**
- * An item this API cannot read is left out (with a warning) rather than failing the whole
- * request; the message never holds its key, which is a full number.
- */
-function readable<T>(parse: () => T, what: string): T | undefined {
-  try {
-    return parse();
-  } catch (error) {
-    if (!(error instanceof InvalidItemError)) throw error;
-    logger.warn(`Unreadable ${what} left out`, { reason: error.message });
-    return undefined;
-  }
-}
 
 export interface ListQuery {
   since: string | undefined;

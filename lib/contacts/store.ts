@@ -5,8 +5,8 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { addMiss, counterDelta, EMPTY_STATE, type ResolvingCall } from '../callbacks/model.js';
-import { dayUpdates, mergeCounters, resolutionWrites } from '../callbacks/store.js';
+import { addMiss, counterDelta, EMPTY_STATE, mergeCounters, type ResolvingCall } from '../callbacks/model.js';
+import { dayUpdates, resolutionChanges, resolutionWrites } from '../callbacks/store.js';
 import { callerId } from '../ledger/phone.js';
 import { cancellationCodes, RETRYABLE_REASONS } from '../ledger/requests.js';
 import {
@@ -159,7 +159,7 @@ export function createContactsStore(client: DynamoDBDocumentClient, options: Con
             },
           },
           ...dayUpdates(tableName, counters, now),
-          ...resolutionWrites(tableName, id.e164, before, next.callbacks),
+          ...resolutionWrites(tableName, id.e164, resolutionChanges(before, next.callbacks)),
         ],
       }),
     );

@@ -9,6 +9,7 @@
  * - `Callback resolved`: a resolution item written or changed (id
  *   `callback-resolved:<phone>:<resolving id>:<missedCount>`).
  */
+import { maskPhone } from '../ledger/phone.js';
 import { isRecord } from '../ledger/schema.js';
 
 export const EVENT_SOURCE = 'missed-call-ledger';
@@ -55,3 +56,6 @@ export function eventsOf(eventName: string | undefined, oldImage: Image, newImag
   }
   return [];
 }
+
+/** An event id safe to log: the number it holds masked as every logged number is. */
+export const maskedEventId = (id: string): string => id.replace(/\+\d+/g, (n) => maskPhone(n) ?? n);

@@ -4,13 +4,10 @@
  * retry starts there and no later fact is published twice by this function.
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { maskPhone } from '../ledger/phone.js';
 import { fromImage } from '../ledger/stream-image.js';
 import { logger } from '../platform/log.js';
-import { eventsOf, type LedgerEvent } from './facts.js';
+import { eventsOf, maskedEventId } from './facts.js';
 import type { Publish } from './publish.js';
-
-const masked = (event: LedgerEvent) => (typeof event.detail.phone === 'string' ? maskPhone(event.detail.phone) : undefined);
 
 export async function processEventsBatch(
   records: readonly DynamoDBRecord[],
@@ -28,12 +25,7 @@ export async function processEventsBatch(
       if (events.length === 0) continue;
       await publish(events);
       published += events.length;
-      for (const event of events)
-        logger.info('Event published', {
-          detailType: event.detailType,
-          id: event.id.replace(/\+\d+/g, (n) => maskPhone(n) ?? n),
-          phone: masked(event),
-        });
+      for (const event of events) logger.info('Event published', { detailType: event.detailType, id: maskedEventId(event.id) });
     } catch (error) {
       const sequenceNumber = record.dynamodb?.SequenceNumber;
       if (sequenceNumber === undefined) throw error;

@@ -23,6 +23,7 @@ import {
   TTC_BOUNDS,
   type WithinBucket,
 } from '../callbacks/model.js';
+import { logger } from '../platform/log.js';
 import { MISSED_STATUSES, type MissedCall, type MissedStatus, SOURCES, type Source } from './calls.js';
 
 /** The table could not be read or written: HTTP callers answer 503, the stream retries. */
@@ -79,6 +80,20 @@ export const contactSortKey = (lastMissedAt: string, e164: string): string => `$
 export const CONTACT_SORT_KEY = /^\d{4}-.+#\+\d+$/;
 
 // ---- reading items ------------------------------------------------------------------------------
+
+/**
+ * `parse()`'s item, or undefined (with a warning) when it cannot be read: a read API leaves such an
+ * item out rather than failing the whole request. The message never holds the key (a full number).
+ */
+export function readable<T>(parse: () => T, what: string): T | undefined {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof InvalidItemError)) throw error;
+    logger.warn(`Unreadable ${what} left out`, { reason: error.message });
+    return undefined;
+  }
+}
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Set);

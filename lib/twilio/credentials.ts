@@ -1,5 +1,5 @@
 /**
- * The Twilio account and the ONE credential of the REST API (reconciliation, health check): an
+ * The Twilio account and the ONE credential of the REST API (reconciliation, health check, late misses): an
  * API key (`TWILIO_API_KEY_SID` with its secret) or the account SID with its auth token. No SDK
  * here: the webhook reads its account from this module. Its accepted tokens are its own
  * (lib/webhook/config.ts); `twilioCallsFactory` (client.ts) builds the REST client.
@@ -26,7 +26,7 @@ export interface TwilioRestConfig {
 }
 
 /**
- * The ONE Twilio credential of the REST API (reconciliation, health check): an API key
+ * The ONE Twilio credential of the REST API (reconciliation, health check, late misses): an API key
  * (`TWILIO_API_KEY_SID` with its secret) or the account SID with its auth token. The secret is
  * given directly locally (`TWILIO_API_KEY_SECRET` or `TWILIO_AUTH_TOKEN`) or read from the one
  * SSM parameter `TWILIO_REST_SECRET_PARAM` that serverless.yml picks and the role may read.

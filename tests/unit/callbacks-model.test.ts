@@ -12,6 +12,7 @@ import {
   episodes,
   MAX_RESOLUTIONS,
   type Miss,
+  mergeCounters,
   type ResolvingCall,
   ttcBucket,
   withinBucket,
@@ -30,11 +31,7 @@ function run(facts: readonly Fact[], oracle: readonly ResolvingCall[] = []) {
   const summed: CounterChanges = new Map();
   for (const fact of facts) {
     const next = fact.kind === 'miss' ? addMiss(state, fact.miss, oracle) : addCall(state, fact.call);
-    for (const [day, counters] of counterDelta(state, next)) {
-      const into = summed.get(day) ?? new Map<string, number>();
-      for (const [counter, n] of counters) into.set(counter, (into.get(counter) ?? 0) + n);
-      summed.set(day, into);
-    }
+    mergeCounters(summed, counterDelta(state, next));
     state = next;
   }
   return { state, summed };
