@@ -12,6 +12,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 export interface LocalStack {
   target: string;
+  /** The dashboard's URL, as the banner prints it. */
+  dashboard: string;
   key: string;
   twilioApi: string;
   /** DynamoDB Local's endpoint (region us-east-1, the fixed local credentials). */
@@ -90,10 +92,13 @@ export async function startLocalStack(
   const key = /x-api-key: ([\w-]+)/.exec(output)?.[1];
   const twilioApi = /Twilio API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
   const dynamoEndpoint = /DynamoDB Local\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-  if (!key || !twilioApi) throw new Error('Could not read the operator key or the Twilio API URL from npm start');
+  const dashboard = /Dashboard\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
+  if (!key || !twilioApi || !dashboard)
+    throw new Error('Could not read the operator key, the Twilio API URL or the dashboard URL from npm start');
   const portOf = (url: string | undefined) => Number(new URL(url ?? 'http://127.0.0.1:0').port);
   return {
     target: `http://127.0.0.1:${port}`,
+    dashboard,
     key,
     twilioApi,
     dynamoEndpoint,

@@ -194,6 +194,7 @@ async function main(): Promise<void> {
       `  Dial action      POST ${listening}/twilio/dial-status${signedFor}`,
       '  Contacts         the table stream, polled every 500 ms into the contacts and events Lambdas',
       `  Events           ${bus.endpoint}  (local EventBridge; one line per event below, all at GET /__local/events)`,
+      `  Dashboard        ${listening}/  (open it in a browser; it asks for the operator key below)`,
       `  Operator API     x-api-key: ${childEnv.OPERATOR_API_KEY}`,
       `                   GET ${listening}/stats  GET ${listening}/callbacks  GET ${listening}/health  POST ${listening}/reconcile`,
       `  Twilio API       ${twilioApiBaseUrl}${twilioApi ? '  (local; seed calls with POST /__local/calls)' : ''}`,

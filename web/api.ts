@@ -1,0 +1,84 @@
+/**
+ * The operator API as the page calls it: same origin, relative to the page's base (the stage
+ * path), the key in `x-api-key`. Every failure becomes one of three errors the page can say
+ * plainly: the key was refused, the API could not be reached (retry), or a request was refused.
+ */
+import type { listCallbacks, OpenCallbackItem, ResolvedCallbackItem } from '../lib/callbacks/api.js';
+import type { getContact } from '../lib/contacts/api.js';
+import type { ResolutionSummary } from '../lib/ledger/schema.js';
+import type { HealthReport } from '../lib/operator/health.js';
+import type { StatsResponse } from '../lib/operator/stats.js';
+
+export type { HealthReport, OpenCallbackItem, ResolutionSummary, ResolvedCallbackItem, StatsResponse };
+export type ContactDetail = NonNullable<Awaited<ReturnType<typeof getContact>>>;
+type Page<T> = Omit<Awaited<ReturnType<typeof listCallbacks>>, 'items'> & { items: T[] };
+export type OpenPage = Page<OpenCallbackItem>;
+export type ResolvedPage = Page<ResolvedCallbackItem>;
+
+/** API Gateway refused the key (403), or there is none. */
+export class KeyRefusedError extends Error {
+  override name = 'KeyRefusedError';
+}
+
+/** No answer, a network failure, a 5xx or a throttle: worth a retry. */
+export class UnavailableError extends Error {
+  override name = 'UnavailableError';
+}
+
+/** The API refused this request (4xx other than the key): its own message. */
+export class RequestRefusedError extends Error {
+  override name = 'RequestRefusedError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function messageOf(response: Response): Promise<string> {
+  try {
+    const body: unknown = await response.json();
+    if (typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string') return body.message;
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  return `HTTP ${response.status}`;
+}
+
+export interface Api {
+  get<T>(path: string): Promise<T>;
+  post<T>(path: string, body: unknown): Promise<T>;
+}
+
+/** `GET /health` answers 503 with its report when a check fails: that is a report, not an outage. */
+const REPORTS_ON_503 = new Set(['health']);
+
+export function createApi(key: string, fetcher: typeof fetch = (input, init) => fetch(input, init)): Api {
+  async function call<T>(path: string, init: RequestInit): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetcher(path, {
+        ...init,
+        headers: { ...init.headers, 'x-api-key': key, Accept: 'application/json' },
+        cache: 'no-store',
+      });
+    } catch {
+      throw new UnavailableError('The ledger could not be reached');
+    }
+    if (response.ok || (response.status === 503 && REPORTS_ON_503.has(path.split('?')[0] ?? ''))) return (await response.json()) as T;
+    if (response.status === 403 || response.status === 401) throw new KeyRefusedError('That key was refused');
+    if (response.status === 429) throw new UnavailableError('Too many requests for this key right now');
+    if (response.status >= 500) throw new UnavailableError(`The ledger is unavailable (${await messageOf(response)})`);
+    throw new RequestRefusedError(response.status, await messageOf(response));
+  }
+  return {
+    get: (path) => call(path, { method: 'GET' }),
+    post: (path, body) =>
+      call(path, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: body === undefined ? '' : JSON.stringify(body),
+      }),
+  };
+}

@@ -1,0 +1,557 @@
+/**
+ * The operator dashboard: the callback worklist first, then the numbers of a range, the recently
+ * resolved callbacks, and a page per contact (`#/contact/+15551234567`). It asks for the
+ * operator key once and keeps it in this tab's sessionStorage until "Forget key".
+ */
+import { createContext } from 'preact';
+import { useCallback, useContext, useEffect, useErrorBoundary, useMemo, useState } from 'preact/hooks';
+import {
+  type Api,
+  type ContactDetail,
+  createApi,
+  type HealthReport,
+  KeyRefusedError,
+  type OpenCallbackItem,
+  type OpenPage,
+  type ResolvedPage,
+  type StatsResponse,
+} from './api.js';
+import { StackedBars } from './chart.js';
+import { defaultCountry, formatDuration, formatPhone, formatTime, lastDays, percent, timeZone } from './format.js';
+
+const KEY_STORAGE = 'mcl.operatorKey';
+const PAGE_SIZE = 25;
+
+const STATUS_LABELS = { 'no-answer': 'No answer', busy: 'Busy', failed: 'Failed', canceled: 'Canceled' } as const;
+const RESOLVED_LABELS = { callback: 'Called back', 'returned-call': 'They called again', operator: 'Marked by a person' } as const;
+const RANGES = [
+  { label: 'Today', days: 1 },
+  { label: '7 days', days: 7 },
+  { label: '30 days', days: 30 },
+  { label: '90 days', days: 90 },
+] as const;
+
+interface Session {
+  api: Api;
+  country: string;
+  /** A request was refused for its key: back to the key form. */
+  refused: () => void;
+}
+const SessionContext = createContext<Session | undefined>(undefined);
+function useSession(): Session {
+  const session = useContext(SessionContext);
+  if (session === undefined) throw new Error('no session');
+  return session;
+}
+
+type Load<T> = { status: 'loading'; data?: T } | { status: 'ok'; data: T } | { status: 'error'; error: Error; data?: T };
+
+/** Runs `load` when `deps` change (or on retry); a refused key ends the session. */
+function useLoad<T>(load: (api: Api) => Promise<T>, deps: readonly unknown[]): [Load<T>, () => void] {
+  const { api, refused } = useSession();
+  const [state, setState] = useState<Load<T>>({ status: 'loading' });
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((previous) => ({ status: 'loading', data: previous.data }));
+    load(api).then(
+      (data) => live && setState({ status: 'ok', data }),
+      (error: unknown) => {
+        if (!live) return;
+        if (error instanceof KeyRefusedError) refused();
+        else
+          setState((previous) => ({
+            status: 'error',
+            error: error instanceof Error ? error : new Error(String(error)),
+            data: previous.data,
+          }));
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, attempt, ...deps]);
+  return [state, useCallback(() => setAttempt((n) => n + 1), [])];
+}
+
+function Problem({ error, retry }: { error: Error; retry?: () => void }) {
+  return (
+    <div class="problem" role="alert">
+      <p>{error.message}</p>
+      {retry ? (
+        <button type="button" onClick={retry}>
+          Retry
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+function Phone({ phone, link = true }: { phone: string; link?: boolean }) {
+  const { country } = useSession();
+  const text = formatPhone(phone, country);
+  return link ? (
+    <a class="phone" href={`#/contact/${encodeURIComponent(phone)}`}>
+      {text}
+    </a>
+  ) : (
+    <span class="phone">{text}</span>
+  );
+}
+
+// ---- the key --------------------------------------------------------------------------------
+
+function KeyForm({ refused, onKey }: { refused: boolean; onKey: (key: string) => void }) {
+  const [value, setValue] = useState('');
+  return (
+    <main class="narrow">
+      <h1>Missed calls</h1>
+      <form
+        class="key"
+        onSubmit={(event) => {
+          event.preventDefault();
+          if (value.trim() !== '') onKey(value.trim());
+        }}
+      >
+        <label for="key">Operator API key</label>
+        <input
+          id="key"
+          type="password"
+          autocomplete="off"
+          spellcheck={false}
+          required
+          value={value}
+          onInput={(event) => setValue(event.currentTarget.value)}
+        />
+        {refused ? (
+          <p class="problem" role="alert">
+            That key was refused. Check it and enter it again.
+          </p>
+        ) : null}
+        <button type="submit">Open the dashboard</button>
+        <p class="hint">The key stays in this browser tab (sessionStorage) until the tab closes or you choose “Forget key”.</p>
+      </form>
+    </main>
+  );
+}
+
+// ---- the worklist ---------------------------------------------------------------------------
+
+/** "Mark called back" with an optional note: POST /callbacks/{phone}/resolve. */
+function ResolveAction({ phone, onResolved }: { phone: string; onResolved: (message: string) => void }) {
+  const { api, refused } = useSession();
+  const [open, setOpen] = useState(false);
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error>();
+  if (!open) {
+    return (
+      <button type="button" class="resolve" onClick={() => setOpen(true)}>
+        Mark called back
+      </button>
+    );
+  }
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const result = await api.post<{ resolved: { secondsToCallback: number }[]; alreadyResolved?: unknown }>(
+        `callbacks/${encodeURIComponent(phone)}/resolve`,
+        note.trim() === '' ? undefined : { note: note.trim() },
+      );
+      const seconds = result.resolved[0]?.secondsToCallback;
+      onResolved(seconds === undefined ? 'Already marked as called back.' : `Marked as called back after ${formatDuration(seconds)}.`);
+    } catch (caught) {
+      if (caught instanceof KeyRefusedError) refused();
+      else setError(caught instanceof Error ? caught : new Error(String(caught)));
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="resolve-form" onSubmit={submit}>
+      <label>
+        Note (optional)
+        <textarea maxLength={500} rows={2} value={note} onInput={(event) => setNote(event.currentTarget.value)} />
+      </label>
+      <div class="actions">
+        <button type="submit" disabled={busy}>
+          {busy ? 'Saving…' : 'Save as called back'}
+        </button>
+        <button type="button" class="secondary" onClick={() => setOpen(false)} disabled={busy}>
+          Cancel
+        </button>
+      </div>
+      {error ? <Problem error={error} /> : null}
+    </form>
+  );
+}
+
+function WorkItem({ item, now, onResolved }: { item: OpenCallbackItem; now: number; onResolved: (message: string) => void }) {
+  const waited = (now - Date.parse(item.openSince)) / 1000;
+  const calls = item.openMissedCount;
+  const { country } = useSession();
+  return (
+    <li class="work-item" data-phone={item.phone} data-open-since={item.openSince}>
+      <div class="who">
+        <Phone phone={item.phone} />
+        <a class="call" href={`tel:${item.phone}`}>
+          Call
+        </a>
+      </div>
+      <p class="facts">
+        <span class="waited" title={`Waiting since ${formatTime(item.openSince)}`}>
+          waiting <strong>{formatDuration(waited)}</strong>
+        </span>
+        <span class="count" data-count={calls}>
+          {calls} {calls === 1 ? 'call' : 'calls'}
+        </span>
+        <span>
+          last: {STATUS_LABELS[item.lastStatus].toLowerCase()}, {formatTime(item.lastMissedAt)}
+        </span>
+        {item.line === '' ? null : <span>to {formatPhone(item.line, country)}</span>}
+      </p>
+      <div class="act">
+        <ResolveAction phone={item.phone} onResolved={onResolved} />
+      </div>
+    </li>
+  );
+}
+
+function Worklist({ onResolved }: { onResolved: () => void }) {
+  const [items, setItems] = useState<OpenCallbackItem[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [more, setMore] = useState<string | undefined>();
+  const [announce, setAnnounce] = useState('');
+  const { country } = useSession();
+  const [state, retry] = useLoad(
+    (api) => api.get<OpenPage>(`callbacks?state=open&limit=${PAGE_SIZE}${more ? `&cursor=${encodeURIComponent(more)}` : ''}`),
+    [more],
+  );
+  useEffect(() => {
+    if (state.status !== 'ok') return;
+    setItems((previous) => (more === undefined ? state.data.items : [...previous, ...state.data.items]));
+    setCursor(state.data.nextCursor);
+  }, [state, more]);
+  const now = Date.now();
+  return (
+    <section aria-labelledby="worklist-title" class="worklist" aria-busy={state.status === 'loading'}>
+      <h2 id="worklist-title">To call back</h2>
+      <p class="hint">Who has waited longest first.</p>
+      <p class="sr-status" role="status">
+        {announce}
+      </p>
+      {state.status === 'error' ? <Problem error={state.error} retry={retry} /> : null}
+      {state.status !== 'loading' && items.length === 0 && state.status === 'ok' ? (
+        <p class="empty">Nobody is waiting for a callback.</p>
+      ) : null}
+      <ol class="work">
+        {items.map((item) => (
+          <WorkItem
+            key={item.phone}
+            item={item}
+            now={now}
+            onResolved={(message) => {
+              setItems((previous) => previous.filter((other) => other.phone !== item.phone));
+              setAnnounce(`${formatPhone(item.phone, country)}: ${message}`);
+              onResolved();
+            }}
+          />
+        ))}
+      </ol>
+      {cursor !== null ? (
+        <button type="button" class="secondary" onClick={() => setMore(cursor)} disabled={state.status === 'loading'}>
+          Show more
+        </button>
+      ) : null}
+    </section>
+  );
+}
+
+// ---- the numbers ----------------------------------------------------------------------------
+
+function Tile({ label, value, hint }: { label: string; value: string | number; hint?: string }) {
+  return (
+    <div class="tile" data-tile={label}>
+      <span class="value">{value}</span>
+      <span class="label">{label}</span>
+      {hint ? <span class="hint">{hint}</span> : null}
+    </div>
+  );
+}
+
+function medianText(stats: StatsResponse): string {
+  const median = stats.callbacks.medianSecondsToCallback;
+  if (median !== null) return `≤ ${formatDuration(median)}`;
+  return stats.callbacks.resolved.total === 0 ? '–' : '> 72 h';
+}
+
+function Numbers({ version }: { version: number }) {
+  const [days, setDays] = useState<number>(7);
+  const [state, retry] = useLoad(
+    async (api) => {
+      const { from, to } = lastDays(days, new Date());
+      return { days, stats: await api.get<StatsResponse>(`stats?from=${from}&to=${to}`) };
+    },
+    [days, version],
+  );
+  // Until the chosen range has loaded, the section shows the last one and says it is busy.
+  const stats = state.data?.stats;
+  const busy = state.status === 'loading' || state.data?.days !== days;
+  return (
+    <section aria-labelledby="numbers-title" class="numbers" aria-busy={busy} data-days={state.data?.days}>
+      <div class="section-head">
+        <h2 id="numbers-title">At a glance</h2>
+        <fieldset class="ranges">
+          <legend class="sr-only">Range</legend>
+          {RANGES.map((range) => (
+            <button key={range.days} type="button" aria-pressed={range.days === days} onClick={() => setDays(range.days)}>
+              {range.label}
+            </button>
+          ))}
+        </fieldset>
+      </div>
+      {state.status === 'error' ? <Problem error={state.error} retry={retry} /> : null}
+      {stats === undefined ? (
+        state.status === 'loading' ? (
+          <p class="empty">Loading…</p>
+        ) : null
+      ) : (
+        <>
+          <div class="tiles">
+            <Tile label="Open now" value={stats.openNow} />
+            <Tile label="Missed calls" value={stats.totals.total} />
+            <Tile label="Called back" value={stats.callbacks.resolved.total} />
+            <Tile
+              label="Within 1 hour"
+              value={percent(stats.callbacks.within['15m'] + stats.callbacks.within['1h'], stats.callbacks.resolved.total)}
+              hint="of those called back"
+            />
+            <Tile label="Median time to callback" value={medianText(stats)} />
+          </div>
+          <StackedBars
+            title="Missed calls per day"
+            series={Object.entries(STATUS_LABELS).map(([key, label]) => ({ key, label }))}
+            rows={stats.days.map((d) => ({
+              day: d.day,
+              values: (Object.keys(STATUS_LABELS) as (keyof typeof STATUS_LABELS)[]).map((s) => d.totals[s]),
+            }))}
+          />
+          <StackedBars
+            title="Callbacks resolved per day"
+            series={Object.entries(RESOLVED_LABELS).map(([key, label]) => ({ key, label }))}
+            rows={stats.days.map((d) => ({
+              day: d.day,
+              values: (Object.keys(RESOLVED_LABELS) as (keyof typeof RESOLVED_LABELS)[]).map((by) => d.callbacks.resolved[by]),
+            }))}
+          />
+          <p class="hint">
+            Days are UTC days ({stats.from} to {stats.to}), as the ledger counts them.
+          </p>
+        </>
+      )}
+    </section>
+  );
+}
+
+// ---- recently resolved, health -------------------------------------------------------------
+
+function Resolved({ version }: { version: number }) {
+  const [state, retry] = useLoad((api) => api.get<ResolvedPage>('callbacks?state=resolved&limit=10'), [version]);
+  return (
+    <section aria-labelledby="resolved-title" class="resolved" aria-busy={state.status === 'loading'}>
+      <h2 id="resolved-title">Recently resolved</h2>
+      {state.status === 'error' ? <Problem error={state.error} retry={retry} /> : null}
+      {state.data?.items.length === 0 ? <p class="empty">No callbacks resolved yet.</p> : null}
+      <ul class="done">
+        {state.data?.items.map((item) => (
+          <li key={`${item.phone}#${item.resolvedAt}`} data-phone={item.phone}>
+            <Phone phone={item.phone} />
+            <span class="after" data-seconds={item.secondsToCallback}>
+              after {formatDuration(item.secondsToCallback)}
+            </span>
+            <span class="by">{RESOLVED_LABELS[item.resolvedBy]}</span>
+            <time dateTime={item.resolvedAt}>{formatTime(item.resolvedAt)}</time>
+            {item.note ? <q class="note">{item.note}</q> : null}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function HealthBadge() {
+  const [state, retry] = useLoad((api) => api.get<HealthReport>('health'), []);
+  if (state.status === 'loading') return <span class="badge">Checking…</span>;
+  if (state.status === 'error')
+    return (
+      <button type="button" class="badge fail" onClick={retry} title={state.error.message}>
+        Health unknown
+      </button>
+    );
+  const failed = Object.entries(state.data.checks).filter(([, check]) => check.status !== 'ok');
+  return failed.length === 0 ? (
+    <span class="badge ok" data-health="ok">
+      Healthy
+    </span>
+  ) : (
+    <span class="badge fail" data-health="fail" title={failed.map(([name, check]) => `${name}: ${check.detail ?? 'failed'}`).join('; ')}>
+      Degraded: {failed.map(([name]) => name).join(', ')}
+    </span>
+  );
+}
+
+// ---- a contact --------------------------------------------------------------------------------
+
+function ContactPage({ phone }: { phone: string }) {
+  const [version, setVersion] = useState(0);
+  const [state, retry] = useLoad((api) => api.get<ContactDetail>(`contacts/${encodeURIComponent(phone)}`), [phone, version]);
+  const contact = state.data;
+  return (
+    <main class="contact" aria-busy={state.status === 'loading'}>
+      <p>
+        <a href="#/">← Worklist</a>
+      </p>
+      <h2>
+        <Phone phone={phone} link={false} />{' '}
+        <a class="call" href={`tel:${phone}`}>
+          Call
+        </a>
+      </h2>
+      {state.status === 'error' ? <Problem error={state.error} retry={retry} /> : null}
+      {contact === undefined ? null : (
+        <>
+          <p>
+            {contact.missedCount} missed {contact.missedCount === 1 ? 'call' : 'calls'} since {formatTime(contact.firstMissedAt)}; last{' '}
+            {formatTime(contact.lastMissedAt)}.
+          </p>
+          {contact.callback ? (
+            <div class="open-callback">
+              <p>
+                Waiting for a callback since {formatTime(contact.callback.openSince)} ({contact.callback.openMissedCount}{' '}
+                {contact.callback.openMissedCount === 1 ? 'call' : 'calls'}).
+              </p>
+              <ResolveAction phone={phone} onResolved={() => setVersion((n) => n + 1)} />
+            </div>
+          ) : (
+            <p>No open callback.</p>
+          )}
+          <h3>Missed calls still kept</h3>
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Recorded from</th>
+                </tr>
+              </thead>
+              <tbody>
+                {contact.calls.map((call) => (
+                  <tr key={call.callSid}>
+                    <td>{formatTime(call.occurredAt)}</td>
+                    <td>{STATUS_LABELS[call.status]}</td>
+                    <td>{call.source}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <h3>Resolutions</h3>
+          {contact.resolutions.length === 0 ? <p class="empty">None yet.</p> : null}
+          <ul class="done">
+            {contact.resolutions.map((r) => (
+              <li key={r.id}>
+                <span class="after">after {formatDuration(r.secondsToCallback)}</span>
+                <span class="by">{RESOLVED_LABELS[r.resolvedBy]}</span>
+                <time dateTime={r.resolvedAt}>{formatTime(r.resolvedAt)}</time>
+                {r.note ? <q class="note">{r.note}</q> : null}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </main>
+  );
+}
+
+// ---- the page -------------------------------------------------------------------------------
+
+function Home() {
+  const [version, setVersion] = useState(0);
+  const bump = useCallback(() => setVersion((n) => n + 1), []);
+  return (
+    <main class="home">
+      <Worklist onResolved={bump} />
+      <div class="side">
+        <Numbers version={version} />
+        <Resolved version={version} />
+      </div>
+    </main>
+  );
+}
+
+function contactOf(hash: string): string | undefined {
+  const match = /^#\/contact\/(.+)$/.exec(hash);
+  if (match?.[1] === undefined) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+export function App() {
+  const [key, setKey] = useState(() => sessionStorage.getItem(KEY_STORAGE) ?? '');
+  const [refused, setRefused] = useState(false);
+  const [hash, setHash] = useState(location.hash);
+  const [crash, resetCrash] = useErrorBoundary();
+  useEffect(() => {
+    const onHash = () => setHash(location.hash);
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  const forget = useCallback((wasRefused: boolean) => {
+    sessionStorage.removeItem(KEY_STORAGE);
+    setKey('');
+    setRefused(wasRefused);
+  }, []);
+  const session = useMemo<Session>(() => ({ api: createApi(key), country: defaultCountry(), refused: () => forget(true) }), [key, forget]);
+
+  if (crash) {
+    return (
+      <main class="narrow">
+        <h1>Missed calls</h1>
+        <Problem error={crash instanceof Error ? crash : new Error('The page failed')} retry={resetCrash} />
+      </main>
+    );
+  }
+  if (key === '') {
+    return (
+      <KeyForm
+        refused={refused}
+        onKey={(value) => {
+          sessionStorage.setItem(KEY_STORAGE, value);
+          setRefused(false);
+          setKey(value);
+        }}
+      />
+    );
+  }
+  const contact = contactOf(hash);
+  return (
+    <SessionContext.Provider value={session}>
+      <header class="top">
+        <h1>
+          <a href="#/">Missed calls</a>
+        </h1>
+        <HealthBadge />
+        <span class="zone">Times in {timeZone()}</span>
+        <button type="button" class="secondary" onClick={() => forget(false)}>
+          Forget key
+        </button>
+      </header>
+      {contact === undefined ? <Home /> : <ContactPage key={contact} phone={contact} />}
+    </SessionContext.Provider>
+  );
+}

@@ -1,0 +1,11 @@
+import type * as esbuild from 'esbuild';
+
+export interface DashboardAsset {
+  name: string;
+  contentType: string;
+  body: string;
+}
+export declare const BUDGET_GZIP_BYTES: number;
+export declare function buildDashboard(build: Pick<typeof esbuild, 'build'>): Promise<DashboardAsset[]>;
+export declare function assetSizes(assets: readonly DashboardAsset[]): { name: string; bytes: number; gzipBytes: number }[];
+export declare function dashboardAssetsPlugin(): esbuild.Plugin;
