@@ -1,11 +1,15 @@
 /** Builds function bundles exactly as serverless.yml's esbuild settings do (for the benchmarks). */
 import { mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { build } from 'esbuild';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** web/build.cjs: the dashboard's build, its esbuild plugin and its budget (serverless.yml's plugins use it too). */
+export const dashboardBuild: typeof import('../web/build.cjs') = createRequire(import.meta.url)('../web/build.cjs');
 
 /**
  * Bundles `entry` (relative to the repository) into bench/.build/<name>.cjs; returns its path and
@@ -24,6 +28,7 @@ export async function bundle(entry: string, name: string, options: { bundleSdk?:
     target: 'node22',
     format: 'cjs',
     external: options.bundleSdk ? [] : ['@aws-sdk/*'],
+    plugins: [dashboardBuild.dashboardAssetsPlugin()],
     logLevel: 'silent',
   });
   return { file, bytes: statSync(file).size };

@@ -40,6 +40,7 @@ export async function coldStart(runs: number): Promise<ColdStartResult> {
     ['reconcile', 'functions/reconcile.ts'],
     ['operator', 'functions/operator.ts'],
     ['events', 'functions/events.ts'],
+    ['dashboard', 'functions/dashboard.ts'],
   ] as const;
   const functions = [];
   for (const [name, entry] of entries) {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startDynamoDbLocal } from '../dev/dynamodb-local.js';
 import { root } from './build.js';
 import { coldStart } from './cold-start.js';
+import { dashboardBench } from './dashboard.js';
 import { httpBench } from './http.js';
 import { type Fresh, ingest } from './ingest.js';
 import { reconcileBench } from './reconcile.js';
@@ -71,6 +72,7 @@ const withDynamo: Fresh = async <T>(fn: (endpoint: string) => Promise<T>): Promi
 let results: Record<string, unknown>;
 {
   const cold = await timed('cold start', () => coldStart(size.initRuns));
+  const dash = await timed('dashboard assets', dashboardBench);
   const ing = await timed('ingestion', () => ingest(withDynamo, size.ingestCalls, 16));
   const http = await timed('ingestion over HTTP', () => httpBench(size.httpSeconds, 16));
   const rec = await timed('reconciliation', () => reconcileBench(withDynamo, size.reconcileCalls, size.naiveCalls));
@@ -102,6 +104,7 @@ let results: Record<string, unknown>;
       'amplify-dynamodb-simulator': version('amplify-dynamodb-simulator'),
     },
     coldStart: cold,
+    dashboard: dash,
     ingestion: ing,
     ingestionHttp: http,
     reconciliation: rec,
@@ -112,6 +115,7 @@ let results: Record<string, unknown>;
 
 const r = results as {
   coldStart: Awaited<ReturnType<typeof coldStart>>;
+  dashboard: Awaited<ReturnType<typeof dashboardBench>>;
   ingestion: Awaited<ReturnType<typeof ingest>>;
   ingestionHttp: Awaited<ReturnType<typeof httpBench>>;
   reconciliation: Awaited<ReturnType<typeof reconcileBench>>;
@@ -135,6 +139,12 @@ for (const f of r.coldStart.functions)
   ]);
 line([`  baseline: ${r.coldStart.baseline.name}`, r.coldStart.baseline.bytes, r.coldStart.baseline.initMedianMs.toFixed(1)]);
 line(['  webhook init / baseline', '', r.coldStart.webhookInitRatio.toFixed(2)]);
+console.log('');
+const d = r.dashboard;
+line([`dashboard assets (built in ${d.buildMs} ms)`, 'bytes', 'gzipped']);
+for (const asset of d.assets) line([`  ${asset.name}`, asset.bytes, asset.gzipBytes]);
+line(['  total', d.totalBytes, d.totalGzipBytes]);
+line(['  budget (gzipped) / share used', d.budgetGzipBytes, `${((d.totalGzipBytes / d.budgetGzipBytes) * 100).toFixed(0)} %`]);
 console.log('');
 line([`ingestion, ${r.ingestion.handler.calls} calls, concurrency ${r.ingestion.concurrency}`, 'calls/s', 'p50 / p99 ms']);
 line(['  bundled webhook handler', r.ingestion.handler.perSecond, `${r.ingestion.handler.p50Ms} / ${r.ingestion.handler.p99Ms}`]);

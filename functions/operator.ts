@@ -3,7 +3,7 @@ import { createCallbackResolver } from '../lib/callbacks/store.js';
 import { parseOperatorConfig } from '../lib/operator/config.js';
 import { handleOperator } from '../lib/operator/routes.js';
 import { documents, dynamo, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
-import { httpStack } from '../lib/platform/http.js';
+import { ledgerHttpStack } from '../lib/platform/http-errors.js';
 import { toHttpRequest } from '../lib/platform/request.js';
 import { twilioCallsFactory } from '../lib/twilio/client.js';
 
@@ -17,4 +17,4 @@ const deps = {
   callbacks: createCallbackResolver(documents(), { tableName: config.tableName }),
 };
 
-export const handler = httpStack(async (event) => handleOperator(toHttpRequest(event), deps));
+export const handler = ledgerHttpStack(async (event) => handleOperator(toHttpRequest(event), deps));

@@ -5,7 +5,7 @@
 import type { Context } from 'aws-lambda';
 import { createReconcileLedger } from '../lib/ledger/store.js';
 import { countRequests, documents, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
-import { httpStack } from '../lib/platform/http.js';
+import { ledgerHttpStack } from '../lib/platform/http-errors.js';
 import { logger } from '../lib/platform/log.js';
 import { parseReconcileConfig } from '../lib/reconcile/config.js';
 import { reconcileOptions } from '../lib/reconcile/reconcile.js';
@@ -24,7 +24,7 @@ const run = createReconcileRun({
   options: reconcileOptions({ ...config, accountSid: config.twilio.accountSid }),
 });
 
-const http = httpStack(async (_event, context) => ({
+const http = ledgerHttpStack(async (_event, context) => ({
   statusCode: 200,
   headers: { 'Content-Type': 'application/json' },
   body: JSON.stringify(await run('http', () => context.getRemainingTimeInMillis())),

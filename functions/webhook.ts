@@ -2,7 +2,7 @@
 import { createCallbackResolver } from '../lib/callbacks/store.js';
 import { createLedger } from '../lib/ledger/store.js';
 import { documents, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
-import { httpStack } from '../lib/platform/http.js';
+import { ledgerHttpStack } from '../lib/platform/http-errors.js';
 import { toHttpRequest } from '../lib/platform/request.js';
 import { secretResolver } from '../lib/platform/secrets.js';
 import { parseWebhookConfig } from '../lib/webhook/config.js';
@@ -14,4 +14,4 @@ const authTokens = secretResolver(config.authTokens, ssm);
 const ledger = createLedger(documents(), { tableName: config.tableName, retentionDays: config.retentionDays });
 const callbacks = createCallbackResolver(documents(), { tableName: config.tableName });
 
-export const handler = httpStack(async (event) => handleWebhook(toHttpRequest(event), { config, authTokens, ledger, callbacks }));
+export const handler = ledgerHttpStack(async (event) => handleWebhook(toHttpRequest(event), { config, authTokens, ledger, callbacks }));

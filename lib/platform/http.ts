@@ -1,46 +1,39 @@
 /**
- * The one middy stack of the HTTP handlers: named domain errors become HTTP statuses here,
- * once, and never leak an error object or a stack trace to the client.
+ * The one middy stack of the HTTP handlers: thrown errors become HTTP statuses here, once, and
+ * never leak an error object or a stack trace to the client. {@link HttpError} carries its own
+ * status; the ledger's domain errors are mapped by lib/platform/http-errors.ts, which the
+ * functions that can throw them pass in (the dashboard's stack goes without it and its imports).
  */
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import { createError } from '@middy/util';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
-import { InvalidCallbackError } from '../ledger/calls.js';
-import { TableUnavailableError } from '../ledger/schema.js';
-import { ReconcileDeadlineError } from '../reconcile/reconcile.js';
-import { TwilioAuthError, TwilioUnavailableError } from '../twilio/errors.js';
 import { logger } from './log.js';
 import { HttpError, type HttpEvent } from './request.js';
-import { SecretUnavailableError } from './secrets.js';
 
 export type HttpHandler = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
-const json = (message: string): string => JSON.stringify({ message });
+/** An error the client may see: its status, a JSON `{ message }` body and optional headers. */
+export type ExposedError = Error & { statusCode: number; headers?: Record<string, string> };
+
+/** Maps the errors it knows to their HTTP reply; undefined for the rest. */
+export type ErrorMapper = (error: unknown) => ExposedError | undefined;
+
+/** A reply of `statusCode` whose body is `{ message }`, with optional headers. */
+export function exposed(statusCode: number, message: string, headers?: Record<string, string>): ExposedError {
+  // createError (middy 6) ignores `headers`; http-error-handler reads them from the error.
+  const error = createError(statusCode, JSON.stringify({ message }), { expose: true });
+  return headers === undefined ? error : Object.assign(error, { headers });
+}
 
 /** The HTTP error a thrown error maps to. Unknown errors are 500 with a generic message. */
-export function toHttpError(error: unknown): Error & { statusCode: number } {
-  if (error instanceof HttpError) return createError(error.statusCode, json(error.message));
-  if (error instanceof InvalidCallbackError) return createError(400, json(error.message));
-  if (error instanceof TableUnavailableError || error instanceof SecretUnavailableError) {
-    // 503: the delivery was not recorded; Twilio retries per the URL's connection overrides.
-    // createError (middy 6) ignores `headers`; http-error-handler reads them from the error.
-    return Object.assign(createError(503, json('Temporarily unavailable, retry later'), { expose: true }), {
-      headers: { 'Retry-After': '1' },
-    });
-  }
-  if (error instanceof ReconcileDeadlineError) {
-    return Object.assign(createError(503, json(error.message), { expose: true }), { headers: { 'Retry-After': '60' } });
-  }
-  if (error instanceof TwilioAuthError) return createError(502, json(error.message), { expose: true });
-  if (error instanceof TwilioUnavailableError) {
-    return Object.assign(createError(503, json(error.message), { expose: true }), { headers: { 'Retry-After': '60' } });
-  }
-  return createError(500, json('Internal error'), { expose: true });
+export function toHttpError(error: unknown, mapDomain?: ErrorMapper): ExposedError {
+  if (error instanceof HttpError) return exposed(error.statusCode, error.message);
+  return mapDomain?.(error) ?? exposed(500, 'Internal error');
 }
 
 /** Wraps a handler in the shared stack: request logging context, error mapping, error replies. */
-export function httpStack(handler: HttpHandler) {
+export function httpStack(handler: HttpHandler, mapDomain?: ErrorMapper) {
   return middy<HttpEvent, APIGatewayProxyResult>()
     .use(httpErrorHandler({ logger: false }))
     .use({
@@ -48,7 +41,7 @@ export function httpStack(handler: HttpHandler) {
         logger.addContext(request.context);
       },
       onError: (request) => {
-        const mapped = toHttpError(request.error);
+        const mapped = toHttpError(request.error, mapDomain);
         const log = mapped.statusCode >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
         // The error's own message never holds tokens, signatures or full numbers.
         log('Request refused', { statusCode: mapped.statusCode, error: request.error });

@@ -5,6 +5,7 @@
  * Production code never imports the local tooling (`dev/`), the tests, the benchmarks or scripts.
  */
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, inject, it } from 'vitest';
@@ -19,12 +20,19 @@ function serverlessBuild() {
   const doc = serverlessDocument();
   if (!isRecord(doc) || !isRecord(doc.functions) || !isRecord(doc.custom) || !isRecord(doc.custom.esbuild))
     throw new Error('serverless.yml: no functions or custom.esbuild');
-  const { exclude, packager: _packager, outputFileExtension, ...options } = doc.custom.esbuild;
+  const { exclude, packager: _packager, outputFileExtension, plugins: pluginsFile, ...options } = doc.custom.esbuild;
+  // The plugins file, loaded as serverless-esbuild loads it (require, relative to the service).
+  const plugins = typeof pluginsFile === 'string' ? createRequire(join(root, 'package.json'))(join(root, pluginsFile)) : [];
   const functions = Object.entries(doc.functions).map(([name, fn]) => {
     const handler = isRecord(fn) && typeof fn.handler === 'string' ? fn.handler : '';
     return { name, entry: `${handler.slice(0, handler.lastIndexOf('.'))}.ts` };
   });
-  return { functions, options, external: Array.isArray(exclude) ? exclude.map(String) : [], extension: String(outputFileExtension) };
+  return {
+    functions,
+    options: { ...options, plugins },
+    external: Array.isArray(exclude) ? exclude.map(String) : [],
+    extension: String(outputFileExtension),
+  };
 }
 
 /** The bundle of `entry`: its text, every input esbuild read, and those with bytes in the output. */
@@ -51,8 +59,17 @@ async function inputsOf(entry: string): Promise<{ text: string; inputs: string[]
 describe('the function bundles', () => {
   const { functions } = serverlessBuild();
 
-  it('are the five functions of serverless.yml', () => {
-    expect(functions.map((fn) => fn.name).sort()).toEqual(['contacts', 'events', 'operator', 'reconcile', 'webhook']);
+  it('are the six functions of serverless.yml', () => {
+    expect(functions.map((fn) => fn.name).sort()).toEqual(['contacts', 'dashboard', 'events', 'operator', 'reconcile', 'webhook']);
+  });
+
+  it('dashboard: carries the page built from web/, and no other function carries any of it', async () => {
+    const dashboard = await inputsOf('functions/dashboard.ts');
+    expect(dashboard.included).toContain('dashboard-assets:virtual:dashboard-assets');
+    expect(dashboard.text).toContain('text/javascript; charset=utf-8');
+    // Nothing of the AWS SDK, the Twilio SDK or the ledger's stores: it only serves files.
+    expect(dashboard.inputs.filter((input) => /node_modules\/twilio\/|libphonenumber-js|^lib\/(ledger|twilio|reconcile)\//.test(input))).toEqual([]);
+    expect(dashboard.text).not.toContain('require("@aws-sdk/');
   });
 
   it.each(functions)('$name: the packaged bundle imports nothing from dev/, tests/, bench/ or scripts/', async ({ name, entry }) => {
@@ -65,6 +82,8 @@ describe('the function bundles', () => {
     expect(rebuilt.text === packaged, 'the rebuild equals the packaged bundle').toBe(true);
     expect(rebuilt.inputs).toContain(entry);
     expect(rebuilt.inputs.filter((input) => NOT_PRODUCTION.test(input))).toEqual([]);
+    // The dashboard's page and code are the dashboard function's alone.
+    if (name !== 'dashboard') expect(rebuilt.inputs.filter((input) => /dashboard|^web\//.test(input))).toEqual([]);
   });
 
   it('webhook: leaves out libphonenumber-js and the Twilio REST client (its hot path checks E.164 by pattern)', async () => {

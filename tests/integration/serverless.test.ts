@@ -206,6 +206,22 @@ describe('osls package', () => {
     ]);
   });
 
+  it('serves the dashboard without a key from a function that may only write its logs, and gzips what API Gateway sends', () => {
+    // The root resource's GET and the assets' GET: no key (the page asks for it; the data routes want it).
+    expect(resource('ApiGatewayMethodGet').Properties).toMatchObject({ HttpMethod: 'GET', ApiKeyRequired: false });
+    expect(resource('ApiGatewayMethodDashboardFileVarGet').Properties).toMatchObject({ HttpMethod: 'GET', ApiKeyRequired: false });
+    expect(resource('DashboardLambdaFunction').Properties).toMatchObject({
+      Role: { 'Fn::GetAtt': ['DashboardRole', 'Arn'] },
+      MemorySize: 128,
+      Environment: { Variables: { DEFAULT_COUNTRY: 'US' } },
+    });
+    const policies = resource('DashboardRole').Properties.Policies as {
+      PolicyDocument: { Statement: { Action: string[] }[] };
+    }[];
+    expect(policies.flatMap((p) => p.PolicyDocument.Statement).flatMap((s) => s.Action)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(resource('ApiGatewayRestApi').Properties.MinimumCompressionSize).toBe(1024);
+  });
+
   it('guards the data: point-in-time recovery, Retain, log retention, and no * in any IAM statement', () => {
     expect(resource('Table').Properties).toMatchObject({
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -213,7 +229,7 @@ describe('osls package', () => {
     });
     expect(resource('Table').DeletionPolicy).toBe('RetainExceptOnCreate');
     const logGroups = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup');
-    expect(logGroups.length).toBe(5);
+    expect(logGroups.length).toBe(6);
     expect(logGroups.every((g) => g.Properties.RetentionInDays === 30)).toBe(true);
     const roles = Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::Role');
     const statements = roles.flatMap((r) =>
@@ -221,7 +237,7 @@ describe('osls package', () => {
         (p) => p.PolicyDocument.Statement,
       ),
     );
-    expect(roles.length).toBe(5);
+    expect(roles.length).toBe(6);
     expect(statements.flatMap((s) => s.Action).filter((a) => a.includes('*'))).toEqual([]);
     expect(statements.flatMap((s) => s.Resource).filter((r) => r === '*')).toEqual([]);
   });
