@@ -28,6 +28,7 @@ export const simulatorArgs = {
   token: { type: 'string' },
   'account-sid': { type: 'string' },
   key: { type: 'string' },
+  screenshot: { type: 'string' },
 } as const;
 
 export const parseCli = () => parseArgs({ options: simulatorArgs, allowPositionals: false }).values;

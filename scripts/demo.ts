@@ -3,8 +3,10 @@
  * stack (or uses a running one with --target, --key and --twilio-api), plays the day with some
  * webhooks lost, runs the reconciliation, then prints the ground truth beside what GET /stats
  * and GET /contacts report (dev/demo.ts). Exit status 0 only if they agree exactly; leaves
- * nothing running.
+ * nothing running. `--screenshot FILE` then saves the dashboard as Chromium shows it (the
+ * README's docs/dashboard.png is made so).
  */
+import { launchChromium, openDashboard } from '../dev/browser.js';
 import { parseCli, progress, share, whole } from '../dev/cli.js';
 import { LOCAL_DEFAULTS } from '../dev/defaults.js';
 import { runDemo } from '../dev/demo.js';
@@ -33,6 +35,17 @@ const stack = args.target
 let agree = false;
 try {
   agree = await runDemo(stack, options, (line) => console.log(line));
+  if (args.screenshot) {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, colorScheme: 'light' });
+      await openDashboard(page, `${stack.target}/`, stack.key);
+      await page.screenshot({ path: args.screenshot });
+      console.log(`dashboard screenshot: ${args.screenshot}`);
+    } finally {
+      await browser.close();
+    }
+  }
 } finally {
   await stack.stop();
 }
