@@ -20,7 +20,11 @@ import { StackedBars } from './chart.js';
 import { defaultCountry, formatDuration, formatPhone, formatTime, lastDays, percent, timeZone } from './format.js';
 
 const KEY_STORAGE = 'mcl.operatorKey';
-const PAGE_SIZE = 25;
+/** Open callbacks a page: `?limit=` on the page's URL (1–100), 25 otherwise. */
+function pageSize(search: string): number {
+  const n = Number(new URLSearchParams(search).get('limit'));
+  return Number.isInteger(n) && n >= 1 && n <= 100 ? n : 25;
+}
 
 const STATUS_LABELS = { 'no-answer': 'No answer', busy: 'Busy', failed: 'Failed', canceled: 'Canceled' } as const;
 const RESOLVED_LABELS = { callback: 'Called back', 'returned-call': 'They called again', operator: 'Marked by a person' } as const;
@@ -225,14 +229,23 @@ function Worklist({ onResolved }: { onResolved: () => void }) {
   const [announce, setAnnounce] = useState('');
   const { country } = useSession();
   const [state, retry] = useLoad(
-    (api) => api.get<OpenPage>(`callbacks?state=open&limit=${PAGE_SIZE}${more ? `&cursor=${encodeURIComponent(more)}` : ''}`),
+    async (api) => ({
+      after: more,
+      page: await api.get<OpenPage>(
+        `callbacks?state=open&limit=${pageSize(location.search)}${more ? `&cursor=${encodeURIComponent(more)}` : ''}`,
+      ),
+    }),
     [more],
   );
+  // Each loaded page once: the first replaces the list, the next ones extend it.
   useEffect(() => {
     if (state.status !== 'ok') return;
-    setItems((previous) => (more === undefined ? state.data.items : [...previous, ...state.data.items]));
-    setCursor(state.data.nextCursor);
-  }, [state, more]);
+    const { after, page } = state.data;
+    setItems((previous) =>
+      after === undefined ? page.items : [...previous.filter((p) => !page.items.some((i) => i.phone === p.phone)), ...page.items],
+    );
+    setCursor(page.nextCursor);
+  }, [state]);
   const now = Date.now();
   return (
     <section aria-labelledby="worklist-title" class="worklist" aria-busy={state.status === 'loading'}>

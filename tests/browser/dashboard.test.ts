@@ -231,19 +231,38 @@ describe('the dashboard in chromium', () => {
     await page.getByRole('button', { name: 'Cancel' }).click();
   });
 
-  it('fits 360 px in dark mode without sideways scrolling, and saves screenshots', async () => {
+  it('fits 360 px in dark mode without sideways scrolling, pages with the cursor, names its time zone; saves screenshots', async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
-    const phone = watch(await context.newPage(), problems);
-    await phone.setViewportSize({ width: 360, height: 780 });
-    await phone.emulateMedia({ colorScheme: 'dark' });
-    // The key is kept per tab (sessionStorage): a new tab asks for it again.
-    await openDashboard(phone, stack.dashboard, stack.key);
+    const phoneContext = await browser.newContext({
+      viewport: { width: 360, height: 780 },
+      colorScheme: 'dark',
+      timezoneId: 'America/St_Johns',
+      locale: 'en-US',
+    });
+    const phone = watch(await phoneContext.newPage(), problems);
+    // Pages of 2 (the page's ?limit=): "Show more" follows the API's cursor to the end.
+    await openDashboard(phone, `${stack.dashboard}?limit=2`, stack.key);
+    const shown = () => phone.locator('.work-item').evaluateAll((els) => els.map((el) => el.getAttribute('data-phone')));
+    expect(await shown()).toHaveLength(2);
+    await phone.getByRole('button', { name: 'Show more' }).click();
+    await expect.poll(shown).toHaveLength(4);
+    const open = await api<{ items: OpenItem[] }>('callbacks?limit=100');
+    expect(await shown()).toEqual(open.items.map((i) => i.phone));
+    await phone.locator('.worklist[aria-busy="false"]').waitFor();
+    expect(await phone.getByRole('button', { name: 'Show more' }).count()).toBe(0);
+
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
-    const background = await phone.evaluate(() => getComputedStyle(document.body).backgroundColor);
-    expect(background).toBe('rgb(17, 20, 24)');
+    expect(await phone.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(17, 20, 24)');
+    // Instants in the browser's zone (UTC-3:30 here), which the header names.
+    expect(await phone.locator('.zone').textContent()).toBe('Times in America/St_Johns');
+    const first = open.items[0];
+    const local = new Intl.DateTimeFormat('en-US', { timeZone: 'America/St_Johns', hour: 'numeric', minute: '2-digit' });
+    expect(await phone.locator('.work-item .waited').first().getAttribute('title')).toContain(
+      local.format(Date.parse(first?.openSince ?? '')),
+    );
     await phone.screenshot({ path: join(ARTIFACTS, 'dashboard-360-dark.png') });
-    await phone.close();
+    await phoneContext.close();
     expect(problems).toEqual([]);
   });
 
