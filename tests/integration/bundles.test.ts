@@ -68,7 +68,9 @@ describe('the function bundles', () => {
     expect(dashboard.included).toContain('dashboard-assets:virtual:dashboard-assets');
     expect(dashboard.text).toContain('text/javascript; charset=utf-8');
     // Nothing of the AWS SDK, the Twilio SDK or the ledger's stores: it only serves files.
-    expect(dashboard.inputs.filter((input) => /node_modules\/twilio\/|libphonenumber-js|^lib\/(ledger|twilio|reconcile)\//.test(input))).toEqual([]);
+    expect(
+      dashboard.inputs.filter((input) => /node_modules\/twilio\/|libphonenumber-js|^lib\/(ledger|twilio|reconcile)\//.test(input)),
+    ).toEqual([]);
     expect(dashboard.text).not.toContain('require("@aws-sdk/');
   });
 

@@ -218,7 +218,10 @@ describe('osls package', () => {
     const policies = resource('DashboardRole').Properties.Policies as {
       PolicyDocument: { Statement: { Action: string[] }[] };
     }[];
-    expect(policies.flatMap((p) => p.PolicyDocument.Statement).flatMap((s) => s.Action)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(policies.flatMap((p) => p.PolicyDocument.Statement).flatMap((s) => s.Action)).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
     expect(resource('ApiGatewayRestApi').Properties.MinimumCompressionSize).toBe(1024);
   });
 

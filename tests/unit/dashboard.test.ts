@@ -65,7 +65,11 @@ describe('the built page', () => {
     const esbuild = await import('esbuild');
     const assets = await build.buildDashboard(esbuild);
     const sizes = build.assetSizes(assets);
-    expect(sizes.map((s) => s.name)).toEqual(['index.html', expect.stringMatching(/^app-\w+\.js$/), expect.stringMatching(/^app-\w+\.css$/)]);
+    expect(sizes.map((s) => s.name)).toEqual([
+      'index.html',
+      expect.stringMatching(/^app-\w+\.js$/),
+      expect.stringMatching(/^app-\w+\.css$/),
+    ]);
     expect(sizes.reduce((sum, s) => sum + s.gzipBytes, 0)).toBeLessThanOrEqual(build.BUDGET_GZIP_BYTES);
     const [html, js, css] = assets.map((a) => a.body);
     expect(html).toContain(`src="dashboard/${sizes[1]?.name}"`);
