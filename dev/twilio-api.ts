@@ -1,7 +1,9 @@
 /**
  * A local Twilio-shaped REST API on 127.0.0.1, for tests and the local stack: the Calls list
  * and fetch endpoints of API 2010-04-01 with Twilio's page envelope, RFC 2822 times, Basic
- * auth, and injectable faults (429s, 500s, a slow page). Not used in AWS.
+ * auth, and injectable faults (429s, 500s, a slow page); and Messages create and list, which
+ * keeps what it was asked to send and answers Twilio's errors for numbers marked opted out
+ * (21610), not mobile (21614) or invalid (21211). Not used in AWS.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -19,6 +21,16 @@ export interface LocalCall {
   durationSeconds?: number;
   /** Only with answering machine detection: human, machine_start, machine_end_beep, fax, unknown. */
   answeredBy?: string | null;
+}
+
+/** A message as this server keeps it (what it was asked to send). */
+export interface LocalMessage {
+  sid: string;
+  to: string;
+  from: string | null;
+  messagingServiceSid: string | null;
+  body: string;
+  dateCreated: Date;
 }
 
 export type Fault =
@@ -54,10 +66,42 @@ export interface TwilioApi {
   dateFilters: DateFilterMode;
   /** Every request received, in order (method, path with query, status answered). */
   requests: { method: string; url: string; status: number }[];
+  /** Messages accepted, in order. */
+  messages: LocalMessage[];
+  /** Numbers that replied STOP (a send answers 21610) and numbers that are not mobile (21614). */
+  optedOut: Set<string>;
+  landlines: Set<string>;
   stop(): Promise<void>;
 }
 
 export const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
+
+/** A message as Twilio's API renders it (the fields of the SDK's MessageResource). */
+function messageResource(m: LocalMessage, accountSid: string): Record<string, unknown> {
+  const uri = `/2010-04-01/Accounts/${accountSid}/Messages/${m.sid}.json`;
+  return {
+    account_sid: accountSid,
+    api_version: '2010-04-01',
+    body: m.body,
+    date_created: rfc2822(m.dateCreated),
+    date_sent: null,
+    date_updated: rfc2822(m.dateCreated),
+    direction: 'outbound-api',
+    error_code: null,
+    error_message: null,
+    from: m.from,
+    messaging_service_sid: m.messagingServiceSid,
+    num_media: '0',
+    num_segments: m.messagingServiceSid === null ? String(Math.max(1, Math.ceil(m.body.length / 153))) : '0',
+    price: null,
+    price_unit: 'USD',
+    sid: m.sid,
+    status: m.messagingServiceSid === null ? 'queued' : 'accepted',
+    subresource_uris: { media: uri.replace('.json', '/Media.json') },
+    to: m.to,
+    uri,
+  };
+}
 
 const rfc2822 = (date: Date): string => date.toUTCString().replace('GMT', '+0000');
 
@@ -151,6 +195,9 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
   const calls: LocalCall[] = [];
   const faults: Fault[] = [];
   const requests: TwilioApi['requests'] = [];
+  const messages: LocalMessage[] = [];
+  const optedOut = new Set<string>();
+  const landlines = new Set<string>();
   const state: { dateFilters: DateFilterMode } = { dateFilters: options.dateFilters ?? 'exact' };
 
   const basicAuth = (req: IncomingMessage): { user: string; password: string } => {
@@ -180,6 +227,14 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
         return fault.status;
       }
     }
+    const messagesPath = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Messages\.json$/.exec(url.pathname);
+    if (messagesPath && req.method === 'POST') {
+      if (!authorized(req)) {
+        twilioError(res, 401, 20003, 'Authenticate');
+        return 401;
+      }
+      return createMessage(req, res, messagesPath[1] ?? '');
+    }
     if (req.method !== 'GET') {
       twilioError(res, 405, 20004, 'Method not allowed');
       return 405;
@@ -187,6 +242,20 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
     if (!authorized(req)) {
       twilioError(res, 401, 20003, 'Authenticate');
       return 401;
+    }
+    if (messagesPath) {
+      send(res, 200, {
+        messages: [...messages].reverse().map((m) => messageResource(m, options.accountSid)),
+        end: Math.max(messages.length - 1, 0),
+        first_page_uri: `${url.pathname}?PageSize=50&Page=0`,
+        next_page_uri: null,
+        page: 0,
+        page_size: 50,
+        previous_page_uri: null,
+        start: 0,
+        uri: `${url.pathname}?PageSize=50&Page=0`,
+      });
+      return 200;
     }
     const accountOnly = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\.json$/.exec(url.pathname);
     if (accountOnly && isApiKey(req)) {
@@ -285,6 +354,43 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
     return 200;
   };
 
+  /** `POST …/Messages.json`: Twilio's checks in Twilio's order, then the message is kept. */
+  const createMessage = async (req: IncomingMessage, res: ServerResponse, account: string): Promise<number> => {
+    if (account !== options.accountSid) {
+      twilioError(res, 404, 20404, `The requested resource /2010-04-01/Accounts/${account}/Messages.json was not found`);
+      return 404;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(Buffer.from(chunk));
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    const to = form.get('To') ?? '';
+    const from = form.get('From');
+    const service = form.get('MessagingServiceSid');
+    const body = form.get('Body') ?? '';
+    const fail = (code: number, message: string) => {
+      twilioError(res, 400, code, message);
+      return 400;
+    };
+    if (to === '') return fail(21604, "A 'To' phone number is required.");
+    if (!/^\+[1-9]\d{6,14}$/.test(to)) return fail(21211, `The 'To' number ${to} is not a valid phone number.`);
+    if (!from && !service) return fail(21603, "A 'From' phone number is required.");
+    if (service && !/^MG[0-9a-fA-F]{32}$/.test(service)) return fail(21701, 'The Messaging Service Sid is invalid.');
+    if (body === '') return fail(21602, 'Message body is required.');
+    if (landlines.has(to)) return fail(21614, `'To' number ${to} is not a valid mobile number`);
+    if (optedOut.has(to)) return fail(21610, 'Attempt to send to unsubscribed recipient');
+    const message: LocalMessage = {
+      sid: `SM${randomBytes(16).toString('hex')}`,
+      to,
+      from: service ? null : from,
+      messagingServiceSid: service || null,
+      body,
+      dateCreated: new Date(),
+    };
+    messages.push(message);
+    send(res, 201, messageResource(message, options.accountSid));
+    return 201;
+  };
+
   /** Local-only controls: seed calls (what Twilio "knows") and inject faults. */
   const admin = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
     if (path === '/__local/calls' && req.method === 'GET') {
@@ -320,6 +426,32 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       send(res, 201, { sids: valid.map((c) => c.sid) });
       return 201;
     }
+    if (path === '/__local/messages' && req.method === 'GET') {
+      send(
+        res,
+        200,
+        messages.map((m) => messageResource(m, options.accountSid)),
+      );
+      return 200;
+    }
+    const marks = path === '/__local/opt-outs' ? optedOut : path === '/__local/landlines' ? landlines : undefined;
+    if (marks !== undefined && req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(Buffer.from(chunk));
+      let numbers: unknown;
+      try {
+        numbers = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        numbers = undefined;
+      }
+      if (!Array.isArray(numbers) || numbers.some((n) => typeof n !== 'string')) {
+        send(res, 400, { message: 'body must be a JSON array of numbers' });
+        return 400;
+      }
+      for (const n of numbers) marks.add(String(n));
+      send(res, 201, { count: marks.size });
+      return 201;
+    }
     send(res, 404, { message: `no local route ${req.method} ${path}` });
     return 404;
   };
@@ -346,6 +478,9 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       state.dateFilters = mode;
     },
     requests,
+    messages,
+    optedOut,
+    landlines,
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

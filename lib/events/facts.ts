@@ -7,13 +7,15 @@
  * - `Callback opened`: a contact whose open callback appears, or starts later than before (the
  *   earlier one was resolved) (id `callback-opened:<phone>:<openSince>`);
  * - `Callback resolved`: a resolution item written or changed (id
- *   `callback-resolved:<phone>:<resolving id>:<missedCount>`).
+ *   `callback-resolved:<phone>:<resolving id>:<missedCount>`);
+ * - `Text-back sent`: a text-back item whose opened callback's text was sent (id
+ *   `text-back-sent:<phone>:<openSince>`).
  */
 import { maskPhone } from '../ledger/phone.js';
-import { isRecord } from '../ledger/schema.js';
+import { callbackOpening, isRecord } from '../ledger/schema.js';
 
 export const EVENT_SOURCE = 'missed-call-ledger';
-export const DETAIL_TYPES = ['Missed call recorded', 'Callback opened', 'Callback resolved'] as const;
+export const DETAIL_TYPES = ['Missed call recorded', 'Callback opened', 'Callback resolved', 'Text-back sent'] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 
 export interface LedgerEvent {
@@ -40,13 +42,25 @@ export function eventsOf(eventName: string | undefined, oldImage: Image, newImag
     }
     return [{ id, detailType: 'Missed call recorded', detail }];
   }
-  if (newImage.type === 'contact' && isRecord(newImage.callback)) {
-    const openSince = str(newImage.callback.openSince);
-    const before = isRecord(oldImage?.callback) ? str(oldImage.callback.openSince) : undefined;
+  if (newImage.type === 'contact') {
+    const opening = callbackOpening(oldImage, newImage);
+    if (opening === undefined) return [];
+    const id = `callback-opened:${opening.phone}:${opening.callback.openSince}`;
+    return [{ id, detailType: 'Callback opened', detail: { id, phone: opening.phone, ...opening.callback } }];
+  }
+  if (newImage.type === 'textback' && isRecord(newImage.episode) && newImage.episode.state === 'sent') {
+    const e = newImage.episode;
+    const was = isRecord(oldImage?.episode) ? oldImage.episode : undefined;
+    if (was?.state === 'sent' && was.openSince === e.openSince) return [];
     const phone = str(newImage.phone);
-    if (openSince === undefined || phone === undefined || (before !== undefined && openSince <= before)) return [];
-    const id = `callback-opened:${phone}:${openSince}`;
-    return [{ id, detailType: 'Callback opened', detail: { id, phone, ...newImage.callback } }];
+    const id = `text-back-sent:${phone}:${str(e.openSince)}`;
+    return [
+      {
+        id,
+        detailType: 'Text-back sent',
+        detail: { id, phone, openSince: e.openSince, messageSid: e.messageSid, sentAt: e.sentAt },
+      },
+    ];
   }
   if (newImage.type === 'resolution' && isRecord(newImage.resolution)) {
     const r = newImage.resolution;

@@ -10,6 +10,7 @@
  * | `CONTACT#<E.164>`      | one missed caller, its callback worklist | contacts; resolvers   |
  * | `RESOLUTION#<E.164>#<id>` | one resolved callback (history)      | contacts; resolvers   |
  * | `META#reconcile`       | the reconciliation watermark            | reconciliation        |
+ * | `TEXTBACK#<E.164>`     | the number's text-back state            | text-back             |
  */
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import {
@@ -24,6 +25,7 @@ import {
   type WithinBucket,
 } from '../callbacks/model.js';
 import { logger } from '../platform/log.js';
+import { FAIL_REASONS, SKIP_REASONS, type TextBackEpisode, type TextBackRecord } from '../textback/reasons.js';
 import { MISSED_STATUSES, type MissedCall, type MissedStatus, SOURCES, type Source } from './calls.js';
 
 /** The table could not be read or written: HTTP callers answer 503, the stream retries. */
@@ -45,6 +47,7 @@ export const callSidOfKey = (pk: string): string => pk.slice(CALL_PREFIX.length)
 export const statsKey = (day: string): string => `STATS#${day}`;
 export const contactKey = (e164: string): string => `CONTACT#${e164}`;
 export const WATERMARK_KEY = 'META#reconcile';
+export const textBackKey = (e164: string): string => `TEXTBACK#${e164}`;
 
 /** The global secondary index of contacts, most recently missed first (`GET /contacts`). */
 export const CONTACTS_INDEX = 'byLastMissed';
@@ -270,6 +273,14 @@ export interface DayCounts {
   anonymous: number;
   contactsCreated: number;
   callbacks: DayCallbackCounts;
+  /** Texts to callers whose callback opened on the day (TEXT_BACK=on): one outcome per opened callback. */
+  textBack: {
+    sent: number;
+    skipped: Record<(typeof SKIP_REASONS)[number], number>;
+    failed: Record<(typeof FAIL_REASONS)[number], number>;
+    /** Claimed, then the sender stopped before Twilio's answer was recorded: maybe sent, never sent twice. */
+    unknown: number;
+  };
 }
 
 /** 1 for each of `names`. */
@@ -335,6 +346,12 @@ export function parseDayCounts(item: Readonly<Record<string, unknown>> | undefin
       },
       secondsToCallback: num('callbacks:secondsToCallback'),
       ttc: Object.fromEntries([...TTC_BOUNDS.map(String), 'inf'].map((bound) => [bound, num(`callbacks:ttc:${bound}`)])),
+    },
+    textBack: {
+      sent: num('textback:sent'),
+      skipped: Object.fromEntries(SKIP_REASONS.map((r) => [r, num(`textback:skipped:${r}`)])) as DayCounts['textBack']['skipped'],
+      failed: Object.fromEntries(FAIL_REASONS.map((r) => [r, num(`textback:failed:${r}`)])) as DayCounts['textBack']['failed'],
+      unknown: num('textback:unknown'),
     },
   };
 }
@@ -563,4 +580,59 @@ export function parseResolutionSummary(item: Readonly<Record<string, unknown>>):
     ...(typeof r.resolvingCallSid === 'string' ? { resolvingCallSid: r.resolvingCallSid } : {}),
     ...(typeof r.note === 'string' ? { note: r.note } : {}),
   };
+}
+
+// ---- text-back ----------------------------------------------------------------------------------
+
+const EPISODE_STATES = ['claimed', 'sent', 'skipped', 'failed', 'unknown'] as const;
+
+function parseEpisode(value: unknown): TextBackEpisode | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value) || !EPISODE_STATES.some((s) => s === value.state)) throw new InvalidItemError('episode is malformed');
+  const episode: TextBackEpisode = { openSince: requireString(value, 'openSince'), state: value.state as TextBackEpisode['state'] };
+  for (const name of ['claimedAt', 'messageSid', 'sentAt', 'reason'] as const) {
+    if (typeof value[name] === 'string') Object.assign(episode, { [name]: value[name] });
+  }
+  if (typeof value.errorCode === 'number') episode.errorCode = value.errorCode;
+  return episode;
+}
+
+/** The `TEXTBACK#<E.164>` item; undefined when there is none. @throws InvalidItemError */
+export function parseTextBackRecord(item: Readonly<Record<string, unknown>> | undefined): TextBackRecord | undefined {
+  if (item === undefined) return undefined;
+  const record: TextBackRecord = { phone: requireString(item, 'phone'), version: requireNumber(item, 'version') };
+  const episode = parseEpisode(item.episode);
+  if (episode !== undefined) record.episode = episode;
+  if (typeof item.lastSentAt === 'string') record.lastSentAt = item.lastSentAt;
+  if (typeof item.optedOutAt === 'string') record.optedOutAt = item.optedOutAt;
+  const nt = item.notTextable;
+  if (isRecord(nt) && (nt.reason === 'not-mobile' || nt.reason === 'invalid-number') && typeof nt.at === 'string')
+    record.notTextable = { reason: nt.reason, at: nt.at };
+  return record;
+}
+
+/** What the contact and the callback show of a text-back: `{ state, messageSid, sentAt | reason }`. */
+export type TextBackSummary = Pick<TextBackEpisode, 'state' | 'messageSid' | 'sentAt' | 'reason' | 'errorCode'>;
+
+export function textBackSummary(episode: TextBackEpisode): TextBackSummary {
+  const { openSince: _openSince, claimedAt: _claimedAt, ...shown } = episode;
+  return shown;
+}
+
+/**
+ * The callback a contact's stream record opened, or undefined: its open callback appears, or
+ * starts later than before (the earlier one was resolved). The events function and the
+ * text-back function read openings alike.
+ */
+export function callbackOpening(
+  oldImage: Readonly<Record<string, unknown>> | undefined,
+  newImage: Readonly<Record<string, unknown>> | undefined,
+): { phone: string; callback: Record<string, unknown> & { openSince: string } } | undefined {
+  if (newImage?.type !== 'contact' || !isRecord(newImage.callback)) return undefined;
+  const openSince = newImage.callback.openSince;
+  const before = isRecord(oldImage?.callback) ? oldImage.callback.openSince : undefined;
+  const phone = newImage.phone;
+  if (typeof openSince !== 'string' || typeof phone !== 'string') return undefined;
+  if (typeof before === 'string' && openSince <= before) return undefined;
+  return { phone, callback: { ...newImage.callback, openSince } };
 }

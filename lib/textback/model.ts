@@ -1,0 +1,96 @@
+/**
+ * Text-back as pure decisions: which opened callback gets one SMS, which is skipped and why, and
+ * what a Twilio answer means for the number. The state lives on its own item, `TEXTBACK#<E.164>`
+ * (lib/textback/store.ts), never on the contact: claims and results never contend with the
+ * contacts function's writes.
+ *
+ * At most once per opened callback: the claim (the episode's `openSince`, state `claimed`) is
+ * written before Twilio is asked; a later look at the same opening finds it and sends nothing.
+ * A claim still `claimed` when the opening is seen again means the sender stopped between the
+ * claim and the result (a crash): the text may or may not have gone, and it is not sent again
+ * (`unknown`).
+ */
+import { callerId } from '../ledger/phone.js';
+import { isOpen } from './hours.js';
+import type { FailReason, SkipReason, TextBackEpisode, TextBackRecord } from './reasons.js';
+import type { TextBackSettings } from './settings.js';
+
+export { FAIL_REASONS, type FailReason, SKIP_REASONS, type SkipReason, type TextBackEpisode, type TextBackRecord } from './reasons.js';
+
+/** A callback that opened: the number, the opening miss and the line the caller dialled. */
+export interface Opening {
+  phone: string;
+  openSince: string;
+  line: string;
+  /** The CallSid of the miss that opened it. */
+  callSid: string;
+}
+
+export type Decision =
+  | { kind: 'duplicate' }
+  | { kind: 'crashed' }
+  | { kind: 'skip'; reason: SkipReason }
+  | { kind: 'send'; to: string; from: string | undefined; messagingServiceSid: string | undefined; body: string; afterHours: boolean };
+
+/**
+ * What to do for an opening. `direction` is the opening call's (undefined when its item is gone).
+ * Order: seen before (duplicate or crashed), then the reasons never to text, then time.
+ */
+export function decide(input: {
+  opening: Opening;
+  direction: string | undefined;
+  record: TextBackRecord | undefined;
+  settings: TextBackSettings;
+  now: Date;
+}): Decision {
+  const { opening, record, settings, now } = input;
+  const seen = record?.episode;
+  if (seen !== undefined && seen.openSince >= opening.openSince) {
+    return seen.openSince === opening.openSince && seen.state === 'claimed' ? { kind: 'crashed' } : { kind: 'duplicate' };
+  }
+  if (input.direction !== 'inbound') return { kind: 'skip', reason: 'outbound' };
+  const id = callerId(opening.phone);
+  if (id.kind !== 'number') return { kind: 'skip', reason: 'invalid-number' };
+  if (record?.optedOutAt !== undefined) return { kind: 'skip', reason: 'opted-out' };
+  if (record?.notTextable !== undefined) return { kind: 'skip', reason: 'not-textable' };
+  if (now.getTime() - Date.parse(opening.openSince) > settings.maxAgeMinutes * 60_000) return { kind: 'skip', reason: 'too-old' };
+  const last = record?.lastSentAt === undefined ? undefined : Date.parse(record.lastSentAt);
+  if (last !== undefined && now.getTime() - last < settings.cooldownHours * 3_600_000) return { kind: 'skip', reason: 'cooldown' };
+  const from = opening.line === '' ? undefined : opening.line;
+  if (settings.messagingServiceSid === undefined && from === undefined) return { kind: 'skip', reason: 'no-sender' };
+  const open = isOpen(settings.hours, settings.timeZone, now);
+  return {
+    kind: 'send',
+    to: id.e164,
+    from: settings.messagingServiceSid === undefined ? from : undefined,
+    messagingServiceSid: settings.messagingServiceSid,
+    body: open ? settings.message : settings.afterHoursMessage,
+    afterHours: !open,
+  };
+}
+
+/** Twilio's answer to a send, as this project reads it. */
+export type SendOutcome =
+  | { kind: 'sent'; messageSid: string }
+  | { kind: 'failed'; reason: FailReason; errorCode?: number }
+  /** No answer after the request left (a timeout, a reset): it may have been sent. */
+  | { kind: 'unknown'; detail: string };
+
+/** Twilio error codes with a meaning here: https://www.twilio.com/docs/api/errors */
+export function failReason(status: number, code: number | undefined): FailReason {
+  if (code === 21610) return 'opted-out';
+  if (code === 21614) return 'not-mobile';
+  if (code === 21211) return 'invalid-number';
+  if (status === 401 || status === 403 || code === 20003) return 'auth';
+  if (status === 429 || status >= 500) return 'unavailable';
+  return 'rejected';
+}
+
+/** The day counters one settled opening adds (on the day the callback opened). */
+export function textBackCounter(episode: TextBackEpisode): string | undefined {
+  if (episode.state === 'sent') return 'textback:sent';
+  if (episode.state === 'skipped') return `textback:skipped:${episode.reason}`;
+  if (episode.state === 'failed') return `textback:failed:${episode.reason}`;
+  if (episode.state === 'unknown') return 'textback:unknown';
+  return undefined;
+}

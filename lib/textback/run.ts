@@ -1,0 +1,152 @@
+/**
+ * The text-back function's batch: for each contact record whose callback OPENED, one decision
+ * (lib/textback/model.ts) settled on the number's text-back item. A send is claimed before
+ * Twilio is asked and its answer recorded after; Twilio errors are recorded, not retried by the
+ * stream (the bounded retries are inside the send). Only a table that cannot be read or written
+ * fails a record, and its retry finds the claim: it never texts twice.
+ */
+import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import { episodes } from '../callbacks/model.js';
+import { maskPhone } from '../ledger/phone.js';
+import { callbackOpening, parseCallbackState } from '../ledger/schema.js';
+import { fromImage } from '../ledger/stream-image.js';
+import { logger } from '../platform/log.js';
+import type { TwilioMessages } from '../twilio/messages.js';
+import { type Decision, decide, type Opening, type SendOutcome, type TextBackEpisode, type TextBackRecord } from './model.js';
+import type { TextBackSettings } from './settings.js';
+import type { TextBackStore } from './store.js';
+
+export interface TextBackDeps {
+  settings: TextBackSettings;
+  store: TextBackStore;
+  /** The direction of a recorded call (`inbound`, `outbound-api`…), undefined when its item is gone. */
+  direction(callSid: string): Promise<string | undefined>;
+  messages(): Promise<TwilioMessages>;
+  now?: () => Date;
+  /** Counts a metric (CloudWatch EMF in AWS). */
+  count?: (name: 'TextBackSent' | 'TextBackFailed' | 'TextBackLostAfterClaim' | 'TextBackAuthError', n?: number) => void;
+}
+
+export type Settled = Decision['kind'] | 'sent' | 'failed' | 'unknown' | 'contended';
+
+/** The opening of a contact's stream record, with the miss that opened it; undefined for most records. */
+export function openingOf(record: DynamoDBRecord): Opening | undefined {
+  const image = record.dynamodb;
+  if (record.eventName === 'REMOVE' || image?.NewImage === undefined) return undefined;
+  const newImage = fromImage(image.NewImage);
+  const opened = callbackOpening(image.OldImage === undefined ? undefined : fromImage(image.OldImage), newImage);
+  if (opened === undefined) return undefined;
+  const open = episodes(parseCallbackState(newImage.callbacks)).open;
+  const callSid = open?.callSids[0];
+  if (open === undefined || callSid === undefined || open.openSince !== opened.callback.openSince) return undefined;
+  return { phone: opened.phone, openSince: open.openSince, line: open.line, callSid };
+}
+
+/** The number's marks after Twilio's answer. */
+function afterSend(record: Omit<TextBackRecord, 'version'>, outcome: SendOutcome, now: string): Omit<TextBackRecord, 'version'> {
+  if (outcome.kind === 'sent') return { ...record, lastSentAt: now };
+  if (outcome.kind !== 'failed') return record;
+  if (outcome.reason === 'opted-out') return { ...record, optedOutAt: now };
+  if (outcome.reason === 'not-mobile' || outcome.reason === 'invalid-number')
+    return { ...record, notTextable: { reason: outcome.reason, at: now } };
+  return record;
+}
+
+function resultEpisode(claim: TextBackEpisode, outcome: SendOutcome, now: string): TextBackEpisode {
+  if (outcome.kind === 'sent') return { ...claim, state: 'sent', messageSid: outcome.messageSid, sentAt: now };
+  if (outcome.kind === 'failed')
+    return {
+      ...claim,
+      state: 'failed',
+      reason: outcome.reason,
+      ...(outcome.errorCode === undefined ? {} : { errorCode: outcome.errorCode }),
+    };
+  return { ...claim, state: 'unknown', reason: 'crashed-after-claim' };
+}
+
+/** Decides and settles one opening; re-reads after a conflicting write (at most 3 rounds). */
+export async function settleOpening(opening: Opening, deps: TextBackDeps): Promise<Settled> {
+  const now = deps.now?.() ?? new Date();
+  const at = now.toISOString();
+  const direction = await deps.direction(opening.callSid);
+  const log = { customer: maskPhone(opening.phone), openSince: opening.openSince, callSid: opening.callSid };
+  for (let round = 0; round < 3; round++) {
+    const record = await deps.store.read(opening.phone);
+    const base: Omit<TextBackRecord, 'version'> = { ...record, phone: opening.phone };
+    const decision = decide({ opening, direction, record, settings: deps.settings, now });
+    if (decision.kind === 'duplicate') return 'duplicate';
+    if (decision.kind === 'crashed') {
+      const episode = record?.episode;
+      if (episode === undefined) return 'duplicate';
+      if (!(await deps.store.write(record, { ...base, episode: { ...episode, state: 'unknown', reason: 'crashed-after-claim' } }, at)))
+        continue;
+      // At most once: the text may have gone before the sender stopped; it is not sent again.
+      logger.error('Text-back claimed but its result was never recorded; not sent again', log);
+      deps.count?.('TextBackLostAfterClaim');
+      return 'unknown';
+    }
+    if (decision.kind === 'skip') {
+      if (
+        !(await deps.store.write(
+          record,
+          { ...base, episode: { openSince: opening.openSince, state: 'skipped', reason: decision.reason } },
+          at,
+        ))
+      )
+        continue;
+      logger.info('Text-back skipped', { ...log, reason: decision.reason });
+      return 'skip';
+    }
+    const claim: TextBackEpisode = { openSince: opening.openSince, state: 'claimed', claimedAt: at };
+    if (!(await deps.store.write(record, { ...base, episode: claim }, at))) continue;
+    const claimed: TextBackRecord = { ...base, episode: claim, version: (record?.version ?? 0) + 1 };
+    const outcome = await (await deps.messages()).send(decision);
+    const settledAt = (deps.now?.() ?? new Date()).toISOString();
+    const written = await deps.store.write(
+      claimed,
+      { ...afterSend(base, outcome, settledAt), episode: resultEpisode(claim, outcome, settledAt) },
+      settledAt,
+    );
+    if (!written) logger.error('Text-back result not recorded: the item changed after the claim', log);
+    if (outcome.kind === 'sent') {
+      deps.count?.('TextBackSent');
+      logger.info('Text-back sent', { ...log, messageSid: outcome.messageSid, afterHours: decision.afterHours });
+      return 'sent';
+    }
+    if (outcome.kind === 'failed') {
+      deps.count?.('TextBackFailed');
+      if (outcome.reason === 'auth') {
+        deps.count?.('TextBackAuthError');
+        logger.error('Twilio refused the text-back credentials (401): check TWILIO_ACCOUNT_SID and the REST secret', log);
+      } else logger.warn('Text-back not sent', { ...log, reason: outcome.reason, errorCode: outcome.errorCode });
+      return 'failed';
+    }
+    deps.count?.('TextBackLostAfterClaim');
+    logger.error('Text-back outcome unknown (no answer from Twilio); not sent again', { ...log, detail: outcome.detail });
+    return 'unknown';
+  }
+  logger.warn('Text-back item kept changing; left to the next look', log);
+  return 'contended';
+}
+
+/** Processes a stream batch in order; a record fails only when the table fails. */
+export async function processTextBackBatch(
+  records: readonly DynamoDBRecord[],
+  deps: TextBackDeps,
+): Promise<DynamoDBBatchResponse & { settled: Settled[] }> {
+  const settled: Settled[] = [];
+  const batchItemFailures: DynamoDBBatchResponse['batchItemFailures'] = [];
+  for (const record of records) {
+    try {
+      const opening = openingOf(record);
+      if (opening === undefined) continue;
+      settled.push(await settleOpening(opening, deps));
+    } catch (error) {
+      const sequenceNumber = record.dynamodb?.SequenceNumber;
+      if (sequenceNumber === undefined) throw error;
+      logger.error('Text-back record failed; retried by the stream', { eventID: record.eventID, sequenceNumber, error });
+      batchItemFailures.push({ itemIdentifier: sequenceNumber });
+    }
+  }
+  return { batchItemFailures, settled };
+}
