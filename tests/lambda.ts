@@ -15,6 +15,7 @@ const modules = {
   reconcile: () => import('../functions/reconcile.js'),
   operator: () => import('../functions/operator.js'),
   events: () => import('../functions/events.js'),
+  textback: () => import('../functions/textback.js'),
 } as const;
 
 let ssm: SsmServer | undefined;

@@ -1,0 +1,314 @@
+/**
+ * Text-back on DynamoDB Local's real stream (serverless.yml's mapping for `textback`, its filter
+ * included), the function cold-started as deployed under its role with TEXT_BACK=on, sending
+ * through the official SDK to the local Twilio API: once per opened callback under duplicate
+ * records, retried batches and a crash between claim and send; the cooldown; opt-out and every
+ * Twilio error path; outbound and old misses never texted.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readStreamEvent } from '../../dev/serverless-config.js';
+import { StreamPoller } from '../../dev/stream-poller.js';
+import { createTable } from '../../dev/table.js';
+import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
+import { createCallbackResolver } from '../../lib/callbacks/store.js';
+import { createContactsStore } from '../../lib/contacts/store.js';
+import { classifyStatusCallback } from '../../lib/ledger/calls.js';
+import { callItem, parseDayCounts, parsePendingCall, parseTextBackRecord, statsKey, textBackKey } from '../../lib/ledger/schema.js';
+import { createLedger } from '../../lib/ledger/store.js';
+import { processTextBackBatch } from '../../lib/textback/run.js';
+import { readTextBackSettings } from '../../lib/textback/settings.js';
+import { createTextBackStore, type TextBackStore } from '../../lib/textback/store.js';
+import { createTwilioMessages } from '../../lib/twilio/messages.js';
+import { ACCOUNT_SID, AUTH_TOKEN, callSid, freshTable, statusCallback, streamsClient } from '../helpers.js';
+import { guardClient } from '../iam.js';
+import { loadHandler } from '../lambda.js';
+
+type Handler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
+const context = { awsRequestId: 'tb', functionName: 'textback' } as unknown as Context;
+const LINE = '+14155559876';
+
+let table: Awaited<ReturnType<typeof freshTable>>;
+let twilio: TwilioApi;
+let handler: Handler;
+let poller: StreamPoller;
+/** Every event the mapping delivered, to replay as a duplicate or retried batch. */
+const delivered: DynamoDBStreamEvent[] = [];
+
+async function startFunction(env: Record<string, string> = {}): Promise<Handler> {
+  return loadHandler<Handler>('textback', {
+    tableName: table.tableName,
+    env: { TEXT_BACK: 'on', TWILIO_API_BASE_URL: twilio.baseUrl, ...env },
+  });
+}
+
+beforeAll(async () => {
+  twilio = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [AUTH_TOKEN] });
+  table = await freshTable();
+  const streamArn = (await createTable(table.client, table.tableName)).streamArn ?? '';
+  handler = await startFunction();
+  poller = new StreamPoller({
+    streams: guardClient(streamsClient(), 'textback', { tableName: table.tableName, streamLabel: streamArn.split('/stream/')[1] }),
+    streamArn,
+    region: 'us-east-1',
+    config: readStreamEvent('textback'),
+    invoke: (event) => {
+      delivered.push(event);
+      return handler(event, context);
+    },
+    onFailure: () => {},
+  });
+});
+afterAll(async () => {
+  await twilio.stop();
+  await table.drop();
+});
+beforeEach(async () => {
+  await drain();
+  delivered.length = 0;
+});
+
+async function drain(): Promise<void> {
+  for (let quiet = 0, i = 0; quiet < 2 && i < 50; i++) {
+    const result = await poller.pollOnce();
+    quiet = result.read === 0 ? quiet + 1 : 0;
+  }
+}
+
+/** A missed call recorded by the webhook's path and applied to its contact (the callback opens). */
+async function miss(phone: string, minutesAgo: number, overrides: Record<string, string> = {}): Promise<string> {
+  const at = new Date(Date.now() - minutesAgo * 60_000);
+  const classified = classifyStatusCallback(statusCallback({ From: phone, To: LINE, Timestamp: at.toUTCString(), ...overrides }), false);
+  if (classified.kind !== 'missed') throw new Error('not missed');
+  await createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 }).record(classified.call);
+  const pending = parsePendingCall(callItem(classified.call, new Date(), 90));
+  if (pending === undefined) throw new Error('no pending call');
+  await createContactsStore(table.as('contacts'), { tableName: table.tableName }).apply(pending);
+  return at.toISOString().replace(/\.\d{3}Z$/, '.000Z');
+}
+
+/** A callback that reached the number `minutesAgo`: it resolves the misses before it. */
+async function resolve(phone: string, minutesAgo: number): Promise<void> {
+  await createCallbackResolver(table.as('webhook'), { tableName: table.tableName }).resolve(phone, {
+    id: callSid(),
+    at: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+    by: 'callback',
+  });
+}
+
+const sentTo = (phone: string) => twilio.messages.filter((m) => m.to === phone);
+const messageRequests = () => twilio.requests.filter((r) => r.url.includes('/Messages.json')).length;
+
+async function record(phone: string) {
+  return parseTextBackRecord((await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk: textBackKey(phone) } }))).Item);
+}
+async function today() {
+  const day = new Date().toISOString().slice(0, 10);
+  return parseDayCounts((await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk: statsKey(day) } }))).Item).textBack;
+}
+
+describe('text-back through the textback function', () => {
+  it('texts the caller once when the callback opens, from the line dialled, and records the Message SID', async () => {
+    const phone = '+14155557301';
+    const before = await today();
+    const openSince = await miss(phone, 1);
+    await drain();
+    expect(sentTo(phone)).toEqual([
+      expect.objectContaining({
+        to: phone,
+        from: LINE,
+        body: 'Sorry we missed your call. We will call you back shortly. Reply STOP to opt out.',
+      }),
+    ]);
+    const state = await record(phone);
+    expect(state?.episode).toMatchObject({ openSince, state: 'sent', messageSid: sentTo(phone)[0]?.sid });
+    expect((await today()).sent).toBe(before.sent + 1);
+
+    // A second miss joins the open callback: no opening, no text.
+    await miss(phone, 0.5);
+    await drain();
+    expect(sentTo(phone)).toHaveLength(1);
+  });
+
+  it('sends nothing more when the same records come again: a duplicate delivery and a retried batch', async () => {
+    const phone = '+14155557302';
+    await miss(phone, 1);
+    await drain();
+    expect(delivered.length).toBeGreaterThan(0);
+    const requests = messageRequests();
+    for (const event of [...delivered]) {
+      await handler(event, context);
+      await handler({ Records: [...event.Records, ...event.Records] }, context);
+    }
+    // And a cold start (another container) given the same batch.
+    const other = await startFunction();
+    for (const event of [...delivered]) await other(event, context);
+    handler = await startFunction();
+    expect(sentTo(phone)).toHaveLength(1);
+    expect(messageRequests()).toBe(requests);
+  });
+
+  it('skips a callback that opens again within the cooldown, and texts again after it', async () => {
+    const phone = '+14155557303';
+    await miss(phone, 3);
+    await drain();
+    await resolve(phone, 2);
+    const before = await today();
+    await miss(phone, 1);
+    await drain();
+    expect(sentTo(phone)).toHaveLength(1);
+    expect((await record(phone))?.episode).toMatchObject({ state: 'skipped', reason: 'cooldown' });
+    expect((await today()).skipped.cooldown).toBe(before.skipped.cooldown + 1);
+
+    handler = await startFunction({ TEXT_BACK_COOLDOWN_HOURS: '0' });
+    await resolve(phone, 0.75);
+    await miss(phone, 0.5);
+    await drain();
+    handler = await startFunction();
+    expect(sentTo(phone)).toHaveLength(2);
+  });
+
+  it('marks a number that replied STOP (21610) and never asks Twilio for it again', async () => {
+    const phone = '+14155557304';
+    twilio.optedOut.add(phone);
+    await miss(phone, 2);
+    await drain();
+    expect((await record(phone))?.episode).toMatchObject({ state: 'failed', reason: 'opted-out', errorCode: 21610 });
+    expect((await record(phone))?.optedOutAt).toBeDefined();
+    const requests = messageRequests();
+    handler = await startFunction({ TEXT_BACK_COOLDOWN_HOURS: '0' });
+    await resolve(phone, 1.5);
+    await miss(phone, 1);
+    await drain();
+    handler = await startFunction();
+    expect((await record(phone))?.episode).toMatchObject({ state: 'skipped', reason: 'opted-out' });
+    expect(messageRequests()).toBe(requests);
+    expect(sentTo(phone)).toEqual([]);
+  });
+
+  it('marks a landline (21614) not textable after one request, without retries or stream retries', async () => {
+    const phone = '+14155557305';
+    twilio.landlines.add(phone);
+    const requests = messageRequests();
+    await miss(phone, 1);
+    await drain();
+    expect(messageRequests()).toBe(requests + 1);
+    expect(await record(phone)).toMatchObject({
+      episode: { state: 'failed', reason: 'not-mobile', errorCode: 21614 },
+      notTextable: { reason: 'not-mobile' },
+    });
+    expect(delivered.flatMap((e) => e.Records)).not.toEqual([]);
+  });
+
+  it('retries 429 and 5xx within the invocation: sent after two 429s; given up after three 500s, recorded as failed', async () => {
+    const a = '+14155557306';
+    twilio.faults.push({ kind: 'status', status: 429, times: 2, path: /Messages\.json$/ });
+    let requests = messageRequests();
+    await miss(a, 1);
+    await drain();
+    expect(messageRequests()).toBe(requests + 3);
+    expect(sentTo(a)).toHaveLength(1);
+
+    const b = '+14155557307';
+    twilio.faults.push({ kind: 'status', status: 500, times: 3, path: /Messages\.json$/ });
+    requests = messageRequests();
+    const failures: DynamoDBBatchResponse[] = [];
+    await miss(b, 1);
+    for (let i = 0; i < 5; i++) {
+      const before = delivered.length;
+      await poller.pollOnce();
+      for (const event of delivered.slice(before)) failures.push(await handler(event, context));
+    }
+    await drain();
+    expect(messageRequests()).toBe(requests + 3);
+    expect(sentTo(b)).toEqual([]);
+    expect(await record(b)).toMatchObject({ episode: { state: 'failed', reason: 'unavailable' } });
+    // Recorded, not left to the stream: no batch item failures.
+    expect(failures.flatMap((f) => f.batchItemFailures)).toEqual([]);
+  });
+
+  it('records a refused credential (401) as a configuration failure, once', async () => {
+    const phone = '+14155557308';
+    handler = await startFunction({ TWILIO_AUTH_TOKEN: 'not-the-token' });
+    await miss(phone, 1);
+    await drain();
+    handler = await startFunction();
+    expect(await record(phone)).toMatchObject({ episode: { state: 'failed', reason: 'auth' } });
+    expect(sentTo(phone)).toEqual([]);
+  });
+
+  it('never texts a miss of a call we placed, nor one older than TEXT_BACK_MAX_AGE_MINUTES', async () => {
+    const outbound = '+14155557309';
+    await miss(outbound, 1, { Direction: 'outbound-api', From: LINE, To: outbound });
+    const old = '+14155557310';
+    await miss(old, 45);
+    await drain();
+    expect(sentTo(outbound)).toEqual([]);
+    expect(sentTo(old)).toEqual([]);
+    expect((await record(outbound))?.episode).toMatchObject({ state: 'skipped', reason: 'outbound' });
+    expect((await record(old))?.episode).toMatchObject({ state: 'skipped', reason: 'too-old' });
+  });
+});
+
+describe('a crash between the claim and the send', () => {
+  it('loses at most that one text: the retry finds the claim, records "unknown" and sends nothing', async () => {
+    const phone = '+14155557311';
+    const settings = readTextBackSettings({ TEXT_BACK: 'on' });
+    const store = createTextBackStore(table.as('textback'), table.tableName);
+    let sends = 0;
+    const messages = createTwilioMessages({
+      accountSid: ACCOUNT_SID,
+      username: ACCOUNT_SID,
+      password: AUTH_TOKEN,
+      baseUrl: twilio.baseUrl,
+    });
+    // The fault: the process dies right after the claim is written (before Twilio is asked).
+    const crashing: TextBackStore = {
+      read: (p) => store.read(p),
+      write: async (expected, next, now) => {
+        const written = await store.write(expected, next, now);
+        if (next.episode?.state === 'claimed') throw new Error('the container died');
+        return written;
+      },
+    };
+    const direction = async () => 'inbound';
+    const counted = async () => {
+      sends += 1;
+      return messages;
+    };
+    // The opening's record, as the mapping delivers it.
+    const records: DynamoDBRecord[] = [];
+    const capture = new StreamPoller({
+      streams: streamsClient(),
+      streamArn: (await createTable(table.client, table.tableName)).streamArn ?? '',
+      region: 'us-east-1',
+      config: readStreamEvent('textback'),
+      invoke: async (event) => {
+        records.push(...event.Records);
+        return { batchItemFailures: [] };
+      },
+      onFailure: () => {},
+    });
+    await miss(phone, 1);
+    for (let i = 0; i < 5; i++) await capture.pollOnce();
+    const opening = records.filter((r) => r.dynamodb?.NewImage?.phone?.S === phone);
+    expect(opening.length).toBeGreaterThan(0);
+    const before = await today();
+
+    const crashed = await processTextBackBatch(opening, { settings, store: crashing, direction, messages: counted });
+    expect(crashed.batchItemFailures.length).toBe(opening.length);
+    expect(sends).toBe(0);
+    // The stream retries the batch; then a duplicate of it comes too.
+    const retried = await processTextBackBatch(opening, { settings, store, direction, messages: counted });
+    const again = await processTextBackBatch(opening, { settings, store, direction, messages: counted });
+    expect(retried.batchItemFailures).toEqual([]);
+    expect(retried.settled).toContain('unknown');
+    expect(again.settled.every((s) => s === 'duplicate')).toBe(true);
+    expect(sends).toBe(0);
+    expect(sentTo(phone)).toEqual([]);
+    expect((await record(phone))?.episode).toMatchObject({ state: 'unknown', reason: 'crashed-after-claim' });
+    expect((await today()).unknown).toBe(before.unknown + 1);
+    await drain();
+  });
+});
