@@ -4,21 +4,25 @@
  * resolution items. Both read the 8 shards of the `byCallbackState` index and merge them.
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { shardedPage } from '../ledger/requests.js';
+import { batchGetAll, shardedPage } from '../ledger/requests.js';
 import {
   CALLBACK_SORT_KEY,
   CALLBACKS_INDEX,
   type CallbackIndexState,
   callbackShards,
+  callbackTextBack,
   InvalidItemError,
   isMissedStatus,
   isRecord,
   type OpenCallback,
   parseResolutionSummary,
+  parseTextBackRecord,
   type ResolutionSummary,
   readable,
   requireString,
   TableUnavailableError,
+  type TextBackSummary,
+  textBackKey,
 } from '../ledger/schema.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError } from '../platform/request.js';
@@ -32,7 +36,7 @@ export interface CallbacksQuery {
   from: string | undefined;
 }
 
-export type OpenCallbackItem = OpenCallback & { phone: string };
+export type OpenCallbackItem = OpenCallback & { phone: string; textBack: TextBackSummary | null };
 export type ResolvedCallbackItem = Omit<ResolutionSummary, 'id'>;
 
 const binding = (q: Pick<CallbacksQuery, 'state' | 'since'>) => `${q.state}|${q.since ?? ''}`;
@@ -50,7 +54,7 @@ export function parseCallbacksQuery(query: URLSearchParams): CallbacksQuery {
   return { ...q, from };
 }
 
-function openItem(item: Record<string, unknown>): OpenCallbackItem {
+function openItem(item: Record<string, unknown>): Omit<OpenCallbackItem, 'textBack'> {
   const cb = item.callback;
   if (!isRecord(cb) || !isMissedStatus(cb.lastStatus) || typeof cb.openMissedCount !== 'number')
     throw new InvalidItemError('callback is malformed');
@@ -86,10 +90,24 @@ export async function listCallbacks(
     after: q.from,
     what: 'The callbacks index',
   });
-  return {
-    items: items.flatMap((item) => readable(() => (ascending ? openItem(item) : resolvedItem(item)), 'callback item') ?? []),
-    nextCursor: continueAfter === undefined ? null : encodeCursor(continueAfter, binding(q)),
-  };
+  const nextCursor = continueAfter === undefined ? null : encodeCursor(continueAfter, binding(q));
+  if (!ascending) return { items: items.flatMap((item) => readable(() => resolvedItem(item), 'callback item') ?? []), nextCursor };
+  const open = items.flatMap((item) => readable(() => openItem(item), 'callback item') ?? []);
+  // Each open callback's text-back (TEXT_BACK=on): one BatchGetItem for the page.
+  const records = new Map<string, ReturnType<typeof parseTextBackRecord>>();
+  if (open.length > 0) {
+    const found = await batchGetAll(
+      client,
+      tableName,
+      open.map((item) => ({ pk: textBackKey(item.phone) })),
+      { what: 'The text-back items' },
+    );
+    for (const item of found) {
+      const record = readable(() => parseTextBackRecord(item), 'text-back item');
+      if (record !== undefined) records.set(record.phone, record);
+    }
+  }
+  return { items: open.map((item) => ({ ...item, textBack: callbackTextBack(records.get(item.phone), item.openSince) })), nextCursor };
 }
 
 /** Open callbacks now: a COUNT query of each shard of the open index (reads what it counts, no items returned). */

@@ -13,17 +13,23 @@ import {
   CONTACTS_INDEX,
   type Contact,
   type ContactSummary,
+  type ContactTextBack,
+  callbackTextBack,
   callKey,
   contactKey,
+  contactTextBack,
   contactShards,
   type OpenCallback,
   parseCallSummary,
   parseContact,
   parseContactSummary,
+  parseTextBackRecord,
   type ResolutionSummary,
   readable,
   resolutionSummary,
   TableUnavailableError,
+  type TextBackSummary,
+  textBackKey,
 } from '../ledger/schema.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError } from '../platform/request.js';
@@ -82,17 +88,22 @@ export async function getContact(
   | (ContactSummary & {
       statusCounts: Contact['statusCounts'];
       calls: CallSummary[];
-      callback: OpenCallback | null;
+      callback: (OpenCallback & { textBack: TextBackSummary | null }) | null;
       resolutions: ResolutionSummary[];
+      textBack: ContactTextBack | null;
     })
   | undefined
 > {
   let item: Record<string, unknown> | undefined;
+  let textBackItem: Record<string, unknown> | undefined;
   try {
-    item = (await client.send(new GetCommand({ TableName: tableName, Key: { pk: contactKey(e164) } }))).Item;
+    [item, textBackItem] = await Promise.all(
+      [contactKey(e164), textBackKey(e164)].map(async (pk) => (await client.send(new GetCommand({ TableName: tableName, Key: { pk } }))).Item),
+    );
   } catch (error) {
     throw new TableUnavailableError('The contact could not be read', { cause: error });
   }
+  const textBack = textBackItem === undefined ? undefined : readable(() => parseTextBackRecord(textBackItem), 'text-back item');
   const contact = item === undefined ? undefined : readable(() => parseContact(item), 'contact');
   if (contact === undefined) return undefined;
   const items = await batchGetAll(
@@ -117,7 +128,8 @@ export async function getContact(
     lastStatus,
     statusCounts,
     calls,
-    callback: contact.callback ?? null,
+    callback: contact.callback === undefined ? null : { ...contact.callback, textBack: callbackTextBack(textBack, contact.callback.openSince) },
     resolutions,
+    textBack: contactTextBack(textBack),
   };
 }

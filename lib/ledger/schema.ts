@@ -611,12 +611,30 @@ export function parseTextBackRecord(item: Readonly<Record<string, unknown>> | un
   return record;
 }
 
-/** What the contact and the callback show of a text-back: `{ state, messageSid, sentAt | reason }`. */
+/** What a callback shows of its text-back: `{ state, messageSid, sentAt | reason }`. */
 export type TextBackSummary = Pick<TextBackEpisode, 'state' | 'messageSid' | 'sentAt' | 'reason' | 'errorCode'>;
 
 export function textBackSummary(episode: TextBackEpisode): TextBackSummary {
   const { openSince: _openSince, claimedAt: _claimedAt, ...shown } = episode;
   return shown;
+}
+
+/** The text-back of the callback that opened at `openSince`, or null (none, or another callback's). */
+export function callbackTextBack(record: TextBackRecord | undefined, openSince: string): TextBackSummary | null {
+  return record?.episode?.openSince === openSince ? textBackSummary(record.episode) : null;
+}
+
+/** What a contact shows of its text-back: the last opened callback's, and whether the number may be texted. */
+export type ContactTextBack = TextBackSummary & { openSince: string; optedOut: boolean; notTextable: 'not-mobile' | 'invalid-number' | null };
+
+export function contactTextBack(record: TextBackRecord | undefined): ContactTextBack | null {
+  if (record?.episode === undefined) return null;
+  return {
+    openSince: record.episode.openSince,
+    ...textBackSummary(record.episode),
+    optedOut: record.optedOutAt !== undefined,
+    notTextable: record.notTextable?.reason ?? null,
+  };
 }
 
 /**

@@ -8,6 +8,7 @@ import { MISSED_STATUSES, SOURCES } from '../ledger/calls.js';
 import { batchGetAll } from '../ledger/requests.js';
 import { type DayCallbackCounts, type DayCounts, parseDayCounts, statsKey } from '../ledger/schema.js';
 import { HttpError } from '../platform/request.js';
+import { FAIL_REASONS, SKIP_REASONS } from '../textback/reasons.js';
 
 export const MAX_STATS_DAYS = 366;
 const DAY_MS = 86_400_000;
@@ -100,6 +101,11 @@ function add(sum: Counts, day: Counts): void {
   for (const key of Object.keys(a.within) as (keyof typeof a.within)[]) a.within[key] += b.within[key];
   a.secondsToCallback += b.secondsToCallback;
   for (const [bound, n] of Object.entries(b.ttc)) a.ttc[bound] = (a.ttc[bound] ?? 0) + n;
+  const [t, u] = [sum.textBack, day.textBack];
+  t.sent += u.sent;
+  t.unknown += u.unknown;
+  for (const reason of SKIP_REASONS) t.skipped[reason] += u.skipped[reason];
+  for (const reason of FAIL_REASONS) t.failed[reason] += u.failed[reason];
 }
 
 /** Reads the counters of `days` and sums them; `openNow` is counted by the caller (lib/callbacks/api.ts). */

@@ -146,6 +146,8 @@ describe('callbacks', () => {
         openMissedCount: 2,
         lastMissedAt: '2026-11-24T09:10:00.000Z',
         lastStatus: 'no-answer',
+        // TEXT_BACK is off: no text-back was decided.
+        textBack: null,
       },
       {
         phone: b,
@@ -154,6 +156,7 @@ describe('callbacks', () => {
         openMissedCount: 1,
         lastMissedAt: '2026-11-24T09:30:00.000Z',
         lastStatus: 'no-answer',
+        textBack: null,
       },
     ]);
   });
