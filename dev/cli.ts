@@ -29,6 +29,7 @@ export const simulatorArgs = {
   'account-sid': { type: 'string' },
   key: { type: 'string' },
   screenshot: { type: 'string' },
+  'text-back': { type: 'boolean' },
 } as const;
 
 export const parseCli = () => parseArgs({ options: simulatorArgs, allowPositionals: false }).values;

@@ -6,11 +6,11 @@
 
 import { TTC_BOUNDS } from '../lib/callbacks/model.js';
 import { registerCalls } from './cli.js';
-import { callbackTruth, planDay, sendDay } from './simulator.js';
+import { callbackTruth, planDay, sendDay, textBackTruth } from './simulator.js';
 import type { LocalStack } from './stack.js';
 
 /** The stack the demo talks to. */
-export type DemoTarget = Pick<LocalStack, 'target' | 'key' | 'twilioApi'>;
+export type DemoTarget = Pick<LocalStack, 'target' | 'key' | 'twilioApi'> & Partial<Pick<LocalStack, 'events'>>;
 
 export interface DemoOptions {
   calls: number;
@@ -21,6 +21,8 @@ export interface DemoOptions {
   drop: number;
   duplicates: number;
   concurrency: number;
+  /** The stack runs with TEXT_BACK=on: mark some callers opted out or not mobile, and compare the texts. */
+  textBack?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -31,6 +33,7 @@ async function getJson(stack: DemoTarget, path: string, method = 'GET'): Promise
 }
 
 type StatsBody = {
+  textBack?: { sent: number; failed: Record<string, number>; skipped: Record<string, number>; unknown: number };
   totals: Record<string, number>;
   bySource: Record<string, number>;
   anonymous: number;
@@ -66,6 +69,31 @@ async function contactCounts(stack: DemoTarget, since: string, numbers: Readonly
   return counts;
 }
 
+/** Every outcome a text-back settles in (one per callback seen opening). */
+const textBackOutcomes = (s: StatsBody['textBack']): number =>
+  s === undefined
+    ? 0
+    : s.sent + s.unknown + Object.values(s.failed).reduce((a, b) => a + b, 0) + Object.values(s.skipped).reduce((a, b) => a + b, 0);
+
+type BusEvent = { detailType: string; detail: { phone?: string } };
+async function openings(stack: DemoTarget): Promise<BusEvent[]> {
+  if (!stack.events) throw new Error("--text-back needs the local EventBridge (the demo's own stack)");
+  const body: unknown = await (await fetch(`${stack.events}/__local/events`)).json();
+  if (!Array.isArray(body)) throw new Error('GET /__local/events answered something else');
+  return (body as BusEvent[]).filter((e) => e.detailType === 'Callback opened');
+}
+/** Numbers whose callback the ledger saw open (the events function's `Callback opened`). */
+const openedPhones = async (stack: DemoTarget) => new Set((await openings(stack)).map((e) => e.detail.phone ?? ''));
+const openedCount = async (stack: DemoTarget) => (await openings(stack)).length;
+
+/** What the local Twilio API was asked to send. */
+async function localMessages(stack: DemoTarget): Promise<{ to: string }[]> {
+  const response = await fetch(`${stack.twilioApi}/__local/messages`);
+  const body: unknown = await response.json();
+  if (!Array.isArray(body)) throw new Error('GET /__local/messages answered something else');
+  return body.filter((m): m is { to: string } => typeof m === 'object' && m !== null && typeof m.to === 'string');
+}
+
 /** The upper bound of the fine bucket that holds the lower median (as GET /stats reports it); -1 for none. */
 function medianBucket(seconds: readonly number[]): number {
   const sorted = [...seconds].sort((a, b) => a - b);
@@ -94,6 +122,19 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
       plan.calls.flatMap((c) => c.legs),
     );
   const before = await stats(stack, days.from, days.to);
+  // Text-back: every 9th caller who only called in has replied STOP before, every 13th is a landline.
+  const texts = options.textBack ? textBackTruth(plan) : undefined;
+  const optedOut = texts?.inboundOnly.filter((_, i) => i % 9 === 4) ?? [];
+  const landlines = texts?.inboundOnly.filter((_, i) => i % 13 === 7 && i % 9 !== 4) ?? [];
+  if (texts !== undefined) {
+    for (const [path, numbers] of [
+      ['opt-outs', optedOut],
+      ['landlines', landlines],
+    ] as const) {
+      const response = await fetch(`${stack.twilioApi}/__local/${path}`, { method: 'POST', body: JSON.stringify(numbers) });
+      if (response.status !== 201) throw new Error(`the local Twilio API refused the ${path}: ${response.status}`);
+    }
+  }
   const sent = await sendDay(plan, {
     target: stack.target,
     authToken: options.authToken,
@@ -135,8 +176,28 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     callbacks.openNow -= 1;
     callbacks.seconds.push(Math.round((Date.parse(resolvedAt) - Date.parse(openSince)) / 1000));
   }
+  // Texts follow the contacts through the stream. Each callback the ledger saw open (its
+  // `Callback opened` event) gets one outcome; a caller already called back before the ledger
+  // learned of the miss never sees one open, and rightly gets no text.
+  let messages: { to: string }[] = [];
+  let opened = new Set<string>();
+  if (texts !== undefined) {
+    for (let waited = 0; waited < 30_000; waited += 500) {
+      messages = await localMessages(stack);
+      opened = await openedPhones(stack);
+      const s = (await stats(stack, days.from, days.to)).textBack;
+      const outcomes = textBackOutcomes(s) - textBackOutcomes(before.textBack);
+      if (opened.size > 0 && outcomes >= (await openedCount(stack))) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
   const after = await stats(stack, days.from, days.to);
   const delta = (pick: (s: StatsBody) => number) => pick(after) - pick(before);
+  const textedTo = (numbers: readonly string[]) => messages.filter((m) => numbers.includes(m.to)).length;
+  const perNumber = new Map<string, number>();
+  for (const m of messages) perNumber.set(m.to, (perNumber.get(m.to) ?? 0) + 1);
+  const mixedTexted = texts === undefined ? 0 : textedTo(texts.mixed);
+  const openedTotal = texts === undefined ? 0 : await openedCount(stack);
 
   const rows: [string, number, number][] = [
     ['missed calls', plan.truth.missed, delta((s) => s.totals.total ?? 0)],
@@ -169,6 +230,25 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
           ],
         ]
       : []),
+    ...(texts === undefined
+      ? []
+      : (() => {
+          const seenOpen = (numbers: readonly string[]) => numbers.filter((n) => opened.has(n));
+          const inbound = seenOpen(texts.inboundOnly);
+          const stop = seenOpen(optedOut);
+          const landline = seenOpen(landlines);
+          return [
+            ['text-back: callbacks seen opening', openedTotal, delta((s) => textBackOutcomes(s.textBack))],
+            ['  callers who called in, texted', inbound.length - stop.length - landline.length, textedTo(texts.inboundOnly)],
+            ['  failed, replied STOP before (21610)', stop.length, delta((s) => s.textBack?.failed['opted-out'] ?? 0)],
+            ['  failed, not a mobile (21614)', landline.length, delta((s) => s.textBack?.failed['not-mobile'] ?? 0)],
+            ['  numbers we only called, texted', 0, textedTo(texts.outboundOnly)],
+            // Missed both ways: at most one text each (which miss opened the callback is arrival order).
+            [`  numbers missed both ways, texted (≤ ${texts.mixed.length})`, Math.min(mixedTexted, texts.mixed.length), mixedTexted],
+            ['  most texts to one number', messages.length === 0 ? 0 : 1, Math.max(0, ...perNumber.values())],
+            ['  texts sent (GET /stats) = texts Twilio took', messages.length, delta((s) => s.textBack?.sent ?? 0)],
+          ] as [string, number, number][];
+        })()),
   ];
   const wrongContacts = [...plan.truth.contacts].filter(([phone, count]) => contacts.get(phone) !== count);
   const agree = rows.every(([, truth, ledger]) => truth === ledger) && wrongContacts.length === 0;
@@ -177,9 +257,9 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     `\nA day of Twilio traffic: ${plan.calls.length} calls, ${sent.callbacks} callbacks, ${sent.dropped} dropped (lost webhooks), ${sent.duplicated} delivered twice, seed ${seed}`,
   );
   log(`Reconciliation: ${JSON.stringify(reconciled)}\n`);
-  log(`${'what'.padEnd(34)}${'ground truth'.padStart(13)}${'ledger'.padStart(9)}`);
+  log(`${'what'.padEnd(46)}${'ground truth'.padStart(13)}${'ledger'.padStart(9)}`);
   for (const [what, truth, ledger] of rows)
-    log(`${what.padEnd(34)}${String(truth).padStart(13)}${String(ledger).padStart(9)}  ${truth === ledger ? 'ok' : 'DIFFERENT'}`);
+    log(`${what.padEnd(46)}${String(truth).padStart(13)}${String(ledger).padStart(9)}  ${truth === ledger ? 'ok' : 'DIFFERENT'}`);
   for (const [phone, count] of wrongContacts.slice(0, 10)) log(`  contact ${phone}: truth ${count}, ledger ${contacts.get(phone) ?? 0}`);
   log(
     `\n${agree ? 'The ledger agrees with the ground truth.' : 'The ledger DOES NOT agree with the ground truth.'} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,

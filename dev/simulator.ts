@@ -454,3 +454,29 @@ export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSum
   });
   return summary;
 }
+
+/**
+ * Who may get a text-back (TEXT_BACK=on, cooldown longer than the day): a caller whose every
+ * missed call was inbound gets exactly one outcome (sent, or failed for a number marked opted out
+ * or not mobile); a number we only called (outbound misses) never gets a text. A number missed
+ * both ways gets at most one: whether its callback opened on an inbound or an outbound miss
+ * depends on the order the ledger learned of them, so the truth is a bound there.
+ */
+export function textBackTruth(plan: Plan): { inboundOnly: string[]; outboundOnly: string[]; mixed: string[] } {
+  const directions = new Map<string, Set<string>>();
+  for (const call of plan.calls) {
+    const direction = call.legs[0]?.direction;
+    if (call.missed === undefined || call.customer === undefined || call.customer === 'anonymous' || direction === undefined) continue;
+    directions.set(call.customer, (directions.get(call.customer) ?? new Set()).add(direction));
+  }
+  const of = (test: (d: Set<string>) => boolean) =>
+    [...directions]
+      .filter(([, d]) => test(d))
+      .map(([phone]) => phone)
+      .sort();
+  return {
+    inboundOnly: of((d) => d.size === 1 && d.has('inbound')),
+    outboundOnly: of((d) => !d.has('inbound')),
+    mixed: of((d) => d.size > 1 && d.has('inbound')),
+  };
+}

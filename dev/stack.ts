@@ -16,6 +16,8 @@ export interface LocalStack {
   dashboard: string;
   key: string;
   twilioApi: string;
+  /** The local EventBridge endpoint (its events at GET /__local/events). */
+  events: string;
   /** DynamoDB Local's endpoint (region us-east-1, the fixed local credentials). */
   dynamoEndpoint: string | undefined;
   /** The ports the stack listens on (HTTP, Lambda invoke, DynamoDB Local, the local Twilio API). */
@@ -93,6 +95,7 @@ export async function startLocalStack(
   const twilioApi = /Twilio API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
   const dynamoEndpoint = /DynamoDB Local\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
   const dashboard = /Dashboard\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
+  const events = /Events\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? '';
   if (!key || !twilioApi || !dashboard)
     throw new Error('Could not read the operator key, the Twilio API URL or the dashboard URL from npm start');
   const portOf = (url: string | undefined) => Number(new URL(url ?? 'http://127.0.0.1:0').port);
@@ -101,6 +104,7 @@ export async function startLocalStack(
     dashboard,
     key,
     twilioApi,
+    events,
     dynamoEndpoint,
     ports: [port, lambdaPort, portOf(dynamoEndpoint), portOf(twilioApi)],
     launcher: child,

@@ -3,7 +3,8 @@
  * stack (or uses a running one with --target, --key and --twilio-api), plays the day with some
  * webhooks lost, runs the reconciliation, then prints the ground truth beside what GET /stats
  * and GET /contacts report (dev/demo.ts). Exit status 0 only if they agree exactly; leaves
- * nothing running. `--screenshot FILE` then saves the dashboard as Chromium shows it (the
+ * nothing running. `--text-back` runs the stack with TEXT_BACK=on and compares the texts too.
+ * `--screenshot FILE` then saves the dashboard as Chromium shows it (the
  * README's docs/dashboard.png is made so).
  */
 import { launchChromium, openDashboard } from '../dev/browser.js';
@@ -21,6 +22,7 @@ const options = {
   drop: share(args.drop, 'drop', 0.05),
   duplicates: share(args.duplicates, 'duplicates', 0.1),
   concurrency: whole(args.concurrency, 'concurrency', 8, 256),
+  textBack: args['text-back'] === true,
   onProgress: progress('calls'),
 };
 const stack = args.target
@@ -30,7 +32,8 @@ const stack = args.target
       twilioApi: args['twilio-api'] ?? '',
       stop: async () => null,
     }
-  : await startLocalStack();
+  : // --text-back: texts on; the day is replayed 10 to 50 minutes late, so older misses are texted too.
+    await startLocalStack(options.textBack ? { TEXT_BACK: 'on', TEXT_BACK_MAX_AGE_MINUTES: '120' } : {});
 
 let agree = false;
 try {

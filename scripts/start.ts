@@ -164,7 +164,9 @@ async function main(): Promise<void> {
 
   // The contacts and events Lambdas on DynamoDB Local's stream, each with its mapping's settings
   // from serverless.yml (filters, batch size, retries), as two event source mappings would.
-  for (const fn of ['contacts', 'events'] as const) {
+  // The text-back function too, when TEXT_BACK=on (in AWS its mapping is disabled otherwise).
+  const textBack = (process.env.TEXT_BACK ?? '').trim().toLowerCase() === 'on';
+  for (const fn of textBack ? (['contacts', 'events', 'textback'] as const) : (['contacts', 'events'] as const)) {
     const poller = new StreamPoller({
       streams: new DynamoDBStreamsClient({ endpoint: local.endpoint }),
       streamArn,
@@ -192,7 +194,12 @@ async function main(): Promise<void> {
       'Local stack ready',
       `  Status callback  POST ${listening}/twilio/call-status${signedFor}`,
       `  Dial action      POST ${listening}/twilio/dial-status${signedFor}`,
-      '  Contacts         the table stream, polled every 500 ms into the contacts and events Lambdas',
+      `  Contacts         the table stream, polled every 500 ms into the contacts and events${textBack ? ' and textback' : ''} Lambdas`,
+      ...(textBack
+        ? [
+            `  Text-back        on: texts go to the Twilio API below${twilioApi ? ' (what it was asked to send: GET /__local/messages)' : ''}`,
+          ]
+        : []),
       `  Events           ${bus.endpoint}  (local EventBridge; one line per event below, all at GET /__local/events)`,
       `  Dashboard        ${listening}/  (open it in a browser; it asks for the operator key below)`,
       `  Operator API     x-api-key: ${childEnv.OPERATOR_API_KEY}`,

@@ -17,8 +17,8 @@ import {
   callbackTextBack,
   callKey,
   contactKey,
-  contactTextBack,
   contactShards,
+  contactTextBack,
   type OpenCallback,
   parseCallSummary,
   parseContact,
@@ -98,7 +98,9 @@ export async function getContact(
   let textBackItem: Record<string, unknown> | undefined;
   try {
     [item, textBackItem] = await Promise.all(
-      [contactKey(e164), textBackKey(e164)].map(async (pk) => (await client.send(new GetCommand({ TableName: tableName, Key: { pk } }))).Item),
+      [contactKey(e164), textBackKey(e164)].map(
+        async (pk) => (await client.send(new GetCommand({ TableName: tableName, Key: { pk } }))).Item,
+      ),
     );
   } catch (error) {
     throw new TableUnavailableError('The contact could not be read', { cause: error });
@@ -128,7 +130,8 @@ export async function getContact(
     lastStatus,
     statusCounts,
     calls,
-    callback: contact.callback === undefined ? null : { ...contact.callback, textBack: callbackTextBack(textBack, contact.callback.openSince) },
+    callback:
+      contact.callback === undefined ? null : { ...contact.callback, textBack: callbackTextBack(textBack, contact.callback.openSince) },
     resolutions,
     textBack: contactTextBack(textBack),
   };

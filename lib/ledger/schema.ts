@@ -625,7 +625,11 @@ export function callbackTextBack(record: TextBackRecord | undefined, openSince: 
 }
 
 /** What a contact shows of its text-back: the last opened callback's, and whether the number may be texted. */
-export type ContactTextBack = TextBackSummary & { openSince: string; optedOut: boolean; notTextable: 'not-mobile' | 'invalid-number' | null };
+export type ContactTextBack = TextBackSummary & {
+  openSince: string;
+  optedOut: boolean;
+  notTextable: 'not-mobile' | 'invalid-number' | null;
+};
 
 export function contactTextBack(record: TextBackRecord | undefined): ContactTextBack | null {
   if (record?.episode === undefined) return null;

@@ -48,7 +48,9 @@ export function decide(input: {
   if (seen !== undefined && seen.openSince >= opening.openSince) {
     return seen.openSince === opening.openSince && seen.state === 'claimed' ? { kind: 'crashed' } : { kind: 'duplicate' };
   }
-  if (input.direction !== 'inbound') return { kind: 'skip', reason: 'outbound' };
+  // A call we placed (the customer is its `To`). A `<Dial>` leg (`outbound-dial`) reports an inbound
+  // call; a call item gone (TTL, long after any text-back) is treated as not ours to text.
+  if (input.direction === 'outbound-api' || input.direction === undefined) return { kind: 'skip', reason: 'outbound' };
   const id = callerId(opening.phone);
   if (id.kind !== 'number') return { kind: 'skip', reason: 'invalid-number' };
   if (record?.optedOutAt !== undefined) return { kind: 'skip', reason: 'opted-out' };

@@ -5,7 +5,7 @@
 
 /** Why an opened callback got no text. */
 export const SKIP_REASONS = [
-  'outbound', // the miss was a call we placed
+  'outbound', // the miss was a call we placed (outbound-api)
   'invalid-number', // not a number that can receive a text
   'too-old', // the miss is older than TEXT_BACK_MAX_AGE_MINUTES (e.g. recovered at night)
   'cooldown', // texted within TEXT_BACK_COOLDOWN_HOURS

@@ -225,6 +225,51 @@ describe('osls package', () => {
     expect(resource('ApiGatewayRestApi').Properties.MinimumCompressionSize).toBe(1024);
   });
 
+  it('packages the text-back off: its mapping disabled, its role the table, the stream, its queue and the ONE Twilio secret', () => {
+    const mapping = Object.values(template.Resources).find(
+      (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties.FunctionName).includes('TextbackLambdaFunction'),
+    );
+    expect(mapping?.Properties).toMatchObject({
+      Enabled: false,
+      StartingPosition: 'LATEST',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(JSON.stringify(mapping?.Properties.FilterCriteria)).toContain('contact');
+    expect((resource('TextbackLambdaFunction').Properties.Environment as { Variables: unknown }).Variables).toMatchObject({
+      TEXT_BACK: 'off',
+      TIME_ZONE: 'UTC',
+      TEXT_BACK_COOLDOWN_HOURS: '24',
+      TEXT_BACK_MAX_AGE_MINUTES: '30',
+      TWILIO_REST_SECRET_PARAM: '/missed-call-ledger/prod/twilio-auth-token',
+    });
+    const policies = resource('TextBackRole').Properties.Policies as { PolicyDocument: { Statement: { Action: string[] }[] } }[];
+    expect(
+      policies
+        .flatMap((p) => p.PolicyDocument.Statement)
+        .flatMap((s) => s.Action)
+        .sort(),
+    ).toEqual(
+      [
+        'dynamodb:DescribeStream',
+        'dynamodb:GetItem',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+        'dynamodb:ListStreams',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:SendMessage',
+        'ssm:GetParameter',
+      ].sort(),
+    );
+    // The events function publishes Text-back sent: its mapping lets sent text-back items through.
+    const events = Object.values(template.Resources).find(
+      (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties.FunctionName).includes('EventsLambdaFunction'),
+    );
+    expect(JSON.stringify(events?.Properties.FilterCriteria)).toContain('textback');
+  });
+
   it('guards the data: point-in-time recovery, Retain, log retention, and no * in any IAM statement', () => {
     expect(resource('Table').Properties).toMatchObject({
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -232,7 +277,7 @@ describe('osls package', () => {
     });
     expect(resource('Table').DeletionPolicy).toBe('RetainExceptOnCreate');
     const logGroups = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup');
-    expect(logGroups.length).toBe(6);
+    expect(logGroups.length).toBe(7);
     expect(logGroups.every((g) => g.Properties.RetentionInDays === 30)).toBe(true);
     const roles = Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::Role');
     const statements = roles.flatMap((r) =>
@@ -240,7 +285,7 @@ describe('osls package', () => {
         (p) => p.PolicyDocument.Statement,
       ),
     );
-    expect(roles.length).toBe(6);
+    expect(roles.length).toBe(7);
     expect(statements.flatMap((s) => s.Action).filter((a) => a.includes('*'))).toEqual([]);
     expect(statements.flatMap((s) => s.Resource).filter((r) => r === '*')).toEqual([]);
   });
@@ -318,7 +363,8 @@ describe('the local stack (npm start) end to end', () => {
 
   beforeAll(async () => {
     // No Twilio settings at all: the embedded defaults must carry the stack.
-    stack = await startLocalStack({ TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '' });
+    // Text-back on: the option works through npm start (its own test below).
+    stack = await startLocalStack({ TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '', TEXT_BACK: 'on' });
     // Part of starting a stack, not of any test: serverless-offline loads each function's bundle
     // on its first invocation (seconds on a busy machine). Nothing here records a call: the
     // reconciliation finds no call in the empty local Twilio API (it only sets its watermark).
@@ -493,6 +539,46 @@ describe('the local stack (npm start) end to end', () => {
     }
     expect(ids.sort()).toEqual([expect.stringMatching(`^callback-opened:\\${from}:`), `missed-call-recorded:${params.CallSid}`]);
     expect(stack.output()).toContain(`event  Missed call recorded  missed-call-recorded:${params.CallSid}`);
+  });
+
+  it('texts a caller once with TEXT_BACK=on (textback Lambda -> local Twilio API), and the API and events say so', async () => {
+    expect(output).toContain('Text-back        on');
+    const from = '+14155557401';
+    const params = statusCallback({
+      AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID,
+      From: from,
+      Timestamp: new Date(Date.now() - 60_000).toUTCString(),
+    });
+    const signature = signLikeTwilio(token, `http://127.0.0.1:${port}/twilio/call-status`, params);
+    expect((await post('/twilio/call-status', params, signature)).status).toBe(204);
+    expect((await post('/twilio/call-status', params, signature)).status).toBe(204);
+    type Message = { to: string; from: string; sid: string; body: string };
+    let sent: Message[] = [];
+    for (let i = 0; i < 60 && sent.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      sent = ((await (await fetch(`${stack.twilioApi}/__local/messages`)).json()) as Message[]).filter((m) => m.to === from);
+    }
+    expect(sent).toEqual([expect.objectContaining({ to: from, from: params.To })]);
+    // The message is in Twilio's hands a moment before its SID is recorded on the number.
+    type Shown = { textBack: { state?: string } | null; callback: { textBack: unknown } };
+    let contact: Shown = { textBack: null, callback: { textBack: null } };
+    for (let i = 0; i < 50 && contact.textBack?.state !== 'sent'; i++) {
+      const response = await fetch(`${stack.target}/contacts/${encodeURIComponent(from)}`, { headers: { 'x-api-key': stack.key } });
+      contact = (await response.json()) as Shown;
+      if (contact.textBack?.state !== 'sent') await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(contact.textBack).toMatchObject({ state: 'sent', messageSid: sent[0]?.sid, optedOut: false });
+    expect(contact.callback.textBack).toMatchObject({ state: 'sent', messageSid: sent[0]?.sid });
+    let published = false;
+    for (let i = 0; i < 50 && !published; i++) {
+      const events = (await (await fetch(`${stack.events}/__local/events`)).json()) as { detailType: string; detail: { phone?: string } }[];
+      published = events.some((e) => e.detailType === 'Text-back sent' && e.detail.phone === from);
+      if (!published) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(published).toBe(true);
+    // The duplicate delivery changed nothing: still one text.
+    const again = ((await (await fetch(`${stack.twilioApi}/__local/messages`)).json()) as Message[]).filter((m) => m.to === from);
+    expect(again).toHaveLength(1);
   });
 
   it('recovers, on POST /reconcile, exactly the missed calls the Twilio API reports, each once', async () => {

@@ -106,6 +106,7 @@ describe('deciding a text-back', () => {
 
   it.each([
     ['a call we placed', { direction: 'outbound-api' }, 'outbound'],
+    ['a call whose item is gone', { direction: undefined }, 'outbound'],
     ['an invalid number', { opening: { ...opening, phone: '+1555' } }, 'invalid-number'],
     ['a number that opted out', { record: record({ optedOutAt: '2026-11-01T00:00:00Z' }) }, 'opted-out'],
     ['a landline', { record: record({ notTextable: { reason: 'not-mobile', at: '2026-11-01T00:00:00Z' } }) }, 'not-textable'],
@@ -114,6 +115,10 @@ describe('deciding a text-back', () => {
     ['no line and no Messaging Service', { opening: { ...opening, line: '' } }, 'no-sender'],
   ])('skips %s', (_what, over, reason) => {
     expect(decide({ ...base, ...over })).toEqual({ kind: 'skip', reason });
+  });
+
+  it('texts a miss first recorded from its <Dial> leg (outbound-dial): the caller called in', () => {
+    expect(decide({ ...base, direction: 'outbound-dial' }).kind).toBe('send');
   });
 
   it('texts again once the cooldown has passed', () => {
