@@ -41,6 +41,7 @@ export async function coldStart(runs: number): Promise<ColdStartResult> {
     ['operator', 'functions/operator.ts'],
     ['events', 'functions/events.ts'],
     ['dashboard', 'functions/dashboard.ts'],
+    ['textback', 'functions/textback.ts'],
   ] as const;
   const functions = [];
   for (const [name, entry] of entries) {

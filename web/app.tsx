@@ -214,6 +214,11 @@ function WorkItem({ item, now, onResolved }: { item: OpenCallbackItem; now: numb
           last: {STATUS_LABELS[item.lastStatus].toLowerCase()}, {formatTime(item.lastMissedAt)}
         </span>
         {item.line === '' ? null : <span>to {formatPhone(item.line, country)}</span>}
+        {item.textBack?.state === 'sent' && item.textBack.sentAt ? (
+          <span class="texted" title={`Text-back ${item.textBack.messageSid ?? ''}`}>
+            texted {formatTime(item.textBack.sentAt)}
+          </span>
+        ) : null}
       </p>
       <div class="act">
         <ResolveAction phone={item.phone} onResolved={onResolved} />
