@@ -144,6 +144,12 @@ export class StreamPoller {
             state.iterator = undefined;
             continue;
           }
+          // DynamoDB Local answers this now and then for a new, still empty shard read from
+          // TRIM_HORIZON; nothing was read yet, so the next poll simply starts again.
+          if (error instanceof Error && error.name === 'TrimmedDataAccessException' && state.lastSequence === undefined) {
+            state.iterator = undefined;
+            break;
+          }
           throw error;
         }
         const records = (out.Records ?? []).map((r) => toLambdaRecord(r, this.options.streamArn, this.options.region));
