@@ -139,6 +139,9 @@ for (const f of r.coldStart.functions)
   ]);
 line([`  baseline: ${r.coldStart.baseline.name}`, r.coldStart.baseline.bytes, r.coldStart.baseline.initMedianMs.toFixed(1)]);
 line(['  webhook init / baseline', '', r.coldStart.webhookInitRatio.toFixed(2)]);
+const floor = r.coldStart.floor;
+line([`  floor: ${floor.name}`, floor.bytes, floor.initMedianMs.toFixed(1)]);
+for (const [name, ratio] of Object.entries(floor.ratios)) line([`  ${name} init / floor (target <= 1.10)`, '', ratio.toFixed(2)]);
 console.log('');
 const d = r.dashboard;
 line([`dashboard assets (built in ${d.buildMs} ms)`, 'bytes', 'gzipped']);

@@ -3,7 +3,8 @@ import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-la
 import { readEventBusName } from '../lib/events/config.js';
 import { createPublisher } from '../lib/events/publish.js';
 import { processEventsBatch } from '../lib/events/stream.js';
-import { eventBridge, logSdkVersionAtColdStart } from '../lib/platform/aws.js';
+import { logSdkVersionAtColdStart } from '../lib/platform/aws.js';
+import { eventBridge } from '../lib/platform/eventbridge.js';
 import { logger } from '../lib/platform/log.js';
 
 const publish = createPublisher(eventBridge(), readEventBusName(process.env));

@@ -65,8 +65,8 @@ export async function loadHandler<H>(fn: FunctionName, options: LoadOptions): Pr
   // are these same instances, guarded before the handler's first command.
   const aws = await import('../lib/platform/aws.js');
   guardClient(aws.dynamo(), fn, { tableName: options.tableName });
-  guardClient(aws.ssm(), fn, { tableName: options.tableName });
-  guardClient(aws.eventBridge(), fn, { tableName: options.tableName });
+  guardClient(await aws.ssm(), fn, { tableName: options.tableName });
+  guardClient((await import('../lib/platform/eventbridge.js')).eventBridge(), fn, { tableName: options.tableName });
   const mod: { handler: unknown } = await modules[fn]();
   return mod.handler as H;
 }

@@ -1,11 +1,12 @@
 /**
  * The AWS clients, built once per cold start and reused by warm invocations.
  * Endpoints come from the SDK's own configuration (`AWS_ENDPOINT_URL_DYNAMODB` locally),
- * never from an "offline" branch.
+ * never from an "offline" branch. Every function loads the DynamoDB client; the SSM client is
+ * loaded only when a parameter must be read (`ssm()`), the EventBridge client only by the
+ * events function (lib/platform/eventbridge.ts): loading an SDK client is most of a cold start.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { integer } from './config.js';
 import { logger } from './log.js';
@@ -32,7 +33,7 @@ export function requestHandlerOptions(timeoutMs = 3_000) {
  * `AWS_REQUEST_TIMEOUT_MS` (100–10000, default 3000): the per-attempt timeout above. Unset in
  * serverless.yml; the tests shorten it where they stall DynamoDB on purpose.
  */
-const requestHandler = requestHandlerOptions(integer(process.env, 'AWS_REQUEST_TIMEOUT_MS', 3_000, 100, 10_000));
+export const requestHandler = requestHandlerOptions(integer(process.env, 'AWS_REQUEST_TIMEOUT_MS', 3_000, 100, 10_000));
 
 export function createDynamoDbClient(): DynamoDBClient {
   return new DynamoDBClient({ maxAttempts: 3, requestHandler });
@@ -52,7 +53,7 @@ export function dynamo(): DynamoDBClient {
   dynamoClient ??= createDynamoDbClient();
   return dynamoClient;
 }
-let ssmClient: SSMClient | undefined;
+let ssmClient: Promise<SSMClient> | undefined;
 
 /** The shared document client of this Lambda process. */
 export function documents(): DynamoDBDocumentClient {
@@ -60,18 +61,10 @@ export function documents(): DynamoDBDocumentClient {
   return documentClient;
 }
 
-/** The shared SSM client of this Lambda process. */
-export function ssm(): SSMClient {
-  ssmClient ??= new SSMClient({ maxAttempts: 3, requestHandler });
+/** The shared SSM client of this Lambda process, its SDK package loaded on first use. */
+export function ssm(): Promise<SSMClient> {
+  ssmClient ??= import('@aws-sdk/client-ssm').then(({ SSMClient }) => new SSMClient({ maxAttempts: 3, requestHandler }));
   return ssmClient;
-}
-
-let eventBridgeClient: EventBridgeClient | undefined;
-
-/** The shared EventBridge client of this Lambda process (`AWS_ENDPOINT_URL_EVENTBRIDGE` locally). */
-export function eventBridge(): EventBridgeClient {
-  eventBridgeClient ??= new EventBridgeClient({ maxAttempts: 3, requestHandler });
-  return eventBridgeClient;
 }
 
 /** The AWS SDK version this process runs (the Lambda runtime's), as its user agent says. */

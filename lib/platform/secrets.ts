@@ -2,7 +2,7 @@
  * Secrets (the Twilio auth tokens, an API key secret): from the environment locally, from SSM
  * Parameter Store (SecureString) in AWS, read once per cold start and cached for warm invocations.
  */
-import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 
 /** Where a secret comes from: given directly (local stack) or SSM (AWS), with an optional second one (a rotation). */
 export type SecretSource = { kind: 'env'; tokens: readonly string[] } | { kind: 'ssm'; primary: string; secondary: string | undefined };
@@ -13,6 +13,8 @@ export class SecretUnavailableError extends Error {
 }
 
 async function readParameter(client: SSMClient, name: string, optional: boolean): Promise<string | undefined> {
+  // Loaded with the client (lib/platform/aws.ts `ssm()`): only a function that reads a parameter pays for it.
+  const { GetParameterCommand, ParameterNotFound } = await import('@aws-sdk/client-ssm');
   try {
     const out = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
     const value = out.Parameter?.Value?.trim();
@@ -30,7 +32,7 @@ async function readParameter(client: SSMClient, name: string, optional: boolean)
  * secondary during a rotation). A successful read is cached; a failed one is retried on
  * the next request rather than cached.
  */
-export function secretResolver(source: SecretSource, client: () => SSMClient): () => Promise<readonly string[]> {
+export function secretResolver(source: SecretSource, client: () => SSMClient | Promise<SSMClient>): () => Promise<readonly string[]> {
   if (source.kind === 'env') {
     const tokens = source.tokens;
     return async () => tokens;
@@ -38,7 +40,7 @@ export function secretResolver(source: SecretSource, client: () => SSMClient): (
   let cached: Promise<readonly string[]> | undefined;
   return () => {
     cached ??= (async () => {
-      const ssm = client();
+      const ssm = await client();
       const [primary, secondary] = await Promise.all([
         readParameter(ssm, source.primary, false),
         source.secondary === undefined ? undefined : readParameter(ssm, source.secondary, true),

@@ -230,7 +230,7 @@ export type TwilioCallsFactory = (
  * The one way a function gets a Twilio Calls client: the secret resolved (from SSM once per cold
  * start, retried after a failure), then a client with `options` (retries, timeouts, deadline).
  */
-export function twilioCallsFactory(config: TwilioRestConfig, ssm: () => SSMClient): TwilioCallsFactory {
+export function twilioCallsFactory(config: TwilioRestConfig, ssm: () => SSMClient | Promise<SSMClient>): TwilioCallsFactory {
   const secret = secretResolver(config.secret, ssm);
   return async (options = {}) => {
     const [password = ''] = await secret();

@@ -107,7 +107,7 @@ export function createTwilioMessages(
 /** Builds the Messages client once the REST secret is resolved (SSM, once per cold start). */
 export function twilioMessagesFactory(
   config: TwilioRestConfig,
-  ssm: () => SSMClient,
+  ssm: () => SSMClient | Promise<SSMClient>,
   options: TwilioMessagesOptions = {},
 ): () => Promise<TwilioMessages> {
   const secret = secretResolver(config.secret, ssm);

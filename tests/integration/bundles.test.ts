@@ -71,6 +71,18 @@ describe('the function bundles', () => {
     ]);
   });
 
+  it.each(['webhook', 'contacts'])('%s: loads only the DynamoDB clients at init; SSM on first use, EventBridge never', async (name) => {
+    const { text } = await inputsOf(`functions/${name}.ts`);
+    const required = [...text.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]);
+    expect([...new Set(required)].sort()).toEqual(expect.arrayContaining(['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb']));
+    expect(
+      required.filter((pkg) => pkg !== '@aws-sdk/client-dynamodb' && pkg !== '@aws-sdk/lib-dynamodb' && pkg !== '@aws-sdk/util-dynamodb'),
+    ).toEqual([]);
+    // The SSM client: a dynamic import, run when a parameter is first read (never locally, where tokens are given).
+    expect(text).toContain('import("@aws-sdk/client-ssm")');
+    expect(text).not.toContain('@aws-sdk/client-eventbridge');
+  });
+
   it('dashboard: carries the page built from web/, and no other function carries any of it', async () => {
     const dashboard = await inputsOf('functions/dashboard.ts');
     expect(dashboard.included).toContain('dashboard-assets:virtual:dashboard-assets');
