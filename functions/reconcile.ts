@@ -1,6 +1,6 @@
 /**
  * The reconciliation: nightly on a schedule, and on demand as `POST /reconcile` (operator API
- * key), which answers with the run's summary.
+ * key), which answers with the run's summary; one run at a time (409 while another runs).
  */
 import type { Context } from 'aws-lambda';
 import { createReconcileLedger } from '../lib/ledger/store.js';
@@ -8,6 +8,7 @@ import { countRequests, documents, logSdkVersionAtColdStart, ssm } from '../lib/
 import { ledgerHttpStack } from '../lib/platform/http-errors.js';
 import { logger } from '../lib/platform/log.js';
 import { parseReconcileConfig } from '../lib/reconcile/config.js';
+import { createRunLease, ReconcileBusyError } from '../lib/reconcile/lease.js';
 import { reconcileOptions } from '../lib/reconcile/reconcile.js';
 import { createReconcileRun } from '../lib/reconcile/run.js';
 import { createWatermark } from '../lib/reconcile/watermark.js';
@@ -22,6 +23,7 @@ const run = createReconcileRun({
   watermark: createWatermark(docs, config.tableName),
   dynamoRequests: countRequests(docs),
   options: reconcileOptions({ ...config, accountSid: config.twilio.accountSid }),
+  lease: createRunLease(docs, config.tableName),
 });
 
 const http = ledgerHttpStack(async (_event, context) => ({
@@ -37,5 +39,12 @@ function isHttpEvent(event: unknown): event is Parameters<typeof http>[0] {
 export const handler = async (event: unknown, context: Context) => {
   logger.addContext(context);
   if (isHttpEvent(event)) return http(event, context);
-  return run('schedule', () => context.getRemainingTimeInMillis());
+  try {
+    return await run('schedule', () => context.getRemainingTimeInMillis());
+  } catch (error) {
+    // The nightly run found another run going (a manual one): that one covers the window.
+    if (!(error instanceof ReconcileBusyError)) throw error;
+    logger.warn('Scheduled reconciliation skipped: another run holds the lease', { runningRunId: error.runningRunId });
+    return { skipped: true, runningRunId: error.runningRunId };
+  }
 };

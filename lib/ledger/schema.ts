@@ -10,6 +10,7 @@
  * | `CONTACT#<E.164>`      | one missed caller, its callback worklist | contacts; resolvers   |
  * | `RESOLUTION#<E.164>#<id>` | one resolved callback (history)      | contacts; resolvers   |
  * | `META#reconcile`       | the reconciliation watermark            | reconciliation        |
+ * | `META#reconcile-lease` | the running reconciliation and its expiry | reconciliation      |
  * | `TEXTBACK#<E.164>`     | the number's text-back state            | text-back             |
  */
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
@@ -47,6 +48,8 @@ export const callSidOfKey = (pk: string): string => pk.slice(CALL_PREFIX.length)
 export const statsKey = (day: string): string => `STATS#${day}`;
 export const contactKey = (e164: string): string => `CONTACT#${e164}`;
 export const WATERMARK_KEY = 'META#reconcile';
+/** One reconciliation at a time (lib/reconcile/lease.ts). */
+export const RECONCILE_LEASE_KEY = 'META#reconcile-lease';
 export const textBackKey = (e164: string): string => `TEXTBACK#${e164}`;
 
 /** The global secondary index of contacts, most recently missed first (`GET /contacts`). */

@@ -4,6 +4,7 @@
  */
 import { InvalidCallbackError } from '../ledger/calls.js';
 import { TableUnavailableError } from '../ledger/schema.js';
+import { ReconcileBusyError } from '../reconcile/lease.js';
 import { ReconcileDeadlineError } from '../reconcile/reconcile.js';
 import { TwilioAuthError, TwilioUnavailableError } from '../twilio/errors.js';
 import { type ExposedError, exposed, type HttpHandler, httpStack } from './http.js';
@@ -15,6 +16,7 @@ export function ledgerErrors(error: unknown): ExposedError | undefined {
   if (error instanceof TableUnavailableError || error instanceof SecretUnavailableError)
     return exposed(503, 'Temporarily unavailable, retry later', { 'Retry-After': '1' });
   if (error instanceof ReconcileDeadlineError) return exposed(503, error.message, { 'Retry-After': '60' });
+  if (error instanceof ReconcileBusyError) return exposed(409, error.message, undefined, { runId: error.runningRunId });
   if (error instanceof TwilioAuthError) return exposed(502, error.message);
   if (error instanceof TwilioUnavailableError) return exposed(503, error.message, { 'Retry-After': '60' });
   return undefined;

@@ -20,9 +20,14 @@ export type ExposedError = Error & { statusCode: number; headers?: Record<string
 export type ErrorMapper = (error: unknown) => ExposedError | undefined;
 
 /** A reply of `statusCode` whose body is `{ message }`, with optional headers. */
-export function exposed(statusCode: number, message: string, headers?: Record<string, string>): ExposedError {
+export function exposed(
+  statusCode: number,
+  message: string,
+  headers?: Record<string, string>,
+  extra?: Record<string, string>,
+): ExposedError {
   // createError (middy 6) ignores `headers`; http-error-handler reads them from the error.
-  const error = createError(statusCode, JSON.stringify({ message }), { expose: true });
+  const error = createError(statusCode, JSON.stringify({ message, ...extra }), { expose: true });
   return headers === undefined ? error : Object.assign(error, { headers });
 }
 

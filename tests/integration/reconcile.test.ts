@@ -8,6 +8,7 @@ import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../.
 import { callKey, WATERMARK_KEY } from '../../lib/ledger/schema.js';
 import { createLedger, createReconcileLedger } from '../../lib/ledger/store.js';
 import { countRequests } from '../../lib/platform/aws.js';
+import { createRunLease, ReconcileBusyError } from '../../lib/reconcile/lease.js';
 import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile/reconcile.js';
 import { createWatermark } from '../../lib/reconcile/watermark.js';
 import { createTwilioCalls, TwilioAuthError } from '../../lib/twilio/client.js';
@@ -382,5 +383,47 @@ describe('the reconcile Lambda (POST /reconcile and the schedule)', () => {
     await expect(handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context)).rejects.toMatchObject({
       name: 'TwilioAuthError',
     });
+  });
+
+  it("runs one at a time: a second POST while one runs answers 409 with the running run's id, the nightly run steps aside", async () => {
+    seed(2, 30, 'no-answer', new Date());
+    // The first run's first Twilio page takes 1.5 s.
+    api.faults.push({ kind: 'delay', ms: 1_500, times: 1 });
+    const handler = await coldStart({});
+    const post = () => handler(v1Event({ resource: '/reconcile', params: {}, body: '' }), context) as Promise<APIGatewayProxyResult>;
+    const first = post();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = await post();
+    expect(second.statusCode).toBe(409);
+    const { runId, message } = JSON.parse(second.body);
+    expect(message).toContain('A reconciliation is already running');
+    expect(await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context)).toEqual({
+      skipped: true,
+      runningRunId: runId,
+    });
+    const done = await first;
+    expect(done.statusCode).toBe(200);
+    expect(JSON.parse(done.body)).toMatchObject({ runId, recoveredTotal: 2 });
+    // Once it has ended, the next one runs.
+    expect((await post()).statusCode).toBe(200);
+  });
+});
+
+describe('the reconciliation lease', () => {
+  it('is refused while held, taken over once it expires (a crashed run), and released only by its holder', async () => {
+    let t = Date.parse('2026-11-24T03:00:00.000Z');
+    const lease = createRunLease(table.as('reconcile'), table.tableName, () => t);
+    await lease.acquire('run-a', 1_000);
+    t += 500;
+    await expect(lease.acquire('run-b', 1_000)).rejects.toMatchObject({ runningRunId: 'run-a', expiresAt: '2026-11-24T03:00:01.000Z' });
+    await expect(lease.acquire('run-b', 1_000)).rejects.toBeInstanceOf(ReconcileBusyError);
+    // run-a crashed: its lease expires and run-b takes over.
+    t += 1_000;
+    await lease.acquire('run-b', 1_000);
+    // run-a, waking up late, gives back nothing of run-b's.
+    await lease.release('run-a');
+    await expect(lease.acquire('run-c', 1_000)).rejects.toMatchObject({ runningRunId: 'run-b' });
+    await lease.release('run-b');
+    await lease.acquire('run-c', 1_000);
   });
 });

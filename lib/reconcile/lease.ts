@@ -1,0 +1,73 @@
+/**
+ * One reconciliation at a time: a lease item (`META#reconcile-lease`) with an expiry. A run takes
+ * it with a conditional put (no lease, or an expired one) and gives it back when it ends; a run
+ * that crashed holds it only until it expires (its time budget), and the next run takes over.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { RECONCILE_LEASE_KEY, TableUnavailableError } from '../ledger/schema.js';
+
+/** Another run holds the lease: `POST /reconcile` answers 409 with its id. */
+export class ReconcileBusyError extends Error {
+  override name = 'ReconcileBusyError';
+  constructor(
+    readonly runningRunId: string,
+    readonly expiresAt: string,
+  ) {
+    super(`A reconciliation is already running (run ${runningRunId}); try again after it ends, at the latest ${expiresAt}`);
+  }
+}
+
+export interface RunLease {
+  /** Takes the lease for `ttlMs`. @throws ReconcileBusyError while another run holds it. */
+  acquire(runId: string, ttlMs: number): Promise<void>;
+  /** Gives it back, if this run still holds it (a run that outlived its lease releases nothing). */
+  release(runId: string): Promise<void>;
+}
+
+export function createRunLease(client: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now): RunLease {
+  return {
+    async acquire(runId, ttlMs) {
+      const at = new Date(now());
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              pk: RECONCILE_LEASE_KEY,
+              type: 'lease',
+              runId,
+              acquiredAt: at.toISOString(),
+              expiresAt: new Date(at.getTime() + ttlMs).toISOString(),
+            },
+            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+            ExpressionAttributeValues: { ':now': at.toISOString() },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) {
+          const held = error.Item as { runId?: { S?: string }; expiresAt?: { S?: string } } | undefined;
+          throw new ReconcileBusyError(held?.runId?.S ?? 'unknown', held?.expiresAt?.S ?? 'unknown');
+        }
+        throw new TableUnavailableError('The reconciliation lease could not be taken', { cause: error });
+      }
+    },
+    async release(runId) {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: RECONCILE_LEASE_KEY },
+            UpdateExpression: 'SET expiresAt = :now, releasedAt = :now',
+            ConditionExpression: 'runId = :runId',
+            ExpressionAttributeValues: { ':now': new Date(now()).toISOString(), ':runId': runId },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return;
+        throw new TableUnavailableError('The reconciliation lease could not be given back', { cause: error });
+      }
+    },
+  };
+}
