@@ -2,8 +2,15 @@
  * The retry rules of DynamoDB requests that the SDK does not retry by itself: cancelled
  * transactions (which reasons are worth another try) and the unprocessed keys of BatchGetItem.
  */
-import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, type TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
 import { TableUnavailableError } from './schema.js';
 
@@ -128,4 +135,18 @@ export async function shardedPage(
   const items = merged.slice(0, q.limit);
   const last = items.at(-1);
   return { items, continueAfter: merged.length > q.limit && last !== undefined ? String(last[sk]) : undefined };
+}
+
+/**
+ * An UpdateItem whose failed condition is an answer: false. Any other failure is
+ * TableUnavailableError naming `what`.
+ */
+export async function conditionalUpdate(client: DynamoDBDocumentClient, input: UpdateCommandInput, what: string): Promise<boolean> {
+  try {
+    await client.send(new UpdateCommand(input));
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw new TableUnavailableError(`${what} could not be written`, { cause: error });
+  }
 }

@@ -4,7 +4,8 @@
  * that crashed holds it only until it expires (its time budget), and the next run takes over.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { conditionalUpdate } from '../ledger/requests.js';
 import { RECONCILE_LEASE_KEY, TableUnavailableError } from '../ledger/schema.js';
 
 /** Another run holds the lease: `POST /reconcile` answers 409 with its id. */
@@ -54,20 +55,18 @@ export function createRunLease(client: DynamoDBDocumentClient, tableName: string
       }
     },
     async release(runId) {
-      try {
-        await client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { pk: RECONCILE_LEASE_KEY },
-            UpdateExpression: 'SET expiresAt = :now, releasedAt = :now',
-            ConditionExpression: 'runId = :runId',
-            ExpressionAttributeValues: { ':now': new Date(now()).toISOString(), ':runId': runId },
-          }),
-        );
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return;
-        throw new TableUnavailableError('The reconciliation lease could not be given back', { cause: error });
-      }
+      // A run that outlived its lease finds another run's id there: it gives back nothing.
+      await conditionalUpdate(
+        client,
+        {
+          TableName: tableName,
+          Key: { pk: RECONCILE_LEASE_KEY },
+          UpdateExpression: 'SET expiresAt = :now, releasedAt = :now',
+          ConditionExpression: 'runId = :runId',
+          ExpressionAttributeValues: { ':now': new Date(now()).toISOString(), ':runId': runId },
+        },
+        'The reconciliation lease',
+      );
     },
   };
 }

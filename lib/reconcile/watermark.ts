@@ -1,6 +1,6 @@
 /** The reconciliation watermark: one item, `META#reconcile`, never moved backwards. */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { conditionalUpdate } from '../ledger/requests.js';
 import { parseWatermark, TableUnavailableError, WATERMARK_KEY } from '../ledger/schema.js';
 import type { RunSummary, Watermark } from './reconcile.js';
 
@@ -15,22 +15,19 @@ export function createWatermark(client: DynamoDBDocumentClient, tableName: strin
       }
     },
     async advance(windowEnd, summary: RunSummary) {
-      try {
-        await client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: { pk: WATERMARK_KEY },
-            UpdateExpression: 'SET #type = :type, windowEnd = :end, lastRun = :summary, updatedAt = :now',
-            // Two runs at once (nightly and manual) must not move it backwards.
-            ConditionExpression: 'attribute_not_exists(windowEnd) OR windowEnd < :end',
-            ExpressionAttributeNames: { '#type': 'type' },
-            ExpressionAttributeValues: { ':type': 'meta', ':end': windowEnd, ':summary': summary, ':now': summary.finishedAt },
-          }),
-        );
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return;
-        throw new TableUnavailableError('The reconciliation watermark could not be written', { cause: error });
-      }
+      // Two runs at once (nightly and manual) must not move it backwards: a later one already did.
+      await conditionalUpdate(
+        client,
+        {
+          TableName: tableName,
+          Key: { pk: WATERMARK_KEY },
+          UpdateExpression: 'SET #type = :type, windowEnd = :end, lastRun = :summary, updatedAt = :now',
+          ConditionExpression: 'attribute_not_exists(windowEnd) OR windowEnd < :end',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: { ':type': 'meta', ':end': windowEnd, ':summary': summary, ':now': summary.finishedAt },
+        },
+        'The reconciliation watermark',
+      );
     },
   };
 }
