@@ -373,14 +373,16 @@ describe('the local stack (npm start) end to end', () => {
       fetch(`${stack.target}/health`, warm),
       fetch(`${stack.target}/reconcile`, { ...warm, method: 'POST' }),
       fetch(`${stack.target}/twilio/call-status`, { method: 'POST' }),
-      // The contacts function through serverless-offline's Lambda endpoint, with an empty batch.
-      offlineInvoker({
-        lambdaPort: stack.ports[1] ?? 0,
-        functionName: 'missed-call-ledger-local-contacts',
-        region: LOCAL_DEFAULTS.AWS_REGION,
-        accessKeyId: LOCAL_DEFAULTS.AWS_ACCESS_KEY_ID,
-        secretAccessKey: LOCAL_DEFAULTS.AWS_SECRET_ACCESS_KEY,
-      })({ Records: [] }),
+      // The stream consumers through serverless-offline's Lambda endpoint, each with an empty batch.
+      ...['contacts', 'events', 'textback'].map((fn) =>
+        offlineInvoker({
+          lambdaPort: stack.ports[1] ?? 0,
+          functionName: `missed-call-ledger-local-${fn}`,
+          region: LOCAL_DEFAULTS.AWS_REGION,
+          accessKeyId: LOCAL_DEFAULTS.AWS_ACCESS_KEY_ID,
+          secretAccessKey: LOCAL_DEFAULTS.AWS_SECRET_ACCESS_KEY,
+        })({ Records: [] }),
+      ),
     ]);
     output = stack.output();
     port = Number(new URL(stack.target).port);
