@@ -76,15 +76,13 @@ const textBackOutcomes = (s: StatsBody['textBack']): number =>
     : s.sent + s.unknown + Object.values(s.failed).reduce((a, b) => a + b, 0) + Object.values(s.skipped).reduce((a, b) => a + b, 0);
 
 type BusEvent = { detailType: string; detail: { phone?: string } };
+/** The callbacks the ledger saw open (the events function's `Callback opened`). */
 async function openings(stack: DemoTarget): Promise<BusEvent[]> {
   if (!stack.events) throw new Error("--text-back needs the local EventBridge (the demo's own stack)");
   const body: unknown = await (await fetch(`${stack.events}/__local/events`)).json();
   if (!Array.isArray(body)) throw new Error('GET /__local/events answered something else');
   return (body as BusEvent[]).filter((e) => e.detailType === 'Callback opened');
 }
-/** Numbers whose callback the ledger saw open (the events function's `Callback opened`). */
-const openedPhones = async (stack: DemoTarget) => new Set((await openings(stack)).map((e) => e.detail.phone ?? ''));
-const openedCount = async (stack: DemoTarget) => (await openings(stack)).length;
 
 /** What the local Twilio API was asked to send. */
 async function localMessages(stack: DemoTarget): Promise<{ to: string }[]> {
@@ -180,24 +178,23 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
   // `Callback opened` event) gets one outcome; a caller already called back before the ledger
   // learned of the miss never sees one open, and rightly gets no text.
   let messages: { to: string }[] = [];
-  let opened = new Set<string>();
+  let openedEvents: BusEvent[] = [];
   if (texts !== undefined) {
     for (let waited = 0; waited < 30_000; waited += 500) {
-      messages = await localMessages(stack);
-      opened = await openedPhones(stack);
-      const s = (await stats(stack, days.from, days.to)).textBack;
-      const outcomes = textBackOutcomes(s) - textBackOutcomes(before.textBack);
-      if (opened.size > 0 && outcomes >= (await openedCount(stack))) break;
+      [messages, openedEvents] = await Promise.all([localMessages(stack), openings(stack)]);
+      const outcomes = textBackOutcomes((await stats(stack, days.from, days.to)).textBack) - textBackOutcomes(before.textBack);
+      if (openedEvents.length > 0 && outcomes >= openedEvents.length) break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
+  const opened = new Set(openedEvents.map((e) => e.detail.phone ?? ''));
   const after = await stats(stack, days.from, days.to);
   const delta = (pick: (s: StatsBody) => number) => pick(after) - pick(before);
   const textedTo = (numbers: readonly string[]) => messages.filter((m) => numbers.includes(m.to)).length;
   const perNumber = new Map<string, number>();
   for (const m of messages) perNumber.set(m.to, (perNumber.get(m.to) ?? 0) + 1);
   const mixedTexted = texts === undefined ? 0 : textedTo(texts.mixed);
-  const openedTotal = texts === undefined ? 0 : await openedCount(stack);
+  const openedTotal = openedEvents.length;
 
   const rows: [string, number, number][] = [
     ['missed calls', plan.truth.missed, delta((s) => s.totals.total ?? 0)],

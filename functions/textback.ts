@@ -1,8 +1,6 @@
 /** Missed-call text-back (TEXT_BACK=on): one SMS to the caller when a callback opens, at most once. */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { callKey } from '../lib/ledger/schema.js';
 import { documents, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
 import { logger, SERVICE_NAME } from '../lib/platform/log.js';
 import { parseTextBackConfig } from '../lib/textback/config.js';
@@ -16,13 +14,6 @@ const store = createTextBackStore(documents(), config.tableName);
 const messages = twilioMessagesFactory(config.twilio, ssm);
 const metrics = new Metrics({ namespace: 'MissedCallLedger', serviceName: SERVICE_NAME });
 
-async function direction(callSid: string): Promise<string | undefined> {
-  const out = await documents().send(
-    new GetCommand({ TableName: config.tableName, Key: { pk: callKey(callSid) }, ProjectionExpression: 'direction' }),
-  );
-  return typeof out.Item?.direction === 'string' ? out.Item.direction : undefined;
-}
-
 export const handler = async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
   logger.addContext(context);
   // The mapping is disabled when TEXT_BACK is off; a record that still arrives is left alone.
@@ -31,7 +22,7 @@ export const handler = async (event: DynamoDBStreamEvent, context: Context): Pro
     const { batchItemFailures } = await processTextBackBatch(event.Records, {
       settings: config.settings,
       store,
-      direction,
+      direction: (callSid) => store.callDirection(callSid),
       messages,
       count: (name, n = 1) => metrics.addMetric(name, MetricUnit.Count, n),
     });

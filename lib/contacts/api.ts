@@ -105,7 +105,7 @@ export async function getContact(
   } catch (error) {
     throw new TableUnavailableError('The contact could not be read', { cause: error });
   }
-  const textBack = textBackItem === undefined ? undefined : readable(() => parseTextBackRecord(textBackItem), 'text-back item');
+  const textBack = readable(() => parseTextBackRecord(textBackItem), 'text-back item');
   const contact = item === undefined ? undefined : readable(() => parseContact(item), 'contact');
   if (contact === undefined) return undefined;
   const items = await batchGetAll(

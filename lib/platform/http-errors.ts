@@ -4,8 +4,7 @@
  */
 import { InvalidCallbackError } from '../ledger/calls.js';
 import { TableUnavailableError } from '../ledger/schema.js';
-import { ReconcileBusyError } from '../reconcile/lease.js';
-import { ReconcileDeadlineError } from '../reconcile/reconcile.js';
+import { ReconcileBusyError, ReconcileDeadlineError } from '../reconcile/errors.js';
 import { TwilioAuthError, TwilioUnavailableError } from '../twilio/errors.js';
 import { type ExposedError, exposed, type HttpHandler, httpStack } from './http.js';
 import { SecretUnavailableError } from './secrets.js';

@@ -18,7 +18,6 @@ const isLevel = (value: string): value is LogLevel => value in LEVELS;
 /** The Lambda context fields a log line carries. */
 interface LambdaContext {
   functionName?: string;
-  functionVersion?: string;
   invokedFunctionArn?: string;
   memoryLimitInMB?: string | number;
   awsRequestId?: string;

@@ -7,17 +7,9 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { conditionalUpdate } from '../ledger/requests.js';
 import { RECONCILE_LEASE_KEY, TableUnavailableError } from '../ledger/schema.js';
+import { ReconcileBusyError } from './errors.js';
 
-/** Another run holds the lease: `POST /reconcile` answers 409 with its id. */
-export class ReconcileBusyError extends Error {
-  override name = 'ReconcileBusyError';
-  constructor(
-    readonly runningRunId: string,
-    readonly expiresAt: string,
-  ) {
-    super(`A reconciliation is already running (run ${runningRunId}); try again after it ends, at the latest ${expiresAt}`);
-  }
-}
+export { ReconcileBusyError };
 
 export interface RunLease {
   /** Takes the lease for `ttlMs`. @throws ReconcileBusyError while another run holds it. */

@@ -8,6 +8,9 @@ import type { ReconcileLedger } from '../ledger/store.js';
 import { mapLimit } from '../platform/pool.js';
 import type { TwilioCall, TwilioCalls } from '../twilio/client.js';
 import { TwilioDeadlineError } from '../twilio/errors.js';
+import { ReconcileDeadlineError } from './errors.js';
+
+export { ReconcileDeadlineError };
 
 export interface RunSummary {
   window: { from: string; to: string };
@@ -46,19 +49,6 @@ export interface ReconcileOptions {
   remainingMs?: () => number;
   /** Stop before a next page when less than this is left (default 30 s). */
   marginMs?: number;
-}
-
-/**
- * The run stopped itself before its Lambda timeout: what it recorded stays recorded, the
- * watermark did not move, and the next run covers the whole window again.
- */
-export class ReconcileDeadlineError extends Error {
-  override name = 'ReconcileDeadlineError';
-  constructor(readonly partial: RunSummary) {
-    super(
-      `Reconciliation stopped before the Lambda timeout after ${partial.listed} listed calls; the watermark did not move, run it again`,
-    );
-  }
 }
 
 export interface ReconcileDeps {

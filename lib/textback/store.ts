@@ -5,11 +5,14 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { addToDay, ones, parseTextBackRecord, TableUnavailableError, textBackKey } from '../ledger/schema.js';
+import { cancellationCodes } from '../ledger/requests.js';
+import { addToDay, callKey, InvalidItemError, ones, parseTextBackRecord, TableUnavailableError, textBackKey } from '../ledger/schema.js';
 import { type TextBackEpisode, type TextBackRecord, textBackCounter } from './model.js';
 
 export interface TextBackStore {
   read(phone: string): Promise<TextBackRecord | undefined>;
+  /** The direction of a recorded call (`inbound`, `outbound-api`…), undefined when its item is gone. */
+  callDirection(callSid: string): Promise<string | undefined>;
   /**
    * Writes `next` (its episode and marks) if the item is still at `expected`'s version (or absent).
    * @returns false when another write came first (read again).
@@ -24,8 +27,18 @@ export function createTextBackStore(client: DynamoDBDocumentClient, tableName: s
         const out = await client.send(new GetCommand({ TableName: tableName, Key: { pk: textBackKey(phone) }, ConsistentRead: true }));
         return parseTextBackRecord(out.Item);
       } catch (error) {
-        if (error instanceof Error && error.name === 'InvalidItemError') throw error;
+        if (error instanceof InvalidItemError) throw error;
         throw new TableUnavailableError('The text-back item could not be read', { cause: error });
+      }
+    },
+    async callDirection(callSid) {
+      try {
+        const out = await client.send(
+          new GetCommand({ TableName: tableName, Key: { pk: callKey(callSid) }, ProjectionExpression: 'direction' }),
+        );
+        return typeof out.Item?.direction === 'string' ? out.Item.direction : undefined;
+      } catch (error) {
+        throw new TableUnavailableError('The opening call could not be read', { cause: error });
       }
     },
     async write(expected, next, now) {
@@ -54,8 +67,7 @@ export function createTextBackStore(client: DynamoDBDocumentClient, tableName: s
         );
         return true;
       } catch (error) {
-        if (error instanceof TransactionCanceledException && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed')
-          return false;
+        if (error instanceof TransactionCanceledException && cancellationCodes(error)[0] === 'ConditionalCheckFailed') return false;
         throw new TableUnavailableError('The text-back item could not be written', { cause: error });
       }
     },

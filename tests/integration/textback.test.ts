@@ -263,6 +263,7 @@ describe('a crash between the claim and the send', () => {
     // The fault: the process dies right after the claim is written (before Twilio is asked).
     const crashing: TextBackStore = {
       read: (p) => store.read(p),
+      callDirection: (sid) => store.callDirection(sid),
       write: async (expected, next, now) => {
         const written = await store.write(expected, next, now);
         if (next.episode?.state === 'claimed') throw new Error('the container died');
