@@ -64,7 +64,7 @@ export interface TwilioCalls {
    * timestamps: this asks for the whole UTC days that cover the window, which is right under
    * either reading, and keeps only the calls whose `start_time` is inside it.
    */
-  list(status: CallStatus, from: Date, to: Date): AsyncGenerator<TwilioCall[]>;
+  list(status: CallStatus, from: Date, to: Date, pageUrl?: string): AsyncGenerator<ListedPage>;
   fetch(callSid: string): Promise<TwilioCall | undefined>;
   /**
    * `completed` calls with a party (`to` or `from` the number, or child legs of a parent) that
@@ -80,11 +80,17 @@ export interface TwilioCalls {
   requests(): number;
 }
 
+/** One page of a Calls list: its calls in the window, and the URL of the next page (none: the last). */
+export interface ListedPage {
+  calls: TwilioCall[];
+  nextPageUrl: string | undefined;
+}
+
 /** What this module uses of the SDK's Page (the first page and the next ones differ in type only). */
 interface PageOfCalls {
   instances: CallInstance[];
-  /** Undefined (not a promise) when there is no next page. */
-  nextPage(): Promise<PageOfCalls> | undefined;
+  /** The next page's absolute URL (Twilio's `next_page_uri` on api.twilio.com); undefined on the last. */
+  nextPageUrl?: string;
 }
 
 /** Less time than this left is no time: an attempt would only time out. */
@@ -177,22 +183,22 @@ export function createTwilioCalls(options: TwilioCallsOptions): TwilioCalls {
   const api = new Api(client);
   const calls = api.v2010.account.calls;
   return {
-    async *list(status, from, to) {
+    async *list(status, from, to, pageUrl) {
       // `StartTime>` is "on or after midnight of" its day and `StartTime<` at least "before
       // midnight of" its day: the day of `from` through the day after `to` covers the window.
-      let page: PageOfCalls = await calls.page({
-        status,
-        startTimeAfter: utcDay(from),
-        startTimeBefore: utcDay(to, 1),
-        pageSize: options.pageSize ?? 1000,
-      });
+      // A run that continues in another invocation starts at the page URL it saved.
       const inWindow = (call: TwilioCall) =>
         call.startTime !== null && call.startTime.getTime() >= from.getTime() && call.startTime.getTime() <= to.getTime();
+      let next: string | undefined = pageUrl;
+      let page: PageOfCalls =
+        next === undefined
+          ? await calls.page({ status, startTimeAfter: utcDay(from), startTimeBefore: utcDay(to, 1), pageSize: options.pageSize ?? 1000 })
+          : await calls.getPage(next);
       for (;;) {
-        yield page.instances.map(toCall).filter(inWindow);
-        const next = page.nextPage();
+        next = page.nextPageUrl;
+        yield { calls: page.instances.map(toCall).filter(inWindow), nextPageUrl: next };
         if (next === undefined) return;
-        page = await next;
+        page = await calls.getPage(next);
       }
     },
     async fetch(callSid) {

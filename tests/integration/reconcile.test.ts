@@ -144,8 +144,8 @@ describe('reconcile', () => {
     const dying = deps({ maxAttempts: 3 });
     let pages = 0;
     const list = dying.twilio.list.bind(dying.twilio);
-    dying.twilio.list = async function* (status, from, to) {
-      for await (const page of list(status, from, to)) {
+    dying.twilio.list = async function* (status, from, to, pageUrl) {
+      for await (const page of list(status, from, to, pageUrl)) {
         yield page;
         pages += 1;
         if (pages === 1) api.faults.push({ kind: 'status', status: 500, times: 3 });
@@ -167,8 +167,8 @@ describe('reconcile', () => {
     let pages = 0;
     const late = deps();
     const list = late.twilio.list.bind(late.twilio);
-    late.twilio.list = async function* (status, from, to) {
-      for await (const page of list(status, from, to)) {
+    late.twilio.list = async function* (status, from, to, pageUrl) {
+      for await (const page of list(status, from, to, pageUrl)) {
         pages += 1;
         yield page;
       }
@@ -199,8 +199,8 @@ describe('reconcile', () => {
       deadlineMs: () => end - Date.now(),
     });
     const list = slow.twilio.list.bind(slow.twilio);
-    slow.twilio.list = async function* (status, from, to) {
-      for await (const page of list(status, from, to)) {
+    slow.twilio.list = async function* (status, from, to, pageUrl) {
+      for await (const page of list(status, from, to, pageUrl)) {
         yield page;
         // Page 2 takes longer than the 0.5 s the run has left once page 1 is recorded.
         api.faults.push({ kind: 'delay', ms: 4_000, times: 1 });

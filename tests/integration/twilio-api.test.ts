@@ -56,7 +56,7 @@ const client = (overrides: Partial<Parameters<typeof createTwilioCalls>[0]> = {}
 /** The size of each page the client yields (calls inside the window). */
 async function listAll(calls: ReturnType<typeof createTwilioCalls>, from: Date, to: Date) {
   const pages: number[] = [];
-  for await (const page of calls.list('no-answer', from, to)) pages.push(page.length);
+  for await (const page of calls.list('no-answer', from, to)) pages.push(page.calls.length);
   return pages;
 }
 const sum = (pages: number[]) => pages.reduce((a, b) => a + b, 0);
@@ -85,7 +85,7 @@ describe('the SDK against the local Twilio API', () => {
         new Date('2026-11-20T00:00:05Z'),
         new Date('2026-11-20T00:00:14Z'),
       )) {
-        seen.push(...page.map((c) => c.from));
+        seen.push(...page.calls.map((c) => c.from));
       }
       expect(seen.sort(), mode).toEqual(Array.from({ length: 10 }, (_, i) => `+1415555${String(i + 5).padStart(4, '0')}`));
     }

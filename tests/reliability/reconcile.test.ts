@@ -50,9 +50,9 @@ function run(hooks: { deadlineMs?: () => number; afterPage?: (pageNumber: number
   });
   const list = twilio.list.bind(twilio);
   let pages = 0;
-  twilio.list = async function* (status, from, to) {
-    for await (const page of list(status, from, to)) {
-      report.deliveries += page.length;
+  twilio.list = async function* (status, from, to, pageUrl) {
+    for await (const page of list(status, from, to, pageUrl)) {
+      report.deliveries += page.calls.length;
       yield page;
       pages += 1;
       hooks.afterPage?.(pages);
