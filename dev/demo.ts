@@ -6,6 +6,7 @@
 
 import { TTC_BOUNDS } from '../lib/callbacks/model.js';
 import { registerCalls } from './cli.js';
+import { reconcileAndWait } from './reconcile-run.js';
 import { callbackTruth, planDay, sendDay, textBackTruth } from './simulator.js';
 import type { LocalStack } from './stack.js';
 
@@ -142,7 +143,10 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     seed,
     onProgress: options.onProgress,
   });
-  const reconciled = await getJson(stack, '/reconcile', 'POST');
+  // POST /reconcile answers 202 at once; the run goes on in the reconcile function's own invocations.
+  const run = await reconcileAndWait(stack);
+  if (run.state !== 'succeeded') throw new Error(`The reconciliation run ${run.runId} ${run.state}: ${run.error ?? ''}`);
+  const reconciled = run.summary;
 
   // Contacts arrive through the stream: wait until they agree (or 30 s pass).
   const numbers = new Set(plan.truth.contacts.keys());

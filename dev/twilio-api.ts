@@ -33,11 +33,30 @@ export interface LocalMessage {
   dateCreated: Date;
 }
 
+/** A fault applies to the next `times` requests whose path (and query string, with `query`) match. */
 export type Fault =
-  | { kind: 'status'; status: 429 | 500 | 502 | 503; times: number; path?: RegExp }
-  | { kind: 'delay'; ms: number; times: number; path?: RegExp }
+  | { kind: 'status'; status: 429 | 500 | 502 | 503; times: number; path?: RegExp; query?: RegExp }
+  | { kind: 'delay'; ms: number; times: number; path?: RegExp; query?: RegExp }
   /** The next page(s) start with the previous page's last call again (seen from Twilio's list). */
-  | { kind: 'repeat'; times: number; path?: RegExp };
+  | { kind: 'repeat'; times: number; path?: RegExp; query?: RegExp };
+
+/** A fault as `POST /__local/faults` takes it (regular expressions as strings); undefined when malformed. */
+function parseFault(value: unknown): Fault | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const f = value as Record<string, unknown>;
+  const times = Number(f.times ?? 1);
+  if (!Number.isInteger(times) || times < 1) return undefined;
+  const match = {
+    ...(typeof f.path === 'string' ? { path: new RegExp(f.path) } : {}),
+    ...(typeof f.query === 'string' ? { query: new RegExp(f.query) } : {}),
+  };
+  if (f.kind === 'status' && [429, 500, 502, 503].includes(Number(f.status))) {
+    return { kind: 'status', status: Number(f.status) as 429 | 500 | 502 | 503, times, ...match };
+  }
+  if (f.kind === 'delay' && Number.isFinite(Number(f.ms))) return { kind: 'delay', ms: Number(f.ms), times, ...match };
+  if (f.kind === 'repeat') return { kind: 'repeat', times, ...match };
+  return undefined;
+}
 
 /**
  * How `StartTime>` / `StartTime<` are read: `exact` at the instant sent, `day` truncated to
@@ -64,6 +83,8 @@ export interface TwilioApi {
   faults: Fault[];
   /** How the StartTime filters are read now. */
   dateFilters: DateFilterMode;
+  /** The largest page served whatever `PageSize` asks (Twilio's own cap is 1000); lower it to page small lists. */
+  maxPageSize: number;
   /** Every request received, in order (method, path with query, status answered). */
   requests: { method: string; url: string; status: number }[];
   /** Messages accepted, in order. */
@@ -198,7 +219,7 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
   const messages: LocalMessage[] = [];
   const optedOut = new Set<string>();
   const landlines = new Set<string>();
-  const state: { dateFilters: DateFilterMode } = { dateFilters: options.dateFilters ?? 'exact' };
+  const state: { dateFilters: DateFilterMode; maxPageSize: number } = { dateFilters: options.dateFilters ?? 'exact', maxPageSize: 1000 };
 
   const basicAuth = (req: IncomingMessage): { user: string; password: string } => {
     const header = req.headers.authorization ?? '';
@@ -214,10 +235,13 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
   };
   const isApiKey = (req: IncomingMessage): boolean => basicAuth(req).user.startsWith('SK');
 
+  const faultMatches = (f: Fault, url: URL) =>
+    (f.path === undefined || f.path.test(url.pathname)) && (f.query === undefined || f.query.test(url.search));
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname.startsWith('/__local/')) return admin(req, res, url.pathname);
-    const fault = faults.find((f) => f.times > 0 && f.kind !== 'repeat' && (f.path === undefined || f.path.test(url.pathname)));
+    const fault = faults.find((f) => f.times > 0 && f.kind !== 'repeat' && faultMatches(f, url));
     if (fault !== undefined && fault.kind !== 'repeat') {
       fault.times -= 1;
       if (fault.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
@@ -317,12 +341,12 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       )
       // Newest first, as Twilio lists calls; the SID breaks ties so that paging is stable.
       .sort((a, b) => b.startTime.getTime() - a.startTime.getTime() || a.sid.localeCompare(b.sid));
-    const pageSize = Math.min(1000, Math.max(1, Number(q.get('PageSize') ?? 50) || 50));
+    const pageSize = Math.min(state.maxPageSize, Math.max(1, Number(q.get('PageSize') ?? 50) || 50));
     const page = Math.max(0, Number(q.get('Page') ?? 0) || 0);
     // PageToken "PA<sid>": the page starts after that call.
     const token = q.get('PageToken');
     let startIndex = token?.startsWith('PA') ? matching.findIndex((c) => c.sid === token.slice(2)) + 1 : page * pageSize;
-    const repeat = faults.find((f) => f.kind === 'repeat' && f.times > 0 && (f.path === undefined || f.path.test(url.pathname)));
+    const repeat = faults.find((f) => f.kind === 'repeat' && f.times > 0 && faultMatches(f, url));
     if (repeat !== undefined && startIndex > 0) {
       repeat.times -= 1;
       startIndex -= 1;
@@ -393,6 +417,27 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
 
   /** Local-only controls: seed calls (what Twilio "knows") and inject faults. */
   const admin = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
+    if (path === '/__local/faults' && req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(Buffer.from(chunk));
+      let added: (Fault | undefined)[] = [undefined];
+      try {
+        const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        added = (Array.isArray(parsed) ? parsed : [parsed]).map(parseFault);
+      } catch {
+        // Reported below.
+      }
+      if (added.some((f) => f === undefined)) {
+        send(res, 400, {
+          message:
+            'each fault needs kind (status with 429|500|502|503, delay with ms, or repeat), times >= 1, optional path and query patterns',
+        });
+        return 400;
+      }
+      faults.push(...added.filter((f): f is Fault => f !== undefined));
+      send(res, 201, { faults: faults.length });
+      return 201;
+    }
     if (path === '/__local/calls' && req.method === 'GET') {
       send(
         res,
@@ -476,6 +521,12 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
     },
     set dateFilters(mode: DateFilterMode) {
       state.dateFilters = mode;
+    },
+    get maxPageSize() {
+      return state.maxPageSize;
+    },
+    set maxPageSize(size: number) {
+      state.maxPageSize = size;
     },
     requests,
     messages,

@@ -1,36 +1,52 @@
 /**
  * The reconciliation: nightly on a schedule, and on demand as `POST /reconcile` (operator API
- * key), which answers with the run's summary; one run at a time (409 while another runs).
+ * key), which answers 202 with the run's id at once; the run goes on in asynchronous invocations
+ * of this function (`{ reconcileRun }` events) until its window is done. `GET /reconcile/runs`
+ * and `GET /reconcile/runs/{runId}` show runs. One run at a time (409 while another runs).
  */
 import type { Context } from 'aws-lambda';
 import { createReconcileLedger } from '../lib/ledger/store.js';
 import { countRequests, documents, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
 import { ledgerHttpStack } from '../lib/platform/http-errors.js';
+import { invokeAsync } from '../lib/platform/lambda.js';
 import { logger } from '../lib/platform/log.js';
+import { toHttpRequest } from '../lib/platform/request.js';
 import { parseReconcileConfig } from '../lib/reconcile/config.js';
 import { createRunLease, ReconcileBusyError } from '../lib/reconcile/lease.js';
 import { reconcileOptions } from '../lib/reconcile/reconcile.js';
-import { createReconcileRun } from '../lib/reconcile/run.js';
+import { handleReconcileRoute } from '../lib/reconcile/routes.js';
+import { type ContinueEvent, createReconcileRuns, isContinueEvent } from '../lib/reconcile/run.js';
+import { createRunStore } from '../lib/reconcile/runs.js';
 import { createWatermark } from '../lib/reconcile/watermark.js';
 import { twilioCallsFactory } from '../lib/twilio/client.js';
 
 const config = parseReconcileConfig(process.env);
 logSdkVersionAtColdStart();
 const docs = documents();
-const run = createReconcileRun({
+const runs = createRunStore(docs, config.tableName);
+/** This function's own name (set by Lambda, and by serverless-offline): runs continue in it. */
+const self = process.env.AWS_LAMBDA_FUNCTION_NAME ?? '';
+const invokeSelf = (event: ContinueEvent) => invokeAsync(self, event);
+const reconciliation = createReconcileRuns({
   twilioCalls: twilioCallsFactory(config.twilio, ssm),
   ledger: createReconcileLedger(docs, { tableName: config.tableName, retentionDays: config.retentionDays }),
   watermark: createWatermark(docs, config.tableName),
   dynamoRequests: countRequests(docs),
   options: reconcileOptions({ ...config, accountSid: config.twilio.accountSid }),
   lease: createRunLease(docs, config.tableName),
+  runs,
+  invokeSelf,
+  invocationLimitMs: config.invocationLimitMs,
 });
 
-const http = ledgerHttpStack(async (_event, context) => ({
-  statusCode: 200,
-  headers: { 'Content-Type': 'application/json' },
-  body: JSON.stringify(await run('http', () => context.getRemainingTimeInMillis())),
-}));
+const http = ledgerHttpStack(async (event) =>
+  handleReconcileRoute(toHttpRequest(event), {
+    start: () => reconciliation.start('http'),
+    invokeSelf,
+    abandon: reconciliation.abandon,
+    runs,
+  }),
+);
 
 function isHttpEvent(event: unknown): event is Parameters<typeof http>[0] {
   return typeof event === 'object' && event !== null && ('httpMethod' in event || 'routeKey' in event);
@@ -38,13 +54,21 @@ function isHttpEvent(event: unknown): event is Parameters<typeof http>[0] {
 
 export const handler = async (event: unknown, context: Context) => {
   logger.addContext(context);
+  const remaining = () => context.getRemainingTimeInMillis();
+  if (isContinueEvent(event)) return reconciliation.continueRun(event.reconcileRun, remaining);
   if (isHttpEvent(event)) return http(event, context);
+  let started: Awaited<ReturnType<typeof reconciliation.start>>;
   try {
-    return await run('schedule', () => context.getRemainingTimeInMillis());
+    started = await reconciliation.start('schedule');
   } catch (error) {
     // The nightly run found another run going (a manual one): that one covers the window.
     if (!(error instanceof ReconcileBusyError)) throw error;
     logger.warn('Scheduled reconciliation skipped: another run holds the lease', { runningRunId: error.runningRunId });
     return { skipped: true, runningRunId: error.runningRunId };
   }
+  // The nightly run works in this invocation first, and continues in others if it must.
+  const run = await reconciliation.continueRun(started.runId, remaining);
+  // A failed nightly run fails its invocation too (the function's Errors metric); the run keeps why.
+  if (run?.state === 'failed') throw new Error(`Reconciliation run ${run.runId} failed: ${run.error ?? 'unknown'}`);
+  return run;
 };

@@ -133,6 +133,8 @@ async function main(): Promise<void> {
     RETENTION_DAYS: env('RETENTION_DAYS'),
     TWILIO_API_BASE_URL: twilioApiBaseUrl,
     AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
+    // A reconciliation run continues in asynchronous invocations of its function: serverless-offline's Lambda endpoint.
+    AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${lambdaPort}`,
     // The operator key: OPERATOR_API_KEY when set, a random one otherwise (printed below).
     OPERATOR_API_KEY: process.env.OPERATOR_API_KEY?.trim() || `local-${randomBytes(16).toString('hex')}`,
   };

@@ -129,6 +129,11 @@ export function onFailureDestination(fn: FunctionName, physical: Physical, templ
   return resolver(template, physical)(destination);
 }
 
+/** `fn`'s name in the template (what Lambda sets as AWS_LAMBDA_FUNCTION_NAME). */
+export function deployedFunctionName(fn: FunctionName, template = packagedTemplate()): string {
+  return String(resource(template, logicalName(fn)).Properties.FunctionName);
+}
+
 /** `fn`'s environment variables in the template (plain strings only). */
 export function functionEnvironment(fn: FunctionName, template = packagedTemplate()): Record<string, string> {
   const environment = resource(template, logicalName(fn)).Properties.Environment as { Variables?: Record<string, unknown> } | undefined;

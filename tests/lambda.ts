@@ -6,7 +6,7 @@
  */
 import { inject, vi } from 'vitest';
 import { ACCOUNT_SID, AUTH_TOKEN, SECONDARY_TOKEN } from './helpers.js';
-import { type FunctionName, functionEnvironment, guardClient } from './iam.js';
+import { deployedFunctionName, type FunctionName, functionEnvironment, guardClient } from './iam.js';
 import { type SsmServer, startSsmServer } from './ssm-server.js';
 
 const modules = {
@@ -52,6 +52,7 @@ export async function loadHandler<H>(fn: FunctionName, options: LoadOptions): Pr
   const env: Record<string, string> = {
     ...functionEnvironment(fn),
     TABLE_NAME: options.tableName,
+    AWS_LAMBDA_FUNCTION_NAME: deployedFunctionName(fn),
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint'),
     AWS_ENDPOINT_URL_SSM: parameters.endpoint,
@@ -67,6 +68,7 @@ export async function loadHandler<H>(fn: FunctionName, options: LoadOptions): Pr
   guardClient(aws.dynamo(), fn, { tableName: options.tableName });
   guardClient(await aws.ssm(), fn, { tableName: options.tableName });
   guardClient((await import('../lib/platform/eventbridge.js')).eventBridge(), fn, { tableName: options.tableName });
+  guardClient(await (await import('../lib/platform/lambda.js')).lambda(), fn, { tableName: options.tableName });
   const mod: { handler: unknown } = await modules[fn]();
   return mod.handler as H;
 }

@@ -11,6 +11,7 @@
  * | `RESOLUTION#<E.164>#<id>` | one resolved callback (history)      | contacts; resolvers   |
  * | `META#reconcile`       | the reconciliation watermark            | reconciliation        |
  * | `META#reconcile-lease` | the running reconciliation and its expiry | reconciliation      |
+ * | `RUN#<runId>`          | one reconciliation run (TTL 90 days)     | reconciliation        |
  * | `TEXTBACK#<E.164>`     | the number's text-back state            | text-back             |
  */
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
@@ -50,6 +51,9 @@ export const contactKey = (e164: string): string => `CONTACT#${e164}`;
 export const WATERMARK_KEY = 'META#reconcile';
 /** One reconciliation at a time (lib/reconcile/lease.ts). */
 export const RECONCILE_LEASE_KEY = 'META#reconcile-lease';
+/** One reconciliation run (lib/reconcile/runs.ts), listed newest first in the contacts index under its own partition. */
+export const reconcileRunKey = (runId: string): string => `RUN#${runId}`;
+export const RECONCILE_RUNS_PARTITION = 'RECONCILE#runs';
 export const textBackKey = (e164: string): string => `TEXTBACK#${e164}`;
 
 /** The global secondary index of contacts, most recently missed first (`GET /contacts`). */

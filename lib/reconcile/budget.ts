@@ -1,34 +1,40 @@
 /**
- * How much of its time a reconciliation run may spend, by trigger. A run started by
- * `POST /reconcile` must answer within API Gateway's 29 s integration timeout; the nightly run
- * has the function's whole timeout. Each stops itself before its limit (ReconcileDeadlineError)
- * instead of being killed mid-page.
+ * How much of its time one invocation of a reconciliation run may spend. A run is never bound to
+ * an HTTP request (`POST /reconcile` answers 202 at once): each invocation works until the
+ * Lambda's timeout nears, or until its own limit (`RECONCILE_INVOCATION_SECONDS`), and then
+ * saves where it is and continues in a fresh invocation. It stops itself before the Lambda
+ * would kill it mid-page.
  */
 
+/** What started a run: the nightly schedule or `POST /reconcile`. */
 export type Trigger = 'schedule' | 'http';
 
-/** API Gateway's integration timeout (REST API): the HTTP client is cut off after it. */
-export const API_GATEWAY_TIMEOUT_MS = 29_000;
-
-export const BUDGETS: Readonly<Record<Trigger, { limitMs: number; twilioReserveMs: number; marginMs: number }>> = {
-  // limitMs: the most the run may take; twilioReserveMs: kept free when a Twilio request starts,
-  // to stop cleanly if it is slow; marginMs: no next page is asked for with less than this left.
-  http: { limitMs: API_GATEWAY_TIMEOUT_MS, twilioReserveMs: 2_000, marginMs: 5_000 },
-  schedule: { limitMs: Number.POSITIVE_INFINITY, twilioReserveMs: 10_000, marginMs: 30_000 },
-};
+/** twilioReserveMs: kept free when a Twilio request starts, to stop cleanly if it is slow; marginMs: no next page is asked for with less than this left. */
+export const INVOCATION_RESERVES = { twilioReserveMs: 10_000, marginMs: 30_000 } as const;
 
 export interface RunBudget {
-  /** Milliseconds left to the run: the Lambda's remaining time, capped by the trigger's limit. */
+  /** Milliseconds left before this invocation must stop asking for pages, plus the margin. */
   remainingMs: () => number;
-  /** Milliseconds a Twilio request may still take (its deadline). */
+  /** Milliseconds a Twilio request may still take (its deadline): the Lambda's own time, less the reserve. */
   twilioDeadlineMs: () => number;
   marginMs: number;
 }
 
-/** The budget of a run that starts now; `lambdaRemainingMs` is `context.getRemainingTimeInMillis`. */
-export function runBudget(trigger: Trigger, lambdaRemainingMs: () => number, now: () => number = Date.now): RunBudget {
-  const { limitMs, twilioReserveMs, marginMs } = BUDGETS[trigger];
+/**
+ * The budget of an invocation that starts now; `lambdaRemainingMs` is
+ * `context.getRemainingTimeInMillis`. With `limitMs`, no new page is started after it has passed
+ * (the page under way still finishes: every invocation records at least one page).
+ */
+export function invocationBudget(
+  lambdaRemainingMs: () => number,
+  limitMs: number = Number.POSITIVE_INFINITY,
+  now: () => number = Date.now,
+): RunBudget {
+  const { twilioReserveMs, marginMs } = INVOCATION_RESERVES;
   const startedAt = now();
-  const remainingMs = () => Math.min(lambdaRemainingMs(), limitMs - (now() - startedAt));
-  return { remainingMs, twilioDeadlineMs: () => remainingMs() - twilioReserveMs, marginMs };
+  return {
+    remainingMs: () => Math.min(lambdaRemainingMs(), marginMs + limitMs - (now() - startedAt)),
+    twilioDeadlineMs: () => lambdaRemainingMs() - twilioReserveMs,
+    marginMs,
+  };
 }

@@ -11,6 +11,8 @@ export interface ReconcileConfig {
   overlapMinutes: number;
   settleMinutes: number;
   lookbackHours: number;
+  /** RECONCILE_INVOCATION_SECONDS: the most one invocation works on a run before handing on (unset: until the timeout nears). */
+  invocationLimitMs: number | undefined;
 }
 
 /** Parses the reconciliation Lambda's configuration; throws ConfigError naming the bad variable. */
@@ -23,5 +25,8 @@ export function parseReconcileConfig(env: Env): ReconcileConfig {
     overlapMinutes: integer(env, 'RECONCILE_OVERLAP_MINUTES', WINDOW_DEFAULTS.overlapMinutes, 0, 24 * 60),
     settleMinutes: integer(env, 'RECONCILE_SETTLE_MINUTES', WINDOW_DEFAULTS.settleMinutes, 0, 24 * 60),
     lookbackHours: integer(env, 'RECONCILE_LOOKBACK_HOURS', WINDOW_DEFAULTS.lookbackHours, 1, 24 * 60),
+    invocationLimitMs: env.RECONCILE_INVOCATION_SECONDS?.trim()
+      ? integer(env, 'RECONCILE_INVOCATION_SECONDS', 0, 0, 900) * 1_000
+      : undefined,
   };
 }

@@ -27,3 +27,8 @@ export class ReconcileBusyError extends Error {
     super(`A reconciliation is already running (run ${runningRunId}); try again after it ends, at the latest ${expiresAt}`);
   }
 }
+
+/** A run was written but Lambda would not queue its invocation (it is ended `failed`): `POST /reconcile` answers 503. */
+export class RunNotStartedError extends Error {
+  override name = 'RunNotStartedError';
+}

@@ -1,7 +1,8 @@
 /**
  * One reconciliation at a time: a lease item (`META#reconcile-lease`) with an expiry. A run takes
- * it with a conditional put (no lease, or an expired one) and gives it back when it ends; a run
- * that crashed holds it only until it expires (its time budget), and the next run takes over.
+ * it with a conditional put (no lease, or an expired one), renews it for each invocation it
+ * continues in, and gives it back when it ends; a run that crashed holds it only until it
+ * expires, and the next run takes over (and learns whose lease it took).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -12,8 +13,13 @@ import { ReconcileBusyError } from './errors.js';
 export { ReconcileBusyError };
 
 export interface RunLease {
-  /** Takes the lease for `ttlMs`. @throws ReconcileBusyError while another run holds it. */
-  acquire(runId: string, ttlMs: number): Promise<void>;
+  /**
+   * Takes the lease for `ttlMs`; returns the run whose expired lease it took over, if any.
+   * @throws ReconcileBusyError while another run holds it.
+   */
+  acquire(runId: string, ttlMs: number): Promise<{ tookOverFrom?: string }>;
+  /** Extends this run's lease to `ttlMs` from now; false when another run has taken it. */
+  renew(runId: string, ttlMs: number): Promise<boolean>;
   /** Gives it back, if this run still holds it (a run that outlived its lease releases nothing). */
   release(runId: string): Promise<void>;
 }
@@ -23,7 +29,7 @@ export function createRunLease(client: DynamoDBDocumentClient, tableName: string
     async acquire(runId, ttlMs) {
       const at = new Date(now());
       try {
-        await client.send(
+        const out = await client.send(
           new PutCommand({
             TableName: tableName,
             Item: {
@@ -35,9 +41,13 @@ export function createRunLease(client: DynamoDBDocumentClient, tableName: string
             },
             ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
             ExpressionAttributeValues: { ':now': at.toISOString() },
+            ReturnValues: 'ALL_OLD',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
+        const previous = out.Attributes as { runId?: unknown; releasedAt?: unknown } | undefined;
+        // A lease given back is no take-over; one that ran out is.
+        return typeof previous?.runId === 'string' && previous.releasedAt === undefined ? { tookOverFrom: previous.runId } : {};
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) {
           const held = error.Item as { runId?: { S?: string }; expiresAt?: { S?: string } } | undefined;
@@ -45,6 +55,19 @@ export function createRunLease(client: DynamoDBDocumentClient, tableName: string
         }
         throw new TableUnavailableError('The reconciliation lease could not be taken', { cause: error });
       }
+    },
+    async renew(runId, ttlMs) {
+      return conditionalUpdate(
+        client,
+        {
+          TableName: tableName,
+          Key: { pk: RECONCILE_LEASE_KEY },
+          UpdateExpression: 'SET expiresAt = :until REMOVE releasedAt',
+          ConditionExpression: 'runId = :runId',
+          ExpressionAttributeValues: { ':until': new Date(now() + ttlMs).toISOString(), ':runId': runId },
+        },
+        'The reconciliation lease',
+      );
     },
     async release(runId) {
       // A run that outlived its lease finds another run's id there: it gives back nothing.

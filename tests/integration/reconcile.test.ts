@@ -10,10 +10,13 @@ import { createLedger, createReconcileLedger } from '../../lib/ledger/store.js';
 import { countRequests } from '../../lib/platform/aws.js';
 import { createRunLease, ReconcileBusyError } from '../../lib/reconcile/lease.js';
 import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile/reconcile.js';
+import { type ContinueEvent, createReconcileRuns } from '../../lib/reconcile/run.js';
+import { createRunStore, type RunRecord, runView } from '../../lib/reconcile/runs.js';
 import { createWatermark } from '../../lib/reconcile/watermark.js';
 import { createTwilioCalls, TwilioAuthError } from '../../lib/twilio/client.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, v1Event, webhookMissedCall } from '../helpers.js';
 import { loadHandler } from '../lambda.js';
+import { type LambdaEndpoint, startLambdaEndpoint } from '../lambda-endpoint.js';
 
 let api: TwilioApi;
 let table: Awaited<ReturnType<typeof freshTable>>;
@@ -339,91 +342,332 @@ describe('reconcile', () => {
   });
 });
 
-describe('the reconcile Lambda (POST /reconcile and the schedule)', () => {
+describe('the reconcile Lambda (POST /reconcile, its runs, and the schedule)', () => {
+  let lambda: LambdaEndpoint;
+  beforeAll(async () => {
+    lambda = await startLambdaEndpoint();
+  });
+  afterAll(async () => {
+    await lambda.stop();
+  });
+  beforeEach(() => {
+    lambda.queue.length = 0;
+    lambda.accepted.length = 0;
+    lambda.refuse = undefined;
+    api.maxPageSize = 1000;
+  });
+
   const context = { awsRequestId: 'r', functionName: 'reconcile', getRemainingTimeInMillis: () => 300_000 } as unknown as Context;
+  type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
   /** The function as deployed: its environment and role from the template, its token from SSM. */
-  const coldStart = (env: Record<string, string>) =>
-    loadHandler<(event: unknown, context: Context) => Promise<unknown>>('reconcile', {
+  const coldStart = (env: Record<string, string> = {}) =>
+    loadHandler<Handler>('reconcile', {
       tableName: table.tableName,
-      env: { TWILIO_API_BASE_URL: api.baseUrl, ...env },
+      env: { TWILIO_API_BASE_URL: api.baseUrl, AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint, ...env },
     });
 
-  it('answers POST /reconcile with the run summary as JSON', async () => {
-    // The Lambda runs on the real clock.
-    seed(2, 30, 'no-answer', new Date());
-    const handler = await coldStart({});
-    const response = (await handler(v1Event({ resource: '/reconcile', params: {}, body: '' }), context)) as APIGatewayProxyResult;
-    expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toMatchObject({ listed: 2, recoveredTotal: 2 });
-  });
+  /** An operator request through API Gateway (REST API, API key already checked). */
+  const request = (handler: Handler, method: 'GET' | 'POST', path: string, query?: Record<string, string>) => {
+    const runId = /^\/reconcile\/runs\/(.+)$/.exec(path)?.[1];
+    const resource = runId === undefined ? path : '/reconcile/runs/{runId}';
+    const event = { ...v1Event({ resource, params: {}, body: '', query }), httpMethod: method, path };
+    return handler(
+      { ...event, pathParameters: runId === undefined ? null : { runId }, requestContext: { ...event.requestContext, httpMethod: method } },
+      context,
+    ) as Promise<APIGatewayProxyResult>;
+  };
+  const body = (response: APIGatewayProxyResult) => JSON.parse(response.body);
+  /** Runs the invocations Lambda has queued (and those they queue), as Lambda would; returns how many ran. */
+  async function drain(handler: Handler): Promise<number> {
+    let ran = 0;
+    for (let next = lambda.queue.shift(); next !== undefined; next = lambda.queue.shift()) {
+      expect(next.functionName).toBe('missed-call-ledger-prod-reconcile');
+      await handler(next.event, context);
+      ran += 1;
+    }
+    return ran;
+  }
 
-  it('answers 503 before API Gateway or the Lambda gives up when Twilio is slower than the time left', async () => {
+  it('answers POST /reconcile 202 with the run at once; the queued invocation does the work; GET shows the run', async () => {
     // The Lambda runs on the real clock.
     seed(2, 30, 'no-answer', new Date());
-    api.faults.push({ kind: 'delay', ms: 4_000, times: 1 });
-    const handler = await coldStart({});
-    const started = Date.now();
-    // 2.6 s left: the HTTP run keeps 2 s to answer, so Twilio gets 0.6 s.
-    const short = { ...context, getRemainingTimeInMillis: () => 2_600 - (Date.now() - started) } as Context;
-    const response = (await handler(v1Event({ resource: '/reconcile', params: {}, body: '' }), short)) as APIGatewayProxyResult;
-    expect(response.statusCode).toBe(503);
-    expect(JSON.parse(response.body).message).toContain('the watermark did not move');
-    expect(await get(WATERMARK_KEY)).toBeUndefined();
+    const handler = await coldStart();
+
+    const started = await request(handler, 'POST', '/reconcile');
+
+    expect(started.statusCode).toBe(202);
+    const { runId, state, location } = body(started);
+    expect(state).toBe('running');
+    expect(started.headers?.Location).toBe(`/reconcile/runs/${runId}`);
+    expect(location).toBe(`/reconcile/runs/${runId}`);
+    // Nothing recorded yet: the work is in the queued invocation.
     expect(await callItems()).toHaveLength(0);
-    api.faults.length = 0;
-  });
+    expect(lambda.queue.map((q) => q.event)).toEqual([{ reconcileRun: runId }]);
+    expect(body(await request(handler, 'GET', `/reconcile/runs/${runId}`))).toMatchObject({ runId, state: 'running', trigger: 'http' });
 
-  it('answers 502 with the reason when Twilio refuses the token, and throws on the schedule', async () => {
-    const handler = await coldStart({ TWILIO_AUTH_TOKEN: 'wrong' });
-    const response = (await handler(v1Event({ resource: '/reconcile', params: {}, body: '' }), context)) as APIGatewayProxyResult;
-    expect(response.statusCode).toBe(502);
-    expect(JSON.parse(response.body).message).toContain('Twilio credentials rejected (401)');
-    // (A fresh module graph: the class differs from the one imported above, so match the name.)
-    await expect(handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context)).rejects.toMatchObject({
-      name: 'TwilioAuthError',
+    expect(await drain(handler)).toBe(1);
+
+    const run = body(await request(handler, 'GET', `/reconcile/runs/${runId}`));
+    expect(run).toMatchObject({
+      runId,
+      state: 'succeeded',
+      invocations: 1,
+      progress: { listed: 2, recoveredTotal: 2 },
+      summary: { listed: 2, recoveredTotal: 2, recovered: { 'no-answer': 2 } },
     });
+    expect(await callItems()).toHaveLength(2);
+    expect(await get(WATERMARK_KEY)).toMatchObject({ windowEnd: run.window.to, lastRun: { recoveredTotal: 2 } });
+    const listed = body(await request(handler, 'GET', '/reconcile/runs'));
+    expect(listed.runs.map((r: { runId: string }) => r.runId)).toEqual([runId]);
+    // Done: the next POST starts the next run.
+    expect((await request(handler, 'POST', '/reconcile')).statusCode).toBe(202);
   });
 
-  it("runs one at a time: a second POST while one runs answers 409 with the running run's id, the nightly run steps aside", async () => {
+  it('continues a run in fresh invocations from the page it reached; the watermark moves only when the window is done', async () => {
+    // 25 no-answer calls and 3 busy ones, 10 to a page: 3 + 1 + 1 (failed: none) pages.
+    seed(25, 30, 'no-answer', new Date());
+    seed(3, 20, 'busy', new Date());
+    api.maxPageSize = 10;
+    // 0: every invocation hands on after one page.
+    const handler = await coldStart({ RECONCILE_INVOCATION_SECONDS: '0' });
+    const { runId } = body(await request(handler, 'POST', '/reconcile'));
+
+    await handler(lambda.queue.shift()?.event, context);
+
+    // One page in: checkpointed, handed on, the watermark where it was.
+    expect(body(await request(handler, 'GET', `/reconcile/runs/${runId}`))).toMatchObject({
+      state: 'running',
+      invocations: 1,
+      progress: { pages: 1, listed: 10, recoveredTotal: 10 },
+    });
+    expect(await get(WATERMARK_KEY)).toBeUndefined();
+    expect(lambda.queue.map((q) => q.event)).toEqual([{ reconcileRun: runId }]);
+    // Page 2 of the no-answer list came from the saved next-page URI.
+    const before = api.requests.length;
+    expect(await drain(handler)).toBe(4);
+    expect(api.requests[before]?.url).toContain('PageToken=');
+
+    const run = body(await request(handler, 'GET', `/reconcile/runs/${runId}`));
+    expect(run).toMatchObject({
+      state: 'succeeded',
+      invocations: 5,
+      summary: { pages: 5, listed: 28, alreadyRecorded: 0, recoveredTotal: 28, recovered: { 'no-answer': 25, busy: 3 } },
+    });
+    expect(run.summary.twilioRequests).toBe(5);
+    expect(await statsTotal()).toBe(28);
+    expect(await get(WATERMARK_KEY)).toMatchObject({ windowEnd: run.window.to, lastRun: { listed: 28 } });
+  });
+
+  it("runs one at a time: of two POSTs at once one starts, the other answers 409 with its run's id; the nightly run steps aside", async () => {
     seed(2, 30, 'no-answer', new Date());
-    // The first run's first Twilio page takes 1.5 s.
-    api.faults.push({ kind: 'delay', ms: 1_500, times: 1 });
-    const handler = await coldStart({});
-    const post = () => handler(v1Event({ resource: '/reconcile', params: {}, body: '' }), context) as Promise<APIGatewayProxyResult>;
-    const first = post();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const second = await post();
-    expect(second.statusCode).toBe(409);
-    const { runId, message } = JSON.parse(second.body);
-    expect(message).toContain('A reconciliation is already running');
+    const handler = await coldStart();
+
+    const [a, b] = await Promise.all([request(handler, 'POST', '/reconcile'), request(handler, 'POST', '/reconcile')]);
+
+    expect([a.statusCode, b.statusCode].sort()).toEqual([202, 409]);
+    const [started, refused] = a.statusCode === 202 ? [a, b] : [b, a];
+    const { runId } = body(started);
+    expect(body(refused)).toMatchObject({ runId, message: expect.stringContaining('A reconciliation is already running') });
     expect(await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context)).toEqual({
       skipped: true,
       runningRunId: runId,
     });
-    const done = await first;
-    expect(done.statusCode).toBe(200);
-    expect(JSON.parse(done.body)).toMatchObject({ runId, recoveredTotal: 2 });
-    // Once it has ended, the next one runs.
-    expect((await post()).statusCode).toBe(200);
+    expect(lambda.accepted).toHaveLength(1);
+    await drain(handler);
+    expect(body(await request(handler, 'GET', `/reconcile/runs/${runId}`))).toMatchObject({
+      state: 'succeeded',
+      summary: { recoveredTotal: 2 },
+    });
+    expect(await callItems()).toHaveLength(2);
+  });
+
+  it('runs the nightly run in its own invocation to the end, and lists runs newest first', async () => {
+    seed(3, 30, 'busy', new Date());
+    const handler = await coldStart();
+    const first = body(await request(handler, 'POST', '/reconcile')).runId;
+    await drain(handler);
+
+    const nightly = (await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context)) as {
+      runId: string;
+      state: string;
+    };
+
+    expect(nightly).toMatchObject({ state: 'succeeded', trigger: 'schedule' });
+    expect(lambda.accepted).toHaveLength(1);
+    const runs = body(await request(handler, 'GET', '/reconcile/runs', { limit: '5' })).runs;
+    expect(runs.map((r: { runId: string }) => r.runId)).toEqual([nightly.runId, first]);
+    expect(runs[0]).toMatchObject({ trigger: 'schedule', summary: { listed: 3, alreadyRecorded: 3, recoveredTotal: 0 } });
+  });
+
+  it('ends the run failed with the reason when Twilio refuses the token; the nightly invocation fails too', async () => {
+    seed(1, 30, 'no-answer', new Date());
+    const handler = await coldStart({ TWILIO_AUTH_TOKEN: 'wrong' });
+    const { runId } = body(await request(handler, 'POST', '/reconcile'));
+    await drain(handler);
+
+    const run = body(await request(handler, 'GET', `/reconcile/runs/${runId}`));
+
+    expect(run).toMatchObject({ state: 'failed', error: expect.stringContaining('Twilio credentials rejected (401)') });
+    expect(run.error).not.toContain('wrong');
+    expect(await get(WATERMARK_KEY)).toBeUndefined();
+    // The lease was given back: the nightly run starts, fails the same way, and its invocation fails.
+    await expect(handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context)).rejects.toThrow(
+      /Reconciliation run .* failed: Twilio credentials rejected \(401\)/,
+    );
+  });
+
+  it('answers 503 when Lambda will not queue the run, ends that run failed and gives the lease back', async () => {
+    const handler = await coldStart();
+    // Throttled more often than the SDK retries.
+    lambda.refuse = { status: 429, times: 10 };
+
+    const refused = await request(handler, 'POST', '/reconcile');
+
+    expect(refused.statusCode).toBe(503);
+    expect(body(refused).message).toContain('The run could not be started');
+    const [run] = body(await request(handler, 'GET', '/reconcile/runs')).runs;
+    expect(run).toMatchObject({ state: 'failed', error: expect.stringContaining('Lambda did not queue') });
+    lambda.refuse = undefined;
+    expect((await request(handler, 'POST', '/reconcile')).statusCode).toBe(202);
+  });
+
+  it('answers 400 for a malformed run id or limit, 404 for an unknown run, 405 for a wrong method', async () => {
+    const handler = await coldStart();
+    const answers = await Promise.all([
+      request(handler, 'GET', '/reconcile/runs/not-a-run'),
+      request(handler, 'GET', '/reconcile/runs/2026-11-24T03:00:00.000Z-0badc0de'),
+      request(handler, 'GET', '/reconcile/runs', { limit: '0' }),
+      request(handler, 'GET', '/reconcile'),
+    ]);
+    expect(answers.map((a) => [a.statusCode, body(a).message])).toEqual([
+      [400, 'runId is not a run id (as POST /reconcile returned it)'],
+      [404, 'No such run (runs are kept 90 days)'],
+      [400, 'limit must be a whole number from 1 to 100'],
+      [405, '/reconcile accepts POST only'],
+    ]);
+  });
+});
+
+describe('a run that crashes mid-window', () => {
+  let t = NOW.getTime();
+  const clock = () => t;
+  const invoked: ContinueEvent[] = [];
+
+  /** The run machinery of lib/reconcile/run.ts on DynamoDB Local and the local Twilio API, on an injected clock. */
+  function runs(ledger = createReconcileLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90 })) {
+    const d = deps({ now: new Date(t) });
+    return createReconcileRuns({
+      twilioCalls: async () => d.twilio,
+      ledger,
+      watermark: d.watermark,
+      dynamoRequests,
+      options,
+      lease: createRunLease(table.as('reconcile'), table.tableName, clock),
+      runs: createRunStore(table.as('reconcile'), table.tableName, clock),
+      invokeSelf: async (event) => {
+        invoked.push(event);
+      },
+      now: clock,
+    });
+  }
+  /**
+   * A ledger that stops answering after `n` records: the invocation's process is gone. `dead`
+   * settles once those `n` have been written.
+   */
+  function dyingLedger(n: number) {
+    const ledger = createReconcileLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90 });
+    let left = n;
+    let written = 0;
+    let died = () => {};
+    const dead = new Promise<void>((resolve) => {
+      died = resolve;
+    });
+    const { record } = ledger;
+    ledger.record = async (call) => {
+      if (left-- <= 0) return new Promise(() => {});
+      const result = await record(call);
+      if (++written === n) died();
+      return result;
+    };
+    return Object.assign(ledger, { dead });
+  }
+  const store = () => createRunStore(table.as('reconcile'), table.tableName, clock);
+  const lambdaTime = () => 300_000;
+
+  beforeEach(() => {
+    t = NOW.getTime();
+    invoked.length = 0;
+  });
+
+  it('is resumed from its last checkpoint when Lambda retries the invocation that died; the counts add up', async () => {
+    seed(25, 600);
+    const run = await runs().start('http');
+    // It dies 4 calls into its second page (10 to a page).
+    const dying = dyingLedger(PAGE_SIZE + 4);
+    void runs(dying).continueRun(run.runId, lambdaTime);
+    await dying.dead;
+    expect(await store().get(run.runId)).toMatchObject({ state: 'running', summary: { pages: 1, listed: PAGE_SIZE } });
+
+    // Lambda retries the same event a minute later: the lease is still this run's.
+    t += 60_000;
+    const done = await runs().continueRun(run.runId, lambdaTime);
+
+    expect(done).toMatchObject({ state: 'succeeded', invocations: 2 });
+    // The 4 calls of the page that died were recorded by it; the retry finds them there. Pages:
+    // the first, then no-answer's 2nd (again) and 3rd, busy's and failed's (empty).
+    expect(done?.summary).toMatchObject({ pages: 5, listed: 25, recoveredTotal: 21, alreadyRecorded: 4 });
+    expect(await callItems()).toHaveLength(25);
+    expect(await statsTotal()).toBe(25);
+    expect(invoked).toEqual([]);
+  });
+
+  it('whose invocation is lost holds the lease only until it expires; the next run takes over and the old one shows failed', async () => {
+    seed(25, 600);
+    const crashed = await runs().start('http');
+    const dying = dyingLedger(3);
+    void runs(dying).continueRun(crashed.runId, lambdaTime);
+    await dying.dead;
+    await expect(runs().start('http')).rejects.toBeInstanceOf(ReconcileBusyError);
+
+    // Past its lease (the invocation's 300 s + 5 s): GET shows it failed, and a new run takes over.
+    t += 306_000;
+    const shown = runView((await store().get(crashed.runId)) as RunRecord, new Date(t));
+    expect(shown).toMatchObject({ state: 'failed', error: expect.stringContaining('its lease ran out') });
+    const next = await runs().start('http');
+    const done = await runs().continueRun(next.runId, lambdaTime);
+
+    expect(await store().get(crashed.runId)).toMatchObject({
+      state: 'failed',
+      error: `Stopped without finishing; run ${next.runId} took over after its lease ran out`,
+    });
+    expect(done).toMatchObject({ state: 'succeeded', summary: { listed: 25, alreadyRecorded: 3, recoveredTotal: 22 } });
+    expect(await statsTotal()).toBe(25);
+    // A late retry of the crashed run's event changes nothing.
+    expect(await runs().continueRun(crashed.runId, lambdaTime)).toMatchObject({ state: 'failed' });
+    expect(await callItems()).toHaveLength(25);
   });
 });
 
 describe('the reconciliation lease', () => {
-  it('is refused while held, taken over once it expires (a crashed run), and released only by its holder', async () => {
+  it('is refused while held, taken over once it expires (a crashed run), renewed and released only by its holder', async () => {
     let t = Date.parse('2026-11-24T03:00:00.000Z');
     const lease = createRunLease(table.as('reconcile'), table.tableName, () => t);
-    await lease.acquire('run-a', 1_000);
+    expect(await lease.acquire('run-a', 1_000)).toEqual({});
     t += 500;
     await expect(lease.acquire('run-b', 1_000)).rejects.toMatchObject({ runningRunId: 'run-a', expiresAt: '2026-11-24T03:00:01.000Z' });
     await expect(lease.acquire('run-b', 1_000)).rejects.toBeInstanceOf(ReconcileBusyError);
-    // run-a crashed: its lease expires and run-b takes over.
+    // run-a crashed: its lease expires and run-b takes over, told whose lease it took.
     t += 1_000;
-    await lease.acquire('run-b', 1_000);
-    // run-a, waking up late, gives back nothing of run-b's.
+    expect(await lease.acquire('run-b', 1_000)).toEqual({ tookOverFrom: 'run-a' });
+    // run-a, waking up late, renews and gives back nothing of run-b's.
+    expect(await lease.renew('run-a', 60_000)).toBe(false);
     await lease.release('run-a');
+    expect(await lease.renew('run-b', 60_000)).toBe(true);
+    t += 30_000;
     await expect(lease.acquire('run-c', 1_000)).rejects.toMatchObject({ runningRunId: 'run-b' });
     await lease.release('run-b');
-    await lease.acquire('run-c', 1_000);
+    // A lease given back is no take-over.
+    expect(await lease.acquire('run-c', 1_000)).toEqual({});
   });
 });

@@ -1,42 +1,36 @@
-/** A reconciliation run's time budget, by trigger, on an injected clock. */
+/** An invocation's time budget on an injected clock. */
 import { describe, expect, it } from 'vitest';
-import { API_GATEWAY_TIMEOUT_MS, runBudget } from '../../lib/reconcile/budget.js';
+import { INVOCATION_RESERVES, invocationBudget } from '../../lib/reconcile/budget.js';
 
-describe('runBudget', () => {
-  it('keeps POST /reconcile within API Gateway’s 29 s, whatever the Lambda has left', () => {
-    let now = 1_000_000;
-    const budget = runBudget(
-      'http',
-      () => 300_000,
-      () => now,
-    );
-    expect(budget.remainingMs()).toBe(API_GATEWAY_TIMEOUT_MS);
-    now += 20_000;
-    expect(budget.remainingMs()).toBe(9_000);
-    expect(budget.twilioDeadlineMs()).toBe(7_000);
-    expect(budget.marginMs).toBe(5_000);
-  });
+const late = (budget: ReturnType<typeof invocationBudget>) => budget.remainingMs() < budget.marginMs;
 
-  it('gives the nightly run the Lambda’s own remaining time, with larger reserves', () => {
+describe('invocationBudget', () => {
+  it('gives an invocation the Lambda’s own remaining time, keeping reserves for Twilio and the checkpoint', () => {
     let lambdaLeft = 300_000;
-    const budget = runBudget(
-      'schedule',
+    const budget = invocationBudget(
       () => lambdaLeft,
+      undefined,
       () => 0,
     );
     expect(budget.remainingMs()).toBe(300_000);
+    expect(late(budget)).toBe(false);
     lambdaLeft = 40_000;
-    expect(budget.remainingMs()).toBe(40_000);
-    expect(budget.twilioDeadlineMs()).toBe(30_000);
-    expect(budget.marginMs).toBe(30_000);
+    expect(budget.twilioDeadlineMs()).toBe(40_000 - INVOCATION_RESERVES.twilioReserveMs);
+    lambdaLeft = 29_999;
+    expect(late(budget)).toBe(true);
   });
 
-  it('takes the Lambda’s remaining time when it is the shorter (an HTTP run on a short timeout)', () => {
-    const budget = runBudget(
-      'http',
-      () => 12_000,
-      () => 0,
+  it('stops starting pages once its own limit has passed, while Twilio keeps the Lambda’s deadline', () => {
+    let now = 1_000_000;
+    const budget = invocationBudget(
+      () => 300_000,
+      1_000,
+      () => now,
     );
-    expect(budget.remainingMs()).toBe(12_000);
+    expect(late(budget)).toBe(false);
+    now += 1_001;
+    expect(late(budget)).toBe(true);
+    // The page under way is not cut short by the soft limit.
+    expect(budget.twilioDeadlineMs()).toBe(290_000);
   });
 });

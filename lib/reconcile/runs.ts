@@ -1,0 +1,156 @@
+/**
+ * The runs of the reconciliation: one item each (`RUN#<runId>`), holding its state, its window,
+ * where it is (the cursor) and what it counted so far. Written at its start, after every page
+ * (a checkpoint a later invocation continues from) and at its end; kept 90 days (TTL).
+ * `GET /reconcile/runs` lists them newest first through the `byLastMissed` index under one
+ * partition key of their own (a run a night and a few by hand: no hot key).
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CONTACTS_INDEX, RECONCILE_RUNS_PARTITION, reconcileRunKey, TableUnavailableError } from '../ledger/schema.js';
+import type { Trigger } from './budget.js';
+import type { RunCursor, RunSummary } from './reconcile.js';
+
+export type RunState = 'running' | 'succeeded' | 'failed';
+
+export interface RunRecord {
+  runId: string;
+  trigger: Trigger;
+  state: RunState;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  window: { from: string; to: string };
+  cursor: RunCursor;
+  /** The counts so far; the final summary once succeeded. */
+  summary: RunSummary;
+  /** Invocations the run has taken so far. */
+  invocations: number;
+  /** Consecutive invocations that recorded no page (a run that cannot progress is failed). */
+  stalls: number;
+  /** When its lease runs out unless renewed: a `running` run past it has stopped without finishing. */
+  leaseExpiresAt: string;
+  error?: string;
+}
+
+/** A run id: an ISO instant, `-`, 8 hex digits (lib/reconcile/run.ts newRunId). */
+export const RUN_ID = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z-[0-9a-f]{8}$/;
+
+const RETENTION_SECONDS = 90 * 86_400;
+
+export interface RunStore {
+  create(run: RunRecord): Promise<void>;
+  get(runId: string): Promise<RunRecord | undefined>;
+  /** Saves a running run's progress; false when it is no longer running. */
+  checkpoint(runId: string, changes: Partial<Pick<RunRecord, 'cursor' | 'summary' | 'invocations' | 'stalls' | 'leaseExpiresAt'>>): Promise<boolean>;
+  /** Ends a running run (a run already ended stays as it ended); false when it was not running. */
+  finish(runId: string, end: { state: 'succeeded' | 'failed'; summary?: RunSummary; error?: string }): Promise<boolean>;
+  /** The most recent runs, newest first. */
+  list(limit: number): Promise<RunRecord[]>;
+}
+
+function parseRun(item: Record<string, unknown> | undefined): RunRecord | undefined {
+  if (item === undefined || item.type !== 'reconcile-run' || typeof item.runId !== 'string') return undefined;
+  const { pk: _pk, type: _type, gsi1pk: _g1, gsi1sk: _g2, expiresAt: _ttl, ...run } = item;
+  return run as unknown as RunRecord;
+}
+
+export function createRunStore(client: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now): RunStore {
+  const fail = (what: string, error: unknown) => new TableUnavailableError(`The reconciliation run could not be ${what}`, { cause: error });
+  const update = async (runId: string, values: Record<string, unknown>, what: string): Promise<boolean> => {
+    const names = Object.keys(values);
+    try {
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: reconcileRunKey(runId) },
+          UpdateExpression: `SET ${names.map((_, i) => `#n${i} = :v${i}`).join(', ')}`,
+          ConditionExpression: '#state = :running',
+          ExpressionAttributeNames: { '#state': 'state', ...Object.fromEntries(names.map((name, i) => [`#n${i}`, name])) },
+          ExpressionAttributeValues: { ':running': 'running', ...Object.fromEntries(names.map((name, i) => [`:v${i}`, values[name]])) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw fail(what, error);
+    }
+  };
+  return {
+    async create(run) {
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              pk: reconcileRunKey(run.runId),
+              type: 'reconcile-run',
+              ...run,
+              gsi1pk: RECONCILE_RUNS_PARTITION,
+              gsi1sk: run.runId,
+              expiresAt: Math.floor(now() / 1000) + RETENTION_SECONDS,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        throw fail('created', error);
+      }
+    },
+    async get(runId) {
+      try {
+        const out = await client.send(new GetCommand({ TableName: tableName, Key: { pk: reconcileRunKey(runId) }, ConsistentRead: true }));
+        return parseRun(out.Item);
+      } catch (error) {
+        throw fail('read', error);
+      }
+    },
+    checkpoint: (runId, changes) => update(runId, { ...changes, updatedAt: new Date(now()).toISOString() }, 'saved'),
+    finish(runId, end) {
+      const at = new Date(now()).toISOString();
+      return update(runId, { ...end, updatedAt: at, finishedAt: at }, 'ended');
+    },
+    async list(limit) {
+      try {
+        const keys = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: CONTACTS_INDEX,
+            KeyConditionExpression: 'gsi1pk = :runs',
+            ExpressionAttributeValues: { ':runs': RECONCILE_RUNS_PARTITION },
+            ScanIndexForward: false,
+            Limit: limit,
+          }),
+        );
+        const pks = (keys.Items ?? []).map((item) => ({ pk: item.pk }));
+        if (pks.length === 0) return [];
+        const out = await client.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pks } } }));
+        const runs = (out.Responses?.[tableName] ?? []).map(parseRun).filter((run): run is RunRecord => run !== undefined);
+        return runs.sort((a, b) => b.runId.localeCompare(a.runId));
+      } catch (error) {
+        throw fail('listed', error);
+      }
+    },
+  };
+}
+
+/** A run as the operator API shows it: a `running` run whose lease ran out has failed. */
+export function runView(run: RunRecord, now: Date = new Date()) {
+  const stopped = run.state === 'running' && Date.parse(run.leaseExpiresAt) < now.getTime();
+  const { cursor: _cursor, stalls: _stalls, leaseExpiresAt: _lease, summary, ...rest } = run;
+  return {
+    ...rest,
+    ...(stopped
+      ? { state: 'failed' as const, error: `Stopped without finishing: its last invocation ended and its lease ran out at ${run.leaseExpiresAt}` }
+      : {}),
+    progress: {
+      pages: summary.pages,
+      listed: summary.listed,
+      alreadyRecorded: summary.alreadyRecorded,
+      recovered: summary.recovered,
+      recoveredTotal: summary.recoveredTotal,
+      enriched: summary.enriched,
+    },
+    ...(run.state === 'succeeded' ? { summary } : {}),
+  };
+}
