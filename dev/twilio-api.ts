@@ -74,6 +74,8 @@ export interface TwilioApiOptions {
   port?: number;
   /** How the StartTime filters are read (default `exact`); changeable later through `dateFilters`. */
   dateFilters?: DateFilterMode;
+  /** The largest page served (default 1000, Twilio's cap); changeable later through `maxPageSize`. */
+  maxPageSize?: number;
 }
 
 export interface TwilioApi {
@@ -219,7 +221,7 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
   const messages: LocalMessage[] = [];
   const optedOut = new Set<string>();
   const landlines = new Set<string>();
-  const state: { dateFilters: DateFilterMode; maxPageSize: number } = { dateFilters: options.dateFilters ?? 'exact', maxPageSize: 1000 };
+  const state: { dateFilters: DateFilterMode; maxPageSize: number } = { dateFilters: options.dateFilters ?? 'exact', maxPageSize: options.maxPageSize ?? 1000 };
 
   const basicAuth = (req: IncomingMessage): { user: string; password: string } => {
     const header = req.headers.authorization ?? '';

@@ -108,6 +108,7 @@ async function main(): Promise<void> {
       accountSid: env('TWILIO_ACCOUNT_SID'),
       authTokens: [env('TWILIO_AUTH_TOKEN')],
       port: process.env.TWILIO_API_PORT ? Number(process.env.TWILIO_API_PORT) : undefined,
+      maxPageSize: process.env.TWILIO_API_MAX_PAGE_SIZE ? Number(process.env.TWILIO_API_MAX_PAGE_SIZE) : undefined,
     });
     twilioApiBaseUrl = twilioApi.baseUrl;
   }

@@ -13,6 +13,7 @@ import { LOCAL_DEFAULTS } from '../../dev/defaults.js';
 import { runDemo } from '../../dev/demo.js';
 import { portOpen } from '../../dev/dynamodb-local.js';
 import { offlineInvoker } from '../../dev/lambda-invoke.js';
+import { reconcileAndWait, waitForRun } from '../../dev/reconcile-run.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
 import { ACCOUNT_SID, dialAction, signLikeTwilio, statusCallback } from '../helpers.js';
 import { packagedTemplate } from '../iam.js';
@@ -171,12 +172,20 @@ describe('osls package', () => {
         'dynamodb:BatchGetItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:Query',
         'dynamodb:UpdateItem',
+        'lambda:InvokeFunction',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'ssm:GetParameter',
       ].sort(),
     );
+    // Its runs continue in invocations of this one function; its runs are listed from one index.
+    const resourcesOf = (action: string) => statements.filter((s) => s.Action.includes(action)).flatMap((s) => s.Resource);
+    expect(resourcesOf('lambda:InvokeFunction')).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:missed-call-ledger-prod-reconcile' },
+    ]);
+    expect(resourcesOf('dynamodb:Query')).toEqual([{ 'Fn::Sub': '${Table.Arn}/index/byLastMissed' }]);
     // ONE Twilio credential: the auth token (no API key SID was set at package time).
     expect(text).toContain(':parameter/missed-call-ledger/prod/twilio-auth-token"');
     expect(text).not.toContain('twilio-auth-token-secondary');
@@ -364,14 +373,16 @@ describe('the local stack (npm start) end to end', () => {
   beforeAll(async () => {
     // No Twilio settings at all: the embedded defaults must carry the stack.
     // Text-back on: the option works through npm start (its own test below).
-    stack = await startLocalStack({ TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '', TEXT_BACK: 'on' });
+    // RECONCILE_INVOCATION_SECONDS=0: every reconciliation page in an invocation of its own, so that
+    // each run here continues through serverless-offline's asynchronous invokes.
+    stack = await startLocalStack({ TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '', TEXT_BACK: 'on', RECONCILE_INVOCATION_SECONDS: '0' });
     // Part of starting a stack, not of any test: serverless-offline loads each function's bundle
     // on its first invocation (seconds on a busy machine). Nothing here records a call: the
     // reconciliation finds no call in the empty local Twilio API (it only sets its watermark).
     const warm = { headers: { 'x-api-key': stack.key } };
     await Promise.all([
       fetch(`${stack.target}/health`, warm),
-      fetch(`${stack.target}/reconcile`, { ...warm, method: 'POST' }),
+      reconcileAndWait(stack),
       fetch(`${stack.target}/twilio/call-status`, { method: 'POST' }),
       // The stream consumers through serverless-offline's Lambda endpoint, each with an empty batch.
       ...['contacts', 'events', 'textback'].map((fn) =>
@@ -612,8 +623,13 @@ describe('the local stack (npm start) end to end', () => {
     const response = await fetch(`http://127.0.0.1:${port}/reconcile`, { method: 'POST', headers: { 'x-api-key': operatorKey ?? '' } });
 
     expect(refused.status).toBe(403);
-    expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ listed: 3, alreadyRecorded: 1, recoveredTotal: 2, recovered: { busy: 1, failed: 1 } });
+    expect(response.status).toBe(202);
+    const { runId } = (await response.json()) as { runId: string };
+    const run = await waitForRun(stack, runId);
+    expect(run).toMatchObject({
+      state: 'succeeded',
+      summary: { listed: 3, alreadyRecorded: 1, recoveredTotal: 2, recovered: { busy: 1, failed: 1 } },
+    });
     const callPks = (await items()).filter((i) => String(i.pk).startsWith('CALL#')).map((i) => i.pk);
     const missedSids = [sids[0], sids[1], sids[3]];
     expect(missedSids.map((sid) => callPks.filter((pk) => pk === `CALL#${sid}`).length)).toEqual([1, 1, 1]);
@@ -695,7 +711,9 @@ describe('the local stack (npm start) end to end', () => {
         ? '/contacts/{phone}'
         : path.startsWith('/callbacks/')
           ? '/callbacks/{phone}/resolve'
-          : path;
+          : path.startsWith('/reconcile/runs/')
+            ? '/reconcile/runs/{runId}'
+            : path;
       return { status: response.status, errors: responseErrors(documented, method, response.status, await response.json()) };
     };
     const results = [
@@ -704,6 +722,9 @@ describe('the local stack (npm start) end to end', () => {
       await call('GET', '/stats', '', 'wrong-key'),
       await call('GET', '/health'),
       await call('POST', '/reconcile'),
+      await call('GET', '/reconcile/runs', '?limit=5'),
+      await call('GET', '/reconcile/runs/2026-11-24T03:00:00.000Z-0badc0de'),
+      await call('GET', '/reconcile/runs/nope'),
       await call('GET', '/contacts', '?limit=5'),
       await call('GET', '/contacts', '?limit=500'),
       await call('GET', '/contacts/%2B14155550777'),
@@ -720,7 +741,10 @@ describe('the local stack (npm start) end to end', () => {
       { status: 400, errors: [] },
       { status: 403, errors: [] },
       { status: 200, errors: [] },
+      { status: 202, errors: [] },
       { status: 200, errors: [] },
+      { status: 404, errors: [] },
+      { status: 400, errors: [] },
       { status: 200, errors: [] },
       { status: 400, errors: [] },
       { status: 200, errors: [] },

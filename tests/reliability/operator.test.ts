@@ -85,6 +85,7 @@ const ROUTES: [string, string][] = [
   ['GET', '/contacts'],
   ['GET', `/contacts/${encodeURIComponent('+14155557100')}`],
   ['POST', '/reconcile'],
+  ['GET', '/reconcile/runs'],
 ];
 
 describe('operator API', () => {
