@@ -3,8 +3,10 @@
  * key), which answers 202 with the run's id at once; the run goes on in asynchronous invocations
  * of this function (`{ reconcileRun }` events) until its window is done. `GET /reconcile/runs`
  * and `GET /reconcile/runs/{runId}` show runs. One run at a time (409 while another runs).
+ * The nightly invocation also folds the settled days' counter shards (lib/ledger/day-counters.ts).
  */
 import type { Context } from 'aws-lambda';
+import { foldDayCounters } from '../lib/ledger/day-counters.js';
 import { createReconcileLedger } from '../lib/ledger/store.js';
 import { countRequests, documents, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
 import { ledgerHttpStack } from '../lib/platform/http-errors.js';
@@ -57,6 +59,11 @@ export const handler = async (event: unknown, context: Context) => {
   const remaining = () => context.getRemainingTimeInMillis();
   if (isContinueEvent(event)) return reconciliation.continueRun(event.reconcileRun, remaining);
   if (isHttpEvent(event)) return http(event, context);
+  // Nightly, first: the settled days' counter shards into their day items (GET /stats reads less).
+  await foldDayCounters(docs, config.tableName, new Date()).then(
+    (fold) => logger.info('Day counters folded', { ...fold }),
+    (error: unknown) => logger.error('Day counters not folded; the next night tries again', { error }),
+  );
   let started: Awaited<ReturnType<typeof reconciliation.start>>;
   try {
     started = await reconciliation.start('schedule');

@@ -77,6 +77,22 @@ export async function scanAll(docs: DynamoDBDocumentClient, tableName: string): 
   return items;
 }
 
+/**
+ * A day's counters as the table holds them: its day item and its shards (`STATS#<day>` and
+ * `STATS#<day>#<n>`) added up, found by a scan: an oracle that shares no code with the reader.
+ * (A folded day item already holds its shards: this is for tests that do not fold.)
+ */
+export async function dayTotals(docs: DynamoDBDocumentClient, tableName: string, day: string): Promise<Record<string, number>> {
+  const sum: Record<string, number> = {};
+  for (const item of await scanAll(docs, tableName)) {
+    if (item.type !== 'stats' || item.day !== day) continue;
+    for (const [name, value] of Object.entries(item)) {
+      if (typeof value === 'number' && name !== 'writes') sum[name] = (sum[name] ?? 0) + value;
+    }
+  }
+  return sum;
+}
+
 /** A DynamoDB Streams client for DynamoDB Local. */
 export const streamsClient = (): DynamoDBStreamsClient =>
   new DynamoDBStreamsClient({

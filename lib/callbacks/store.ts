@@ -23,11 +23,11 @@ import { addCall, type CallbackState, type CounterChanges, counterDelta, episode
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-/** One counters update per day (a transaction may touch an item once). */
-export function dayUpdates(tableName: string, changes: CounterChanges, now: string): TransactItem[] {
+/** One counters update per day (a transaction may touch an item once); `seed` picks a live day's shard. */
+export function dayUpdates(tableName: string, changes: CounterChanges, now: string, seed: string): TransactItem[] {
   return [...changes].flatMap(([day, counters]) => {
     const nonZero = new Map([...counters].filter(([, n]) => n !== 0));
-    return nonZero.size === 0 ? [] : [{ Update: addToDay(tableName, day, nonZero, now) }];
+    return nonZero.size === 0 ? [] : [{ Update: addToDay(tableName, day, nonZero, now, seed) }];
   });
 }
 
@@ -111,7 +111,7 @@ export function createCallbackResolver(
             },
           },
           ...resolutionWrites(tableName, phone, change),
-          ...dayUpdates(tableName, counterDelta(before, after), now),
+          ...dayUpdates(tableName, counterDelta(before, after), now, phone),
         ],
       }),
     );

@@ -123,8 +123,8 @@ export function createContactsStore(client: DynamoDBDocumentClient, options: Con
   });
 
   /** +1 on one counter of a day's counters item (GET /stats reads them). */
-  const countOnDay = (day: string, counter: 'anonymous' | 'contactsCreated', now: string) => ({
-    Update: addToDay(tableName, day, ones(counter), now),
+  const countOnDay = (call: PendingCall, counter: 'anonymous' | 'contactsCreated', now: string) => ({
+    Update: addToDay(tableName, call.day, ones(counter), now, call.rootCallSid),
   });
 
   async function attempt(call: PendingCall, now: string, reached: (phone: string) => Promise<ResolvingCall[]>): Promise<ApplyOutcome> {
@@ -132,7 +132,7 @@ export function createContactsStore(client: DynamoDBDocumentClient, options: Con
     if (id.kind === 'anonymous') {
       await client.send(
         new TransactWriteCommand({
-          TransactItems: [markApplied(call, now, `anonymous:${id.reason}`), countOnDay(call.day, 'anonymous', now)],
+          TransactItems: [markApplied(call, now, `anonymous:${id.reason}`), countOnDay(call, 'anonymous', now)],
         }),
       );
       return { outcome: 'anonymous', reason: id.reason };
@@ -158,7 +158,7 @@ export function createContactsStore(client: DynamoDBDocumentClient, options: Con
                 : { ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': existing.version } }),
             },
           },
-          ...dayUpdates(tableName, counters, now),
+          ...dayUpdates(tableName, counters, now, call.rootCallSid),
           ...resolutionWrites(tableName, id.e164, resolutionChanges(before, next.callbacks)),
         ],
       }),

@@ -6,7 +6,9 @@
  * | pk                     | item                                    | written by            |
  * |------------------------|-----------------------------------------|-----------------------|
  * | `CALL#<root CallSid>`  | one missed call (TTL `expiresAt`)       | ledger                |
- * | `STATS#<YYYY-MM-DD>`   | that day's counters                     | ledger, contacts      |
+ * | `STATS#<YYYY-MM-DD>`   | that day's counters (folded, or written late) | ledger, contacts, the fold |
+ * | `STATS#<day>#<0..63>`  | a shard of a live day's counters         | ledger, contacts      |
+ * | `META#stats-fold`      | the last day folded into its day item    | the fold (nightly)    |
  * | `CONTACT#<E.164>`      | one missed caller, its callback worklist | contacts; resolvers   |
  * | `RESOLUTION#<E.164>#<id>` | one resolved callback (history)      | contacts; resolvers   |
  * | `META#reconcile`       | the reconciliation watermark            | reconciliation        |
@@ -47,6 +49,34 @@ export const callKey = (rootCallSid: string): string => `${CALL_PREFIX}${rootCal
 /** The root CallSid of a call item's key. */
 export const callSidOfKey = (pk: string): string => pk.slice(CALL_PREFIX.length);
 export const statsKey = (day: string): string => `STATS#${day}`;
+
+/**
+ * Day counters are write-sharded while their day is live (today and yesterday, UTC): each write
+ * goes to one of STATS_SHARDS items chosen from a stable seed (the CallSid, or the number), so no
+ * single item takes every missed call's update (DynamoDB gives a partition about 1,000 write
+ * units a second). Writes for older days (late, reconciled) go to the day item. The nightly fold
+ * (lib/operator/fold.ts) adds a settled day's shards into its day item and marks it folded;
+ * readers sum the day item and its shards until then, and the day item alone after.
+ */
+export const STATS_SHARDS = 64;
+export const statsShardKey = (day: string, shard: number): string => `STATS#${day}#${shard}`;
+export const statsShardKeys = (day: string): string[] => Array.from({ length: STATS_SHARDS }, (_, n) => statsShardKey(day, n));
+/** The last day folded (lib/operator/fold.ts): days up to it are read from their day item alone. */
+export const STATS_FOLD_KEY = 'META#stats-fold';
+const DAY_MS = 86_400_000;
+/** The UTC day `days` days after that of the ISO instant `now`. */
+export const utcDayOf = (now: string, days = 0): string => new Date(Date.parse(now) + days * DAY_MS).toISOString().slice(0, 10);
+
+/** A stable hash of a seed (a CallSid, a number) into 0..STATS_SHARDS-1. */
+export function statsShardOf(seed: string): number {
+  let hash = 2166136261;
+  for (let i = 0; i < seed.length; i++) hash = Math.imul(hash ^ seed.charCodeAt(i), 16777619) >>> 0;
+  return hash % STATS_SHARDS;
+}
+
+/** The counters item a write for `day` at `now` goes to: a shard while the day is live, else the day item. */
+export const statsWriteKey = (day: string, seed: string, now: string): string =>
+  day >= utcDayOf(now, -1) ? statsShardKey(day, statsShardOf(seed)) : statsKey(day);
 export const contactKey = (e164: string): string => `CONTACT#${e164}`;
 export const WATERMARK_KEY = 'META#reconcile';
 /** One reconciliation at a time (lib/reconcile/lease.ts). */
@@ -298,21 +328,23 @@ export const missedCallCounters = (status: MissedStatus, source: Source): Map<st
   ones('total', `status:${status}`, `source:${source}`);
 
 /**
- * The update that adds to counters of `day`'s item (creating it on first use) the amount of each
- * entry (negative amounts take back what a change undid).
+ * The update that adds to counters of `day` (creating the item on first use) the amount of each
+ * entry (negative amounts take back what a change undid). `seed` (the CallSid, or the number)
+ * picks the shard while the day is live ({@link statsWriteKey}); `writes` counts the updates of
+ * an item, so that the fold can tell a shard changed under it.
  */
-export function addToDay(tableName: string, day: string, counters: ReadonlyMap<string, number>, now: string) {
+export function addToDay(tableName: string, day: string, counters: ReadonlyMap<string, number>, now: string, seed: string) {
   const entries = [...counters];
   const names: Record<string, string> = { '#type': 'type', '#day': 'day' };
-  const values: Record<string, unknown> = { ':type': 'stats', ':day': day, ':now': now };
+  const values: Record<string, unknown> = { ':type': 'stats', ':day': day, ':now': now, ':one': 1 };
   entries.forEach(([name, amount], i) => {
     names[`#c${i}`] = name;
     values[`:n${i}`] = amount;
   });
   return {
     TableName: tableName,
-    Key: { pk: statsKey(day) },
-    UpdateExpression: `SET #type = :type, #day = :day, updatedAt = :now ADD ${entries.map((_, i) => `#c${i} :n${i}`).join(', ')}`,
+    Key: { pk: statsWriteKey(day, seed, now) },
+    UpdateExpression: `SET #type = :type, #day = :day, updatedAt = :now ADD writes :one, ${entries.map((_, i) => `#c${i} :n${i}`).join(', ')}`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   };
@@ -378,7 +410,7 @@ export function recordCallTransaction(tableName: string, item: CallItem, now: Da
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       },
-      { Update: addToDay(tableName, item.day, missedCallCounters(item.status, item.source), now.toISOString()) },
+      { Update: addToDay(tableName, item.day, missedCallCounters(item.status, item.source), now.toISOString(), item.callSid) },
     ],
   };
 }

@@ -71,6 +71,7 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
         200,
         await readStats(deps.documents, config.tableName, statsRange(query, deps.now?.() ?? new Date()), {
           openNow: () => countOpenCallbacks(deps.documents, config.tableName),
+          now: deps.now?.(),
         }),
       );
     case '/contacts':

@@ -1,12 +1,13 @@
 /**
- * `GET /stats`: the day-counter items of a date range, read with BatchGetItem only (never a
- * scan or a query of call items), so a request costs ceil(days / 100) reads whatever the traffic.
+ * `GET /stats`: the day counters of a date range (lib/ledger/day-counters.ts), read with one
+ * GetItem (the fold mark) and BatchGetItem only (never a scan or a query of call items): each
+ * day's item, plus the 64 shards of the days not folded yet (today, yesterday, the day before).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RESOLVED_BY, type ResolvedBy, TTC_BOUNDS } from '../callbacks/model.js';
 import { MISSED_STATUSES, SOURCES } from '../ledger/calls.js';
-import { batchGetAll } from '../ledger/requests.js';
-import { type DayCallbackCounts, type DayCounts, parseDayCounts, statsKey } from '../ledger/schema.js';
+import { readDayCounters } from '../ledger/day-counters.js';
+import { type DayCallbackCounts, type DayCounts, parseDayCounts } from '../ledger/schema.js';
 import { HttpError } from '../platform/request.js';
 import { FAIL_REASONS, SKIP_REASONS } from '../textback/reasons.js';
 
@@ -113,16 +114,9 @@ export async function readStats(
   client: DynamoDBDocumentClient,
   tableName: string,
   range: { from: string; to: string; days: string[] },
-  options: { maxAttempts?: number; sleep?: (ms: number) => Promise<void>; openNow?: () => Promise<number> } = {},
+  options: { maxAttempts?: number; sleep?: (ms: number) => Promise<void>; openNow?: () => Promise<number>; now?: Date } = {},
 ): Promise<StatsResponse> {
-  const items = await batchGetAll(
-    client,
-    tableName,
-    range.days.map((day) => ({ pk: statsKey(day) })),
-    { what: 'The day counters', maxAttempts: options.maxAttempts ?? 6, sleep: options.sleep },
-  );
-  const found = new Map<string, Record<string, unknown>>();
-  for (const item of items) if (typeof item.day === 'string') found.set(item.day, item);
+  const found = await readDayCounters(client, tableName, range.days, options);
   const sum = parseDayCounts(undefined);
   const days = range.days.map((day) => {
     const counts = parseDayCounts(found.get(day));

@@ -61,7 +61,7 @@ export function createTextBackStore(client: DynamoDBDocumentClient, tableName: s
               },
               ...(counter === undefined || episode === undefined
                 ? []
-                : [{ Update: addToDay(tableName, episode.openSince.slice(0, 10), ones(counter), now) }]),
+                : [{ Update: addToDay(tableName, episode.openSince.slice(0, 10), ones(counter), now, next.phone) }]),
             ],
           }),
         );

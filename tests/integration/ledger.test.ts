@@ -2,9 +2,9 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
-import { callKey, statsKey, TableUnavailableError } from '../../lib/ledger/schema.js';
+import { callKey, statsKey, statsWriteKey, TableUnavailableError } from '../../lib/ledger/schema.js';
 import { createLedger } from '../../lib/ledger/store.js';
-import { callSid, dialAction, freshTable, scanAll, statusCallback } from '../helpers.js';
+import { callSid, dayTotals, dialAction, freshTable, scanAll, statusCallback } from '../helpers.js';
 
 function missed(params: Record<string, string>, classify = classifyStatusCallback): MissedCall {
   const result = classify(params, false);
@@ -51,8 +51,13 @@ describe('ledger on DynamoDB Local', () => {
       day: '2026-11-02',
       expiresAt: Math.floor(now.getTime() / 1000) + 90 * 86_400,
     });
-    const stats = await get(statsKey('2026-11-02'));
-    expect(stats).toMatchObject({ total: 1, 'status:no-answer': 1, 'source:webhook': 1 });
+    // Recorded the next day: 2026-11-02 is yesterday, a live day, so the count is on the CallSid's shard.
+    expect(await get(statsWriteKey('2026-11-02', call.rootCallSid, '2026-11-03T00:00:05.000Z'))).toMatchObject({
+      total: 1,
+      'status:no-answer': 1,
+      'source:webhook': 1,
+    });
+    expect(await dayTotals(table.docs, table.tableName, '2026-11-02')).toEqual({ total: 1, 'status:no-answer': 1, 'source:webhook': 1 });
   });
 
   it('treats a second delivery as a duplicate and counts nothing', async () => {

@@ -1,15 +1,16 @@
 /** The operator API's `GET /stats` and `GET /health` on DynamoDB Local and the local Twilio API. */
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
 import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
+import { foldDayCounters } from '../../lib/ledger/day-counters.js';
 import { callItem, parsePendingCall } from '../../lib/ledger/schema.js';
 import { createLedger } from '../../lib/ledger/store.js';
 import { readStats, statsRange } from '../../lib/operator/stats.js';
 import { countRequests, createDocumentClient } from '../../lib/platform/aws.js';
-import { ACCOUNT_SID, AUTH_TOKEN, dialAction, freshTable, statusCallback, v1Event } from '../helpers.js';
+import { ACCOUNT_SID, AUTH_TOKEN, dialAction, freshTable, scanAll, statusCallback, v1Event } from '../helpers.js';
 import { loadHandler } from '../lambda.js';
 
 let api: TwilioApi;
@@ -122,13 +123,89 @@ describe('GET /stats', () => {
     if (message) expect(response.body).toEqual({ message });
   });
 
-  it('costs 1 BatchGetItem for 30 days and 4 for 366, however many calls', async () => {
+  it('costs 1 GetItem and 2 BatchGetItem for 30 days, 6 for 366, once the settled days are folded', async () => {
     const docs = createDocumentClient(table.client);
     const requests = countRequests(docs);
-    await readStats(docs, table.tableName, statsRange(new URLSearchParams({ from: '2026-10-05', to: '2026-11-03' }), new Date()));
-    const thirty = requests();
-    await readStats(docs, table.tableName, statsRange(new URLSearchParams({ from: '2025-11-03', to: '2026-11-03' }), new Date()));
-    expect([thirty, requests() - thirty]).toEqual([1, 4]);
+    const now = new Date('2026-11-03T12:00:00.000Z');
+    const read = (from: string) =>
+      readStats(docs, table.tableName, statsRange(new URLSearchParams({ from, to: '2026-11-03' }), now), { now });
+    // Before any fold, the shards of the last 17 days are read too: 30 + 17 * 64 keys.
+    await read('2026-10-05');
+    const unfolded = requests();
+    await foldDayCounters(docs, table.tableName, now);
+    const folding = requests();
+    await read('2026-10-05');
+    const thirty = requests() - folding;
+    await read('2025-11-03');
+    // Folded through 2026-11-01: today's and yesterday's shards only (30 + 128, 366 + 128 keys).
+    expect([unfolded, thirty, requests() - folding - thirty]).toEqual([1 + 12, 1 + 2, 1 + 5]);
+  });
+});
+
+describe('day counters: write-sharded while live, folded when settled', () => {
+  // A table of its own: its fold mark is this test's.
+  let own: Awaited<ReturnType<typeof freshTable>>;
+  beforeAll(async () => {
+    own = await freshTable();
+  });
+  afterAll(async () => {
+    await own.drop();
+  });
+  const ledger = () => createLedger(own.as('webhook'), { tableName: own.tableName, retentionDays: 90 });
+  const missedOn = (day: string, i: number) =>
+    missed(
+      classifyStatusCallback(
+        statusCallback({
+          From: `+1415555${String(2000 + i)}`,
+          Timestamp: new Date(`${day}T10:00:${String(i % 60).padStart(2, '0')}Z`).toUTCString(),
+        }),
+        false,
+      ),
+    );
+  const totalOn = async (day: string, now: Date) =>
+    (await readStats(own.docs, own.tableName, statsRange(new URLSearchParams({ from: day, to: day }), now), { now })).totals.total;
+
+  it('keeps the exact count of a day across its shards, its fold, a late write and a write that races the fold', async () => {
+    const day = '2026-06-10';
+    const live = new Date(`${day}T12:00:00.000Z`);
+    for (let i = 0; i < 40; i++) await ledger().record(missedOn(day, i), live);
+    const shards = (await scanAll(own.docs, own.tableName)).filter((item) => String(item.pk).startsWith(`STATS#${day}#`));
+    // 40 calls on their own day: spread over shards, none on the day item.
+    expect(shards.length).toBeGreaterThan(20);
+    expect(shards.reduce((sum, item) => sum + Number(item.total), 0)).toBe(40);
+    expect(await totalOn(day, live)).toBe(40);
+
+    // Three days later the day is settled. A writer whose clock still says the next day adds one
+    // call to a shard after the fold has read them: that day's fold fails and waits a night.
+    const settled = new Date('2026-06-13T03:00:00.000Z');
+    let raced = false;
+    const racing = {
+      send: async (command: unknown) => {
+        if (command instanceof TransactWriteCommand && !raced) {
+          raced = true;
+          await ledger().record(missedOn(day, 40), new Date(`${day}T23:59:59.000Z`));
+        }
+        return own.docs.send(command as never);
+      },
+    } as unknown as typeof own.docs;
+    const first = await foldDayCounters(racing, own.tableName, settled);
+    expect(first.retryLater).toBe(day);
+    expect(first.folded).not.toContain(day);
+    expect(await totalOn(day, settled)).toBe(41);
+
+    const second = await foldDayCounters(own.docs, own.tableName, settled);
+    expect(second.folded).toEqual([day]);
+    expect(second.foldedThrough).toBe('2026-06-11');
+    const dayItem = (await scanAll(own.docs, own.tableName)).find((item) => item.pk === `STATS#${day}`);
+    expect(dayItem).toMatchObject({ folded: true, total: 41 });
+    // Read after the fold: the day item alone, the same count.
+    expect(await totalOn(day, settled)).toBe(41);
+    // A late miss for the folded day (reconciled) goes to its day item.
+    await ledger().record(missedOn(day, 41), settled);
+    expect(await totalOn(day, settled)).toBe(42);
+    // Folding again changes nothing.
+    expect((await foldDayCounters(own.docs, own.tableName, settled)).folded).toEqual([]);
+    expect(await totalOn(day, settled)).toBe(42);
   });
 });
 

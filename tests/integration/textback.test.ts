@@ -21,7 +21,7 @@ import { processTextBackBatch } from '../../lib/textback/run.js';
 import { readTextBackSettings } from '../../lib/textback/settings.js';
 import { createTextBackStore, type TextBackStore } from '../../lib/textback/store.js';
 import { createTwilioMessages } from '../../lib/twilio/messages.js';
-import { ACCOUNT_SID, AUTH_TOKEN, callSid, freshTable, statusCallback, streamsClient } from '../helpers.js';
+import { ACCOUNT_SID, AUTH_TOKEN, callSid, dayTotals, freshTable, statusCallback, streamsClient } from '../helpers.js';
 import { guardClient } from '../iam.js';
 import { loadHandler } from '../lambda.js';
 
@@ -101,7 +101,7 @@ async function record(phone: string) {
 }
 async function today() {
   const day = new Date().toISOString().slice(0, 10);
-  return parseDayCounts((await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk: statsKey(day) } }))).Item).textBack;
+  return parseDayCounts(await dayTotals(table.docs, table.tableName, day)).textBack;
 }
 
 describe('text-back through the textback function', () => {

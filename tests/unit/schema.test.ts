@@ -18,6 +18,10 @@ import {
   parseDayCounts,
   parsePendingCall,
   recordCallTransaction,
+  STATS_SHARDS,
+  statsShardKey,
+  statsShardOf,
+  statsWriteKey,
 } from '../../lib/ledger/schema.js';
 import { statusCallback } from '../helpers.js';
 
@@ -65,7 +69,8 @@ describe('the table schema', () => {
     const item = callItem(missed(), RECORDED, 90);
     const [put, update] = recordCallTransaction('t', item, RECORDED).TransactItems ?? [];
     expect(put?.Put).toMatchObject({ Item: item, ConditionExpression: 'attribute_not_exists(pk)' });
-    expect(update?.Update).toMatchObject({ Key: { pk: 'STATS#2026-11-24' } });
+    // Recorded on its own day: a live day, written to the shard of its CallSid.
+    expect(update?.Update).toMatchObject({ Key: { pk: statsShardKey('2026-11-24', statsShardOf(item.callSid)) } });
     expect(Object.values(update?.Update?.ExpressionAttributeNames ?? {})).toEqual([
       'type',
       'day',
@@ -73,6 +78,23 @@ describe('the table schema', () => {
       'status:no-answer',
       'source:webhook',
     ]);
+  });
+
+  it('shards the counters of today and yesterday by a stable hash of the seed, and writes older days to the day item', () => {
+    const now = '2026-11-24T00:00:01.000Z';
+    const sid = 'CA0123456789abcdef0123456789abcdef';
+    expect(statsWriteKey('2026-11-24', sid, now)).toBe(statsShardKey('2026-11-24', statsShardOf(sid)));
+    expect(statsWriteKey('2026-11-23', sid, now)).toBe(statsShardKey('2026-11-23', statsShardOf(sid)));
+    expect(statsWriteKey('2026-11-22', sid, now)).toBe('STATS#2026-11-22');
+    expect(statsShardOf(sid)).toBe(statsShardOf(sid));
+    // 6,400 CallSids spread over the 64 shards: none gets more than twice its share.
+    const counts = new Array<number>(STATS_SHARDS).fill(0);
+    for (let i = 0; i < 6_400; i++) {
+      const shard = statsShardOf(`CA${i.toString(16).padStart(32, '0')}`);
+      counts[shard] = (counts[shard] ?? 0) + 1;
+    }
+    expect(Math.min(...counts)).toBeGreaterThan(0);
+    expect(Math.max(...counts)).toBeLessThan(200);
   });
 
   it('adds 1 to each named counter of a day, and reads absent counters as 0', () => {
@@ -84,8 +106,9 @@ describe('the table schema', () => {
         ['callbacks:opened', -1],
       ]),
       RECORDED.toISOString(),
+      '+14155550100',
     );
-    expect(update.UpdateExpression).toBe('SET #type = :type, #day = :day, updatedAt = :now ADD #c0 :n0, #c1 :n1');
+    expect(update.UpdateExpression).toBe('SET #type = :type, #day = :day, updatedAt = :now ADD writes :one, #c0 :n0, #c1 :n1');
     expect(update.ExpressionAttributeNames).toMatchObject({ '#c0': 'anonymous', '#c1': 'callbacks:opened' });
     expect(update.ExpressionAttributeValues).toMatchObject({ ':n0': 1, ':n1': -1 });
     const counts = parseDayCounts({ total: 3, 'status:busy': 2, 'source:reconcile': 1, anonymous: 'x' });
