@@ -3,7 +3,8 @@
  * DynamoDB Local for the capacity each one consumed (`ReturnConsumedCapacity: TOTAL` added to
  * the request), so a benchmark can report requests and read/write units per call of any client,
  * the bundled handlers' included. A request refused by a condition reports no capacity here (AWS
- * bills such a write as at least 1 write unit).
+ * bills such a write as at least 1 write unit). It also counts the writes to every item key
+ * (`keyWrites`), to find a hot key.
  */
 import { createServer, request, type Server } from 'node:http';
 
@@ -31,9 +32,36 @@ export interface MeterReading {
   errors: number;
 }
 
+/** Writes to one item key: how many, and how many of them inside a transaction (2 write units per KB each). */
+export interface KeyWrites {
+  writes: number;
+  transactional: number;
+}
+
+/** The item keys (`pk`) a write request writes, and whether it is a transaction. */
+function writtenKeys(op: string, json: Record<string, unknown>): { keys: string[]; transactional: boolean } {
+  const pk = (key: unknown): string[] => {
+    const value = (key as { pk?: { S?: unknown } } | undefined)?.pk?.S;
+    return typeof value === 'string' ? [value] : [];
+  };
+  if (op === 'PutItem') return { keys: pk(json.Item), transactional: false };
+  if (op === 'UpdateItem' || op === 'DeleteItem') return { keys: pk(json.Key), transactional: false };
+  if (op === 'BatchWriteItem') {
+    const requests = Object.values((json.RequestItems as Record<string, unknown[]>) ?? {}).flat() as Record<string, Record<string, unknown>>[];
+    return { keys: requests.flatMap((r) => [...pk(r.PutRequest?.Item), ...pk(r.DeleteRequest?.Key)]), transactional: false };
+  }
+  if (op === 'TransactWriteItems') {
+    const items = (json.TransactItems as Record<string, Record<string, unknown>>[]) ?? [];
+    return { keys: items.flatMap((t) => [...pk(t.Put?.Item), ...pk(t.Update?.Key), ...pk(t.Delete?.Key)]), transactional: true };
+  }
+  return { keys: [], transactional: false };
+}
+
 export interface Meter {
   endpoint: string;
   read(): MeterReading;
+  /** Writes per item key since the start or the last reset (every attempt, as AWS bills them). */
+  keyWrites(): Map<string, KeyWrites>;
   reset(): void;
   stop(): Promise<void>;
 }
@@ -51,6 +79,7 @@ function unitsOf(body: unknown): number {
 export async function startMeter(target: string): Promise<Meter> {
   const upstream = new URL(target);
   let reading: MeterReading = { requests: {}, readUnits: 0, writeUnits: 0, errors: 0 };
+  let perKey = new Map<string, KeyWrites>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -60,6 +89,15 @@ export async function startMeter(target: string): Promise<Meter> {
       let body = Buffer.concat(chunks);
       if (METERED.has(op)) {
         const json = JSON.parse(body.toString('utf8') || '{}');
+        if (WRITES.has(op)) {
+          const { keys, transactional } = writtenKeys(op, json);
+          for (const key of keys) {
+            const counted = perKey.get(key) ?? { writes: 0, transactional: 0 };
+            counted.writes += 1;
+            if (transactional) counted.transactional += 1;
+            perKey.set(key, counted);
+          }
+        }
         json.ReturnConsumedCapacity = 'TOTAL';
         body = Buffer.from(JSON.stringify(json));
       }
@@ -92,8 +130,10 @@ export async function startMeter(target: string): Promise<Meter> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     read: () => structuredClone(reading),
+    keyWrites: () => new Map(perKey),
     reset: () => {
       reading = { requests: {}, readUnits: 0, writeUnits: 0, errors: 0 };
+      perKey = new Map();
     },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

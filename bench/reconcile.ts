@@ -1,7 +1,8 @@
 /**
  * Reconciliation: N calls in the local Twilio API across no-answer/busy/failed, all but 1% already
  * in the table. Our run (BatchGetItem, then the recording transaction for the missing ones)
- * against a naive run that sends the conditional put for every listed call.
+ * against a naive run that sends the conditional put for every listed call. Then the same window
+ * with 10% lost as an asynchronous run continued over several invocations (lib/reconcile/run.ts).
  */
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createTable } from '../dev/table.js';
@@ -11,7 +12,10 @@ import { callItem } from '../lib/ledger/schema.js';
 import { createLedger, createReconcileLedger } from '../lib/ledger/store.js';
 import { countRequests, createDocumentClient } from '../lib/platform/aws.js';
 import { mapLimit } from '../lib/platform/pool.js';
+import { createRunLease } from '../lib/reconcile/lease.js';
 import { type RunSummary, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../lib/reconcile/reconcile.js';
+import { createReconcileRuns } from '../lib/reconcile/run.js';
+import { createRunStore } from '../lib/reconcile/runs.js';
 import { createWatermark } from '../lib/reconcile/watermark.js';
 import { createTwilioCalls } from '../lib/twilio/client.js';
 import { localClient } from './build.js';
@@ -24,6 +28,17 @@ const NOW = new Date('2026-11-24T03:00:00.000Z');
 export interface ReconcileBench {
   listed: number;
   missing: number;
+  /** The same window as an asynchronous run (lib/reconcile/run.ts) over several invocations, with 10% lost. */
+  continued: {
+    missing: number;
+    invocationLimitMs: number;
+    invocations: number;
+    state: string;
+    summary: RunSummary;
+    wallMs: number;
+    /** The counts equal those of the same window recorded in one go. */
+    addsUp: boolean;
+  };
   ours: RunSummary & { writeRequests: number; wallMs: number };
   naive: { listed: number; writeRequests: number; dynamoRequests: number; wallMs: number };
   expectedTwilioRequests: number;
@@ -138,11 +153,69 @@ export async function reconcileBench(fresh: Fresh, calls: number, naiveCalls: nu
       return { wall: performance.now() - naiveStarted, writes: naiveWrites(), requests: naiveRequests() };
     });
 
+    // The asynchronous run: the window worked through in invocations of at most ~1/4 of the
+    // one-go run's time each, every continuation queued and taken as Lambda would.
+    const continuedMissing = Math.round(calls * 0.1);
+    const invocationLimitMs = Math.max(200, Math.round(oursWall / 4));
+    const continued = await fresh(async (endpoint) => {
+      const tableName = 'bench-continued';
+      await createTable(localClient(endpoint), tableName);
+      const seedDocs = createDocumentClient(localClient(endpoint));
+      const present = all.slice(continuedMissing).map((c) => callItem(asMissed(c), NOW, 90));
+      for (let i = 0; i < present.length; i += 25) {
+        let items: Record<string, unknown>[] = present.slice(i, i + 25);
+        while (items.length > 0) {
+          const out = await seedDocs.send(
+            new BatchWriteCommand({ RequestItems: { [tableName]: items.map((Item) => ({ PutRequest: { Item } })) } }),
+          );
+          items = (out.UnprocessedItems?.[tableName] ?? []).flatMap((r) => (r.PutRequest?.Item ? [r.PutRequest.Item] : []));
+        }
+      }
+      const docs = createDocumentClient(localClient(endpoint));
+      const queue: string[] = [];
+      const runs = createReconcileRuns({
+        twilioCalls: async (options) =>
+          createTwilioCalls({ ...options, accountSid: ACCOUNT_SID, username: ACCOUNT_SID, password: TOKEN, baseUrl: api.baseUrl }),
+        ledger: createReconcileLedger(docs, { tableName, retentionDays: 90 }),
+        watermark: createWatermark(docs, tableName),
+        dynamoRequests: countRequests(docs),
+        options: reconcileOptions({ accountSid: ACCOUNT_SID, includeCanceled: false, ...WINDOW_DEFAULTS }),
+        lease: createRunLease(docs, tableName),
+        runs: createRunStore(docs, tableName),
+        invokeSelf: async (event) => {
+          queue.push(event.reconcileRun);
+        },
+        invocationLimitMs,
+        now: () => NOW.getTime() + (performance.now() - began),
+      });
+      const began = performance.now();
+      const run = await runs.start('http');
+      queue.push(run.runId);
+      let last: Awaited<ReturnType<typeof runs.continueRun>>;
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) last = await runs.continueRun(next, () => 300_000);
+      return { run: last, wallMs: Math.round(performance.now() - began) };
+    });
+    const finished = continued.run;
+    if (finished === undefined) throw new Error('bench: the continued run vanished');
+
     const perStatus = [7, 2, 1].map((share) => Math.ceil((calls * share) / 10 / 1000));
     const expectedTwilioRequests = perStatus.reduce((a, b) => a + b, 0) + ours.parentsFetched;
     return {
       listed: ours.listed,
       missing,
+      continued: {
+        missing: continuedMissing,
+        invocationLimitMs,
+        invocations: finished.invocations,
+        state: finished.state,
+        summary: finished.summary,
+        wallMs: continued.wallMs,
+        addsUp:
+          finished.state === 'succeeded' &&
+          finished.summary.listed === ours.listed &&
+          finished.summary.recoveredTotal === continuedMissing &&
+          finished.summary.alreadyRecorded === ours.listed - continuedMissing,
+      },
       ours: { ...ours, writeRequests: ourWrites, wallMs: Math.round(oursWall) },
       naive: { listed: naiveCalls, writeRequests: naive.writes, dynamoRequests: naive.requests, wallMs: Math.round(naive.wall) },
       expectedTwilioRequests,

@@ -10,6 +10,7 @@ import { startDynamoDbLocal } from '../dev/dynamodb-local.js';
 import { root } from './build.js';
 import { coldStart } from './cold-start.js';
 import { dashboardBench } from './dashboard.js';
+import { hotKeyBench } from './hot-key.js';
 import { httpBench } from './http.js';
 import { type Fresh, ingest } from './ingest.js';
 import { reconcileBench } from './reconcile.js';
@@ -17,7 +18,17 @@ import { statsBench } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const size = quick
-  ? { httpSeconds: 5, initRuns: 3, ingestCalls: 300, reconcileCalls: 5_000, naiveCalls: 500, statsCalls: 3_000, statsRepeats: 3 }
+  ? {
+      httpSeconds: 5,
+      initRuns: 3,
+      ingestCalls: 300,
+      reconcileCalls: 5_000,
+      naiveCalls: 500,
+      statsCalls: 3_000,
+      statsRepeats: 3,
+      burstCalls: 1_000,
+      backlogCalls: 2_000,
+    }
   : // Each benchmark fits in about two minutes on 2 cores; the naive reconciliation is measured
     // on 10,000 of the 100,000 calls (docs/BENCHMARKS.md).
     {
@@ -28,6 +39,8 @@ const size = quick
       naiveCalls: 10_000,
       statsCalls: 100_000,
       statsRepeats: 5,
+      burstCalls: 10_000,
+      backlogCalls: 100_000,
     };
 
 // List prices (us-east-1) used by the cost model; docs/BENCHMARKS.md says where they come from.
@@ -77,6 +90,7 @@ let results: Record<string, unknown>;
   const http = await timed('ingestion over HTTP', () => httpBench(size.httpSeconds, 16));
   const rec = await timed('reconciliation', () => reconcileBench(withDynamo, size.reconcileCalls, size.naiveCalls));
   const st = await timed('stats', () => withDynamo((endpoint) => statsBench(endpoint, size.statsCalls, size.statsRepeats)));
+  const hot = await timed('day counters under a burst', () => hotKeyBench(withDynamo, size.burstCalls));
 
   // Cost per million missed calls, from the measured counts (one delivery each; see the doc).
   const webhookGbS = 0.25 * (ing.handler.p50Ms / 1000);
@@ -109,6 +123,7 @@ let results: Record<string, unknown>;
     ingestionHttp: http,
     reconciliation: rec,
     stats: st,
+    hotKey: hot,
     cost: { pricesUsd: PRICE, perMillionMissedCallsUsd: { ...perMillion, total: Number(totalPerMillion) } },
   };
 }
@@ -120,6 +135,7 @@ const r = results as {
   ingestionHttp: Awaited<ReturnType<typeof httpBench>>;
   reconciliation: Awaited<ReturnType<typeof reconcileBench>>;
   stats: Awaited<ReturnType<typeof statsBench>>;
+  hotKey: Awaited<ReturnType<typeof hotKeyBench>>;
   cost: { perMillionMissedCallsUsd: Record<string, number> };
 };
 const line = (cells: (string | number)[]) =>
@@ -194,6 +210,11 @@ line(['  Twilio requests (expected)', `${rc.ours.twilioRequests} (${rc.expectedT
 line(['  DynamoDB requests', rc.ours.dynamoRequests, rc.naive.dynamoRequests]);
 line(['  DynamoDB write requests', rc.ours.writeRequests, rc.naive.writeRequests]);
 line(['  wall ms', rc.ours.wallMs, rc.naive.wallMs]);
+const cont = rc.continued;
+line([`  async run, ${cont.missing} lost, <= ${cont.invocationLimitMs} ms an invocation`, 'invocations', 'wall ms']);
+line([`    ${cont.state}: ${cont.summary.pages} pages, ${cont.summary.listed} listed`, cont.invocations, cont.wallMs]);
+line(['    recovered / already recorded', '', `${cont.summary.recoveredTotal} / ${cont.summary.alreadyRecorded}`]);
+line(['    adds up to the one-invocation counts', '', cont.addsUp ? 'yes' : 'NO']);
 console.log('');
 line([`stats, ${r.stats.calls} calls recorded`, 'requests', 'median ms']);
 for (const range of r.stats.ranges) {
@@ -201,6 +222,18 @@ for (const range of r.stats.ranges) {
   line([`  ${range.days} days: baseline scan of call items`, range.baseline.requests, range.baseline.medianMs]);
   line([`  ${range.days} days: baseline / ours latency`, '', range.latencyRatio]);
 }
+console.log('');
+const hk = r.hotKey;
+line([`day counters: ${hk.calls} missed calls in ${hk.eventSeconds} s`, 'writes', 'WCU/s']);
+line([`  before: one day item (${hk.before.bytes} B)`, hk.before.writes, hk.before.wcuPerSecond]);
+line([`  after: hottest of ${hk.shardsWritten} shards (${hk.after.bytes} B)`, hk.after.writes, hk.after.wcuPerSecond]);
+line([`  after <= ${hk.targetWcuPerSecond} WCU/s (one partition)`, '', hk.after.wcuPerSecond <= hk.targetWcuPerSecond ? 'yes' : 'NO']);
+line(['  before / after', '', (hk.before.wcuPerSecond / Math.max(1, hk.after.wcuPerSecond)).toFixed(1)]);
+line(['  hottest call or contact item', hk.hottestOtherKey.writes, '']);
+line(['  GET /stats total, contacts created', '', `${hk.exact.total}, ${hk.exact.contactsCreated}`]);
+line(['  expected (exact)', '', hk.exact.expected]);
+for (const read of hk.statsReads) line([`  GET /stats ${read.days} d (folded): requests`, '', read.requests]);
+line(['  burst wall s (DynamoDB Local)', '', hk.wallSeconds]);
 console.log('');
 line(['cost per million missed calls (USD)', '', '']);
 for (const [k, v] of Object.entries(r.cost.perMillionMissedCallsUsd)) line([`  ${k}`, '', v.toFixed(2)]);
