@@ -10,6 +10,8 @@ export const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** web/build.cjs: the dashboard's build, its esbuild plugin and its budget (serverless.yml's plugins use it too). */
 export const dashboardBuild: typeof import('../web/build.cjs') = createRequire(import.meta.url)('../web/build.cjs');
+/** resources/twilio-apart.cjs: the contacts function's Twilio client in a file of its own, as serverless.yml's plugins build it. */
+const twilioApart: { twilioApartPlugin: () => import('esbuild').Plugin } = createRequire(import.meta.url)('../resources/twilio-apart.cjs');
 
 /**
  * Bundles `entry` (relative to the repository) into bench/.build/<name>.cjs; returns its path and
@@ -18,7 +20,8 @@ export const dashboardBuild: typeof import('../web/build.cjs') = createRequire(i
 export async function bundle(entry: string, name: string, options: { bundleSdk?: boolean } = {}): Promise<{ file: string; bytes: number }> {
   const outdir = join(root, 'bench/.build');
   mkdirSync(outdir, { recursive: true });
-  const file = join(outdir, `${name}.cjs`);
+  // Under functions/, as serverless-esbuild lays them out (the contacts client lands in __only_contacts/ beside it).
+  const file = join(outdir, 'functions', `${name}.cjs`);
   await build({
     entryPoints: [join(root, entry)],
     outfile: file,
@@ -28,7 +31,7 @@ export async function bundle(entry: string, name: string, options: { bundleSdk?:
     target: 'node22',
     format: 'cjs',
     external: options.bundleSdk ? [] : ['@aws-sdk/*'],
-    plugins: [dashboardBuild.dashboardAssetsPlugin()],
+    plugins: [dashboardBuild.dashboardAssetsPlugin(), twilioApart.twilioApartPlugin()],
     logLevel: 'silent',
   });
   return { file, bytes: statSync(file).size };

@@ -83,7 +83,7 @@ export async function coldStart(runs: number): Promise<ColdStartResult> {
   const ratio = (webhook?.initMedianMs ?? 0) / baseline.initMedianMs;
   // The floor, interleaved with the two functions it is the floor of, so that load hits all alike.
   const floorBuild = await bundle('bench/fixtures/dynamodb-floor.ts', 'dynamodb-floor');
-  const onFloor = ['webhook', 'contacts'].map((name) => ({ name, file: join(root, 'bench/.build', `${name}.cjs`) }));
+  const onFloor = ['webhook', 'contacts'].map((name) => ({ name, file: join(root, 'bench/.build/functions', `${name}.cjs`) }));
   const samples = new Map<string, number[]>([['floor', []], ...onFloor.map(({ name }) => [name, []] as [string, number[]])]);
   for (let i = 0; i < runs * 2; i++) {
     samples.get('floor')?.push(initMs(floorBuild.file));

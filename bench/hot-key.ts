@@ -95,7 +95,8 @@ export async function hotKeyBench(fresh: Fresh, calls: number, concurrency = 16)
     const writes = meter.keyWrites();
     const counters = [...writes].filter(([key]) => key.startsWith(`STATS#${day}`));
     const direct = createDocumentClient(localClient(endpoint));
-    const sizeOf = async (key: string) => itemBytes((await direct.send(new GetCommand({ TableName: tableName, Key: { pk: key } }))).Item ?? {});
+    const sizeOf = async (key: string) =>
+      itemBytes((await direct.send(new GetCommand({ TableName: tableName, Key: { pk: key } }))).Item ?? {});
     const wcu = (transactional: number, plain: number, bytes: number) => (2 * transactional + plain) * Math.max(1, Math.ceil(bytes / 1024));
     // After: the hottest shard, by write units.
     let after = { key: '', writes: 0, bytes: 0, wcuPerSecond: 0 };
@@ -146,4 +147,3 @@ export async function hotKeyBench(fresh: Fresh, calls: number, concurrency = 16)
     };
   });
 }
-

@@ -47,7 +47,10 @@ function writtenKeys(op: string, json: Record<string, unknown>): { keys: string[
   if (op === 'PutItem') return { keys: pk(json.Item), transactional: false };
   if (op === 'UpdateItem' || op === 'DeleteItem') return { keys: pk(json.Key), transactional: false };
   if (op === 'BatchWriteItem') {
-    const requests = Object.values((json.RequestItems as Record<string, unknown[]>) ?? {}).flat() as Record<string, Record<string, unknown>>[];
+    const requests = Object.values((json.RequestItems as Record<string, unknown[]>) ?? {}).flat() as Record<
+      string,
+      Record<string, unknown>
+    >[];
     return { keys: requests.flatMap((r) => [...pk(r.PutRequest?.Item), ...pk(r.DeleteRequest?.Key)]), transactional: false };
   }
   if (op === 'TransactWriteItems') {

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startDynamoDbLocal } from '../dev/dynamodb-local.js';
+import { logger } from '../lib/platform/log.js';
 import { root } from './build.js';
 import { coldStart } from './cold-start.js';
 import { dashboardBench } from './dashboard.js';
@@ -73,6 +74,8 @@ Object.assign(process.env, {
   // Node 20 here, nodejs22.x in Lambda: the SDK's notice about 2027 releases is known.
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 });
+// The runs' own log lines (lib/platform/log.ts read its level before this file's settings).
+logger.setLogLevel('SILENT');
 // A fresh DynamoDB Local per benchmark: the emulator slows down as its in-memory data grows.
 const withDynamo: Fresh = async <T>(fn: (endpoint: string) => Promise<T>): Promise<T> => {
   const dynamo = await startDynamoDbLocal();

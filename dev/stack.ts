@@ -4,7 +4,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './dynamodb-local.js';
 
@@ -57,18 +58,23 @@ export async function startLocalStack(
 ): Promise<LocalStack> {
   const [port, lambdaPort] = [await freePort(), await freePort()];
   const id = randomUUID();
+  // Its own build folder: a stack starting elsewhere never rewrites the bundles this one loads.
+  const workFolder = join('.esbuild-stacks', id);
   const childEnv = {
     ...process.env,
     PORT: String(port),
     OFFLINE_LAMBDA_PORT: String(lambdaPort),
     TWILIO_API_BASE_URL: '',
     MCL_STACK_ID: id,
+    ESBUILD_WORK_FOLDER: workFolder,
     ...env,
   };
   // `; :` keeps the shell from exec-ing npm, so that it stays npm's parent.
   const child: ChildProcess = options.parentShell
     ? spawn('sh', ['-c', 'npm start --silent; :'], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn('npm', ['start', '--silent'], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The build folder goes with the stack.
+  child.once('exit', () => rmSync(join(root, workFolder), { recursive: true, force: true }));
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();

@@ -221,7 +221,10 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
   const messages: LocalMessage[] = [];
   const optedOut = new Set<string>();
   const landlines = new Set<string>();
-  const state: { dateFilters: DateFilterMode; maxPageSize: number } = { dateFilters: options.dateFilters ?? 'exact', maxPageSize: options.maxPageSize ?? 1000 };
+  const state: { dateFilters: DateFilterMode; maxPageSize: number } = {
+    dateFilters: options.dateFilters ?? 'exact',
+    maxPageSize: options.maxPageSize ?? 1000,
+  };
 
   const basicAuth = (req: IncomingMessage): { user: string; password: string } => {
     const header = req.headers.authorization ?? '';

@@ -77,7 +77,11 @@ export async function readDayCounters(
   options: { maxAttempts?: number; sleep?: (ms: number) => Promise<void>; now?: Date } = {},
 ): Promise<Map<string, Record<string, number>>> {
   const keys = dayCounterKeys(days, foldedThrough(await readFoldMark(client, tableName), options.now ?? new Date()));
-  const items = await batchGetAll(client, tableName, keys, { what: 'The day counters', maxAttempts: options.maxAttempts ?? 6, sleep: options.sleep });
+  const items = await batchGetAll(client, tableName, keys, {
+    what: 'The day counters',
+    maxAttempts: options.maxAttempts ?? 6,
+    sleep: options.sleep,
+  });
   return countersByDay(items);
 }
 

@@ -76,7 +76,9 @@ export function createReconcileRuns(deps: RunDeps) {
     metrics.publishStoredMetrics();
     await deps.lease
       .release(run.runId)
-      .catch((releaseError: unknown) => logger.warn('Reconciliation lease not given back; it expires', { runId: run.runId, error: releaseError }));
+      .catch((releaseError: unknown) =>
+        logger.warn('Reconciliation lease not given back; it expires', { runId: run.runId, error: releaseError }),
+      );
   }
 
   /**
@@ -181,7 +183,9 @@ export function createReconcileRuns(deps: RunDeps) {
       logger.info('Reconciliation continues in a fresh invocation', { runId, invocations, pages: summary.pages, listed: summary.listed });
       return deps.runs.get(runId);
     } catch (error) {
-      await fail(run, error).catch((failError: unknown) => logger.error('Reconciliation failure not recorded', { runId, error: failError }));
+      await fail(run, error).catch((failError: unknown) =>
+        logger.error('Reconciliation failure not recorded', { runId, error: failError }),
+      );
       return deps.runs.get(runId).catch(() => undefined);
     }
   }

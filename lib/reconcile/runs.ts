@@ -42,7 +42,10 @@ export interface RunStore {
   create(run: RunRecord): Promise<void>;
   get(runId: string): Promise<RunRecord | undefined>;
   /** Saves a running run's progress; false when it is no longer running. */
-  checkpoint(runId: string, changes: Partial<Pick<RunRecord, 'cursor' | 'summary' | 'invocations' | 'stalls' | 'leaseExpiresAt'>>): Promise<boolean>;
+  checkpoint(
+    runId: string,
+    changes: Partial<Pick<RunRecord, 'cursor' | 'summary' | 'invocations' | 'stalls' | 'leaseExpiresAt'>>,
+  ): Promise<boolean>;
   /** Ends a running run (a run already ended stays as it ended); false when it was not running. */
   finish(runId: string, end: { state: 'succeeded' | 'failed'; summary?: RunSummary; error?: string }): Promise<boolean>;
   /** The most recent runs, newest first. */
@@ -141,7 +144,10 @@ export function runView(run: RunRecord, now: Date = new Date()) {
   return {
     ...rest,
     ...(stopped
-      ? { state: 'failed' as const, error: `Stopped without finishing: its last invocation ended and its lease ran out at ${run.leaseExpiresAt}` }
+      ? {
+          state: 'failed' as const,
+          error: `Stopped without finishing: its last invocation ended and its lease ran out at ${run.leaseExpiresAt}`,
+        }
       : {}),
     progress: {
       pages: summary.pages,

@@ -20,7 +20,14 @@ function serverlessBuild() {
   const doc = serverlessDocument();
   if (!isRecord(doc) || !isRecord(doc.functions) || !isRecord(doc.custom) || !isRecord(doc.custom.esbuild))
     throw new Error('serverless.yml: no functions or custom.esbuild');
-  const { exclude, packager: _packager, outputFileExtension, plugins: pluginsFile, ...options } = doc.custom.esbuild;
+  const {
+    exclude,
+    packager: _packager,
+    outputFileExtension,
+    plugins: pluginsFile,
+    outputWorkFolder: _work,
+    ...options
+  } = doc.custom.esbuild;
   // The plugins file, loaded as serverless-esbuild loads it (require, relative to the service).
   const plugins = typeof pluginsFile === 'string' ? createRequire(join(root, 'package.json'))(join(root, pluginsFile)) : [];
   const functions = Object.entries(doc.functions).map(([name, fn]) => {

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -184,8 +185,10 @@ describe('osls package', () => {
     // Its runs continue in invocations of this one function; its runs are listed from one index.
     const resourcesOf = (action: string) => statements.filter((s) => s.Action.includes(action)).flatMap((s) => s.Resource);
     expect(resourcesOf('lambda:InvokeFunction')).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub, not a template literal
       { 'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:missed-call-ledger-prod-reconcile' },
     ]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub, not a template literal
     expect(resourcesOf('dynamodb:Query')).toEqual([{ 'Fn::Sub': '${Table.Arn}/index/byLastMissed' }]);
     // ONE Twilio credential: the auth token (no API key SID was set at package time).
     expect(text).toContain(':parameter/missed-call-ledger/prod/twilio-auth-token"');
@@ -359,6 +362,29 @@ describe('osls package', () => {
     // The webhook needs only the signature helper, never the Twilio REST client.
     expect(bundle).not.toContain('api.twilio.com');
     expect(statSync(join(dir, 'webhook.zip')).size).toBeGreaterThan(0);
+  });
+
+  it("packages the contacts function's Twilio client as a file of its own, in its package only, required on first use", () => {
+    const listing = (fn: string) =>
+      execFileSync('unzip', ['-Z1', join(dir, `${fn}.zip`)], { encoding: 'utf8' })
+        .trim()
+        .split('\n');
+    expect(listing('contacts').sort()).toEqual(['functions/contacts.cjs', 'functions/twilio-client.cjs']);
+    for (const fn of ['webhook', 'events', 'reconcile', 'operator', 'textback', 'dashboard']) {
+      expect(listing(fn), fn).not.toContain('functions/twilio-client.cjs');
+    }
+    const bundle = execFileSync('unzip', ['-p', join(dir, 'contacts.zip'), 'functions/contacts.cjs'], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    // Required inside a lazily run module (the late-miss check), not at init; none of the SDK in the bundle.
+    expect(bundle).toContain('require("./twilio-client.cjs")');
+    expect(bundle).not.toContain('api.twilio.com');
+    // The file works on its own: what the function imports from it.
+    const unpacked = join(dir, 'contacts-unpacked');
+    execFileSync('unzip', ['-o', '-q', join(dir, 'contacts.zip'), '-d', unpacked]);
+    const client = createRequire(import.meta.url)(join(unpacked, 'functions/twilio-client.cjs'));
+    expect(typeof client.twilioCallsFactory).toBe('function');
   });
 });
 

@@ -15,7 +15,7 @@ import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
 import { createCallbackResolver } from '../../lib/callbacks/store.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
 import { classifyStatusCallback } from '../../lib/ledger/calls.js';
-import { callItem, parseDayCounts, parsePendingCall, parseTextBackRecord, statsKey, textBackKey } from '../../lib/ledger/schema.js';
+import { callItem, parseDayCounts, parsePendingCall, parseTextBackRecord, textBackKey } from '../../lib/ledger/schema.js';
 import { createLedger } from '../../lib/ledger/store.js';
 import { processTextBackBatch } from '../../lib/textback/run.js';
 import { readTextBackSettings } from '../../lib/textback/settings.js';

@@ -91,12 +91,12 @@ describe(`a backlog of ${CALLS} lost calls`, () => {
         `[reliability] backlog: ${CALLS} calls, POST answered in ${answeredMs} ms, run ${run.state} in ${Date.now() - started} ms over ${run.invocations} invocations`,
       );
 
-      expect(second.status).toBe(409);
+      expect(second.status, JSON.stringify(run)).toBe(409);
       expect(await second.json()).toMatchObject({ runId });
       // One page an invocation: the no-answer pages, then busy's one page and failed's (empty) one.
       const noAnswer = calls.filter((c) => c.status === 'no-answer').length;
       const pages = Math.ceil(noAnswer / PAGE) + 1 + 1;
-      expect(run).toMatchObject({
+      expect(run, JSON.stringify(run)).toMatchObject({
         state: 'succeeded',
         invocations: pages,
         summary: {
@@ -108,7 +108,7 @@ describe(`a backlog of ${CALLS} lost calls`, () => {
         },
       });
       // Each page once, plus the two refused attempts.
-      expect(run.summary?.twilioRequests).toBe(pages + 2);
+      expect(run.summary?.twilioRequests, JSON.stringify(run)).toBe(pages + 2);
       expect(sids.filter((sid) => !recorded.has(sid))).toEqual([]);
       expect(recorded.size).toBe(CALLS);
     },
