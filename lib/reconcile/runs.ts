@@ -6,7 +6,8 @@
  * partition key of their own (a run a night and a few by hand: no hot key).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll } from '../ledger/requests.js';
 import { CONTACTS_INDEX, RECONCILE_RUNS_PARTITION, reconcileRunKey, TableUnavailableError } from '../ledger/schema.js';
 import type { Trigger } from './budget.js';
 import type { RunCursor, RunSummary } from './reconcile.js';
@@ -126,11 +127,11 @@ export function createRunStore(client: DynamoDBDocumentClient, tableName: string
           }),
         );
         const pks = (keys.Items ?? []).map((item) => ({ pk: item.pk }));
-        if (pks.length === 0) return [];
-        const out = await client.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pks } } }));
-        const runs = (out.Responses?.[tableName] ?? []).map(parseRun).filter((run): run is RunRecord => run !== undefined);
+        const items = await batchGetAll(client, tableName, pks, { what: 'The reconciliation runs', maxAttempts: 6 });
+        const runs = items.map(parseRun).filter((run): run is RunRecord => run !== undefined);
         return runs.sort((a, b) => b.runId.localeCompare(a.runId));
       } catch (error) {
+        if (error instanceof TableUnavailableError) throw error;
         throw fail('listed', error);
       }
     },
