@@ -85,7 +85,7 @@ export async function coldStart(runs: number): Promise<ColdStartResult> {
   const floorBuild = await bundle('bench/fixtures/dynamodb-floor.ts', 'dynamodb-floor');
   const onFloor = ['webhook', 'contacts'].map((name) => ({ name, file: join(root, 'bench/.build/functions', `${name}.cjs`) }));
   const samples = new Map<string, number[]>([['floor', []], ...onFloor.map(({ name }) => [name, []] as [string, number[]])]);
-  for (let i = 0; i < runs * 2; i++) {
+  for (let i = 0; i < runs * 4; i++) {
     samples.get('floor')?.push(initMs(floorBuild.file));
     for (const { name, file } of onFloor) samples.get(name)?.push(initMs(file));
   }
