@@ -10,8 +10,8 @@
  * never changes a shard, so any mix of before and after reads sums to the same counts).
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll } from './requests.js';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, conditionalUpdate } from './requests.js';
 import { STATS_FOLD_KEY, statsKey, statsShardKeys, TableUnavailableError, utcDayOf } from './schema.js';
 
 /** Attributes of a counters item that are not counters. */
@@ -158,23 +158,19 @@ export async function foldDayCounters(client: DynamoDBDocumentClient, tableName:
     summary.foldedThrough = day;
   }
   if (summary.foldedThrough !== undefined && summary.foldedThrough !== mark) {
-    try {
-      await client.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { pk: STATS_FOLD_KEY },
-          UpdateExpression: 'SET #type = :type, foldedThrough = :through, updatedAt = :now',
-          ConditionExpression: 'attribute_not_exists(foldedThrough) OR foldedThrough < :through',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: { ':type': 'meta', ':through': summary.foldedThrough, ':now': now.toISOString() },
-        }),
-      );
-    } catch (error) {
-      // Another fold moved it further: nothing lost, the day items say they are folded.
-      if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') {
-        throw new TableUnavailableError('The fold mark could not be written', { cause: error });
-      }
-    }
+    // A failed condition: another fold moved it further; nothing lost, the day items say they are folded.
+    await conditionalUpdate(
+      client,
+      {
+        TableName: tableName,
+        Key: { pk: STATS_FOLD_KEY },
+        UpdateExpression: 'SET #type = :type, foldedThrough = :through, updatedAt = :now',
+        ConditionExpression: 'attribute_not_exists(foldedThrough) OR foldedThrough < :through',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':type': 'meta', ':through': summary.foldedThrough, ':now': now.toISOString() },
+      },
+      'The fold mark',
+    );
   }
   return summary;
 }

@@ -5,9 +5,8 @@
  * `GET /reconcile/runs` lists them newest first through the `byLastMissed` index under one
  * partition key of their own (a run a night and a few by hand: no hot key).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll } from '../ledger/requests.js';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, conditionalUpdate } from '../ledger/requests.js';
 import { CONTACTS_INDEX, RECONCILE_RUNS_PARTITION, reconcileRunKey, TableUnavailableError } from '../ledger/schema.js';
 import type { Trigger } from './budget.js';
 import type { RunCursor, RunSummary } from './reconcile.js';
@@ -61,24 +60,21 @@ function parseRun(item: Record<string, unknown> | undefined): RunRecord | undefi
 
 export function createRunStore(client: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now): RunStore {
   const fail = (what: string, error: unknown) => new TableUnavailableError(`The reconciliation run could not be ${what}`, { cause: error });
-  const update = async (runId: string, values: Record<string, unknown>, what: string): Promise<boolean> => {
+  /** SETs `values` on a run that is still running; false when it is not. */
+  const update = (runId: string, values: Record<string, unknown>): Promise<boolean> => {
     const names = Object.keys(values);
-    try {
-      await client.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: { pk: reconcileRunKey(runId) },
-          UpdateExpression: `SET ${names.map((_, i) => `#n${i} = :v${i}`).join(', ')}`,
-          ConditionExpression: '#state = :running',
-          ExpressionAttributeNames: { '#state': 'state', ...Object.fromEntries(names.map((name, i) => [`#n${i}`, name])) },
-          ExpressionAttributeValues: { ':running': 'running', ...Object.fromEntries(names.map((name, i) => [`:v${i}`, values[name]])) },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw fail(what, error);
-    }
+    return conditionalUpdate(
+      client,
+      {
+        TableName: tableName,
+        Key: { pk: reconcileRunKey(runId) },
+        UpdateExpression: `SET ${names.map((_, i) => `#n${i} = :v${i}`).join(', ')}`,
+        ConditionExpression: '#state = :running',
+        ExpressionAttributeNames: { '#state': 'state', ...Object.fromEntries(names.map((name, i) => [`#n${i}`, name])) },
+        ExpressionAttributeValues: { ':running': 'running', ...Object.fromEntries(names.map((name, i) => [`:v${i}`, values[name]])) },
+      },
+      'The reconciliation run',
+    );
   };
   return {
     async create(run) {
@@ -109,10 +105,10 @@ export function createRunStore(client: DynamoDBDocumentClient, tableName: string
         throw fail('read', error);
       }
     },
-    checkpoint: (runId, changes) => update(runId, { ...changes, updatedAt: new Date(now()).toISOString() }, 'saved'),
+    checkpoint: (runId, changes) => update(runId, { ...changes, updatedAt: new Date(now()).toISOString() }),
     finish(runId, end) {
       const at = new Date(now()).toISOString();
-      return update(runId, { ...end, updatedAt: at, finishedAt: at }, 'ended');
+      return update(runId, { ...end, updatedAt: at, finishedAt: at });
     },
     async list(limit) {
       try {
