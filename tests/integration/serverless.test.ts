@@ -744,6 +744,12 @@ describe('the local stack (npm start) end to end', () => {
             : path;
       return { status: response.status, errors: responseErrors(documented, method, response.status, await response.json()) };
     };
+    // A run of this stack (the warm-up's), to read one as the document says.
+    const [someRun] = (
+      (await (await fetch(`http://127.0.0.1:${port}/reconcile/runs?limit=1`, { headers: { 'x-api-key': operatorKey } })).json()) as {
+        runs: { runId: string }[];
+      }
+    ).runs;
     const results = [
       await call('GET', '/stats', '?from=2026-11-01&to=2026-11-30'),
       await call('GET', '/stats', '?from=2026-11-31'),
@@ -751,6 +757,7 @@ describe('the local stack (npm start) end to end', () => {
       await call('GET', '/health'),
       await call('POST', '/reconcile'),
       await call('GET', '/reconcile/runs', '?limit=5'),
+      await call('GET', `/reconcile/runs/${someRun?.runId}`),
       await call('GET', '/reconcile/runs/2026-11-24T03:00:00.000Z-0badc0de'),
       await call('GET', '/reconcile/runs/nope'),
       await call('GET', '/contacts', '?limit=5'),
@@ -770,6 +777,7 @@ describe('the local stack (npm start) end to end', () => {
       { status: 403, errors: [] },
       { status: 200, errors: [] },
       { status: 202, errors: [] },
+      { status: 200, errors: [] },
       { status: 200, errors: [] },
       { status: 404, errors: [] },
       { status: 400, errors: [] },
