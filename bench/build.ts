@@ -1,9 +1,10 @@
-/** Builds function bundles exactly as serverless.yml's esbuild settings do (for the benchmarks). */
+/** Builds function bundles exactly as serverless.yml's esbuild settings do, and seeds tables (for the benchmarks). */
 import { mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { build } from 'esbuild';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -49,4 +50,17 @@ export const median = (xs: readonly number[]): number => percentile(xs, 50);
 export function percentile(xs: readonly number[], p: number): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+/** Writes `items` into `tableName` directly (25 a `BatchWriteItem`, unprocessed ones again): a benchmark's seed. */
+export async function writeAll(docs: DynamoDBDocumentClient, tableName: string, items: readonly Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < items.length; i += 25) {
+    let batch = items.slice(i, i + 25);
+    while (batch.length > 0) {
+      const out = await docs.send(
+        new BatchWriteCommand({ RequestItems: { [tableName]: batch.map((Item) => ({ PutRequest: { Item } })) } }),
+      );
+      batch = (out.UnprocessedItems?.[tableName] ?? []).flatMap((r) => (r.PutRequest?.Item ? [r.PutRequest.Item] : []));
+    }
+  }
 }

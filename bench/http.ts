@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_DEFAULTS } from '../dev/defaults.js';
-import { signLikeTwilio } from '../dev/sign.js';
+import { postLikeTwilio } from '../dev/sign.js';
 import { startLocalStack } from '../dev/stack.js';
 import { createDocumentClient } from '../lib/platform/aws.js';
 import { percentile } from './build.js';
@@ -53,14 +53,7 @@ export async function httpBench(seconds: number, concurrency: number): Promise<H
           };
           const t = performance.now();
           try {
-            const response = await fetch(url, {
-              method: 'POST',
-              headers: {
-                'Content-Type': 'application/x-www-form-urlencoded',
-                'X-Twilio-Signature': signLikeTwilio(LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN, url, params),
-              },
-              body: new URLSearchParams(params),
-            });
+            const response = await postLikeTwilio(url, params, LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN);
             await response.arrayBuffer();
             statuses[response.status] = (statuses[response.status] ?? 0) + 1;
             if (response.status !== 204) errors += 1;

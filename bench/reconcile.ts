@@ -4,7 +4,6 @@
  * against a naive run that sends the conditional put for every listed call. Then the same window
  * with 10% lost as an asynchronous run continued over several invocations (lib/reconcile/run.ts).
  */
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createTable } from '../dev/table.js';
 import { type LocalCall, newCallSid, startTwilioApi } from '../dev/twilio-api.js';
 import type { MissedCall } from '../lib/ledger/calls.js';
@@ -18,7 +17,7 @@ import { createReconcileRuns } from '../lib/reconcile/run.js';
 import { createRunStore } from '../lib/reconcile/runs.js';
 import { createWatermark } from '../lib/reconcile/watermark.js';
 import { createTwilioCalls } from '../lib/twilio/client.js';
-import { localClient } from './build.js';
+import { localClient, writeAll } from './build.js';
 import type { Fresh } from './ingest.js';
 
 const ACCOUNT_SID = `AC${'b'.repeat(32)}`;
@@ -83,6 +82,13 @@ const asMissed = (c: LocalCall): MissedCall => ({
   reportedAt: undefined,
 });
 
+/** A new table holding `recorded` as call items, as if their webhooks had arrived. */
+async function seedTable(endpoint: string, tableName: string, recorded: readonly LocalCall[]): Promise<void> {
+  await createTable(localClient(endpoint), tableName);
+  const items = recorded.map((c) => callItem(asMissed(c), NOW, 90));
+  await writeAll(createDocumentClient(localClient(endpoint)), tableName, items);
+}
+
 /** Counts write requests (TransactWriteItems, PutItem, UpdateItem, BatchWriteItem) a client sends. */
 function countWrites(docs: ReturnType<typeof createDocumentClient>): () => number {
   let writes = 0;
@@ -104,19 +110,8 @@ export async function reconcileBench(fresh: Fresh, calls: number, naiveCalls: nu
     const measured = await fresh(async (endpoint) => {
       api.calls.push(...all);
       const tableName = 'bench-reconcile';
-      await createTable(localClient(endpoint), tableName);
-      const seedDocs = createDocumentClient(localClient(endpoint));
-      // The 99% that webhooks did record, written directly (25 items a request).
-      const present = all.slice(missing).map((c) => callItem(asMissed(c), NOW, 90));
-      for (let i = 0; i < present.length; i += 25) {
-        let items: Record<string, unknown>[] = present.slice(i, i + 25);
-        while (items.length > 0) {
-          const out = await seedDocs.send(
-            new BatchWriteCommand({ RequestItems: { [tableName]: items.map((Item) => ({ PutRequest: { Item } })) } }),
-          );
-          items = (out.UnprocessedItems?.[tableName] ?? []).flatMap((r) => (r.PutRequest?.Item ? [r.PutRequest.Item] : []));
-        }
-      }
+      // The 99% that webhooks did record, written directly.
+      await seedTable(endpoint, tableName, all.slice(missing));
       const docs = createDocumentClient(localClient(endpoint));
       const dynamoRequests = countRequests(docs);
       const writes = countWrites(docs);
@@ -159,18 +154,7 @@ export async function reconcileBench(fresh: Fresh, calls: number, naiveCalls: nu
     const invocationLimitMs = Math.max(200, Math.round(oursWall / 4));
     const continued = await fresh(async (endpoint) => {
       const tableName = 'bench-continued';
-      await createTable(localClient(endpoint), tableName);
-      const seedDocs = createDocumentClient(localClient(endpoint));
-      const present = all.slice(continuedMissing).map((c) => callItem(asMissed(c), NOW, 90));
-      for (let i = 0; i < present.length; i += 25) {
-        let items: Record<string, unknown>[] = present.slice(i, i + 25);
-        while (items.length > 0) {
-          const out = await seedDocs.send(
-            new BatchWriteCommand({ RequestItems: { [tableName]: items.map((Item) => ({ PutRequest: { Item } })) } }),
-          );
-          items = (out.UnprocessedItems?.[tableName] ?? []).flatMap((r) => (r.PutRequest?.Item ? [r.PutRequest.Item] : []));
-        }
-      }
+      await seedTable(endpoint, tableName, all.slice(continuedMissing));
       const docs = createDocumentClient(localClient(endpoint));
       const queue: string[] = [];
       const runs = createReconcileRuns({

@@ -3,12 +3,12 @@
  * reading the day counters (the fold mark, the day items, today's and yesterday's 64 shards each), against the same answer computed from the call items (a Scan with
  * a filter on the day, which is what a table without day counters is left with).
  */
-import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createTable } from '../dev/table.js';
 import { STATS_FOLD_KEY, statsKey } from '../lib/ledger/schema.js';
 import { readStats, statsRange } from '../lib/operator/stats.js';
 import { countRequests, createDocumentClient } from '../lib/platform/aws.js';
-import { localClient, median } from './build.js';
+import { localClient, median, writeAll } from './build.js';
 
 export interface StatsBench {
   calls: number;
@@ -18,18 +18,6 @@ export interface StatsBench {
     baseline: { requests: number; medianMs: number; total: number };
     latencyRatio: number;
   }[];
-}
-
-async function writeAll(docs: ReturnType<typeof createDocumentClient>, tableName: string, items: Record<string, unknown>[]) {
-  for (let i = 0; i < items.length; i += 25) {
-    let batch = items.slice(i, i + 25);
-    while (batch.length > 0) {
-      const out = await docs.send(
-        new BatchWriteCommand({ RequestItems: { [tableName]: batch.map((Item) => ({ PutRequest: { Item } })) } }),
-      );
-      batch = (out.UnprocessedItems?.[tableName] ?? []).flatMap((r) => (r.PutRequest?.Item ? [r.PutRequest.Item] : []));
-    }
-  }
 }
 
 export async function statsBench(endpoint: string, calls: number, repeats: number): Promise<StatsBench> {

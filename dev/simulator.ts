@@ -6,7 +6,7 @@
 import type { MissedStatus } from '../lib/ledger/calls.js';
 import { callerId } from '../lib/ledger/phone.js';
 import { mapLimit } from '../lib/platform/pool.js';
-import { signLikeTwilio } from './sign.js';
+import { postLikeTwilio } from './sign.js';
 import type { LocalCall } from './twilio-api.js';
 
 export type Flow =
@@ -405,14 +405,7 @@ export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSum
   const target = options.target.replace(/\/+$/, '');
   const post = async (callback: Callback) => {
     const url = `${target}${callback.route}`;
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        'X-Twilio-Signature': signLikeTwilio(options.authToken, url, callback.params),
-      },
-      body: new URLSearchParams(callback.params),
-    });
+    const response = await postLikeTwilio(url, callback.params, options.authToken);
     await response.arrayBuffer();
     summary.sent += 1;
     summary.statuses[response.status] = (summary.statuses[response.status] ?? 0) + 1;

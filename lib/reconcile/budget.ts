@@ -6,9 +6,6 @@
  * would kill it mid-page.
  */
 
-/** What started a run: the nightly schedule or `POST /reconcile`. */
-export type Trigger = 'schedule' | 'http';
-
 /** twilioReserveMs: kept free when a Twilio request starts, to stop cleanly if it is slow; marginMs: no next page is asked for with less than this left. */
 export const INVOCATION_RESERVES = { twilioReserveMs: 10_000, marginMs: 30_000 } as const;
 

@@ -2,21 +2,6 @@
  * The reconciliation's errors that HTTP answers with a status (lib/platform/http-errors.ts), in a
  * module of their own so that mapping them pulls no reconciliation code into the other bundles.
  */
-import type { RunSummary } from './reconcile.js';
-
-/**
- * The run stopped itself before its Lambda timeout: what it recorded stays recorded, the
- * watermark did not move, and the next run covers the whole window again.
- */
-export class ReconcileDeadlineError extends Error {
-  override name = 'ReconcileDeadlineError';
-  constructor(readonly partial: RunSummary) {
-    super(
-      `Reconciliation stopped before the Lambda timeout after ${partial.listed} listed calls; the watermark did not move, run it again`,
-    );
-  }
-}
-
 /** Another run holds the lease (lib/reconcile/lease.ts): `POST /reconcile` answers 409 with its id. */
 export class ReconcileBusyError extends Error {
   override name = 'ReconcileBusyError';

@@ -12,9 +12,6 @@ import type { ReconcileLedger } from '../ledger/store.js';
 import { mapLimit } from '../platform/pool.js';
 import type { TwilioCall, TwilioCalls } from '../twilio/client.js';
 import { TwilioDeadlineError } from '../twilio/errors.js';
-import { ReconcileDeadlineError } from './errors.js';
-
-export { ReconcileDeadlineError };
 
 export interface RunSummary {
   window: { from: string; to: string };
@@ -288,7 +285,19 @@ async function recordPage(
 }
 
 /**
- * One whole-window run in this invocation. Throws ReconcileDeadlineError (the watermark kept)
+ * A whole-window run stopped itself before its time was up: what it recorded stays recorded, the
+ * watermark did not move, and the next run covers the whole window again.
+ */
+export class ReconcileDeadlineError extends Error {
+  override name = 'ReconcileDeadlineError';
+  constructor(readonly partial: RunSummary) {
+    super(`Reconciliation stopped before its time was up after ${partial.listed} listed calls; the watermark did not move`);
+  }
+}
+
+/**
+ * One whole-window run in this invocation (the benchmark's one-go run; the Lambda's runs go
+ * through lib/reconcile/run.ts and continue instead). Throws ReconcileDeadlineError (the watermark kept)
  * when the time runs out first, and any other failure as it is.
  */
 export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions): Promise<RunSummary> {

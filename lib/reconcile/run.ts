@@ -13,10 +13,10 @@ import type { ReconcileLedger } from '../ledger/store.js';
 import { logger, SERVICE_NAME } from '../platform/log.js';
 import type { TwilioCallsFactory } from '../twilio/client.js';
 import { TwilioAuthError, TwilioUnavailableError } from '../twilio/errors.js';
-import { invocationBudget, type Trigger } from './budget.js';
+import { invocationBudget } from './budget.js';
 import type { RunLease } from './lease.js';
 import { emptySummary, type ReconcileOptions, reconcileStep, reconcileWindow, START_CURSOR, type Watermark } from './reconcile.js';
-import type { RunRecord, RunStore } from './runs.js';
+import type { RunRecord, RunStore, Trigger } from './runs.js';
 
 /** The event of an invocation that continues a run. */
 export interface ContinueEvent {

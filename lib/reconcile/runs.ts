@@ -8,10 +8,12 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, conditionalUpdate } from '../ledger/requests.js';
 import { CONTACTS_INDEX, RECONCILE_RUNS_PARTITION, reconcileRunKey, TableUnavailableError } from '../ledger/schema.js';
-import type { Trigger } from './budget.js';
 import type { RunCursor, RunSummary } from './reconcile.js';
 
 export type RunState = 'running' | 'succeeded' | 'failed';
+
+/** What started a run: the nightly schedule or `POST /reconcile`. */
+export type Trigger = 'schedule' | 'http';
 
 export interface RunRecord {
   runId: string;

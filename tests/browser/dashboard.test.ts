@@ -11,8 +11,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openDashboard } from '../../dev/browser.js';
 import { LOCAL_DEFAULTS } from '../../dev/defaults.js';
+import { postLikeTwilio } from '../../dev/sign.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
-import { signLikeTwilio, statusCallback } from '../helpers.js';
+import { statusCallback } from '../helpers.js';
 
 const ARTIFACTS = join(import.meta.dirname, '../../.artifacts');
 const HOUR = 3_600_000;
@@ -74,14 +75,7 @@ beforeAll(async () => {
         Timestamp: new Date(seededAt - hoursAgo * HOUR).toUTCString(),
       });
       const url = `${stack.target}/twilio/call-status`;
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/x-www-form-urlencoded',
-          'X-Twilio-Signature': signLikeTwilio(LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN, url, params),
-        },
-        body: new URLSearchParams(params),
-      });
+      const response = await postLikeTwilio(url, params, LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN);
       if (response.status !== 204) throw new Error(`seeding webhook answered ${response.status}`);
     }
   }

@@ -6,11 +6,12 @@
  * `npm run test:reliability` the issue's 1,200 on Twilio's pages of 1,000.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_DEFAULTS } from '../../dev/defaults.js';
 import { reconcileAndWait, startRun, waitForRun } from '../../dev/reconcile-run.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
+import { scanAll } from '../helpers.js';
 import { FULL, finishScenario, report, SCENARIO_TIMEOUT_MS } from './scale.js';
 
 const CALLS = FULL ? 1_200 : 60;
@@ -39,14 +40,8 @@ async function recordedSids(): Promise<Set<string>> {
       credentials: { accessKeyId: LOCAL_DEFAULTS.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_DEFAULTS.AWS_SECRET_ACCESS_KEY },
     }),
   );
-  const sids = new Set<string>();
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await docs.send(new ScanCommand({ TableName: 'missed-call-ledger-local', ExclusiveStartKey: start }));
-    for (const item of page.Items ?? []) if (String(item.pk).startsWith('CALL#')) sids.add(String(item.pk).slice(5));
-    start = page.LastEvaluatedKey;
-  } while (start !== undefined);
-  return sids;
+  const items = await scanAll(docs, 'missed-call-ledger-local');
+  return new Set(items.filter((item) => String(item.pk).startsWith('CALL#')).map((item) => String(item.pk).slice(5)));
 }
 
 describe(`a backlog of ${CALLS} lost calls`, () => {

@@ -7,9 +7,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_DEFAULTS } from '../../dev/defaults.js';
+import { postLikeTwilio } from '../../dev/sign.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
 import { encodeContactsCursor as encodeCursor } from '../../lib/contacts/api.js';
-import { signLikeTwilio, statusCallback } from '../helpers.js';
+import { statusCallback } from '../helpers.js';
 import { FULL, finishScenario, report } from './scale.js';
 
 const RUNS = FULL ? 300 : 40;
@@ -24,14 +25,7 @@ beforeAll(async () => {
   for (const from of phones) {
     const params = statusCallback({ AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID, From: from });
     sids.push(params.CallSid);
-    const response = await fetch(`${stack.target}/twilio/call-status`, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        'X-Twilio-Signature': signLikeTwilio(LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN, `${stack.target}/twilio/call-status`, params),
-      },
-      body: new URLSearchParams(params),
-    });
+    const response = await postLikeTwilio(`${stack.target}/twilio/call-status`, params, LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN);
     if (response.status !== 204) throw new Error(`seeding webhook answered ${response.status}`);
   }
   // The stream makes the contacts; wait until all are listed.
