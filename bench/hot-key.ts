@@ -10,12 +10,13 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createTable } from '../dev/table.js';
 import { createContactsStore } from '../lib/contacts/store.js';
+import { callItem, parsePendingCall } from '../lib/ledger/call-item.js';
 import { classifyStatusCallback } from '../lib/ledger/calls.js';
-import { callItem, parsePendingCall, STATS_FOLD_KEY, statsKey } from '../lib/ledger/schema.js';
 import { createLedger } from '../lib/ledger/store.js';
 import { readStats, statsRange } from '../lib/operator/stats.js';
 import { countRequests, createDocumentClient } from '../lib/platform/aws.js';
 import { mapLimit } from '../lib/platform/pool.js';
+import { STATS_FOLD_KEY, statsKey } from '../lib/table/keys.js';
 import { localClient } from './build.js';
 import type { Fresh } from './ingest.js';
 import { startMeter } from './meter.js';

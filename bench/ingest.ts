@@ -11,8 +11,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { signLikeTwilio } from '../dev/sign.js';
 import { createTable } from '../dev/table.js';
 import { createContactsStore } from '../lib/contacts/store.js';
+import { callItem, parsePendingCall, recordCallTransaction } from '../lib/ledger/call-item.js';
 import { classifyStatusCallback, type MissedCall } from '../lib/ledger/calls.js';
-import { callItem, parsePendingCall, recordCallTransaction } from '../lib/ledger/schema.js';
 import { createLedger } from '../lib/ledger/store.js';
 import { createDocumentClient } from '../lib/platform/aws.js';
 import { mapLimit } from '../lib/platform/pool.js';

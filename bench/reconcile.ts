@@ -6,8 +6,8 @@
  */
 import { createTable } from '../dev/table.js';
 import { type LocalCall, newCallSid, startTwilioApi } from '../dev/twilio-api.js';
+import { callItem } from '../lib/ledger/call-item.js';
 import type { MissedCall } from '../lib/ledger/calls.js';
-import { callItem } from '../lib/ledger/schema.js';
 import { createLedger, createReconcileLedger } from '../lib/ledger/store.js';
 import { countRequests, createDocumentClient } from '../lib/platform/aws.js';
 import { mapLimit } from '../lib/platform/pool.js';
@@ -77,7 +77,7 @@ const asMissed = (c: LocalCall): MissedCall => ({
   from: c.from,
   to: c.to,
   customer: c.from,
-  source: 'webhook',
+  source: 'status-callback',
   startedAt: c.startTime.toISOString(),
   reportedAt: undefined,
 });

@@ -5,9 +5,9 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createTable } from '../dev/table.js';
-import { STATS_FOLD_KEY, statsKey } from '../lib/ledger/schema.js';
 import { readStats, statsRange } from '../lib/operator/stats.js';
 import { countRequests, createDocumentClient } from '../lib/platform/aws.js';
+import { STATS_FOLD_KEY, statsKey } from '../lib/table/keys.js';
 import { localClient, median, writeAll } from './build.js';
 
 export interface StatsBench {
@@ -29,7 +29,7 @@ export async function statsBench(endpoint: string, calls: number, repeats: numbe
   const items = Array.from({ length: calls }, (_, i) => {
     const day = new Date(today.getTime() - (i % 366) * 86_400_000).toISOString().slice(0, 10);
     perDay.set(day, (perDay.get(day) ?? 0) + 1);
-    return { pk: `CALL#CA${String(i).padStart(32, '0')}`, type: 'call', day, status: 'no-answer', source: 'webhook', from: '+14155550123' };
+    return { pk: `CALL#CA${String(i).padStart(32, '0')}`, type: 'call', day, status: 'no-answer', source: 'status-callback', from: '+14155550123' };
   });
   await writeAll(docs, tableName, items);
   await writeAll(
@@ -41,7 +41,7 @@ export async function statsBench(endpoint: string, calls: number, repeats: numbe
       day,
       total,
       'status:no-answer': total,
-      'source:webhook': total,
+      'source:status-callback': total,
     })),
   );
   // The steady state: last night's fold went through the day before yesterday (today's and

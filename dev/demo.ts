@@ -207,7 +207,7 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
       plan.truth.byStatus[status],
       delta((s) => s.totals[status] ?? 0),
     ]),
-    ...(['webhook', 'dial-action', 'reconcile'] as const).map((source): [string, number, number] => [
+    ...(['status-callback', 'dial-action', 'reconcile'] as const).map((source): [string, number, number] => [
       `  source ${source}`,
       sent.expectedBySource[source],
       delta((s) => s.bySource[source] ?? 0),

@@ -3,7 +3,7 @@
  * `exists`), evaluated locally exactly as Lambda would. Any other operator throws, so the
  * local stack can never quietly filter differently from AWS.
  */
-import { isRecord } from '../lib/ledger/schema.js';
+import { isRecord } from '../lib/table/items.js';
 
 function matchRule(rule: unknown, value: unknown): boolean {
   if (isRecord(rule)) {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse, type ScalarTag } from 'yaml';
-import { isRecord } from '../lib/ledger/schema.js';
+import { isRecord } from '../lib/table/items.js';
 
 const SERVERLESS_YML = new URL('../serverless.yml', import.meta.url);
 

@@ -4,35 +4,16 @@
  * in the local Twilio-shaped API, and the ground truth of what the ledger must end up with.
  */
 import type { MissedStatus } from '../lib/ledger/calls.js';
-import { callerId } from '../lib/ledger/phone.js';
+import { callerId } from '../lib/phone/phone.js';
 import { mapLimit } from '../lib/platform/pool.js';
 import { postLikeTwilio } from './sign.js';
 import type { LocalCall } from './twilio-api.js';
 
+/** A call flow that a day's calls are drawn from (`FLOWS`), or a staff callback planned after them. */
 export type Flow =
-  | 'answered'
-  | 'missed-direct'
-  | 'dial-one-missed'
-  | 'dial-three-missed'
-  | 'dial-answered'
-  | 'anonymous-missed'
-  | 'sip-missed'
-  | 'outbound-missed'
+  | FlowName
   /** Staff calling a missed caller back (planned after the day's calls, not drawn by weight). */
   | 'callback';
-
-/** Share of each flow in a small business's day. */
-export const FLOW_WEIGHTS: Readonly<Record<Flow, number>> = {
-  answered: 30,
-  'missed-direct': 12,
-  'dial-one-missed': 14,
-  'dial-three-missed': 8,
-  'dial-answered': 16,
-  'anonymous-missed': 4,
-  'sip-missed': 2,
-  'outbound-missed': 14,
-  callback: 0,
-};
 
 /** A call that reached a number (Twilio knows it; its webhook may or may not arrive). */
 export interface Reach {
@@ -90,6 +71,202 @@ export function rng(seed: number): () => number {
 
 const hex = (random: () => number, n: number) => Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join('');
 
+const rfc2822 = (d: Date) => d.toUTCString().replace('GMT', '+0000');
+
+/**
+ * The draws of one planned day, all from one seeded sequence: a seed replays the same day only
+ * while every planner takes the same draws in the same order.
+ */
+interface Draws {
+  random: () => number;
+  pick: <T>(items: readonly T[]) => T;
+  /** A Call SID (32 draws). */
+  sid: () => string;
+}
+
+function draws(seed: number): Draws {
+  const random = rng(seed);
+  return {
+    random,
+    pick: <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T,
+    sid: () => `CA${hex(random, 32)}`,
+  };
+}
+
+/** One call as its flow's planner gets it: who calls whom, when, and what was drawn for every call. */
+interface CallContext {
+  accountSid: string;
+  /** The business's Twilio number. */
+  business: string;
+  /** Its agents' phones, which a <Dial> rings. */
+  agents: readonly string[];
+  /** The root leg's CallSid. */
+  root: string;
+  /** Who calls (an inbound call's From; an outbound call's To). */
+  caller: string;
+  start: Date;
+  /** 25 s after the start: the Timestamp of its status callbacks. */
+  end: Date;
+  /** Drawn for every call whatever its flow; the flows that miss without a choice of their own use it. */
+  missedStatus: 'no-answer' | 'busy' | 'failed';
+}
+
+/** What a flow's planner returns: the call's Twilio records and callbacks, and its ground truth. */
+interface FlowOutcome {
+  legs: LocalCall[];
+  callbacks: Callback[];
+  /** The missed status, or undefined for an answered call. */
+  missed: MissedStatus | undefined;
+  /** Answered calls with the customer that resolve a callback. */
+  reaches?: Reach[];
+}
+
+/** A call flow: its share of a day's calls and how one of its calls goes. */
+interface FlowEntry {
+  name: string;
+  /** Share of the day (relative to the other flows' weights). */
+  weight: number;
+  /** Who calls, when not a number from the run's pool of callers (that takes one draw). */
+  caller?: (index: number) => string;
+  /** Its legs and callbacks, taking any draws of its own after those taken for every call. */
+  plan: (call: CallContext, draw: Draws) => FlowOutcome;
+}
+
+type LegSpec = Pick<LocalCall, 'sid' | 'status' | 'direction' | 'from' | 'to'> & { parent?: string };
+
+/** A leg as Twilio's REST API lists it: 42 s long when completed, else 0. */
+function leg(call: CallContext, spec: LegSpec): LocalCall {
+  return {
+    sid: spec.sid,
+    parentCallSid: spec.parent ?? null,
+    from: spec.from,
+    to: spec.to,
+    status: spec.status,
+    direction: spec.direction,
+    startTime: call.start,
+    durationSeconds: spec.status === 'completed' ? 42 : 0,
+  };
+}
+
+/** The root leg of a call between the caller and the business, in either direction. */
+function rootLeg(call: CallContext, status: LocalCall['status'], direction: 'inbound' | 'outbound-api'): LocalCall {
+  const [from, to] = direction === 'inbound' ? [call.caller, call.business] : [call.business, call.caller];
+  return leg(call, { sid: call.root, status, direction, from, to });
+}
+
+/** The status callback of a leg's final status, sent as its `seq`th callback. */
+function statusCallback(call: CallContext, of: LocalCall, seq: number): Callback {
+  return {
+    route: '/twilio/call-status',
+    params: {
+      AccountSid: call.accountSid,
+      ApiVersion: '2010-04-01',
+      CallbackSource: 'call-progress-events',
+      CallSid: of.sid,
+      CallStatus: of.status,
+      Direction: of.direction,
+      From: of.from,
+      To: of.to,
+      Called: of.to,
+      Caller: of.from,
+      CallDuration: of.status === 'completed' ? '42' : '0',
+      Timestamp: rfc2822(call.end),
+      SequenceNumber: String(seq),
+      ...(of.parentCallSid ? { ParentCallSid: of.parentCallSid } : {}),
+    },
+  };
+}
+
+/** The <Dial> action of `parent` once its dialled legs ended with `status` (`dialled`: the leg it names). */
+function dialAction(call: CallContext, parent: LocalCall, status: LocalCall['status'], dialled: LocalCall | undefined): Callback {
+  return {
+    route: '/twilio/dial-status',
+    params: {
+      AccountSid: call.accountSid,
+      ApiVersion: '2010-04-01',
+      CallSid: parent.sid,
+      CallStatus: 'in-progress',
+      Direction: parent.direction,
+      From: parent.from,
+      To: parent.to,
+      DialCallStatus: status,
+      DialCallSid: dialled?.sid ?? parent.sid,
+      DialCallDuration: status === 'completed' ? '42' : '0',
+      // When the dialled leg ended (answered: 42 s after it started).
+      Timestamp: rfc2822(status === 'completed' ? new Date(call.start.getTime() + 42_000) : call.end),
+    },
+  };
+}
+
+/** A call of one leg that ends with `status`, and its one status callback. */
+function oneLeg(call: CallContext, status: LocalCall['status'], direction: 'inbound' | 'outbound-api') {
+  const only = rootLeg(call, status, direction);
+  return { legs: [only], callbacks: [statusCallback(call, only, 3)] };
+}
+
+/** The caller reached someone: a returned call that resolves their callback (for a callable number). */
+const returnedCall = (call: CallContext): Reach[] =>
+  callerId(call.caller).kind === 'number' ? [{ phone: call.caller, at: call.start.toISOString(), by: 'returned-call', counts: true }] : [];
+
+const answered = (call: CallContext): FlowOutcome => ({ ...oneLeg(call, 'completed', 'inbound'), missed: undefined });
+
+/** An inbound call nobody answered, with the status drawn for every call. */
+const missedInbound = (call: CallContext): FlowOutcome => ({ ...oneLeg(call, call.missedStatus, 'inbound'), missed: call.missedStatus });
+
+/** The business called the customer, who did not answer. */
+const missedOutbound = (call: CallContext, draw: Draws): FlowOutcome => {
+  const missed = draw.pick(['no-answer', 'busy'] as const);
+  return { ...oneLeg(call, missed, 'outbound-api'), missed };
+};
+
+/** An inbound call that <Dial>s one agent's phone (drawn) or all of them; answered, or all ring out alike. */
+const dial =
+  (dialling: 'one' | 'all', outcome: 'answered' | 'missed') =>
+  (call: CallContext, draw: Draws): FlowOutcome => {
+    const dialled = dialling === 'all' ? call.agents : [draw.pick(call.agents)];
+    // Everyone rings out the same way, so the ledger's status does not depend on arrival order.
+    const childStatus = outcome === 'answered' ? 'completed' : draw.pick(['no-answer', 'no-answer', 'busy'] as const);
+    const children = dialled.map((agent) =>
+      leg(call, { sid: draw.sid(), status: childStatus, direction: 'outbound-dial', from: call.business, to: agent, parent: call.root }),
+    );
+    const parent = rootLeg(call, 'completed', 'inbound');
+    const missed = childStatus === 'completed' ? undefined : childStatus;
+    return {
+      legs: [parent, ...children],
+      callbacks: [
+        ...children.map((child) => statusCallback(call, child, 2)),
+        dialAction(call, parent, childStatus, children[0]),
+        statusCallback(call, parent, 4),
+      ],
+      missed,
+      reaches: missed === undefined ? returnedCall(call) : [],
+    };
+  };
+
+/**
+ * The flows of a small business's day, each with its share. A call draws its flow by weight, in
+ * this order, then its start, its root CallSid, its caller and a missed status, then the draws of
+ * its flow's planner.
+ */
+const FLOWS = [
+  { name: 'answered', weight: 30, plan: answered },
+  { name: 'missed-direct', weight: 12, plan: missedInbound },
+  { name: 'dial-one-missed', weight: 14, plan: dial('one', 'missed') },
+  { name: 'dial-three-missed', weight: 8, plan: dial('all', 'missed') },
+  { name: 'dial-answered', weight: 16, plan: dial('one', 'answered') },
+  { name: 'anonymous-missed', weight: 4, caller: () => 'anonymous', plan: missedInbound },
+  { name: 'sip-missed', weight: 2, caller: (i) => `sip:caller${i}@example.sip.twilio.com`, plan: missedInbound },
+  { name: 'outbound-missed', weight: 14, plan: missedOutbound },
+] as const satisfies readonly FlowEntry[];
+
+type FlowName = (typeof FLOWS)[number]['name'];
+
+/** Share of each flow in a small business's day. */
+export const FLOW_WEIGHTS: Readonly<Record<Flow, number>> = {
+  ...(Object.fromEntries(FLOWS.map((f) => [f.name, f.weight])) as Record<FlowName, number>),
+  callback: 0,
+};
+
 export interface PlanOptions {
   calls: number;
   seed: number;
@@ -103,199 +280,118 @@ export interface PlanOptions {
 
 /** The callbacks and Twilio records of `options.calls` calls, with their ground truth. */
 export function planDay(options: PlanOptions): Plan {
-  const random = rng(options.seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const draw = draws(options.seed);
   const business = options.businessNumber ?? '+14155559876';
   const agents = ['+14155550181', '+14155550182', '+14155550183'];
   // Callers of this run: a block of numbers unique to the seed, some of them calling again.
-  const area = pick(['212', '312', '415', '512', '617', '646', '718', '917']);
-  const block = 2000 + Math.floor(random() * 7000);
+  const area = draw.pick(['212', '312', '415', '512', '617', '646', '718', '917']);
+  const block = 2000 + Math.floor(draw.random() * 7000);
   const pool = Array.from({ length: Math.max(5, Math.floor(options.calls * 0.6)) }, (_, i) =>
     `+1${area}${block}${String(i).padStart(3, '0')}`.slice(0, 12),
   );
-  const flows = Object.entries(FLOW_WEIGHTS) as [Flow, number][];
-  const totalWeight = flows.reduce((sum, [, w]) => sum + w, 0);
-  const chooseFlow = (): Flow => {
-    let r = random() * totalWeight;
-    for (const [flow, weight] of flows) {
-      r -= weight;
-      if (r < 0) return flow;
-    }
-    return 'answered';
-  };
   const span = options.to.getTime() - options.from.getTime();
-  const sid = () => `CA${hex(random, 32)}`;
-  const rfc2822 = (d: Date) => d.toUTCString().replace('GMT', '+0000');
 
   const calls: SimulatedCall[] = [];
   const reaches: Reach[] = [];
   for (let i = 0; i < options.calls; i++) {
-    const flow = chooseFlow();
-    const start = new Date(options.from.getTime() + Math.floor(random() * span));
+    const flow = chooseFlow(draw);
+    const start = new Date(options.from.getTime() + Math.floor(draw.random() * span));
+    const root = draw.sid();
+    const caller = flow.caller ? flow.caller(i) : draw.pick(pool);
+    const missedStatus = draw.pick(['no-answer', 'no-answer', 'busy', 'failed'] as const);
     const end = new Date(start.getTime() + 25_000);
-    const root = sid();
-    const caller = flow === 'anonymous-missed' ? 'anonymous' : flow === 'sip-missed' ? `sip:caller${i}@example.sip.twilio.com` : pick(pool);
-    const base = { AccountSid: options.accountSid, ApiVersion: '2010-04-01', CallbackSource: 'call-progress-events' };
-    const statusCallback = (
-      callSid: string,
-      status: string,
-      direction: string,
-      from: string,
-      to: string,
-      seq: number,
-      parent?: string,
-    ) => ({
-      route: '/twilio/call-status' as const,
-      params: {
-        ...base,
-        CallSid: callSid,
-        CallStatus: status,
-        Direction: direction,
-        From: from,
-        To: to,
-        Called: to,
-        Caller: from,
-        CallDuration: status === 'completed' ? '42' : '0',
-        Timestamp: rfc2822(end),
-        SequenceNumber: String(seq),
-        ...(parent ? { ParentCallSid: parent } : {}),
-      },
-    });
-    const leg = (
-      callSid: string,
-      status: LocalCall['status'],
-      direction: LocalCall['direction'],
-      from: string,
-      to: string,
-      parent?: string,
-    ): LocalCall => ({
-      sid: callSid,
-      parentCallSid: parent ?? null,
-      from,
-      to,
-      status,
-      direction,
-      startTime: start,
-      durationSeconds: status === 'completed' ? 42 : 0,
-    });
-    const missedStatus = pick(['no-answer', 'no-answer', 'busy', 'failed'] as const);
-    let legs: LocalCall[] = [];
-    let callbacks: Callback[] = [];
-    let missed: MissedStatus | undefined;
-    let customer: string | undefined = caller;
-
-    switch (flow) {
-      case 'answered':
-        legs = [leg(root, 'completed', 'inbound', caller, business)];
-        callbacks = [statusCallback(root, 'completed', 'inbound', caller, business, 3)];
-        break;
-      case 'missed-direct':
-      case 'anonymous-missed':
-      case 'sip-missed':
-        missed = missedStatus;
-        legs = [leg(root, missed, 'inbound', caller, business)];
-        callbacks = [statusCallback(root, missed, 'inbound', caller, business, 3)];
-        break;
-      case 'outbound-missed':
-        missed = pick(['no-answer', 'busy'] as const);
-        legs = [leg(root, missed, 'outbound-api', business, caller)];
-        callbacks = [statusCallback(root, missed, 'outbound-api', business, caller, 3)];
-        break;
-      case 'dial-one-missed':
-      case 'dial-three-missed':
-      case 'dial-answered': {
-        const dialled = flow === 'dial-three-missed' ? agents : [pick(agents)];
-        // Everyone rings out the same way, so the ledger's status does not depend on arrival order.
-        const childStatus: LocalCall['status'] = flow === 'dial-answered' ? 'completed' : pick(['no-answer', 'no-answer', 'busy'] as const);
-        const children = dialled.map((agent) => leg(sid(), childStatus, 'outbound-dial', business, agent, root));
-        legs = [leg(root, 'completed', 'inbound', caller, business), ...children];
-        const answered = children[0];
-        callbacks = [
-          ...children.map((child) => statusCallback(child.sid, childStatus, 'outbound-dial', business, child.to, 2, root)),
-          {
-            route: '/twilio/dial-status',
-            params: {
-              AccountSid: options.accountSid,
-              ApiVersion: '2010-04-01',
-              CallSid: root,
-              CallStatus: 'in-progress',
-              Direction: 'inbound',
-              From: caller,
-              To: business,
-              DialCallStatus: childStatus,
-              DialCallSid: answered?.sid ?? root,
-              DialCallDuration: childStatus === 'completed' ? '42' : '0',
-              // When the dialled leg ended (answered: 42 s after it started).
-              Timestamp: rfc2822(childStatus === 'completed' ? new Date(start.getTime() + 42_000) : end),
-            },
-          },
-          statusCallback(root, 'completed', 'inbound', caller, business, 4),
-        ];
-        missed = flow === 'dial-answered' || childStatus === 'completed' ? undefined : childStatus;
-        if (missed === undefined && callerId(caller).kind === 'number') {
-          reaches.push({ phone: caller, at: start.toISOString(), by: 'returned-call', counts: true });
-        }
-        break;
-      }
-    }
-    if (missed === undefined) customer = undefined;
-    else if (customer !== undefined && callerId(customer).kind === 'anonymous') customer = 'anonymous';
-    calls.push({ flow, rootCallSid: root, legs, callbacks, missed, customer });
+    const call: CallContext = { accountSid: options.accountSid, business, agents, root, caller, start, end, missedStatus };
+    const { legs, callbacks, missed, reaches: returned = [] } = flow.plan(call, draw);
+    reaches.push(...returned);
+    const customer = missed === undefined ? undefined : callerId(caller).kind === 'anonymous' ? 'anonymous' : caller;
+    calls.push({ flow: flow.name, rootCallSid: root, legs, callbacks, missed, customer });
   }
 
-  // Staff call half of the missed callers back, 2 to 40 minutes later: 15% hang up within 5 s,
-  // 15% reach voicemail (answering machine detection says so), the rest talk 1 to 5 minutes.
   for (const missedCall of [...calls]) {
-    const phone = missedCall.customer;
-    const missedLeg = missedCall.legs[0];
-    if (missedCall.missed === undefined || phone === undefined || phone === 'anonymous' || missedLeg === undefined) continue;
-    const roll = random();
-    const startMs = missedLeg.startTime.getTime() + (2 + Math.floor(random() * 38)) * 60_000;
-    const outcome = random();
-    if (roll >= 0.5 || startMs > options.to.getTime()) continue;
-    const kind = outcome < 0.15 ? 'short' : outcome < 0.3 ? 'machine' : 'person';
-    const duration = kind === 'short' ? 5 : kind === 'machine' ? 30 : 60 + Math.floor(random() * 240);
-    const start = new Date(startMs);
-    const callSid = sid();
-    calls.push({
-      flow: 'callback',
-      rootCallSid: callSid,
-      legs: [
-        {
-          sid: callSid,
-          parentCallSid: null,
-          from: business,
-          to: phone,
-          status: 'completed',
-          direction: 'outbound-api',
-          startTime: start,
-          durationSeconds: duration,
-          answeredBy: kind === 'machine' ? 'machine_end_beep' : kind === 'person' ? 'human' : null,
-        },
-      ],
-      callbacks: [
-        {
-          route: '/twilio/call-status',
-          params: {
-            AccountSid: options.accountSid,
-            ApiVersion: '2010-04-01',
-            CallSid: callSid,
-            CallStatus: 'completed',
-            Direction: 'outbound-api',
-            From: business,
-            To: phone,
-            CallDuration: String(duration),
-            Timestamp: rfc2822(new Date(startMs + duration * 1000)),
-            ...(kind === 'short' ? {} : { AnsweredBy: kind === 'machine' ? 'machine_end_beep' : 'human' }),
-          },
-        },
-      ],
-      missed: undefined,
-      customer: undefined,
-    });
-    reaches.push({ phone, at: start.toISOString(), by: 'callback', counts: kind === 'person' });
+    const planned = staffCallback(missedCall, draw, business, options);
+    if (planned === undefined) continue;
+    calls.push(planned.call);
+    reaches.push(planned.reach);
   }
+  return { calls, truth: truthOf(calls), reaches };
+}
 
+const TOTAL_WEIGHT = FLOWS.reduce((sum, f) => sum + f.weight, 0);
+
+/** A flow drawn by weight (one draw). */
+function chooseFlow(draw: Draws): FlowEntry & { name: FlowName } {
+  let r = draw.random() * TOTAL_WEIGHT;
+  for (const flow of FLOWS) {
+    r -= flow.weight;
+    if (r < 0) return flow;
+  }
+  return FLOWS[0];
+}
+
+/**
+ * Staff call half of the missed callers back, 2 to 40 minutes later: 15% hang up within 5 s,
+ * 15% reach voicemail (answering machine detection says so), the rest talk 1 to 5 minutes.
+ * Three draws for each missed call of a number; for a callback planned, one more for a person's
+ * talk time, then its CallSid's.
+ */
+function staffCallback(
+  missedCall: SimulatedCall,
+  draw: Draws,
+  business: string,
+  options: Pick<PlanOptions, 'accountSid' | 'to'>,
+): { call: SimulatedCall; reach: Reach } | undefined {
+  const phone = missedCall.customer;
+  const missedLeg = missedCall.legs[0];
+  if (missedCall.missed === undefined || phone === undefined || phone === 'anonymous' || missedLeg === undefined) return undefined;
+  const roll = draw.random();
+  const startMs = missedLeg.startTime.getTime() + (2 + Math.floor(draw.random() * 38)) * 60_000;
+  const outcome = draw.random();
+  if (roll >= 0.5 || startMs > options.to.getTime()) return undefined;
+  const kind = outcome < 0.15 ? 'short' : outcome < 0.3 ? 'machine' : 'person';
+  const duration = kind === 'short' ? 5 : kind === 'machine' ? 30 : 60 + Math.floor(draw.random() * 240);
+  const start = new Date(startMs);
+  const callSid = draw.sid();
+  const call: SimulatedCall = {
+    flow: 'callback',
+    rootCallSid: callSid,
+    legs: [
+      {
+        sid: callSid,
+        parentCallSid: null,
+        from: business,
+        to: phone,
+        status: 'completed',
+        direction: 'outbound-api',
+        startTime: start,
+        durationSeconds: duration,
+        answeredBy: kind === 'machine' ? 'machine_end_beep' : kind === 'person' ? 'human' : null,
+      },
+    ],
+    callbacks: [
+      {
+        route: '/twilio/call-status',
+        params: {
+          AccountSid: options.accountSid,
+          ApiVersion: '2010-04-01',
+          CallSid: callSid,
+          CallStatus: 'completed',
+          Direction: 'outbound-api',
+          From: business,
+          To: phone,
+          CallDuration: String(duration),
+          Timestamp: rfc2822(new Date(startMs + duration * 1000)),
+          ...(kind === 'short' ? {} : { AnsweredBy: kind === 'machine' ? 'machine_end_beep' : 'human' }),
+        },
+      },
+    ],
+    missed: undefined,
+    customer: undefined,
+  };
+  return { call, reach: { phone, at: start.toISOString(), by: 'callback', counts: kind === 'person' } };
+}
+
+/** What the ledger must count: the missed calls by status, anonymous, and per contact. */
+function truthOf(calls: readonly SimulatedCall[]): Truth {
   const truth: Truth = { missed: 0, byStatus: { 'no-answer': 0, busy: 0, failed: 0, canceled: 0 }, anonymous: 0, contacts: new Map() };
   for (const call of calls) {
     if (call.missed === undefined) continue;
@@ -304,7 +400,7 @@ export function planDay(options: PlanOptions): Plan {
     if (call.customer === 'anonymous') truth.anonymous += 1;
     else if (call.customer !== undefined) truth.contacts.set(call.customer, (truth.contacts.get(call.customer) ?? 0) + 1);
   }
-  return { calls, truth, reaches };
+  return truth;
 }
 
 /** What the callback worklist must end up with, from the plan and which source recorded each miss. */
@@ -324,7 +420,7 @@ export interface CallbackTruth {
  * follows stay open. A miss happened when the ledger says: the callback's Timestamp (the call's
  * end) when a webhook recorded it, the call's start when the reconciliation did.
  */
-export function callbackTruth(plan: Plan, sourceOf: ReadonlyMap<string, 'webhook' | 'dial-action' | 'reconcile'>): CallbackTruth {
+export function callbackTruth(plan: Plan, sourceOf: ReadonlyMap<string, 'status-callback' | 'dial-action' | 'reconcile'>): CallbackTruth {
   const truth: CallbackTruth = {
     opened: 0,
     resolved: { callback: 0, 'returned-call': 0, operator: 0 },
@@ -373,11 +469,20 @@ export interface SendOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** The order a call's callbacks arrive in: shuffled (separate requests, in no guaranteed order). */
+const deliveryOrder = (callbacks: readonly Callback[], random: () => number): Callback[] => [...callbacks].sort(() => random() - 0.5);
+
+/** How many times a callback arrives: lost (0) with probability `drop`, else twice with probability `duplicates`. */
+function deliveries(random: () => number, options: Pick<SendOptions, 'drop' | 'duplicates'>): 0 | 1 | 2 {
+  if (random() < options.drop) return 0;
+  return random() < options.duplicates ? 2 : 1;
+}
+
 export interface SendSummary {
   /** Ground truth per source: which delivery records each missed call first. */
-  expectedBySource: Record<'webhook' | 'dial-action' | 'reconcile', number>;
+  expectedBySource: Record<'status-callback' | 'dial-action' | 'reconcile', number>;
   /** Which delivery records each missed call first (by root CallSid). */
-  sourceOf: Map<string, 'webhook' | 'dial-action' | 'reconcile'>;
+  sourceOf: Map<string, 'status-callback' | 'dial-action' | 'reconcile'>;
   callbacks: number;
   sent: number;
   dropped: number;
@@ -393,7 +498,7 @@ export interface SendSummary {
 export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSummary> {
   const random = rng(options.seed ^ 0x5eed);
   const summary: SendSummary = {
-    expectedBySource: { webhook: 0, 'dial-action': 0, reconcile: 0 },
+    expectedBySource: { 'status-callback': 0, 'dial-action': 0, reconcile: 0 },
     sourceOf: new Map(),
     callbacks: 0,
     sent: 0,
@@ -417,23 +522,17 @@ export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSum
       ? ['no-answer', 'busy', 'failed'].includes(callback.params.DialCallStatus ?? '')
       : ['no-answer', 'busy', 'failed'].includes(callback.params.CallStatus ?? '');
   const work = plan.calls.map((call) => {
-    const order = [...call.callbacks].sort(() => random() - 0.5);
-    const delivered = order.flatMap((callback) => {
+    const delivered = deliveryOrder(call.callbacks, random).flatMap((callback) => {
       summary.callbacks += 1;
-      if (random() < options.drop) {
-        summary.dropped += 1;
-        return [];
-      }
-      if (random() < options.duplicates) {
-        summary.duplicated += 1;
-        return [callback, callback];
-      }
-      return [callback];
+      const times = deliveries(random, options);
+      if (times === 0) summary.dropped += 1;
+      if (times === 2) summary.duplicated += 1;
+      return Array.from({ length: times }, () => callback);
     });
     if (call.missed !== undefined) {
       // Sent one after another, so the first delivered callback that records decides the source.
       const first = delivered.find(records);
-      const source = first === undefined ? 'reconcile' : first.route === '/twilio/dial-status' ? 'dial-action' : 'webhook';
+      const source = first === undefined ? 'reconcile' : first.route === '/twilio/dial-status' ? 'dial-action' : 'status-callback';
       summary.expectedBySource[source] += 1;
       summary.sourceOf.set(call.rootCallSid, source);
     }

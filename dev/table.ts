@@ -16,7 +16,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { parse } from 'yaml';
-import { isRecord } from '../lib/ledger/schema.js';
+import { isRecord } from '../lib/table/items.js';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless variable, not a template literal.
 const CFN_TABLE_NAME = '${self:custom.tableName}';

@@ -3,9 +3,13 @@ import { createCallbackResolver } from '../lib/callbacks/store.js';
 import { parseOperatorConfig } from '../lib/operator/config.js';
 import { handleOperator } from '../lib/operator/routes.js';
 import { documents, dynamo, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
-import { ledgerHttpStack } from '../lib/platform/http-errors.js';
+import { httpStack } from '../lib/platform/http.js';
+import { secretErrors } from '../lib/platform/http-errors.js';
 import { toHttpRequest } from '../lib/platform/request.js';
+import { reconcileErrors } from '../lib/reconcile/http-errors.js';
+import { tableErrors } from '../lib/table/http-errors.js';
 import { twilioCallsFactory } from '../lib/twilio/client.js';
+import { twilioErrors } from '../lib/twilio/http-errors.js';
 
 const config = parseOperatorConfig(process.env);
 logSdkVersionAtColdStart();
@@ -17,4 +21,10 @@ const deps = {
   callbacks: createCallbackResolver(documents(), { tableName: config.tableName }),
 };
 
-export const handler = ledgerHttpStack(async (event) => handleOperator(toHttpRequest(event), deps));
+export const handler = httpStack(
+  async (event) => handleOperator(toHttpRequest(event), deps),
+  tableErrors,
+  secretErrors,
+  reconcileErrors,
+  twilioErrors,
+);

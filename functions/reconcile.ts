@@ -9,18 +9,22 @@ import type { Context } from 'aws-lambda';
 import { foldDayCounters } from '../lib/ledger/day-counters.js';
 import { createReconcileLedger } from '../lib/ledger/store.js';
 import { countRequests, documents, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
-import { ledgerHttpStack } from '../lib/platform/http-errors.js';
+import { httpStack } from '../lib/platform/http.js';
+import { secretErrors } from '../lib/platform/http-errors.js';
 import { invokeAsync } from '../lib/platform/lambda.js';
 import { logger } from '../lib/platform/log.js';
 import { toHttpRequest } from '../lib/platform/request.js';
 import { parseReconcileConfig } from '../lib/reconcile/config.js';
+import { reconcileErrors } from '../lib/reconcile/http-errors.js';
 import { createRunLease, ReconcileBusyError } from '../lib/reconcile/lease.js';
 import { reconcileOptions } from '../lib/reconcile/reconcile.js';
 import { handleReconcileRoute } from '../lib/reconcile/routes.js';
 import { type ContinueEvent, createReconcileRuns, isContinueEvent } from '../lib/reconcile/run.js';
 import { createRunStore } from '../lib/reconcile/runs.js';
 import { createWatermark } from '../lib/reconcile/watermark.js';
+import { tableErrors } from '../lib/table/http-errors.js';
 import { twilioCallsFactory } from '../lib/twilio/client.js';
+import { twilioErrors } from '../lib/twilio/http-errors.js';
 
 const config = parseReconcileConfig(process.env);
 logSdkVersionAtColdStart();
@@ -41,13 +45,18 @@ const reconciliation = createReconcileRuns({
   invocationLimitMs: config.invocationLimitMs,
 });
 
-const http = ledgerHttpStack(async (event) =>
-  handleReconcileRoute(toHttpRequest(event), {
-    start: () => reconciliation.start('http'),
-    invokeSelf,
-    abandon: reconciliation.abandon,
-    runs,
-  }),
+const http = httpStack(
+  async (event) =>
+    handleReconcileRoute(toHttpRequest(event), {
+      start: () => reconciliation.start('http'),
+      invokeSelf,
+      abandon: reconciliation.abandon,
+      runs,
+    }),
+  tableErrors,
+  secretErrors,
+  reconcileErrors,
+  twilioErrors,
 );
 
 function isHttpEvent(event: unknown): event is Parameters<typeof http>[0] {

@@ -3,9 +3,10 @@
  * path), the key in `x-api-key`. Every failure becomes one of three errors the page can say
  * plainly: the key was refused, the API could not be reached (retry), or a request was refused.
  */
-import type { listCallbacks, OpenCallbackItem, ResolvedCallbackItem } from '../lib/callbacks/api.js';
-import type { getContact } from '../lib/contacts/api.js';
-import type { ResolutionSummary } from '../lib/ledger/schema.js';
+
+import type { ResolutionSummary } from '../lib/callbacks/item.js';
+import type { listCallbacks, OpenCallbackItem, ResolvedCallbackItem } from '../lib/operator/callbacks.js';
+import type { getContact } from '../lib/operator/contacts.js';
 import type { HealthReport } from '../lib/operator/health.js';
 import type { StatsResponse } from '../lib/operator/stats.js';
 

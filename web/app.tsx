@@ -13,6 +13,7 @@ import {
   KeyRefusedError,
   type OpenCallbackItem,
   type OpenPage,
+  type ResolvedCallbackItem,
   type ResolvedPage,
   type StatsResponse,
 } from './api.js';
@@ -26,8 +27,22 @@ function pageSize(search: string): number {
   return Number.isInteger(n) && n >= 1 && n <= 100 ? n : 25;
 }
 
-const STATUS_LABELS = { 'no-answer': 'No answer', busy: 'Busy', failed: 'Failed', canceled: 'Canceled' } as const;
-const RESOLVED_LABELS = { callback: 'Called back', 'returned-call': 'They called again', operator: 'Marked by a person' } as const;
+/** A missed call's status and who resolved a callback, as the API sends them (lib's MissedStatus and ResolvedBy). */
+type MissedStatus = OpenCallbackItem['lastStatus'];
+type ResolvedBy = ResolvedCallbackItem['resolvedBy'];
+// A label for every value: a status or a resolver added to the API fails to compile here until it
+// has one. The charts' series follow these keys, in this order.
+const STATUS_LABELS: Readonly<Record<MissedStatus, string>> = {
+  'no-answer': 'No answer',
+  busy: 'Busy',
+  failed: 'Failed',
+  canceled: 'Canceled',
+};
+const RESOLVED_LABELS: Readonly<Record<ResolvedBy, string>> = {
+  callback: 'Called back',
+  'returned-call': 'They called again',
+  operator: 'Marked by a person',
+};
 const RANGES = [
   { label: 'Today', days: 1 },
   { label: '7 days', days: 7 },
@@ -352,7 +367,7 @@ function Numbers({ version }: { version: number }) {
             series={Object.entries(STATUS_LABELS).map(([key, label]) => ({ key, label }))}
             rows={stats.days.map((d) => ({
               day: d.day,
-              values: (Object.keys(STATUS_LABELS) as (keyof typeof STATUS_LABELS)[]).map((s) => d.totals[s]),
+              values: (Object.keys(STATUS_LABELS) as MissedStatus[]).map((s) => d.totals[s]),
             }))}
           />
           <StackedBars
@@ -360,7 +375,7 @@ function Numbers({ version }: { version: number }) {
             series={Object.entries(RESOLVED_LABELS).map(([key, label]) => ({ key, label }))}
             rows={stats.days.map((d) => ({
               day: d.day,
-              values: (Object.keys(RESOLVED_LABELS) as (keyof typeof RESOLVED_LABELS)[]).map((by) => d.callbacks.resolved[by]),
+              values: (Object.keys(RESOLVED_LABELS) as ResolvedBy[]).map((by) => d.callbacks.resolved[by]),
             }))}
           />
           <p class="hint">

@@ -12,7 +12,7 @@
  * A direct inbound `completed` (an IVR, voicemail) resolves nothing.
  */
 import { parseTwilioTimestamp } from '../ledger/calls.js';
-import { twilioE164 } from '../ledger/phone.js';
+import { twilioE164 } from '../phone/phone.js';
 import type { ResolvingCall } from './model.js';
 
 export interface AnsweredCall {
@@ -35,30 +35,32 @@ function startedAt(params: Params, durationSeconds: number, now: Date): string {
   return new Date(Date.parse(ended) - durationSeconds * 1000).toISOString();
 }
 
-/** The answered call a callback reports, or undefined when it is none (or too short, or a machine). */
-export function answeredCall(
-  route: 'call-status' | 'dial-status',
-  params: Params,
-  minSeconds: number,
-  now: Date = new Date(),
-): AnsweredCall | undefined {
-  const callSid = params.CallSid ?? '';
-  if (route === 'call-status') {
-    if (params.CallStatus !== 'completed') return undefined;
-    if (params.Direction !== 'outbound-api' && params.Direction !== 'outbound-dial') return undefined;
-    const answeredBy = params.AnsweredBy ?? '';
-    if (answeredBy.startsWith('machine') || answeredBy === 'fax') return undefined;
-    const duration = seconds(params.CallDuration);
-    const phone = twilioE164(params.To ?? '');
-    if (duration === undefined || duration < minSeconds || phone === undefined) return undefined;
-    return { phone, durationSeconds: duration, call: { id: callSid, at: startedAt(params, duration, now), by: 'callback' } };
-  }
+/**
+ * The answered call a status callback reports (an outbound call to the number that a person
+ * took), or undefined when it is none (or too short, or a machine).
+ */
+export function answeredByStatusCallback(params: Params, minSeconds: number, now: Date = new Date()): AnsweredCall | undefined {
+  if (params.CallStatus !== 'completed') return undefined;
+  if (params.Direction !== 'outbound-api' && params.Direction !== 'outbound-dial') return undefined;
+  const answeredBy = params.AnsweredBy ?? '';
+  if (answeredBy.startsWith('machine') || answeredBy === 'fax') return undefined;
+  const duration = seconds(params.CallDuration);
+  const phone = twilioE164(params.To ?? '');
+  if (duration === undefined || duration < minSeconds || phone === undefined) return undefined;
+  return { phone, durationSeconds: duration, call: { id: params.CallSid ?? '', at: startedAt(params, duration, now), by: 'callback' } };
+}
+
+/**
+ * The answered call a `<Dial action>` reports (an inbound call from the number whose `<Dial>` a
+ * person answered), or undefined when it is none (or too short).
+ */
+export function answeredByDialAction(params: Params, minSeconds: number, now: Date = new Date()): AnsweredCall | undefined {
   if (params.DialCallStatus !== 'completed' && params.DialCallStatus !== 'answered') return undefined;
   if (params.Direction !== 'inbound') return undefined;
   const duration = seconds(params.DialCallDuration);
   const phone = twilioE164(params.From ?? '');
   if (duration === undefined || duration < minSeconds || phone === undefined) return undefined;
   // The resolving call is the dialled leg when Twilio names it, else the parent.
-  const resolving = params.DialCallSid || callSid;
+  const resolving = params.DialCallSid || params.CallSid || '';
   return { phone, durationSeconds: duration, call: { id: resolving, at: startedAt(params, duration, now), by: 'returned-call' } };
 }

@@ -15,6 +15,7 @@
  * a late miss older than the archive boundary no longer changes any episode.
  */
 import type { MissedStatus } from '../ledger/calls.js';
+import type { CounterReader } from '../ledger/day-counters.js';
 
 export const RESOLVED_BY = ['callback', 'returned-call', 'operator'] as const;
 export type ResolvedBy = (typeof RESOLVED_BY)[number];
@@ -233,4 +234,37 @@ export function counterDelta(before: CallbackState, after: CallbackState): Count
     if (counters.size === 0) delta.delete(day);
   }
   return delta;
+}
+
+/** The callback counters of one day (`callbacks:*`, from {@link counterDelta}). */
+export interface DayCallbackCounts {
+  /** Episodes whose first miss was on the day. */
+  opened: number;
+  /** Resolutions whose resolving call started (or mark was made) on the day, by kind. */
+  resolved: Record<ResolvedBy, number>;
+  within: Record<WithinBucket, number>;
+  /** Sum of the day's times to callback (exact). */
+  secondsToCallback: number;
+  /** Fine buckets of the times to callback: upper bound in seconds (or `inf`) → count. */
+  ttc: Record<string, number>;
+}
+
+export function callbackDayCounts(count: CounterReader): DayCallbackCounts {
+  return {
+    opened: count('callbacks:opened'),
+    resolved: {
+      callback: count('callbacks:resolved:callback'),
+      'returned-call': count('callbacks:resolved:returned-call'),
+      operator: count('callbacks:resolved:operator'),
+    },
+    within: {
+      '15m': count('callbacks:within:15m'),
+      '1h': count('callbacks:within:1h'),
+      '4h': count('callbacks:within:4h'),
+      '24h': count('callbacks:within:24h'),
+      later: count('callbacks:within:later'),
+    },
+    secondsToCallback: count('callbacks:secondsToCallback'),
+    ttc: Object.fromEntries([...TTC_BOUNDS.map(String), 'inf'].map((bound) => [bound, count(`callbacks:ttc:${bound}`)])),
+  };
 }

@@ -8,17 +8,12 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { cancellationCodes, RETRYABLE_REASONS } from '../ledger/requests.js';
-import {
-  addToDay,
-  callbackFields,
-  contactKey,
-  parseCallbackState,
-  resolutionItem,
-  resolutionTombstone,
-  TableUnavailableError,
-} from '../ledger/schema.js';
+import { addToDay } from '../ledger/day-counters.js';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
+import { TableUnavailableError } from '../table/items.js';
+import { contactKey } from '../table/keys.js';
+import { cancellationCodes, RETRYABLE_REASONS } from '../table/requests.js';
+import { callbackFields, parseCallbackState, resolutionItem, resolutionTombstone } from './item.js';
 import { addCall, type CallbackState, type CounterChanges, counterDelta, episodes, type Resolution, type ResolvingCall } from './model.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];

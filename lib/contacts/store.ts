@@ -5,27 +5,18 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { callbackFields } from '../callbacks/item.js';
 import { addMiss, counterDelta, EMPTY_STATE, mergeCounters, type ResolvingCall } from '../callbacks/model.js';
 import { dayUpdates, resolutionChanges, resolutionWrites } from '../callbacks/store.js';
-import { callerId } from '../ledger/phone.js';
-import { cancellationCodes, RETRYABLE_REASONS } from '../ledger/requests.js';
-import {
-  addToDay,
-  type Contact,
-  callbackFields,
-  callKey,
-  contactKey,
-  contactShard,
-  contactSortKey,
-  InvalidItemError,
-  ones,
-  type PendingCall,
-  parseContact,
-  RECENT_CALLS,
-  TableUnavailableError,
-} from '../ledger/schema.js';
+import type { PendingCall } from '../ledger/call-item.js';
+import { addToDay, ones } from '../ledger/day-counters.js';
+import { callerId } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
+import { InvalidItemError, TableUnavailableError } from '../table/items.js';
+import { callKey, contactKey, contactShard, contactSortKey } from '../table/keys.js';
+import { cancellationCodes, RETRYABLE_REASONS } from '../table/requests.js';
+import { type Contact, parseContact, RECENT_CALLS } from './item.js';
 
 export type ApplyOutcome =
   | { outcome: 'applied'; contact: string; missedCount: number }

@@ -3,10 +3,11 @@
  * sequence number (ReportBatchItemFailures), and the rest are applied exactly once.
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { maskPhone } from '../ledger/phone.js';
-import { parsePendingCall } from '../ledger/schema.js';
-import { fromImage } from '../ledger/stream-image.js';
+import { parsePendingCall } from '../ledger/call-item.js';
+import { maskPhone } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
+import { processStreamBatch } from '../table/stream-batch.js';
+import { fromImage } from '../table/stream-image.js';
 import type { ContactsStore } from './store.js';
 
 export interface BatchSummary {
@@ -50,19 +51,11 @@ export async function processContactsBatch(
   store: ContactsStore,
 ): Promise<DynamoDBBatchResponse & { summary: BatchSummary }> {
   const summary: BatchSummary = { applied: 0, anonymous: 0, alreadyApplied: 0, skipped: 0, failed: 0 };
-  const batchItemFailures: DynamoDBBatchResponse['batchItemFailures'] = [];
-  for (const record of records) {
-    try {
-      await processRecord(record, store, summary);
-    } catch (error) {
-      const sequenceNumber = record.dynamodb?.SequenceNumber;
-      // Without a sequence number the failure cannot be reported alone: fail the whole batch.
-      if (sequenceNumber === undefined) throw error;
-      summary.failed += 1;
-      batchItemFailures.push({ itemIdentifier: sequenceNumber });
-      logger.error('Stream record failed', { eventID: record.eventID, sequenceNumber, error });
-    }
-  }
+  const { batchItemFailures } = await processStreamBatch(records, (record) => processRecord(record, store, summary), {
+    mode: 'each',
+    failure: 'Stream record failed',
+  });
+  summary.failed = batchItemFailures.length;
   logger.info('Batch done', { records: records.length, ...summary });
   return { batchItemFailures, summary };
 }

@@ -11,8 +11,12 @@
  * - `Text-back sent`: a text-back item whose opened callback's text was sent (id
  *   `text-back-sent:<phone>:<openSince>`).
  */
-import { maskPhone } from '../ledger/phone.js';
-import { callbackOpening, isRecord } from '../ledger/schema.js';
+
+import { callbackOpening, parseResolutionSummary } from '../callbacks/item.js';
+import { parseCallFact } from '../ledger/call-item.js';
+import { maskPhone } from '../phone/phone.js';
+import { readable } from '../table/items.js';
+import { parseTextBackRecord } from '../textback/item.js';
 
 export const EVENT_SOURCE = 'missed-call-ledger';
 export const DETAIL_TYPES = ['Missed call recorded', 'Callback opened', 'Callback resolved', 'Text-back sent'] as const;
@@ -27,20 +31,14 @@ export interface LedgerEvent {
 
 type Image = Readonly<Record<string, unknown>> | undefined;
 
-const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-
-/** The events one stream record of the table makes (none for most). */
+/** Each item read by its owner's codec; an item that cannot be read makes no event (a warning is logged). */
 export function eventsOf(eventName: string | undefined, oldImage: Image, newImage: Image): LedgerEvent[] {
   if (newImage === undefined || eventName === 'REMOVE') return [];
   if (newImage.type === 'call' && eventName === 'INSERT') {
-    const callSid = str(newImage.callSid);
-    if (callSid === undefined) return [];
-    const id = `missed-call-recorded:${callSid}`;
-    const detail: Record<string, unknown> = { id, callSid };
-    for (const name of ['status', 'source', 'direction', 'occurredAt', 'day', 'customer', 'line', 'from', 'to']) {
-      if (newImage[name] !== undefined) detail[name] = newImage[name];
-    }
-    return [{ id, detailType: 'Missed call recorded', detail }];
+    const call = readable(() => parseCallFact(newImage), 'call item');
+    if (call === undefined) return [];
+    const id = `missed-call-recorded:${call.callSid}`;
+    return [{ id, detailType: 'Missed call recorded', detail: { id, ...call } }];
   }
   if (newImage.type === 'contact') {
     const opening = callbackOpening(oldImage, newImage);
@@ -48,24 +46,27 @@ export function eventsOf(eventName: string | undefined, oldImage: Image, newImag
     const id = `callback-opened:${opening.phone}:${opening.callback.openSince}`;
     return [{ id, detailType: 'Callback opened', detail: { id, phone: opening.phone, ...opening.callback } }];
   }
-  if (newImage.type === 'textback' && isRecord(newImage.episode) && newImage.episode.state === 'sent') {
-    const e = newImage.episode;
-    const was = isRecord(oldImage?.episode) ? oldImage.episode : undefined;
+  if (newImage.type === 'textback') {
+    const now = readable(() => parseTextBackRecord(newImage), 'text-back item');
+    const e = now?.episode;
+    if (now === undefined || e?.state !== 'sent') return [];
+    const was = oldImage === undefined ? undefined : readable(() => parseTextBackRecord(oldImage), 'text-back item')?.episode;
     if (was?.state === 'sent' && was.openSince === e.openSince) return [];
-    const phone = str(newImage.phone);
-    const id = `text-back-sent:${phone}:${str(e.openSince)}`;
+    const id = `text-back-sent:${now.phone}:${e.openSince}`;
     return [
       {
         id,
         detailType: 'Text-back sent',
-        detail: { id, phone, openSince: e.openSince, messageSid: e.messageSid, sentAt: e.sentAt },
+        detail: { id, phone: now.phone, openSince: e.openSince, messageSid: e.messageSid, sentAt: e.sentAt },
       },
     ];
   }
-  if (newImage.type === 'resolution' && isRecord(newImage.resolution)) {
-    const r = newImage.resolution;
-    if (isRecord(oldImage?.resolution) && JSON.stringify(oldImage.resolution) === JSON.stringify(r)) return [];
-    const id = `callback-resolved:${str(r.phone)}:${str(r.id)}:${String(r.missedCount)}`;
+  if (newImage.type === 'resolution' && newImage.resolution !== undefined) {
+    const r = readable(() => parseResolutionSummary(newImage), 'resolution item');
+    if (r === undefined) return [];
+    const was = oldImage?.resolution === undefined ? undefined : readable(() => parseResolutionSummary(oldImage), 'resolution item');
+    if (was !== undefined && JSON.stringify(was) === JSON.stringify(r)) return [];
+    const id = `callback-resolved:${r.phone}:${r.id}:${String(r.missedCount)}`;
     return [{ id, detailType: 'Callback resolved', detail: { ...r, id, resolutionId: r.id } }];
   }
   return [];

@@ -3,18 +3,26 @@
  * Plain functions over already-parsed form parameters; no I/O.
  */
 
-export const CALL_STATUSES = ['queued', 'ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled'] as const;
-export type CallStatus = (typeof CALL_STATUSES)[number];
-
-/** `DialCallStatus` of a `<Dial action>` callback: the call statuses plus `answered`. */
-export const DIAL_CALL_STATUSES = [...CALL_STATUSES, 'answered'] as const;
-export type DialCallStatus = (typeof DIAL_CALL_STATUSES)[number];
+import { CALL_STATUSES, type CallStatus, DIAL_CALL_STATUSES, type DialCallStatus } from '../twilio/call-status.js';
 
 export const MISSED_STATUSES = ['no-answer', 'busy', 'failed', 'canceled'] as const;
 export type MissedStatus = (typeof MISSED_STATUSES)[number];
 
-export const SOURCES = ['webhook', 'dial-action', 'reconcile'] as const;
+/**
+ * What recorded a call: a leg's status callback, a `<Dial action>`, or the reconciliation.
+ * Items and counters written before the rename say `webhook` for `status-callback`; they read as
+ * `status-callback` ({@link sourceOf}).
+ */
+export const SOURCES = ['status-callback', 'dial-action', 'reconcile'] as const;
 export type Source = (typeof SOURCES)[number];
+/** Older names of sources, still read. */
+export const LEGACY_SOURCES: Readonly<Record<string, Source>> = { webhook: 'status-callback' };
+
+/** A stored source name as a source (legacy names included), or undefined when unknown. */
+export function sourceOf(value: unknown): Source | undefined {
+  if (typeof value !== 'string') return undefined;
+  return SOURCES.find((source) => source === value) ?? LEGACY_SOURCES[value];
+}
 
 /** One missed customer call, keyed by its root CallSid. */
 export interface MissedCall {
@@ -176,7 +184,7 @@ const STATUS_CALLBACK: CallbackKind = {
   statusParam: 'CallStatus',
   statuses: CALL_STATUSES,
   otherLegParam: 'ParentCallSid',
-  source: 'webhook',
+  source: 'status-callback',
   legs(callSid, parentCallSid) {
     const root = rootCallSid(callSid, parentCallSid);
     return { root, legs: root === callSid ? [callSid] : [root, callSid] };

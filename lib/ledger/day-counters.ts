@@ -1,5 +1,5 @@
 /**
- * Reading and folding the write-sharded day counters (lib/ledger/schema.ts `statsWriteKey`).
+ * Reading and folding the write-sharded day counters (lib/table/keys.ts `statsWriteKey`).
  *
  * A day's counters are its day item `STATS#<day>` plus, for a day that was live, its shards
  * `STATS#<day>#<n>`. Once a day is settled (older than yesterday: no write goes to its shards any
@@ -11,8 +11,49 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll, conditionalUpdate } from './requests.js';
-import { STATS_FOLD_KEY, statsKey, statsShardKeys, TableUnavailableError, utcDayOf } from './schema.js';
+import { TableUnavailableError } from '../table/items.js';
+import { STATS_FOLD_KEY, statsKey, statsShardKeys, statsWriteKey, utcDayOf } from '../table/keys.js';
+import { batchGetAll, conditionalUpdate } from '../table/requests.js';
+
+/** 1 for each of `names`. */
+export const ones = (...names: string[]): Map<string, number> => new Map(names.map((name) => [name, 1]));
+
+/**
+ * The update that adds to counters of `day` (creating the item on first use) the amount of each
+ * entry (negative amounts take back what a change undid). `seed` (the CallSid, or the number)
+ * picks the shard while the day is live ({@link statsWriteKey}); `writes` counts the updates of
+ * an item, so that the fold can tell a shard changed under it.
+ */
+export function addToDay(tableName: string, day: string, counters: ReadonlyMap<string, number>, now: string, seed: string) {
+  const entries = [...counters];
+  const names: Record<string, string> = { '#type': 'type', '#day': 'day' };
+  const values: Record<string, unknown> = { ':type': 'stats', ':day': day, ':now': now, ':one': 1 };
+  entries.forEach(([name, amount], i) => {
+    names[`#c${i}`] = name;
+    values[`:n${i}`] = amount;
+  });
+  return {
+    TableName: tableName,
+    Key: { pk: statsWriteKey(day, seed, now) },
+    UpdateExpression: `SET #type = :type, #day = :day, updatedAt = :now ADD writes :one, ${entries.map((_, i) => `#c${i} :n${i}`).join(', ')}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+/**
+ * How each feature reads its own counters from a day's counters (a counter absent or not a
+ * number counts 0): the call counters in lib/ledger/call-item.ts, the contacts', the callbacks'
+ * and the text-back's beside the code that writes them; lib/operator/stats.ts puts them together.
+ */
+export type CounterReader = (name: string) => number;
+
+export const counterReader =
+  (item: Readonly<Record<string, unknown>> | undefined): CounterReader =>
+  (name) => {
+    const value = item?.[name];
+    return typeof value === 'number' ? value : 0;
+  };
 
 /** Attributes of a counters item that are not counters. */
 const NOT_COUNTERS: ReadonlySet<string> = new Set(['pk', 'type', 'day', 'updatedAt', 'writes', 'folded', 'foldedAt']);

@@ -1,24 +1,17 @@
 /**
  * The ledger store: one missed call becomes one call item and one increment of that day's
- * counters, in ONE TransactWriteItems (schema.ts), so the counts stay exact under duplicate
+ * counters, in ONE TransactWriteItems (call-item.ts), so the counts stay exact under duplicate
  * deliveries.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
+import { TableUnavailableError } from '../table/items.js';
+import { callKey } from '../table/keys.js';
+import { batchGetAll, cancellationCodes, RETRYABLE_REASONS } from '../table/requests.js';
+import { type CallItem, callItem, KNOWN_CALL_PROJECTION, type KnownCall, parseKnownCall, recordCallTransaction } from './call-item.js';
 import type { MissedCall } from './calls.js';
-import { batchGetAll, cancellationCodes, RETRYABLE_REASONS } from './requests.js';
-import {
-  type CallItem,
-  callItem,
-  callKey,
-  KNOWN_CALL_PROJECTION,
-  type KnownCall,
-  parseKnownCall,
-  recordCallTransaction,
-  TableUnavailableError,
-} from './schema.js';
 
 export type RecordOutcome =
   /** First delivery: the call item was created and the day's counters incremented. */

@@ -4,14 +4,14 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { countOpenCallbacks, listCallbacks, parseCallbacksQuery, parseResolveBody } from '../callbacks/api.js';
+import { resolutionSummary } from '../callbacks/item.js';
 import type { CallbackResolver } from '../callbacks/store.js';
-import { getContact, listContacts, parseListQuery } from '../contacts/api.js';
-import { operatorPhone } from '../ledger/phone.js';
-import { resolutionSummary } from '../ledger/schema.js';
+import { operatorPhone } from '../phone/phone.js';
 import { HttpError, type HttpRequest, queryParameters } from '../platform/request.js';
 import type { TwilioCallsFactory } from '../twilio/client.js';
+import { countOpenCallbacks, listCallbacks, parseCallbacksQuery, parseResolveBody } from './callbacks.js';
 import type { OperatorConfig } from './config.js';
+import { getContact, listContacts, parseListQuery } from './contacts.js';
 import { checkHealth } from './health.js';
 import { readStats, statsRange } from './stats.js';
 

@@ -4,17 +4,26 @@
  * day's item, plus the 64 shards of the days not folded yet (today, yesterday, the day before).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { RESOLVED_BY, type ResolvedBy, TTC_BOUNDS } from '../callbacks/model.js';
+import { callbackDayCounts, type DayCallbackCounts, RESOLVED_BY, type ResolvedBy, TTC_BOUNDS } from '../callbacks/model.js';
+import { type ContactDayCounts, contactDayCounts } from '../contacts/item.js';
+import { type CallDayCounts, callDayCounts } from '../ledger/call-item.js';
 import { MISSED_STATUSES, SOURCES } from '../ledger/calls.js';
-import { readDayCounters } from '../ledger/day-counters.js';
-import { type DayCallbackCounts, type DayCounts, parseDayCounts } from '../ledger/schema.js';
+import { counterReader, readDayCounters } from '../ledger/day-counters.js';
 import { HttpError } from '../platform/request.js';
-import { FAIL_REASONS, SKIP_REASONS } from '../textback/reasons.js';
+import { FAIL_REASONS, SKIP_REASONS, type TextBackDayCounts, textBackDayCounts } from '../textback/item.js';
 
 export const MAX_STATS_DAYS = 366;
 const DAY_MS = 86_400_000;
 
+/** The counters of one day, each feature's read by that feature. */
+export type DayCounts = CallDayCounts & ContactDayCounts & { callbacks: DayCallbackCounts; textBack: TextBackDayCounts };
 export type Counts = DayCounts;
+
+/** A day's counters item (absent = all zero); a counter that is not a number counts 0. */
+export function parseDayCounts(item: Readonly<Record<string, unknown>> | undefined): DayCounts {
+  const count = counterReader(item);
+  return { ...callDayCounts(count), ...contactDayCounts(count), callbacks: callbackDayCounts(count), textBack: textBackDayCounts(count) };
+}
 
 /** The callbacks of a day or a range, as `GET /stats` shows them. */
 export interface CallbackStats {
@@ -109,7 +118,7 @@ function add(sum: Counts, day: Counts): void {
   for (const reason of FAIL_REASONS) t.failed[reason] += u.failed[reason];
 }
 
-/** Reads the counters of `days` and sums them; `openNow` is counted by the caller (lib/callbacks/api.ts). */
+/** Reads the counters of `days` and sums them; `openNow` is counted by the caller (lib/operator/callbacks.ts). */
 export async function readStats(
   client: DynamoDBDocumentClient,
   tableName: string,

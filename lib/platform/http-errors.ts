@@ -1,25 +1,13 @@
 /**
- * The ledger's domain errors as HTTP replies: the one place they meet HTTP statuses. The
- * webhook, the operator API and the manual reconciliation pass {@link ledgerErrors} to httpStack.
+ * The platform's own errors as HTTP replies. Each feature maps its own errors beside them
+ * (lib/table/http-errors.ts, lib/ledger/http-errors.ts, lib/reconcile/http-errors.ts,
+ * lib/twilio/http-errors.ts) and each function passes the mappers of the errors it can throw to
+ * {@link httpStack}: platform/ imports no domain, and no bundle carries another's errors.
  */
-import { InvalidCallbackError } from '../ledger/calls.js';
-import { TableUnavailableError } from '../ledger/schema.js';
-import { ReconcileBusyError, RunNotStartedError } from '../reconcile/errors.js';
-import { TwilioAuthError, TwilioUnavailableError } from '../twilio/errors.js';
-import { type ExposedError, exposed, type HttpHandler, httpStack } from './http.js';
+import type { ErrorMapper } from './http.js';
+import { exposed } from './http.js';
 import { SecretUnavailableError } from './secrets.js';
 
-export function ledgerErrors(error: unknown): ExposedError | undefined {
-  if (error instanceof InvalidCallbackError) return exposed(400, error.message);
-  // 503: the delivery was not recorded; Twilio retries per the URL's connection overrides.
-  if (error instanceof TableUnavailableError || error instanceof SecretUnavailableError)
-    return exposed(503, 'Temporarily unavailable, retry later', { 'Retry-After': '1' });
-  if (error instanceof RunNotStartedError) return exposed(503, error.message, { 'Retry-After': '5' });
-  if (error instanceof ReconcileBusyError) return exposed(409, error.message, undefined, { runId: error.runningRunId });
-  if (error instanceof TwilioAuthError) return exposed(502, error.message);
-  if (error instanceof TwilioUnavailableError) return exposed(503, error.message, { 'Retry-After': '60' });
-  return undefined;
-}
-
-/** httpStack with the ledger's errors mapped. */
-export const ledgerHttpStack = (handler: HttpHandler) => httpStack(handler, ledgerErrors);
+/** 503: a secret (SSM) could not be read; the caller retries. */
+export const secretErrors: ErrorMapper = (error) =>
+  error instanceof SecretUnavailableError ? exposed(503, 'Temporarily unavailable, retry later', { 'Retry-After': '1' }) : undefined;

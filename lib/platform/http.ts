@@ -1,8 +1,8 @@
 /**
  * The one middy stack of the HTTP handlers: thrown errors become HTTP statuses here, once, and
  * never leak an error object or a stack trace to the client. {@link HttpError} carries its own
- * status; the ledger's domain errors are mapped by lib/platform/http-errors.ts, which the
- * functions that can throw them pass in (the dashboard's stack goes without it and its imports).
+ * status; each feature's errors are mapped by its own mapper (`http-errors.ts` beside them), and
+ * each function passes the mappers of the errors it can throw (the dashboard's passes none).
  */
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
@@ -31,14 +31,18 @@ export function exposed(
   return headers === undefined ? error : Object.assign(error, { headers });
 }
 
-/** The HTTP error a thrown error maps to. Unknown errors are 500 with a generic message. */
-export function toHttpError(error: unknown, mapDomain?: ErrorMapper): ExposedError {
+/** The HTTP error a thrown error maps to: the first mapper's that knows it. Unknown errors are 500 with a generic message. */
+export function toHttpError(error: unknown, mappers: readonly ErrorMapper[] = []): ExposedError {
   if (error instanceof HttpError) return exposed(error.statusCode, error.message);
-  return mapDomain?.(error) ?? exposed(500, 'Internal error');
+  for (const map of mappers) {
+    const mapped = map(error);
+    if (mapped !== undefined) return mapped;
+  }
+  return exposed(500, 'Internal error');
 }
 
 /** Wraps a handler in the shared stack: request logging context, error mapping, error replies. */
-export function httpStack(handler: HttpHandler, mapDomain?: ErrorMapper) {
+export function httpStack(handler: HttpHandler, ...mappers: ErrorMapper[]) {
   return middy<HttpEvent, APIGatewayProxyResult>()
     .use(httpErrorHandler({ logger: false }))
     .use({
@@ -46,7 +50,7 @@ export function httpStack(handler: HttpHandler, mapDomain?: ErrorMapper) {
         logger.addContext(request.context);
       },
       onError: (request) => {
-        const mapped = toHttpError(request.error, mapDomain);
+        const mapped = toHttpError(request.error, mappers);
         const log = mapped.statusCode >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
         // The error's own message never holds tokens, signatures or full numbers.
         log('Request refused', { statusCode: mapped.statusCode, error: request.error });

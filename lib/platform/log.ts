@@ -4,7 +4,7 @@
  * entry's own keys). INFO and DEBUG go to stdout, WARN and ERROR to stderr. Our own, not
  * Powertools': loading that package was 3 ms of the webhook's cold start, a tenth of what it adds
  * over the DynamoDB client (docs/BENCHMARKS.md). Phone numbers go through `maskPhone`
- * (lib/ledger/phone.ts); tokens and signatures are never passed to the logger.
+ * (lib/phone/phone.ts); tokens and signatures are never passed to the logger.
  */
 
 /** `POWERTOOLS_SERVICE_NAME` (serverless.yml sets the service's name), read once for logs and metrics. */

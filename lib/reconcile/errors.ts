@@ -1,6 +1,6 @@
 /**
- * The reconciliation's errors that HTTP answers with a status (lib/platform/http-errors.ts), in a
- * module of their own so that mapping them pulls no reconciliation code into the other bundles.
+ * The reconciliation's errors that HTTP answers with a status (./http-errors.ts), in a module of
+ * their own so that mapping them pulls no reconciliation code into the operator's bundle.
  */
 /** Another run holds the lease (lib/reconcile/lease.ts): `POST /reconcile` answers 409 with its id. */
 export class ReconcileBusyError extends Error {

@@ -6,8 +6,9 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { conditionalUpdate } from '../ledger/requests.js';
-import { RECONCILE_LEASE_KEY, TableUnavailableError } from '../ledger/schema.js';
+import { TableUnavailableError } from '../table/items.js';
+import { RECONCILE_LEASE_KEY } from '../table/keys.js';
+import { conditionalUpdate } from '../table/requests.js';
 import { ReconcileBusyError } from './errors.js';
 
 export { ReconcileBusyError };

@@ -8,9 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { TableUnavailableError } from '../ledger/schema.js';
 import type { ReconcileLedger } from '../ledger/store.js';
 import { logger, SERVICE_NAME } from '../platform/log.js';
+import { TableUnavailableError } from '../table/items.js';
 import type { TwilioCallsFactory } from '../twilio/client.js';
 import { TwilioAuthError, TwilioUnavailableError } from '../twilio/errors.js';
 import { invocationBudget } from './budget.js';

@@ -6,14 +6,27 @@
  * partition key of their own (a run a night and a few by hand: no hot key).
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll, conditionalUpdate } from '../ledger/requests.js';
-import { CONTACTS_INDEX, RECONCILE_RUNS_PARTITION, reconcileRunKey, TableUnavailableError } from '../ledger/schema.js';
+import { MISSED_STATUSES } from '../ledger/calls.js';
+import {
+  InvalidItemError,
+  isRecord,
+  readable,
+  requireNumber,
+  requireOneOf,
+  requireString,
+  strings,
+  TableUnavailableError,
+} from '../table/items.js';
+import { CONTACTS_INDEX, RECONCILE_RUNS_PARTITION, reconcileRunKey } from '../table/keys.js';
+import { batchGetAll, conditionalUpdate } from '../table/requests.js';
 import type { RunCursor, RunSummary } from './reconcile.js';
 
-export type RunState = 'running' | 'succeeded' | 'failed';
+const RUN_STATES = ['running', 'succeeded', 'failed'] as const;
+export type RunState = (typeof RUN_STATES)[number];
 
 /** What started a run: the nightly schedule or `POST /reconcile`. */
-export type Trigger = 'schedule' | 'http';
+const TRIGGERS = ['schedule', 'http'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
 
 export interface RunRecord {
   runId: string;
@@ -54,10 +67,66 @@ export interface RunStore {
   list(limit: number): Promise<RunRecord[]>;
 }
 
-function parseRun(item: Record<string, unknown> | undefined): RunRecord | undefined {
-  if (item === undefined || item.type !== 'reconcile-run' || typeof item.runId !== 'string') return undefined;
-  const { pk: _pk, type: _type, gsi1pk: _g1, gsi1sk: _g2, expiresAt: _ttl, ...run } = item;
-  return run as unknown as RunRecord;
+function requireRecord(item: Readonly<Record<string, unknown>>, name: string): Readonly<Record<string, unknown>> {
+  const value = item[name];
+  if (!isRecord(value)) throw new InvalidItemError(`${name} is malformed`);
+  return value;
+}
+
+function parseWindow(item: Readonly<Record<string, unknown>>, name: string): { from: string; to: string } {
+  const window = requireRecord(item, name);
+  return { from: requireString(window, 'from'), to: requireString(window, 'to') };
+}
+
+function parseSummary(value: Readonly<Record<string, unknown>>): RunSummary {
+  const recovered: RunSummary['recovered'] = {};
+  const byStatus = requireRecord(value, 'recovered');
+  for (const status of MISSED_STATUSES) if (typeof byStatus[status] === 'number') recovered[status] = byStatus[status];
+  return {
+    window: parseWindow(value, 'window'),
+    listed: requireNumber(value, 'listed'),
+    pages: requireNumber(value, 'pages'),
+    alreadyRecorded: requireNumber(value, 'alreadyRecorded'),
+    recovered,
+    recoveredTotal: requireNumber(value, 'recoveredTotal'),
+    enriched: requireNumber(value, 'enriched'),
+    parentsFetched: requireNumber(value, 'parentsFetched'),
+    twilioRequests: requireNumber(value, 'twilioRequests'),
+    dynamoRequests: requireNumber(value, 'dynamoRequests'),
+    durationMs: requireNumber(value, 'durationMs'),
+    finishedAt: typeof value.finishedAt === 'string' ? value.finishedAt : '',
+  };
+}
+
+function parseCursor(value: Readonly<Record<string, unknown>>): RunCursor {
+  return {
+    status: requireNumber(value, 'status'),
+    ...(typeof value.pageUrl === 'string' ? { pageUrl: value.pageUrl } : {}),
+    lastPageSids: strings(value.lastPageSids),
+  };
+}
+
+/**
+ * A run item, checked field by field; undefined when the item is not a run.
+ * @throws InvalidItemError when a run item is malformed.
+ */
+export function parseRun(item: Readonly<Record<string, unknown>> | undefined): RunRecord | undefined {
+  if (item === undefined || item.type !== 'reconcile-run') return undefined;
+  return {
+    runId: requireString(item, 'runId'),
+    trigger: requireOneOf(item, 'trigger', TRIGGERS, 'a trigger'),
+    state: requireOneOf(item, 'state', RUN_STATES, 'a run state'),
+    startedAt: requireString(item, 'startedAt'),
+    updatedAt: requireString(item, 'updatedAt'),
+    ...(typeof item.finishedAt === 'string' ? { finishedAt: item.finishedAt } : {}),
+    window: parseWindow(item, 'window'),
+    cursor: parseCursor(requireRecord(item, 'cursor')),
+    summary: parseSummary(requireRecord(item, 'summary')),
+    invocations: requireNumber(item, 'invocations'),
+    stalls: requireNumber(item, 'stalls'),
+    leaseExpiresAt: requireString(item, 'leaseExpiresAt'),
+    ...(typeof item.error === 'string' ? { error: item.error } : {}),
+  };
 }
 
 export function createRunStore(client: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now): RunStore {
@@ -126,7 +195,9 @@ export function createRunStore(client: DynamoDBDocumentClient, tableName: string
         );
         const pks = (keys.Items ?? []).map((item) => ({ pk: item.pk }));
         const items = await batchGetAll(client, tableName, pks, { what: 'The reconciliation runs', maxAttempts: 6 });
-        const runs = items.map(parseRun).filter((run): run is RunRecord => run !== undefined);
+        const runs = items
+          .map((item) => readable(() => parseRun(item), 'reconciliation run'))
+          .filter((run): run is RunRecord => run !== undefined);
         return runs.sort((a, b) => b.runId.localeCompare(a.runId));
       } catch (error) {
         if (error instanceof TableUnavailableError) throw error;

@@ -1,8 +1,15 @@
 /** The reconciliation watermark: one item, `META#reconcile`, never moved backwards. */
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { conditionalUpdate } from '../ledger/requests.js';
-import { parseWatermark, TableUnavailableError, WATERMARK_KEY } from '../ledger/schema.js';
+import { TableUnavailableError } from '../table/items.js';
+import { WATERMARK_KEY } from '../table/keys.js';
+import { conditionalUpdate } from '../table/requests.js';
 import type { RunSummary, Watermark } from './reconcile.js';
+
+/** The end of the last fully reconciled window, or undefined before the first run. */
+export function parseWatermark(item: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const end = item?.windowEnd;
+  return typeof end === 'string' ? end : undefined;
+}
 
 export function createWatermark(client: DynamoDBDocumentClient, tableName: string): Watermark {
   return {

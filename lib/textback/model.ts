@@ -10,12 +10,10 @@
  * claim and the result (a crash): the text may or may not have gone, and it is not sent again
  * (`unknown`).
  */
-import { callerId } from '../ledger/phone.js';
+import { callerId } from '../phone/phone.js';
 import { isOpen } from './hours.js';
-import type { FailReason, SkipReason, TextBackEpisode, TextBackRecord } from './reasons.js';
+import type { SkipReason, TextBackRecord } from './item.js';
 import type { TextBackSettings } from './settings.js';
-
-export { FAIL_REASONS, type FailReason, SKIP_REASONS, type SkipReason, type TextBackEpisode, type TextBackRecord } from './reasons.js';
 
 /** A callback that opened: the number, the opening miss and the line the caller dialled. */
 export interface Opening {
@@ -69,30 +67,4 @@ export function decide(input: {
     body: open ? settings.message : settings.afterHoursMessage,
     afterHours: !open,
   };
-}
-
-/** Twilio's answer to a send, as this project reads it. */
-export type SendOutcome =
-  | { kind: 'sent'; messageSid: string }
-  | { kind: 'failed'; reason: FailReason; errorCode?: number }
-  /** No answer after the request left (a timeout, a reset): it may have been sent. */
-  | { kind: 'unknown'; detail: string };
-
-/** Twilio error codes with a meaning here: https://www.twilio.com/docs/api/errors */
-export function failReason(status: number, code: number | undefined): FailReason {
-  if (code === 21610) return 'opted-out';
-  if (code === 21614) return 'not-mobile';
-  if (code === 21211) return 'invalid-number';
-  if (status === 401 || status === 403 || code === 20003) return 'auth';
-  if (status === 429 || status >= 500) return 'unavailable';
-  return 'rejected';
-}
-
-/** The day counters one settled opening adds (on the day the callback opened). */
-export function textBackCounter(episode: TextBackEpisode): string | undefined {
-  if (episode.state === 'sent') return 'textback:sent';
-  if (episode.state === 'skipped') return `textback:skipped:${episode.reason}`;
-  if (episode.state === 'failed') return `textback:failed:${episode.reason}`;
-  if (episode.state === 'unknown') return 'textback:unknown';
-  return undefined;
 }

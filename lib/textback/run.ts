@@ -6,13 +6,15 @@
  * fails a record, and its retry finds the claim: it never texts twice.
  */
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import { callbackOpening, parseCallbackState } from '../callbacks/item.js';
 import { episodes } from '../callbacks/model.js';
-import { maskPhone } from '../ledger/phone.js';
-import { callbackOpening, parseCallbackState } from '../ledger/schema.js';
-import { fromImage } from '../ledger/stream-image.js';
+import { maskPhone } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
-import type { TwilioMessages } from '../twilio/messages.js';
-import { type Decision, decide, type Opening, type SendOutcome, type TextBackEpisode, type TextBackRecord } from './model.js';
+import { processStreamBatch } from '../table/stream-batch.js';
+import { fromImage } from '../table/stream-image.js';
+import type { SendOutcome, TwilioMessages } from '../twilio/messages.js';
+import type { TextBackEpisode, TextBackRecord } from './item.js';
+import { type Decision, decide, type Opening } from './model.js';
 import type { TextBackSettings } from './settings.js';
 import type { TextBackStore } from './store.js';
 
@@ -135,18 +137,13 @@ export async function processTextBackBatch(
   deps: TextBackDeps,
 ): Promise<DynamoDBBatchResponse & { settled: Settled[] }> {
   const settled: Settled[] = [];
-  const batchItemFailures: DynamoDBBatchResponse['batchItemFailures'] = [];
-  for (const record of records) {
-    try {
+  const { batchItemFailures } = await processStreamBatch(
+    records,
+    async (record) => {
       const opening = openingOf(record);
-      if (opening === undefined) continue;
-      settled.push(await settleOpening(opening, deps));
-    } catch (error) {
-      const sequenceNumber = record.dynamodb?.SequenceNumber;
-      if (sequenceNumber === undefined) throw error;
-      logger.error('Text-back record failed; retried by the stream', { eventID: record.eventID, sequenceNumber, error });
-      batchItemFailures.push({ itemIdentifier: sequenceNumber });
-    }
-  }
+      if (opening !== undefined) settled.push(await settleOpening(opening, deps));
+    },
+    { mode: 'each', failure: 'Text-back record failed; retried by the stream' },
+  );
   return { batchItemFailures, settled };
 }

@@ -5,9 +5,11 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { cancellationCodes } from '../ledger/requests.js';
-import { addToDay, callKey, InvalidItemError, ones, parseTextBackRecord, TableUnavailableError, textBackKey } from '../ledger/schema.js';
-import { type TextBackEpisode, type TextBackRecord, textBackCounter } from './model.js';
+import { addToDay, ones } from '../ledger/day-counters.js';
+import { InvalidItemError, TableUnavailableError } from '../table/items.js';
+import { callKey, textBackKey } from '../table/keys.js';
+import { cancellationCodes } from '../table/requests.js';
+import { parseTextBackRecord, type TextBackEpisode, type TextBackRecord, textBackCounter } from './item.js';
 
 export interface TextBackStore {
   read(phone: string): Promise<TextBackRecord | undefined>;

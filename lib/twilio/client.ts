@@ -1,31 +1,22 @@
 /**
- * The Twilio REST API for the reconciliation: the official SDK's Calls slice only
- * (`BaseTwilio` + `rest/Api`, not the whole `twilio` package), behind a RequestClient that
- * counts requests, retries 429 and 5xx with bounded backoff, and, where TWILIO_API_BASE_URL
- * says so, sends every request (next-page URIs included) to another host.
+ * The Twilio REST API for the reconciliation, the health check and late misses: the Calls
+ * resource over the one client layer (lib/twilio/rest.ts), with requests retried on 429 and 5xx
+ * with bounded backoff, within the caller's deadline.
  */
 
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import BaseTwilio from 'twilio/lib/base/BaseTwilio.js';
-import RequestClient from 'twilio/lib/base/RequestClient.js';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type Response from 'twilio/lib/http/response.js';
-import Api from 'twilio/lib/rest/Api.js';
 import type { CallInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
-import type { CallStatus } from '../ledger/calls.js';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
-import { secretResolver } from '../platform/secrets.js';
+import type { CallStatus } from './call-status.js';
 import type { TwilioRestConfig } from './credentials.js';
 import { TwilioAuthError, TwilioDeadlineError, TwilioUnavailableError } from './errors.js';
+import { accountApi, OriginRequestClient, restCredentials, type TwilioRestCredentials } from './rest.js';
 
 export { TwilioAuthError, TwilioDeadlineError, TwilioUnavailableError };
 
-export interface TwilioCallsOptions {
-  accountSid: string;
-  /** Account SID with the auth token, or an API key SID with its secret. */
-  username: string;
-  password: string;
-  /** Another origin for api.twilio.com (the local Twilio-shaped API); unset in AWS. */
-  baseUrl?: string;
+export interface TwilioCallsOptions extends TwilioRestCredentials {
   /** Attempts per request for 429, 5xx and network errors (default 6). */
   maxAttempts?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -96,17 +87,16 @@ interface PageOfCalls {
 /** Less time than this left is no time: an attempt would only time out. */
 const MIN_ATTEMPT_MS = 50;
 
-class CountingRequestClient extends RequestClient {
-  count = 0;
-
+/** Attempts again on 429, 5xx and network errors, while the deadline allows. */
+class RetryingRequestClient extends OriginRequestClient {
   constructor(
-    private readonly origin: URL | undefined,
+    baseUrl: string | undefined,
     private readonly maxAttempts: number,
     private readonly sleep: (ms: number) => Promise<void>,
     private readonly timeoutMs: number,
     private readonly deadlineMs: () => number,
   ) {
-    super({ timeout: timeoutMs, keepAlive: true });
+    super(baseUrl, timeoutMs);
   }
 
   /** The time left for this request's attempts; throws when there is none. */
@@ -119,17 +109,12 @@ class CountingRequestClient extends RequestClient {
   }
 
   override async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<Response<TData>> {
-    const target = new URL(opts.uri);
-    if (this.origin !== undefined) {
-      target.protocol = this.origin.protocol;
-      target.host = this.origin.host;
-    }
+    const target = this.target(opts.uri);
     let lastProblem = '';
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       const timeout = Math.min(this.timeoutMs, this.timeLeft(target, lastProblem));
-      this.count += 1;
       try {
-        const response = await super.request({ ...opts, uri: target.href, timeout });
+        const response = await this.attempt(opts, target, timeout);
         if (response.statusCode === 401 || response.statusCode === 403) {
           throw new TwilioAuthError(
             `Twilio credentials rejected (${response.statusCode}): check TWILIO_ACCOUNT_SID and the auth token or API key`,
@@ -172,16 +157,14 @@ function utcDay(date: Date, days = 0): Date {
 
 /** The Calls API of one account. */
 export function createTwilioCalls(options: TwilioCallsOptions): TwilioCalls {
-  const httpClient = new CountingRequestClient(
-    options.baseUrl ? new URL(options.baseUrl) : undefined,
+  const httpClient = new RetryingRequestClient(
+    options.baseUrl,
     options.maxAttempts ?? 6,
     options.sleep ?? defaultSleep,
     options.timeoutMs ?? 15_000,
     options.deadlineMs ?? (() => Number.POSITIVE_INFINITY),
   );
-  const client = new BaseTwilio.Client(options.username, options.password, { accountSid: options.accountSid, httpClient });
-  const api = new Api(client);
-  const calls = api.v2010.account.calls;
+  const calls = accountApi(options, httpClient).calls;
   return {
     async *list(status, from, to, pageUrl) {
       // `StartTime>` is "on or after midnight of" its day and `StartTime<` at least "before
@@ -237,9 +220,6 @@ export type TwilioCallsFactory = (
  * start, retried after a failure), then a client with `options` (retries, timeouts, deadline).
  */
 export function twilioCallsFactory(config: TwilioRestConfig, ssm: () => SSMClient | Promise<SSMClient>): TwilioCallsFactory {
-  const secret = secretResolver(config.secret, ssm);
-  return async (options = {}) => {
-    const [password = ''] = await secret();
-    return createTwilioCalls({ ...options, accountSid: config.accountSid, username: config.username, password, baseUrl: config.baseUrl });
-  };
+  const credentials = restCredentials(config, ssm);
+  return async (options = {}) => createTwilioCalls({ ...options, ...(await credentials()) });
 }

@@ -1,19 +1,22 @@
 /**
- * Twilio's Messages API for the text-back: the official SDK's API 2010 slice (`BaseTwilio` +
- * `rest/Api`, as the Calls client), one `Messages.create` a text. Retries are bounded and only
+ * Twilio's Messages API for the text-back, over the one client layer (lib/twilio/rest.ts): one
+ * `Messages.create` a text. Retries are bounded and only
  * where nothing was sent: a 429 or a 5xx answer, or a connection refused before the request
  * left. A request that left without an answer (a timeout, a reset) may have been accepted by
  * Twilio: it is never repeated, and its outcome is `unknown` (at most once).
  */
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import BaseTwilio from 'twilio/lib/base/BaseTwilio.js';
-import RequestClient from 'twilio/lib/base/RequestClient.js';
-import type Response from 'twilio/lib/http/response.js';
-import Api from 'twilio/lib/rest/Api.js';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
-import { secretResolver } from '../platform/secrets.js';
-import { failReason, type SendOutcome } from '../textback/model.js';
 import type { TwilioRestConfig } from './credentials.js';
+import { type SendFailure, sendFailure } from './errors.js';
+import { accountApi, OriginRequestClient, restCredentials, type TwilioRestCredentials } from './rest.js';
+
+/** Twilio's answer to a send, as this project reads it. */
+export type SendOutcome =
+  | { kind: 'sent'; messageSid: string }
+  | { kind: 'failed'; reason: SendFailure; errorCode?: number }
+  /** No answer after the request left (a timeout, a reset): it may have been sent. */
+  | { kind: 'unknown'; detail: string };
 
 export interface TextMessage {
   to: string;
@@ -35,41 +38,17 @@ export interface TwilioMessagesOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** One attempt a request, to another origin where configured; counts the requests. */
-class OriginRequestClient extends RequestClient {
-  count = 0;
-  constructor(
-    private readonly origin: URL | undefined,
-    timeoutMs: number,
-  ) {
-    super({ timeout: timeoutMs, keepAlive: true });
-  }
-  override async request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<Response<TData>> {
-    const target = new URL(opts.uri);
-    if (this.origin !== undefined) {
-      target.protocol = this.origin.protocol;
-      target.host = this.origin.host;
-    }
-    this.count += 1;
-    return super.request({ ...opts, uri: target.href });
-  }
-}
-
 const field = (error: unknown, name: string): unknown =>
   typeof error === 'object' && error !== null && name in error ? Reflect.get(error, name) : undefined;
 
 /** Nothing left this machine: the connection was refused or the name did not resolve. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
-export function createTwilioMessages(
-  config: { accountSid: string; username: string; password: string; baseUrl: string | undefined },
-  options: TwilioMessagesOptions = {},
-): TwilioMessages {
+export function createTwilioMessages(config: TwilioRestCredentials, options: TwilioMessagesOptions = {}): TwilioMessages {
   const maxAttempts = options.maxAttempts ?? 3;
   const sleep = options.sleep ?? defaultSleep;
-  const http = new OriginRequestClient(config.baseUrl ? new URL(config.baseUrl) : undefined, options.timeoutMs ?? 5_000);
-  const client = new BaseTwilio.Client(config.username, config.password, { accountSid: config.accountSid, httpClient: http });
-  const messages = new Api(client).v2010.account.messages;
+  const http = new OriginRequestClient(config.baseUrl, options.timeoutMs ?? 5_000);
+  const messages = accountApi(config, http).messages;
   return {
     async send(message) {
       let last: SendOutcome = { kind: 'failed', reason: 'unavailable' };
@@ -88,7 +67,7 @@ export function createTwilioMessages(
           if (typeof status === 'number') {
             // Twilio answered: its status and error code say what happened.
             const code = field(error, 'code');
-            const reason = failReason(status, typeof code === 'number' ? code : undefined);
+            const reason = sendFailure(status, typeof code === 'number' ? code : undefined);
             last = { kind: 'failed', reason, ...(typeof code === 'number' ? { errorCode: code } : {}) };
             if (reason !== 'unavailable') return last;
           } else if (!NOT_SENT_CODES.has(String(field(error, 'code')))) {
@@ -110,12 +89,10 @@ export function twilioMessagesFactory(
   ssm: () => SSMClient | Promise<SSMClient>,
   options: TwilioMessagesOptions = {},
 ): () => Promise<TwilioMessages> {
-  const secret = secretResolver(config.secret, ssm);
+  const credentials = restCredentials(config, ssm);
   let built: TwilioMessages | undefined;
   return async () => {
-    if (built !== undefined) return built;
-    const [password = ''] = await secret();
-    built = createTwilioMessages({ accountSid: config.accountSid, username: config.username, password, baseUrl: config.baseUrl }, options);
+    built ??= createTwilioMessages(await credentials(), options);
     return built;
   };
 }

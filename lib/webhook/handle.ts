@@ -1,23 +1,62 @@
 /**
- * The webhook's rules: which route is which callback, signature and account checks, then the
- * ledger. Returns the HTTP reply; throws the named errors that `lib/platform/http.ts` maps to statuses.
+ * The webhook's rules: which route is which Twilio callback (the route table), signature and
+ * account checks, then the ledger. Returns the HTTP reply; throws the named errors that the
+ * function's error mappers turn into statuses.
  */
-import { answeredCall } from '../callbacks/answered.js';
+import { type AnsweredCall, answeredByDialAction, answeredByStatusCallback } from '../callbacks/answered.js';
 import type { CallbackResolver } from '../callbacks/store.js';
 import { type Classified, classifyDialAction, classifyStatusCallback } from '../ledger/calls.js';
-import { maskPhone } from '../ledger/phone.js';
 import type { Ledger } from '../ledger/store.js';
+import { maskPhone } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
 import { HttpError, type HttpRequest, parseForm, signedUrl } from '../platform/request.js';
 import { verifyTwilioSignature } from '../twilio/signature.js';
 import type { WebhookConfig } from './config.js';
 
-type Route = 'call-status' | 'dial-status';
+export interface HttpReply {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body: string;
+}
 
-/** Route templates (as in `serverless.yml`) to the callback each one receives. */
-export const ROUTES: ReadonlyMap<string, Route> = new Map([
-  ['/twilio/call-status', 'call-status'],
-  ['/twilio/dial-status', 'dial-status'],
+type Params = Readonly<Record<string, string>>;
+
+/** One Twilio callback route: how its parameters are classified, and what Twilio gets back. */
+export interface TwilioRoute {
+  /** Its name in logs. */
+  name: string;
+  /** A missed call to record, or a status only acknowledged. @throws InvalidCallbackError */
+  classify(params: Params, config: WebhookConfig): Classified;
+  /** The answered call it reports, which resolves the caller's open callback; undefined for most. */
+  answered(params: Params, config: WebhookConfig): AnsweredCall | undefined;
+  /** The reply: 204 to a status callback, TwiML where Twilio continues the call with it. */
+  reply(config: WebhookConfig): HttpReply;
+}
+
+const NO_CONTENT: HttpReply = { statusCode: 204, body: '' };
+const twiml = (body: string): HttpReply => ({ statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body });
+
+/** Route templates (as in `serverless.yml`) to the callback each one receives. A new Twilio callback is one entry. */
+export const ROUTES: ReadonlyMap<string, TwilioRoute> = new Map([
+  [
+    '/twilio/call-status',
+    {
+      name: 'call-status',
+      classify: (params, config) => classifyStatusCallback(params, config.includeCanceled),
+      answered: (params, config) => answeredByStatusCallback(params, config.callbackMinSeconds),
+      reply: () => NO_CONTENT,
+    },
+  ],
+  [
+    '/twilio/dial-status',
+    {
+      name: 'dial-status',
+      classify: (params, config) => classifyDialAction(params, config.includeCanceled),
+      answered: (params, config) => answeredByDialAction(params, config.callbackMinSeconds),
+      // Twilio continues the call with what the Dial action answers.
+      reply: (config) => twiml(config.dialActionTwiml),
+    },
+  ],
 ]);
 
 export interface WebhookDeps {
@@ -28,24 +67,15 @@ export interface WebhookDeps {
   callbacks: CallbackResolver;
 }
 
-export interface HttpReply {
-  statusCode: number;
-  headers?: Record<string, string>;
-  body: string;
-}
-
-function routeOf(request: HttpRequest): Route {
+function routeOf(request: HttpRequest): TwilioRoute {
   const route = ROUTES.get(request.route);
   if (route === undefined) throw new HttpError(404, `No route ${request.route.slice(0, 80)}`);
   if (request.method !== 'POST') throw new HttpError(405, `${request.route} accepts POST only`);
   return route;
 }
 
-/** Handles one Twilio callback end to end. */
-export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Promise<HttpReply> {
-  const route = routeOf(request);
-  const params = parseForm(request);
-
+/** Refuses a request that Twilio did not sign for this deployment's account. */
+async function verify(request: HttpRequest, params: Params, deps: WebhookDeps): Promise<void> {
   const signature = request.headers['x-twilio-signature'];
   if (signature === undefined || signature === '') throw new HttpError(403, 'Missing X-Twilio-Signature header');
   const url = signedUrl(request, deps.config.publicBaseUrl);
@@ -61,21 +91,28 @@ export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Pr
   if (params.AccountSid !== deps.config.accountSid) {
     throw new HttpError(403, 'AccountSid does not match this deployment');
   }
+}
 
-  const classified: Classified =
-    route === 'call-status'
-      ? classifyStatusCallback(params, deps.config.includeCanceled)
-      : classifyDialAction(params, deps.config.includeCanceled);
+/** Handles one Twilio callback end to end. */
+export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Promise<HttpReply> {
+  const route = routeOf(request);
+  const params = parseForm(request);
+  await verify(request, params, deps);
 
+  const classified = route.classify(params, deps.config);
   if (classified.kind === 'ignored') {
-    const answered = answeredCall(route, params, deps.config.callbackMinSeconds);
+    const answered = route.answered(params, deps.config);
     if (answered === undefined) {
-      logger.info('Callback acknowledged, not a missed call', { route, callSid: classified.callSid, status: classified.status });
+      logger.info('Callback acknowledged, not a missed call', {
+        route: route.name,
+        callSid: classified.callSid,
+        status: classified.status,
+      });
     } else {
       // An answered call with the number: one read when it resolves nothing (the common case).
       const result = await deps.callbacks.resolve(answered.phone, answered.call);
       logger.info(result.outcome === 'resolved' ? 'Callback resolved' : 'Answered call, no open callback it resolves', {
-        route,
+        route: route.name,
         callSid: classified.callSid,
         customer: maskPhone(answered.phone),
         resolvedBy: answered.call.by,
@@ -90,7 +127,7 @@ export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Pr
     const { call } = classified;
     const result = await deps.ledger.record(call);
     logger.info(result.outcome === 'recorded' ? 'Missed call recorded' : 'Duplicate delivery, nothing counted', {
-      route,
+      route: route.name,
       callSid: params.CallSid,
       rootCallSid: call.rootCallSid,
       status: call.status,
@@ -101,9 +138,5 @@ export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Pr
       ...result,
     });
   }
-
-  if (route === 'dial-status') {
-    return { statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body: deps.config.dialActionTwiml };
-  }
-  return { statusCode: 204, body: '' };
+  return route.reply(deps.config);
 }

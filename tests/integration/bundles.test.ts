@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, inject, it } from 'vitest';
 import { serverlessDocument } from '../../dev/serverless-config.js';
-import { isRecord } from '../../lib/ledger/schema.js';
+import { isRecord } from '../../lib/table/items.js';
 
 const root = join(import.meta.dirname, '../..');
 const NOT_PRODUCTION = /^(dev|tests|bench|scripts)\//;

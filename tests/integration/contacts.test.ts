@@ -11,9 +11,9 @@ import { createTable } from '../../dev/table.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
 import { processContactsBatch } from '../../lib/contacts/stream.js';
 import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
-import { callKey, contactKey, statsKey } from '../../lib/ledger/schema.js';
 import { createLedger } from '../../lib/ledger/store.js';
 import { logger } from '../../lib/platform/log.js';
+import { callKey, contactKey, statsKey } from '../../lib/table/keys.js';
 import { callSid, contactsPoller, dayTotals, dialAction, freshTable, statusCallback, streamsClient } from '../helpers.js';
 
 let table: Awaited<ReturnType<typeof freshTable>>;

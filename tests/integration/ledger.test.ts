@@ -2,8 +2,9 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
-import { callKey, statsKey, statsWriteKey, TableUnavailableError } from '../../lib/ledger/schema.js';
 import { createLedger } from '../../lib/ledger/store.js';
+import { TableUnavailableError } from '../../lib/table/items.js';
+import { callKey, statsKey, statsWriteKey } from '../../lib/table/keys.js';
 import { callSid, dayTotals, dialAction, freshTable, scanAll, statusCallback } from '../helpers.js';
 
 function missed(params: Record<string, string>, classify = classifyStatusCallback): MissedCall {
@@ -44,7 +45,7 @@ describe('ledger on DynamoDB Local', () => {
       to: '+14155559876',
       customer: '+14155550123',
       line: '+14155559876',
-      source: 'webhook',
+      source: 'status-callback',
       reportedAt: '2026-11-02T23:59:59.000Z',
       occurredAt: '2026-11-02T23:59:59.000Z',
       recordedAt: '2026-11-03T00:00:05.000Z',
@@ -55,9 +56,9 @@ describe('ledger on DynamoDB Local', () => {
     expect(await get(statsWriteKey('2026-11-02', call.rootCallSid, '2026-11-03T00:00:05.000Z'))).toMatchObject({
       total: 1,
       'status:no-answer': 1,
-      'source:webhook': 1,
+      'source:status-callback': 1,
     });
-    expect(await dayTotals(table.docs, table.tableName, '2026-11-02')).toEqual({ total: 1, 'status:no-answer': 1, 'source:webhook': 1 });
+    expect(await dayTotals(table.docs, table.tableName, '2026-11-02')).toEqual({ total: 1, 'status:no-answer': 1, 'source:status-callback': 1 });
   });
 
   it('treats a second delivery as a duplicate and counts nothing', async () => {
@@ -73,7 +74,7 @@ describe('ledger on DynamoDB Local', () => {
     });
 
     expect(await get(callKey(call.rootCallSid))).toEqual(before);
-    expect(await get(statsKey('2026-11-03'))).toMatchObject({ total: 1, 'status:busy': 1, 'source:webhook': 1 });
+    expect(await get(statsKey('2026-11-03'))).toMatchObject({ total: 1, 'status:busy': 1, 'source:status-callback': 1 });
     expect((await get(statsKey('2026-11-03')))?.['status:failed']).toBeUndefined();
   });
 
@@ -94,7 +95,7 @@ describe('ledger on DynamoDB Local', () => {
     // The child leg does not carry the caller; the Dial action fills it in.
     expect(item?.customer).toBe('+14155550123');
     expect(item?.status).toBe('no-answer');
-    expect(await get(statsKey('2026-11-04'))).toMatchObject({ total: 1, 'status:no-answer': 1, 'source:webhook': 1 });
+    expect(await get(statsKey('2026-11-04'))).toMatchObject({ total: 1, 'status:no-answer': 1, 'source:status-callback': 1 });
   });
 
   it('leaves exactly one item and counters +1 after 50 concurrent deliveries of one call', async () => {
@@ -107,7 +108,7 @@ describe('ledger on DynamoDB Local', () => {
     expect(results.filter((r) => r.outcome === 'duplicate')).toHaveLength(49);
     const items = (await scanAll(table.docs, table.tableName)).filter((i) => i.pk === callKey(call.rootCallSid));
     expect(items).toHaveLength(1);
-    expect(await get(statsKey('2026-11-05'))).toMatchObject({ total: 1, 'status:no-answer': 1, 'source:webhook': 1 });
+    expect(await get(statsKey('2026-11-05'))).toMatchObject({ total: 1, 'status:no-answer': 1, 'source:status-callback': 1 });
   });
 
   it('counts 20 different concurrent calls of one day exactly', async () => {
@@ -116,7 +117,7 @@ describe('ledger on DynamoDB Local', () => {
       missed(statusCallback({ Timestamp: 'Fri, 06 Nov 2026 12:00:00 +0000', CallStatus: i % 2 === 0 ? 'busy' : 'failed' })),
     );
     await Promise.all(calls.flatMap((call) => [ledger.record(call), ledger.record(call)]));
-    expect(await get(statsKey('2026-11-06'))).toMatchObject({ total: 20, 'status:busy': 10, 'status:failed': 10, 'source:webhook': 20 });
+    expect(await get(statsKey('2026-11-06'))).toMatchObject({ total: 20, 'status:busy': 10, 'status:failed': 10, 'source:status-callback': 20 });
   });
 
   it('writes nothing when the counter update fails inside the transaction', async () => {

@@ -4,9 +4,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
+import { callItem, parsePendingCall } from '../../lib/ledger/call-item.js';
 import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
 import { foldDayCounters } from '../../lib/ledger/day-counters.js';
-import { callItem, parsePendingCall } from '../../lib/ledger/schema.js';
 import { createLedger } from '../../lib/ledger/store.js';
 import { readStats, statsRange } from '../../lib/operator/stats.js';
 import { countRequests, createDocumentClient } from '../../lib/platform/aws.js';
@@ -83,7 +83,7 @@ describe('GET /stats', () => {
       from: '2026-10-29',
       to: '2026-11-03',
       totals: { total: 6, 'no-answer': 4, busy: 1, failed: 1, canceled: 0 },
-      bySource: { webhook: 4, 'dial-action': 1, reconcile: 1 },
+      bySource: { 'status-callback': 4, 'dial-action': 1, reconcile: 1 },
       anonymous: 1,
       contactsCreated: 4,
     });

@@ -5,7 +5,6 @@ import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
-import { callKey, WATERMARK_KEY } from '../../lib/ledger/schema.js';
 import { createLedger, createReconcileLedger } from '../../lib/ledger/store.js';
 import { countRequests } from '../../lib/platform/aws.js';
 import { createRunLease, ReconcileBusyError } from '../../lib/reconcile/lease.js';
@@ -13,6 +12,7 @@ import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } 
 import { type ContinueEvent, createReconcileRuns } from '../../lib/reconcile/run.js';
 import { createRunStore, type RunRecord, runView } from '../../lib/reconcile/runs.js';
 import { createWatermark } from '../../lib/reconcile/watermark.js';
+import { callKey, WATERMARK_KEY } from '../../lib/table/keys.js';
 import { createTwilioCalls, TwilioAuthError } from '../../lib/twilio/client.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, v1Event, webhookMissedCall } from '../helpers.js';
 import { loadHandler } from '../lambda.js';
@@ -299,7 +299,7 @@ describe('reconcile', () => {
     const summary = await reconcile(deps(), options);
 
     expect(summary).toMatchObject({ recoveredTotal: 0, enriched: 1, parentsFetched: 1 });
-    expect(await get(callKey(parent.sid))).toMatchObject({ customer: '+14155550188', source: 'webhook' });
+    expect(await get(callKey(parent.sid))).toMatchObject({ customer: '+14155550188', source: 'status-callback' });
     expect(await statsTotal()).toBe(1);
   });
 

@@ -489,7 +489,7 @@ describe('the local stack (npm start) end to end', () => {
     expect([first.status, ...again.map((r) => r.status)]).toEqual(Array(7).fill(204));
     const all = await items();
     expect(all.filter((i) => i.pk === `CALL#${params.CallSid}`)).toHaveLength(1);
-    expect(all.find((i) => i.pk === 'STATS#2026-11-24')).toMatchObject({ total: 1, 'status:no-answer': 1, 'source:webhook': 1 });
+    expect(all.find((i) => i.pk === 'STATS#2026-11-24')).toMatchObject({ total: 1, 'status:no-answer': 1, 'source:status-callback': 1 });
   });
 
   it("records a missed call sent by hand with docs/LOCAL.md's `npm run sign -- --curl … | sh`", () => {
@@ -723,7 +723,7 @@ describe('the local stack (npm start) end to end', () => {
 
     expect(counted).toMatchObject({
       totals: { total: 3, 'no-answer': 1, busy: 1, failed: 1, canceled: 0 },
-      bySource: { webhook: 3, 'dial-action': 0, reconcile: 0 },
+      bySource: { 'status-callback': 3, 'dial-action': 0, reconcile: 0 },
       anonymous: 1,
       contactsCreated: 1,
     });

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { callKey } from '../../lib/ledger/schema.js';
+import { callKey } from '../../lib/table/keys.js';
 import {
   AUTH_TOKEN,
   callSid,

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_DEFAULTS } from '../../dev/defaults.js';
 import { postLikeTwilio } from '../../dev/sign.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
-import { encodeContactsCursor as encodeCursor } from '../../lib/contacts/api.js';
+import { encodeContactsCursor as encodeCursor } from '../../lib/operator/contacts.js';
 import { statusCallback } from '../helpers.js';
 import { FULL, finishScenario, report } from './scale.js';
 

@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type FaultProxy, startFaultProxy } from '../../dev/fault-proxy.js';
 import { type Callback, planDay } from '../../dev/simulator.js';
 import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
-import { callKey } from '../../lib/ledger/schema.js';
 import { createReconcileLedger } from '../../lib/ledger/store.js';
 import { countRequests } from '../../lib/platform/aws.js';
 import { reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile/reconcile.js';
 import { createWatermark } from '../../lib/reconcile/watermark.js';
+import { callKey } from '../../lib/table/keys.js';
 import { createTwilioCalls } from '../../lib/twilio/client.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll } from '../helpers.js';
 import {

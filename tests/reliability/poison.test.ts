@@ -9,8 +9,8 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTable } from '../../dev/table.js';
 import { classifyStatusCallback } from '../../lib/ledger/calls.js';
-import { contactKey } from '../../lib/ledger/schema.js';
 import { createLedger } from '../../lib/ledger/store.js';
+import { contactKey } from '../../lib/table/keys.js';
 import { contactsPoller, freshTable, statusCallback } from '../helpers.js';
 import { FULL, finishScenario, report, SCENARIO_TIMEOUT_MS } from './scale.js';
 

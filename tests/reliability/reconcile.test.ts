@@ -7,11 +7,11 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
-import { callKey, WATERMARK_KEY } from '../../lib/ledger/schema.js';
 import { createLedger, createReconcileLedger } from '../../lib/ledger/store.js';
 import { countRequests } from '../../lib/platform/aws.js';
 import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } from '../../lib/reconcile/reconcile.js';
 import { createWatermark } from '../../lib/reconcile/watermark.js';
+import { callKey, WATERMARK_KEY } from '../../lib/table/keys.js';
 import { createTwilioCalls, TwilioUnavailableError } from '../../lib/twilio/client.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, webhookMissedCall } from '../helpers.js';
 import { FULL, finishScenario, report, SCENARIO_TIMEOUT_MS } from './scale.js';

@@ -7,7 +7,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTable } from '../../dev/table.js';
-import { callKey } from '../../lib/ledger/schema.js';
+import { callKey } from '../../lib/table/keys.js';
 import { callSid, contactsPoller, dialAction, freshTable, scanAll, statusCallback } from '../helpers.js';
 import {
   coldStartWebhook,

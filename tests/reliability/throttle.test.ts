@@ -8,7 +8,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callKey } from '../../lib/ledger/schema.js';
+import { callKey } from '../../lib/table/keys.js';
 import { freshTable, scanAll, statusCallback } from '../helpers.js';
 import {
   coldStartWebhook,

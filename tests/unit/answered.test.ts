@@ -1,6 +1,6 @@
 /** Which answered calls resolve a callback, and when they started. */
 import { describe, expect, it } from 'vitest';
-import { answeredCall } from '../../lib/callbacks/answered.js';
+import { answeredByDialAction, answeredByStatusCallback } from '../../lib/callbacks/answered.js';
 
 const NOW = new Date('2026-11-24T12:00:00.000Z');
 const outbound = (extra: Record<string, string> = {}) => ({
@@ -24,14 +24,14 @@ const dialAction = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-describe('answeredCall', () => {
+describe('answered calls', () => {
   it('takes an outbound call to the number that lasted long enough: a callback that started at Timestamp less its duration', () => {
-    expect(answeredCall('call-status', outbound(), 10, NOW)).toEqual({
+    expect(answeredByStatusCallback(outbound(), 10, NOW)).toEqual({
       phone: '+14155550123',
       durationSeconds: 30,
       call: { id: `CA${'a'.repeat(32)}`, at: '2026-11-24T10:00:00.000Z', by: 'callback' },
     });
-    expect(answeredCall('call-status', outbound({ Direction: 'outbound-dial' }), 10, NOW)?.call.by).toBe('callback');
+    expect(answeredByStatusCallback(outbound({ Direction: 'outbound-dial' }), 10, NOW)?.call.by).toBe('callback');
   });
 
   it.each([
@@ -44,21 +44,21 @@ describe('answeredCall', () => {
     ['a withheld number', { To: '+266696687' }],
     ['no duration', { CallDuration: '' }],
   ])('ignores %s', (_, extra) => {
-    expect(answeredCall('call-status', outbound(extra), 10, NOW)).toBeUndefined();
+    expect(answeredByStatusCallback(outbound(extra), 10, NOW)).toBeUndefined();
   });
 
   it('keeps a human or unknown AnsweredBy', () => {
-    expect(answeredCall('call-status', outbound({ AnsweredBy: 'human' }), 10, NOW)).toBeDefined();
-    expect(answeredCall('call-status', outbound({ AnsweredBy: 'unknown' }), 10, NOW)).toBeDefined();
+    expect(answeredByStatusCallback(outbound({ AnsweredBy: 'human' }), 10, NOW)).toBeDefined();
+    expect(answeredByStatusCallback(outbound({ AnsweredBy: 'unknown' }), 10, NOW)).toBeDefined();
   });
 
   it('takes a returned call whose <Dial> a person answered, keyed by the dialled leg, started at now less its duration', () => {
-    expect(answeredCall('dial-status', dialAction(), 10, NOW)).toEqual({
+    expect(answeredByDialAction(dialAction(), 10, NOW)).toEqual({
       phone: '+14155550123',
       durationSeconds: 45,
       call: { id: `CA${'c'.repeat(32)}`, at: '2026-11-24T11:59:15.000Z', by: 'returned-call' },
     });
-    expect(answeredCall('dial-status', dialAction({ DialCallStatus: 'answered' }), 10, NOW)?.call.by).toBe('returned-call');
+    expect(answeredByDialAction(dialAction({ DialCallStatus: 'answered' }), 10, NOW)?.call.by).toBe('returned-call');
   });
 
   it.each([
@@ -66,6 +66,6 @@ describe('answeredCall', () => {
     ['too short', { DialCallDuration: '3' }],
     ['an outbound parent', { Direction: 'outbound-api' }],
   ])('ignores a Dial action when %s', (_, extra) => {
-    expect(answeredCall('dial-status', dialAction(extra), 10, NOW)).toBeUndefined();
+    expect(answeredByDialAction(dialAction(extra), 10, NOW)).toBeUndefined();
   });
 });

@@ -41,7 +41,7 @@ describe('classifyStatusCallback', () => {
         to: '+14155559876',
         customer: '+14155550123',
         line: '+14155559876',
-        source: 'webhook',
+        source: 'status-callback',
         startedAt: undefined,
         reportedAt: '2026-11-24T09:15:42.000Z',
       },

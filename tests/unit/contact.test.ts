@@ -1,7 +1,7 @@
 /** A contact after each missed call: counts, first and last miss, order-independent. */
 import { describe, expect, it } from 'vitest';
 import { nextContact } from '../../lib/contacts/store.js';
-import type { PendingCall } from '../../lib/ledger/schema.js';
+import type { PendingCall } from '../../lib/ledger/call-item.js';
 
 describe('nextContact', () => {
   const call = (sid: string, occurredAt: string, status: PendingCall['status']): PendingCall => ({

@@ -7,7 +7,7 @@ const call = {
   type: 'call',
   callSid: 'CA1',
   status: 'busy',
-  source: 'webhook',
+  source: 'status-callback',
   customer: '+14155550123',
   line: '+14155559876',
 };
@@ -18,7 +18,18 @@ const open = (openSince: string) => ({
 });
 const resolution = (missedCount: number) => ({
   type: 'resolution',
-  resolution: { phone: '+14155550123', id: 'CB1', missedCount, resolvedBy: 'callback', resolvedAt: '2026-11-24T10:00:00.000Z' },
+  resolution: {
+    phone: '+14155550123',
+    id: 'CB1',
+    openSince: '2026-11-24T09:00:00.000Z',
+    lastMissedAt: '2026-11-24T09:30:00.000Z',
+    missedCount,
+    lastStatus: 'busy',
+    line: '+14155559876',
+    resolvedBy: 'callback',
+    resolvedAt: '2026-11-24T10:00:00.000Z',
+    secondsToCallback: 3600,
+  },
 });
 
 describe('eventsOf', () => {

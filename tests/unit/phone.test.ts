@@ -1,6 +1,6 @@
 /** Caller ids and phone numbers: who is a callable customer, how an operator's number is read, how numbers are logged. */
 import { describe, expect, it } from 'vitest';
-import { callerId, maskPhone, operatorPhone } from '../../lib/ledger/phone.js';
+import { callerId, maskPhone, operatorPhone } from '../../lib/phone/phone.js';
 
 describe('callerId', () => {
   it.each([

@@ -1,28 +1,24 @@
 /** The table's schema: keys, items and their parsers, the day-counter update, against resources/table.yml. */
 import { describe, expect, it } from 'vitest';
 import { readTableDefinition } from '../../dev/table.js';
+import { parseContact, parseContactSummary } from '../../lib/contacts/item.js';
 import { nextContact } from '../../lib/contacts/store.js';
+import { callItem, parseCallSummary, parsePendingCall, recordCallTransaction } from '../../lib/ledger/call-item.js';
 import { classifyStatusCallback } from '../../lib/ledger/calls.js';
+import { addToDay } from '../../lib/ledger/day-counters.js';
+import { parseDayCounts } from '../../lib/operator/stats.js';
+import { InvalidItemError } from '../../lib/table/items.js';
 import {
-  addToDay,
   CONTACT_SHARDS,
   CONTACT_SUMMARY_ATTRIBUTES,
   CONTACTS_INDEX,
-  callItem,
   contactShard,
   contactShards,
-  InvalidItemError,
-  parseCallSummary,
-  parseContact,
-  parseContactSummary,
-  parseDayCounts,
-  parsePendingCall,
-  recordCallTransaction,
   STATS_SHARDS,
   statsShardKey,
   statsShardOf,
   statsWriteKey,
-} from '../../lib/ledger/schema.js';
+} from '../../lib/table/keys.js';
 import { statusCallback } from '../helpers.js';
 
 const missed = () => {
@@ -76,7 +72,7 @@ describe('the table schema', () => {
       'day',
       'total',
       'status:no-answer',
-      'source:webhook',
+      'source:status-callback',
     ]);
   });
 
@@ -113,7 +109,7 @@ describe('the table schema', () => {
     expect(update.ExpressionAttributeValues).toMatchObject({ ':n0': 1, ':n1': -1 });
     const counts = parseDayCounts({ total: 3, 'status:busy': 2, 'source:reconcile': 1, anonymous: 'x' });
     expect(counts.totals).toEqual({ total: 3, 'no-answer': 0, busy: 2, failed: 0, canceled: 0 });
-    expect(counts.bySource).toEqual({ webhook: 0, 'dial-action': 0, reconcile: 1 });
+    expect(counts.bySource).toEqual({ 'status-callback': 0, 'dial-action': 0, reconcile: 1 });
     expect(counts.anonymous).toBe(0);
     expect(parseDayCounts(undefined).totals.total).toBe(0);
   });

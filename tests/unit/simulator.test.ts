@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { callbackTruth, FLOW_WEIGHTS, planDay } from '../../dev/simulator.js';
-import { CALL_STATUSES, DIAL_CALL_STATUSES } from '../../lib/ledger/calls.js';
+import { CALL_STATUSES, DIAL_CALL_STATUSES } from '../../lib/twilio/call-status.js';
 import { ACCOUNT_SID } from '../helpers.js';
 
 // Twilio's documented parameters (DESIGN.md, "Status callback parameters" and the <Dial> action),
@@ -111,7 +111,7 @@ describe('the simulator', () => {
     expect(callbacks.length).toBeGreaterThan(0);
     const outcomes = new Set(callbacks.map((c) => c.callbacks[0]?.params.AnsweredBy ?? 'short'));
     expect(outcomes).toEqual(new Set(['short', 'machine_end_beep', 'human']));
-    const sourceOf = new Map(plan.calls.filter((c) => c.missed !== undefined).map((c) => [c.rootCallSid, 'webhook' as const]));
+    const sourceOf = new Map(plan.calls.filter((c) => c.missed !== undefined).map((c) => [c.rootCallSid, 'status-callback' as const]));
     const truth = callbackTruth(plan, sourceOf);
     expect(truth.opened).toBe(truth.resolved.callback + truth.resolved['returned-call'] + truth.openNow);
     expect(truth.seconds).toHaveLength(truth.resolved.callback + truth.resolved['returned-call']);

@@ -2,8 +2,10 @@ import { describe, expect, it, vi } from 'vitest';
 import { eventsOf } from '../../lib/events/facts.js';
 import { ConfigError } from '../../lib/platform/config.js';
 import { isOpen, parseBusinessHours } from '../../lib/textback/hours.js';
-import { decide, failReason, type Opening, type TextBackRecord, textBackCounter } from '../../lib/textback/model.js';
+import { type TextBackRecord, textBackCounter } from '../../lib/textback/item.js';
+import { decide, type Opening } from '../../lib/textback/model.js';
 import { readTextBackSettings } from '../../lib/textback/settings.js';
+import { sendFailure } from '../../lib/twilio/errors.js';
 
 const NY = 'America/New_York';
 const WEEKDAYS_9_TO_5 = parseBusinessHours('Mon-Fri 09:00-17:00');
@@ -135,13 +137,13 @@ describe('deciding a text-back', () => {
   });
 
   it('reads Twilio errors: STOP, not mobile, invalid, auth, throttled or down, the rest', () => {
-    expect(failReason(400, 21610)).toBe('opted-out');
-    expect(failReason(400, 21614)).toBe('not-mobile');
-    expect(failReason(400, 21211)).toBe('invalid-number');
-    expect(failReason(401, 20003)).toBe('auth');
-    expect(failReason(429, 20429)).toBe('unavailable');
-    expect(failReason(503, undefined)).toBe('unavailable');
-    expect(failReason(400, 21602)).toBe('rejected');
+    expect(sendFailure(400, 21610)).toBe('opted-out');
+    expect(sendFailure(400, 21614)).toBe('not-mobile');
+    expect(sendFailure(400, 21211)).toBe('invalid-number');
+    expect(sendFailure(401, 20003)).toBe('auth');
+    expect(sendFailure(429, 20429)).toBe('unavailable');
+    expect(sendFailure(503, undefined)).toBe('unavailable');
+    expect(sendFailure(400, 21602)).toBe('rejected');
   });
 
   it('counts one counter a settled opening, none for a claim', () => {
@@ -157,6 +159,7 @@ describe('the Text-back sent event', () => {
   const item = (state: string, openSince = '2026-12-02T15:00:00.000Z') => ({
     type: 'textback',
     phone: '+14155550142',
+    version: 3,
     episode: { openSince, state, messageSid: 'SM1', sentAt: '2026-12-02T15:00:02.000Z' },
   });
 

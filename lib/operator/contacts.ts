@@ -4,35 +4,16 @@
  * newest `limit` below the cursor holds the global newest `limit`.
  */
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type OpenCallback, type ResolutionSummary, resolutionSummary } from '../callbacks/item.js';
 import { episodes } from '../callbacks/model.js';
-import { batchGetAll, shardedPage } from '../ledger/requests.js';
-import {
-  CALL_SUMMARY_PROJECTION,
-  type CallSummary,
-  CONTACT_SORT_KEY,
-  CONTACTS_INDEX,
-  type Contact,
-  type ContactSummary,
-  type ContactTextBack,
-  callbackTextBack,
-  callKey,
-  contactKey,
-  contactShards,
-  contactTextBack,
-  type OpenCallback,
-  parseCallSummary,
-  parseContact,
-  parseContactSummary,
-  parseTextBackRecord,
-  type ResolutionSummary,
-  readable,
-  resolutionSummary,
-  TableUnavailableError,
-  type TextBackSummary,
-  textBackKey,
-} from '../ledger/schema.js';
+import { type Contact, type ContactSummary, parseContact, parseContactSummary } from '../contacts/item.js';
+import { CALL_SUMMARY_PROJECTION, type CallSummary, parseCallSummary } from '../ledger/call-item.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError } from '../platform/request.js';
+import { readable, TableUnavailableError } from '../table/items.js';
+import { CONTACT_SORT_KEY, CONTACTS_INDEX, callKey, contactKey, contactShards, textBackKey } from '../table/keys.js';
+import { batchGetAll, shardedPage } from '../table/requests.js';
+import { type ContactTextBack, callbackTextBack, contactTextBack, parseTextBackRecord, type TextBackSummary } from '../textback/item.js';
 
 export interface ListQuery {
   since: string | undefined;

@@ -3,7 +3,7 @@
  * rather than cast: a record this code cannot read is reported as failed, never guessed at.
  */
 import type { AttributeValue } from 'aws-lambda';
-import { InvalidItemError } from './schema.js';
+import { InvalidItemError } from './items.js';
 
 export type PlainValue = string | number | boolean | null | Set<string> | PlainValue[] | { [key: string]: PlainValue };
 

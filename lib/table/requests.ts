@@ -12,7 +12,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
-import { TableUnavailableError } from './schema.js';
+import { TableUnavailableError } from './items.js';
 
 /** Cancellation reasons that say "try again", not "your condition is false". */
 export const RETRYABLE_REASONS: ReadonlySet<string> = new Set([

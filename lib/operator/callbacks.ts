@@ -4,28 +4,14 @@
  * resolution items. Both read the 8 shards of the `byCallbackState` index and merge them.
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll, shardedPage } from '../ledger/requests.js';
-import {
-  CALLBACK_SORT_KEY,
-  CALLBACKS_INDEX,
-  type CallbackIndexState,
-  callbackShards,
-  callbackTextBack,
-  InvalidItemError,
-  isMissedStatus,
-  isRecord,
-  type OpenCallback,
-  parseResolutionSummary,
-  parseTextBackRecord,
-  type ResolutionSummary,
-  readable,
-  requireString,
-  TableUnavailableError,
-  type TextBackSummary,
-  textBackKey,
-} from '../ledger/schema.js';
+import { type OpenCallback, parseOpenCallbackItem, parseResolutionSummary, type ResolutionSummary } from '../callbacks/item.js';
+import { isMissedStatus } from '../ledger/call-item.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError } from '../platform/request.js';
+import { InvalidItemError, isRecord, readable, requireString, TableUnavailableError } from '../table/items.js';
+import { CALLBACK_SORT_KEY, CALLBACKS_INDEX, type CallbackIndexState, callbackShards, textBackKey } from '../table/keys.js';
+import { batchGetAll, shardedPage } from '../table/requests.js';
+import { callbackTextBack, parseTextBackRecord, type TextBackSummary } from '../textback/item.js';
 
 export interface CallbacksQuery {
   state: CallbackIndexState;
@@ -54,20 +40,6 @@ export function parseCallbacksQuery(query: URLSearchParams): CallbacksQuery {
   return { ...q, from };
 }
 
-function openItem(item: Record<string, unknown>): Omit<OpenCallbackItem, 'textBack'> {
-  const cb = item.callback;
-  if (!isRecord(cb) || !isMissedStatus(cb.lastStatus) || typeof cb.openMissedCount !== 'number')
-    throw new InvalidItemError('callback is malformed');
-  return {
-    phone: requireString(item, 'phone'),
-    line: typeof cb.line === 'string' ? cb.line : '',
-    openSince: requireString(cb, 'openSince'),
-    openMissedCount: cb.openMissedCount,
-    lastMissedAt: requireString(cb, 'lastMissedAt'),
-    lastStatus: cb.lastStatus,
-  };
-}
-
 function resolvedItem(item: Record<string, unknown>): ResolvedCallbackItem {
   const { id: _id, ...rest } = parseResolutionSummary(item);
   return rest;
@@ -92,7 +64,7 @@ export async function listCallbacks(
   });
   const nextCursor = continueAfter === undefined ? null : encodeCursor(continueAfter, binding(q));
   if (!ascending) return { items: items.flatMap((item) => readable(() => resolvedItem(item), 'callback item') ?? []), nextCursor };
-  const open = items.flatMap((item) => readable(() => openItem(item), 'callback item') ?? []);
+  const open = items.flatMap((item) => readable(() => parseOpenCallbackItem(item), 'callback item') ?? []);
   // Each open callback's text-back (TEXT_BACK=on): one BatchGetItem for the page.
   const records = new Map<string, ReturnType<typeof parseTextBackRecord>>();
   if (open.length > 0) {
