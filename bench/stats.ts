@@ -29,7 +29,14 @@ export async function statsBench(endpoint: string, calls: number, repeats: numbe
   const items = Array.from({ length: calls }, (_, i) => {
     const day = new Date(today.getTime() - (i % 366) * 86_400_000).toISOString().slice(0, 10);
     perDay.set(day, (perDay.get(day) ?? 0) + 1);
-    return { pk: `CALL#CA${String(i).padStart(32, '0')}`, type: 'call', day, status: 'no-answer', source: 'status-callback', from: '+14155550123' };
+    return {
+      pk: `CALL#CA${String(i).padStart(32, '0')}`,
+      type: 'call',
+      day,
+      status: 'no-answer',
+      source: 'status-callback',
+      from: '+14155550123',
+    };
   });
   await writeAll(docs, tableName, items);
   await writeAll(

@@ -5,10 +5,9 @@
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type OpenCallback, parseOpenCallbackItem, parseResolutionSummary, type ResolutionSummary } from '../callbacks/item.js';
-import { isMissedStatus } from '../ledger/call-item.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError } from '../platform/request.js';
-import { InvalidItemError, isRecord, readable, requireString, TableUnavailableError } from '../table/items.js';
+import { isRecord, readable, TableUnavailableError } from '../table/items.js';
 import { CALLBACK_SORT_KEY, CALLBACKS_INDEX, type CallbackIndexState, callbackShards, textBackKey } from '../table/keys.js';
 import { batchGetAll, shardedPage } from '../table/requests.js';
 import { callbackTextBack, parseTextBackRecord, type TextBackSummary } from '../textback/item.js';

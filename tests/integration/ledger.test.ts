@@ -58,7 +58,11 @@ describe('ledger on DynamoDB Local', () => {
       'status:no-answer': 1,
       'source:status-callback': 1,
     });
-    expect(await dayTotals(table.docs, table.tableName, '2026-11-02')).toEqual({ total: 1, 'status:no-answer': 1, 'source:status-callback': 1 });
+    expect(await dayTotals(table.docs, table.tableName, '2026-11-02')).toEqual({
+      total: 1,
+      'status:no-answer': 1,
+      'source:status-callback': 1,
+    });
   });
 
   it('treats a second delivery as a duplicate and counts nothing', async () => {
@@ -117,7 +121,12 @@ describe('ledger on DynamoDB Local', () => {
       missed(statusCallback({ Timestamp: 'Fri, 06 Nov 2026 12:00:00 +0000', CallStatus: i % 2 === 0 ? 'busy' : 'failed' })),
     );
     await Promise.all(calls.flatMap((call) => [ledger.record(call), ledger.record(call)]));
-    expect(await get(statsKey('2026-11-06'))).toMatchObject({ total: 20, 'status:busy': 10, 'status:failed': 10, 'source:status-callback': 20 });
+    expect(await get(statsKey('2026-11-06'))).toMatchObject({
+      total: 20,
+      'status:busy': 10,
+      'status:failed': 10,
+      'source:status-callback': 20,
+    });
   });
 
   it('writes nothing when the counter update fails inside the transaction', async () => {
