@@ -35,10 +35,10 @@ const self = process.env.AWS_LAMBDA_FUNCTION_NAME ?? '';
 const invokeSelf = (event: ContinueEvent) => invokeAsync(self, event);
 const reconciliation = createReconcileRuns({
   twilioCalls: twilioCallsFactory(config.twilio, ssm),
-  ledger: createReconcileLedger(docs, { tableName: config.tableName, retentionDays: config.retentionDays }),
+  ledger: createReconcileLedger(docs, { tableName: config.tableName, retentionDays: config.retentionDays, settings: config.ledger }),
   watermark: createWatermark(docs, config.tableName),
   dynamoRequests: countRequests(docs),
-  options: reconcileOptions({ ...config, accountSid: config.twilio.accountSid }),
+  options: reconcileOptions({ ...config, outcome: config.ledger, accountSid: config.twilio.accountSid }),
   lease: createRunLease(docs, config.tableName),
   runs,
   invokeSelf,

@@ -19,6 +19,7 @@ import { type LocalEventBridge, startLocalEventBridge } from '../dev/eventbridge
 import { offlineInvoker } from '../dev/lambda-invoke.js';
 import { stopOnSignalsAndParentDeath } from '../dev/lifetime.js';
 import { publicUrlWarning } from '../dev/public-url.js';
+import { type LocalSchedule, startLocalSchedule } from '../dev/schedule.js';
 import { readStreamEvent } from '../dev/serverless-config.js';
 import { StreamPoller } from '../dev/stream-poller.js';
 import { createTable } from '../dev/table.js';
@@ -30,6 +31,7 @@ const env = (name: keyof typeof LOCAL_DEFAULTS): string => process.env[name]?.tr
 
 let offline: ChildProcess | undefined;
 const pollers: StreamPoller[] = [];
+let sweep: LocalSchedule | undefined;
 let bus: LocalEventBridge | undefined;
 let twilioApi: TwilioApi | undefined;
 let dynamo: Promise<DynamoDbLocal> | undefined;
@@ -60,6 +62,7 @@ async function stop(code: number): Promise<never> {
     signalOffline('SIGTERM');
     const escalate = setTimeout(() => signalOffline('SIGKILL'), 2_500);
     await Promise.all(pollers.map((poller) => poller.stop().catch(() => {})));
+    await sweep?.stop().catch(() => {});
     await bus?.stop().catch(() => {});
     await Promise.allSettled([offlineGone.then(() => clearTimeout(escalate)), twilioApi?.stop(), dynamo?.then((d) => d.stop())]);
   }
@@ -190,6 +193,18 @@ async function main(): Promise<void> {
     pollers.push(poller);
   }
 
+  // The settle sweep's schedule (every minute in AWS), every LOCAL_SETTLE_SWEEP_SECONDS here.
+  const sweepSeconds = Number(process.env.LOCAL_SETTLE_SWEEP_SECONDS ?? '5') || 5;
+  sweep = startLocalSchedule({
+    lambdaPort,
+    functionName: `missed-call-ledger-${stage}-webhook`,
+    region: awsEnv.AWS_REGION,
+    accessKeyId: awsEnv.AWS_ACCESS_KEY_ID,
+    secretAccessKey: awsEnv.AWS_SECRET_ACCESS_KEY,
+    everyMs: sweepSeconds * 1000,
+    onError: (error) => console.error('settle sweep:', error instanceof Error ? error.message : error),
+  });
+
   const signedFor = publicBaseUrl === listening ? '' : `  (signed for ${publicBaseUrl})`;
   console.log(
     [
@@ -197,6 +212,8 @@ async function main(): Promise<void> {
       'Local stack ready',
       `  Status callback  POST ${listening}/twilio/call-status${signedFor}`,
       `  Dial action      POST ${listening}/twilio/dial-status${signedFor}`,
+      `  Enqueue action   POST ${listening}/twilio/queue-status${signedFor}`,
+      `  Settle sweep     every ${sweepSeconds} s (calls whose final callback never came; OUTCOME_SETTLE_SECONDS after their last)`,
       `  Contacts         the table stream, polled every 500 ms into the contacts and events${textBack ? ' and textback' : ''} Lambdas`,
       ...(textBack
         ? [

@@ -64,3 +64,22 @@ export function answeredByDialAction(params: Params, minSeconds: number, now: Da
   const resolving = params.DialCallSid || params.CallSid || '';
   return { phone, durationSeconds: duration, call: { id: resolving, at: startedAt(params, duration, now), by: 'returned-call' } };
 }
+
+/**
+ * The answered call an `<Enqueue action>` reports: an inbound caller bridged to an agent
+ * (`QueueResult` `bridged`, `redirected-from-bridged`). The callback says nothing of how long
+ * they talked, so CALLBACK_MIN_SECONDS cannot apply; it was requested when the bridge ended.
+ */
+export function answeredByQueue(params: Params, _minSeconds: number, now: Date = new Date()): AnsweredCall | undefined {
+  if (params.QueueResult !== 'bridged' && params.QueueResult !== 'redirected-from-bridged') return undefined;
+  if (params.Direction !== 'inbound') return undefined;
+  const phone = twilioE164(params.From ?? '');
+  if (phone === undefined) return undefined;
+  const waited = seconds(params.QueueTime) ?? 0;
+  // It started when the caller was taken from the queue: after the wait, before now.
+  const at = new Date(Math.min(now.getTime(), startedAtMs(params, now) + waited * 1000)).toISOString();
+  return { phone, durationSeconds: 0, call: { id: params.CallSid ?? '', at, by: 'returned-call' } };
+}
+
+/** When the caller's call started, as far as a callback tells: its Timestamp, else now. */
+const startedAtMs = (params: Params, now: Date): number => Date.parse(parseTwilioTimestamp(params.Timestamp) ?? now.toISOString());

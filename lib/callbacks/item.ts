@@ -4,6 +4,7 @@
  * what a contact's stream record says about a callback opening.
  */
 import { requireMissedStatus } from '../ledger/call-item.js';
+import { MISSED_REASONS, type MissedReason } from '../ledger/outcome.js';
 import type { MissedStatus } from '../ledger/calls.js';
 import { InvalidItemError, isOneOf, isRecord, requireNumber, requireString } from '../table/items.js';
 import { callbackShard, resolutionKey } from '../table/keys.js';
@@ -15,6 +16,7 @@ export interface OpenCallback {
   openMissedCount: number;
   lastMissedAt: string;
   lastStatus: MissedStatus;
+  lastReason: MissedReason;
   line: string;
 }
 
@@ -23,8 +25,17 @@ const openCallback = (episode: Episode): OpenCallback => ({
   openMissedCount: episode.missedCount,
   lastMissedAt: episode.lastMissedAt,
   lastStatus: episode.lastStatus,
+  lastReason: episode.lastReason,
   line: episode.line,
 });
+
+/** A stored reason, or the status it stands for (stored by version 0.1.0). */
+function reasonOr(item: Readonly<Record<string, unknown>>, name: string, status: MissedStatus): MissedReason {
+  const value = item[name];
+  if (value === undefined) return status;
+  if (!isOneOf(MISSED_REASONS, value)) throw new InvalidItemError(`${name} is not a missed-call reason`);
+  return value;
+}
 
 /** The callback attributes of a contact item. */
 export type CallbackFields = {
@@ -61,6 +72,7 @@ export function parseCallbackState(value: unknown): CallbackState {
       callSid: requireString(miss, 'callSid'),
       at: requireString(miss, 'at'),
       status: requireMissedStatus(miss, 'status'),
+      ...(miss.reason === undefined ? {} : { reason: reasonOr(miss, 'reason', 'no-answer') }),
       line: typeof miss.line === 'string' ? miss.line : '',
     };
   });
@@ -91,6 +103,7 @@ export function parseOpenCallbackItem(item: Readonly<Record<string, unknown>>): 
     openMissedCount: cb.openMissedCount,
     lastMissedAt: requireString(cb, 'lastMissedAt'),
     lastStatus: requireMissedStatus(cb, 'lastStatus'),
+    lastReason: reasonOr(cb, 'lastReason', requireMissedStatus(cb, 'lastStatus')),
   };
 }
 
@@ -140,6 +153,7 @@ export function parseResolutionSummary(item: Readonly<Record<string, unknown>>):
     lastMissedAt: requireString(r, 'lastMissedAt'),
     missedCount: requireNumber(r, 'missedCount'),
     lastStatus: requireMissedStatus(r, 'lastStatus'),
+    lastReason: reasonOr(r, 'lastReason', requireMissedStatus(r, 'lastStatus')),
     line: typeof r.line === 'string' ? r.line : '',
     resolvedAt: requireString(r, 'resolvedAt'),
     resolvedBy: r.resolvedBy,

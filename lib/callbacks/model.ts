@@ -15,6 +15,7 @@
  * a late miss older than the archive boundary no longer changes any episode.
  */
 import type { MissedStatus } from '../ledger/calls.js';
+import type { MissedReason } from '../ledger/outcome.js';
 import type { CounterReader } from '../ledger/day-counters.js';
 
 export const RESOLVED_BY = ['callback', 'returned-call', 'operator'] as const;
@@ -25,6 +26,8 @@ export interface Miss {
   callSid: string;
   at: string;
   status: MissedStatus;
+  /** Why it was missed; a miss applied by version 0.1.0 has none (its status stands for it). */
+  reason?: MissedReason;
   line: string;
 }
 
@@ -50,6 +53,7 @@ export interface Episode {
   lastMissedAt: string;
   missedCount: number;
   lastStatus: MissedStatus;
+  lastReason: MissedReason;
   line: string;
   /** The misses' CallSids, oldest first. */
   callSids: string[];
@@ -83,6 +87,7 @@ function episodeOf(misses: readonly Miss[]): Episode {
     lastMissedAt: last.at,
     missedCount: sorted.length,
     lastStatus: last.status,
+    lastReason: last.reason ?? last.status,
     line,
     callSids: sorted.map((miss) => miss.callSid),
   };
@@ -267,4 +272,13 @@ export function callbackDayCounts(count: CounterReader): DayCallbackCounts {
     secondsToCallback: count('callbacks:secondsToCallback'),
     ttc: Object.fromEntries([...TTC_BOUNDS.map(String), 'inf'].map((bound) => [bound, count(`callbacks:ttc:${bound}`)])),
   };
+}
+
+/**
+ * The state without one miss (a call first decided missed that turned out answered). Its
+ * episodes and counters are recomputed from what is left; a miss already archived stays counted.
+ */
+export function removeMiss(state: CallbackState, callSid: string): CallbackState {
+  if (!state.misses.some((miss) => miss.callSid === callSid)) return state;
+  return { ...state, misses: state.misses.filter((miss) => miss.callSid !== callSid) };
 }

@@ -23,6 +23,8 @@ export type Contact = {
   lastCallSid: string;
   lastStatus: MissedStatus;
   createdAt: string;
+  /** The day whose `contactsCreated` counted it (its first miss's day). */
+  createdDay?: string;
   updatedAt: string;
   /** The newest missed calls' root CallSids (at most {@link RECENT_CALLS}), newest first. */
   recentCallSids: string[];
@@ -53,6 +55,7 @@ export function parseContact(item: Readonly<Record<string, unknown>>): Contact {
     type: 'contact',
     statusCounts,
     createdAt: requireString(item, 'createdAt'),
+    ...(typeof item.createdDay === 'string' ? { createdDay: item.createdDay } : {}),
     updatedAt: requireString(item, 'updatedAt'),
     recentCallSids: strings(item.recentCallSids),
     gsi1pk: requireString(item, 'gsi1pk'),

@@ -1,14 +1,16 @@
 /**
- * Contacts: one per missed caller's number, updated exactly once per missed call. The call
- * item carries the "applied" mark, set in the SAME transaction as the contact write, so a
- * replayed stream record, batch or retry changes nothing.
+ * Contacts: one per missed caller's number, updated exactly once per missed call, and taken back
+ * exactly once when a call first decided missed turns out answered. The call item carries the
+ * "applied" mark (`contactApplied`), set or removed in the SAME transaction as the contact write
+ * and only while the item still asks for that work (`contactPending` as read), so a replayed
+ * stream record, batch or retry changes nothing.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { callbackFields } from '../callbacks/item.js';
-import { addMiss, counterDelta, EMPTY_STATE, mergeCounters, type ResolvingCall } from '../callbacks/model.js';
+import { addMiss, counterDelta, EMPTY_STATE, mergeCounters, removeMiss, type ResolvingCall } from '../callbacks/model.js';
 import { dayUpdates, resolutionChanges, resolutionWrites } from '../callbacks/store.js';
-import type { PendingCall } from '../ledger/call-item.js';
+import type { ContactWork, PendingCall } from '../ledger/call-item.js';
 import { addToDay, ones } from '../ledger/day-counters.js';
 import { callerId } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
@@ -22,7 +24,11 @@ export type ApplyOutcome =
   | { outcome: 'applied'; contact: string; missedCount: number }
   /** The caller has no callable number: counted under `anonymous` on the day's counters. */
   | { outcome: 'anonymous'; reason: string }
-  /** Applied before (a replay), or the call item is gone (TTL): nothing changed. */
+  /** A miss taken back: the call turned out answered (or not a callback's miss). */
+  | { outcome: 'retracted'; contact: string; missedCount: number }
+  /** The call's mark only (an outcome that came and went before the contact saw it). */
+  | { outcome: 'cleared' }
+  /** Applied before (a replay), or the call item is gone (TTL) or asks for newer work: nothing changed. */
   | { outcome: 'already-applied' };
 
 /**
@@ -52,6 +58,7 @@ export function nextContact(
     lastCallSid: isLatest ? call.rootCallSid : existing.lastCallSid,
     lastStatus: isLatest ? call.status : existing.lastStatus,
     createdAt: existing?.createdAt ?? now,
+    createdDay: existing?.createdDay ?? call.day,
     updatedAt: now,
     recentCallSids: recent,
     gsi1pk: contactShard(phone),
@@ -61,15 +68,44 @@ export function nextContact(
       phone,
       addMiss(
         existing?.callbacks ?? EMPTY_STATE,
-        { callSid: call.rootCallSid, at: call.occurredAt, status: call.status, line: call.line },
+        { callSid: call.rootCallSid, at: call.occurredAt, status: call.status, reason: call.reason, line: call.line },
         reached,
       ),
     ),
   };
 }
 
+/** The contact without one miss; undefined when it has no miss left. */
+export function withoutMiss(existing: Contact, call: PendingCall, now: string): Contact | undefined {
+  const missedCount = existing.missedCount - 1;
+  if (missedCount <= 0) return undefined;
+  const statusCounts = { ...existing.statusCounts };
+  const n = (statusCounts[call.status] ?? 0) - 1;
+  if (n > 0) statusCounts[call.status] = n;
+  else delete statusCounts[call.status];
+  const callbacks = removeMiss(existing.callbacks, call.rootCallSid);
+  // The latest miss left, where the callback facts still hold it.
+  const latest = [...callbacks.misses].sort((a, b) => (a.at < b.at ? 1 : -1))[0];
+  const wasLatest = existing.lastCallSid === call.rootCallSid;
+  const lastMissedAt = wasLatest && latest !== undefined ? latest.at : existing.lastMissedAt;
+  return {
+    ...existing,
+    missedCount,
+    statusCounts,
+    lastMissedAt,
+    lastCallSid: wasLatest && latest !== undefined ? latest.callSid : existing.lastCallSid,
+    lastStatus: wasLatest && latest !== undefined ? latest.status : existing.lastStatus,
+    recentCallSids: existing.recentCallSids.filter((sid) => sid !== call.rootCallSid),
+    updatedAt: now,
+    gsi1sk: contactSortKey(lastMissedAt, existing.phone),
+    version: existing.version + 1,
+    ...callbackFields(existing.phone, callbacks),
+  };
+}
+
 export interface ContactsStore {
-  apply(call: PendingCall, now?: Date): Promise<ApplyOutcome>;
+  /** Does the contact work a call item asks for: apply a miss, take one back, or clear the mark. */
+  apply(work: ContactWork, now?: Date): Promise<ApplyOutcome>;
 }
 
 export interface ContactsStoreOptions {
@@ -91,7 +127,9 @@ export function createContactsStore(client: DynamoDBDocumentClient, options: Con
 
   /** Calls that reached the number since a late miss; a failed check opens the callback without it. */
   async function reachedFor(phone: string, call: PendingCall, now: string): Promise<ResolvingCall[]> {
-    if (options.reachedSince === undefined || Date.parse(now) - Date.parse(call.occurredAt) <= lateAfterMs) return [];
+    // The reconciliation looked already, in the calls it listed: Twilio is not asked again.
+    if (call.reached !== undefined) return call.reached.map((r) => ({ id: r.id, at: r.at, by: r.by }));
+    if (options.reachedSince === undefined || Date.parse(now) - Date.parse(call.knownAt) <= lateAfterMs) return [];
     try {
       return await options.reachedSince(phone, new Date(call.occurredAt));
     } catch (error) {
@@ -102,28 +140,80 @@ export function createContactsStore(client: DynamoDBDocumentClient, options: Con
   const maxAttempts = options.maxAttempts ?? 8;
   const sleep = options.sleep ?? defaultSleep;
 
-  /** Marks the call applied, only if it exists and was not applied before. */
-  const markApplied = (call: PendingCall, now: string, outcome: string) => ({
-    Update: {
-      TableName: tableName,
-      Key: { pk: callKey(call.rootCallSid) },
-      UpdateExpression: 'SET contactAppliedAt = :now, contactOutcome = :outcome',
-      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(contactAppliedAt)',
-      ExpressionAttributeValues: { ':now': now, ':outcome': outcome },
-    },
+  /**
+   * Marks the call applied (or no more applied), only while it asks for that work: its
+   * `contactPending` as read, or for a 0.1.0 item, not applied before.
+   */
+  const mark = (call: PendingCall, now: string, applied: string | undefined) => ({
+    Update:
+      call.token === undefined
+        ? {
+            TableName: tableName,
+            Key: { pk: callKey(call.rootCallSid) },
+            UpdateExpression: 'SET contactAppliedAt = :now, contactOutcome = :outcome, contactApplied = :outcome',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(contactAppliedAt)',
+            ExpressionAttributeValues: { ':now': now, ':outcome': applied },
+          }
+        : {
+            TableName: tableName,
+            Key: { pk: callKey(call.rootCallSid) },
+            UpdateExpression:
+              applied === undefined
+                ? 'REMOVE contactPending, contactApplied, contactAppliedAt, contactOutcome'
+                : 'SET contactApplied = :applied, contactAppliedAt = :now REMOVE contactPending',
+            ConditionExpression: 'contactPending = :token',
+            ExpressionAttributeValues: { ':token': call.token, ...(applied === undefined ? {} : { ':applied': applied, ':now': now }) },
+          },
   });
 
   /** +1 on one counter of a day's counters item (GET /stats reads them). */
-  const countOnDay = (call: PendingCall, counter: 'anonymous' | 'contactsCreated', now: string) => ({
-    Update: addToDay(tableName, call.day, ones(counter), now, call.rootCallSid),
+  const countOnDay = (call: PendingCall, counter: 'anonymous' | 'contactsCreated', now: string, n = 1) => ({
+    Update: addToDay(tableName, call.day, new Map([[counter, n]]), now, call.rootCallSid),
   });
 
+  async function retract(call: PendingCall, now: string): Promise<ApplyOutcome> {
+    const id = callerId(call.customer);
+    if (id.kind === 'anonymous' || call.applied?.startsWith('anonymous:')) {
+      await client.send(new TransactWriteCommand({ TransactItems: [mark(call, now, undefined), countOnDay(call, 'anonymous', now, -1)] }));
+      return { outcome: 'retracted', contact: 'anonymous', missedCount: 0 };
+    }
+    const read = await client.send(new GetCommand({ TableName: tableName, Key: { pk: contactKey(id.e164) }, ConsistentRead: true }));
+    const existing = read.Item === undefined ? undefined : parseContact(read.Item);
+    if (existing === undefined) {
+      await client.send(new TransactWriteCommand({ TransactItems: [mark(call, now, undefined)] }));
+      return { outcome: 'retracted', contact: contactKey(id.e164), missedCount: 0 };
+    }
+    const next = withoutMiss(existing, call, now);
+    const before = existing.callbacks;
+    const after = next?.callbacks ?? EMPTY_STATE;
+    const counters = counterDelta(before, after);
+    // A contact left with no miss goes, and with it the count of its creation on the day it was made.
+    if (next === undefined) {
+      mergeCounters(counters, new Map([[existing.createdDay ?? existing.createdAt.slice(0, 10), new Map([['contactsCreated', -1]])]]));
+    }
+    const guard = { ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': existing.version } };
+    await client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          mark(call, now, undefined),
+          next === undefined
+            ? { Delete: { TableName: tableName, Key: { pk: existing.pk }, ...guard } }
+            : { Put: { TableName: tableName, Item: next, ...guard } },
+          ...dayUpdates(tableName, counters, now, call.rootCallSid),
+          ...resolutionWrites(tableName, id.e164, resolutionChanges(before, after)),
+        ],
+      }),
+    );
+    return { outcome: 'retracted', contact: existing.pk, missedCount: next?.missedCount ?? 0 };
+  }
+
   async function attempt(call: PendingCall, now: string, reached: (phone: string) => Promise<ResolvingCall[]>): Promise<ApplyOutcome> {
+    if (call.action === 'retract') return retract(call, now);
     const id = callerId(call.customer);
     if (id.kind === 'anonymous') {
       await client.send(
         new TransactWriteCommand({
-          TransactItems: [markApplied(call, now, `anonymous:${id.reason}`), countOnDay(call, 'anonymous', now)],
+          TransactItems: [mark(call, now, `anonymous:${id.reason}`), countOnDay(call, 'anonymous', now)],
         }),
       );
       return { outcome: 'anonymous', reason: id.reason };
@@ -139,7 +229,7 @@ export function createContactsStore(client: DynamoDBDocumentClient, options: Con
     await client.send(
       new TransactWriteCommand({
         TransactItems: [
-          markApplied(call, now, `contact:${id.e164}`),
+          mark(call, now, `contact:${id.e164}:${call.status}`),
           {
             Put: {
               TableName: tableName,
@@ -157,8 +247,28 @@ export function createContactsStore(client: DynamoDBDocumentClient, options: Con
     return { outcome: 'applied', contact: next.pk, missedCount: next.missedCount };
   }
 
+  async function clear(rootCallSid: string, token: string): Promise<ApplyOutcome> {
+    try {
+      await client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { pk: callKey(rootCallSid) },
+          UpdateExpression: 'REMOVE contactPending',
+          ConditionExpression: 'contactPending = :token',
+          ExpressionAttributeValues: { ':token': token },
+        }),
+      );
+      return { outcome: 'cleared' };
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return { outcome: 'already-applied' };
+      throw new TableUnavailableError('The call could not be updated', { cause: error });
+    }
+  }
+
   return {
-    async apply(call, now = new Date()) {
+    async apply(work, now = new Date()) {
+      if (work.action === 'clear') return clear(work.rootCallSid, work.token);
+      const call = work;
       // Asked at most once per apply, whatever the retries.
       let asked: Promise<ResolvingCall[]> | undefined;
       const reached = (phone: string) => {

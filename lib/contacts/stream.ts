@@ -12,6 +12,8 @@ import type { ContactsStore } from './store.js';
 
 export interface BatchSummary {
   applied: number;
+  /** Misses taken back: calls first decided missed that turned out answered. */
+  retracted: number;
   anonymous: number;
   alreadyApplied: number;
   skipped: number;
@@ -26,19 +28,21 @@ async function processRecord(record: DynamoDBRecord, store: ContactsStore, summa
     summary.skipped += 1;
     return;
   }
-  const call = parsePendingCall(fromImage(image));
-  if (call === undefined) {
+  const work = parsePendingCall(fromImage(image));
+  if (work === undefined) {
     summary.skipped += 1;
     return;
   }
-  const result = await store.apply(call);
+  const result = await store.apply(work);
   if (result.outcome === 'applied') summary.applied += 1;
   else if (result.outcome === 'anonymous') summary.anonymous += 1;
+  else if (result.outcome === 'retracted') summary.retracted += 1;
+  else if (result.outcome === 'cleared') summary.skipped += 1;
   else summary.alreadyApplied += 1;
   logger.info('Contact work done', {
-    callSid: call.rootCallSid,
-    customer: maskPhone(call.customer),
-    status: call.status,
+    callSid: work.rootCallSid,
+    action: work.action,
+    ...(work.action === 'clear' ? {} : { customer: maskPhone(work.customer), status: work.status, reason: work.reason }),
     outcome: result.outcome,
     ...(result.outcome === 'applied' ? { missedCount: result.missedCount } : {}),
     ...(result.outcome === 'anonymous' ? { reason: result.reason } : {}),
@@ -50,7 +54,7 @@ export async function processContactsBatch(
   records: readonly DynamoDBRecord[],
   store: ContactsStore,
 ): Promise<DynamoDBBatchResponse & { summary: BatchSummary }> {
-  const summary: BatchSummary = { applied: 0, anonymous: 0, alreadyApplied: 0, skipped: 0, failed: 0 };
+  const summary: BatchSummary = { applied: 0, retracted: 0, anonymous: 0, alreadyApplied: 0, skipped: 0, failed: 0 };
   const { batchItemFailures } = await processStreamBatch(records, (record) => processRecord(record, store, summary), {
     mode: 'each',
     failure: 'Stream record failed',

@@ -3,7 +3,9 @@
  * per item change, with a stable `id` (the same fact always has the same id, so a consumer can
  * drop the rare re-delivery):
  *
- * - `Missed call recorded`: a call item inserted (id `missed-call-recorded:<root CallSid>`);
+ * - `Missed call recorded`: a call decided missed and counted (id `missed-call-recorded:<root CallSid>`);
+ * - `Outcome corrected`: a counted miss that later evidence changed: answered after all, or
+ *   missed for another reason (id `outcome-corrected:<root CallSid>:<what it counts as now>`);
  * - `Callback opened`: a contact whose open callback appears, or starts later than before (the
  *   earlier one was resolved) (id `callback-opened:<phone>:<openSince>`);
  * - `Callback resolved`: a resolution item written or changed (id
@@ -13,13 +15,13 @@
  */
 
 import { callbackOpening, parseResolutionSummary } from '../callbacks/item.js';
-import { parseCallFact } from '../ledger/call-item.js';
+import { isCountedMiss, parseCallFact } from '../ledger/call-item.js';
 import { maskPhone } from '../phone/phone.js';
 import { readable } from '../table/items.js';
 import { parseTextBackRecord } from '../textback/item.js';
 
 export const EVENT_SOURCE = 'missed-call-ledger';
-export const DETAIL_TYPES = ['Missed call recorded', 'Callback opened', 'Callback resolved', 'Text-back sent'] as const;
+export const DETAIL_TYPES = ['Missed call recorded', 'Outcome corrected', 'Callback opened', 'Callback resolved', 'Text-back sent'] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 
 export interface LedgerEvent {
@@ -34,11 +36,37 @@ type Image = Readonly<Record<string, unknown>> | undefined;
 /** Each item read by its owner's codec; an item that cannot be read makes no event (a warning is logged). */
 export function eventsOf(eventName: string | undefined, oldImage: Image, newImage: Image): LedgerEvent[] {
   if (newImage === undefined || eventName === 'REMOVE') return [];
-  if (newImage.type === 'call' && eventName === 'INSERT') {
+  if (newImage.type === 'call') {
+    const was = isCountedMiss(oldImage);
+    const is = isCountedMiss(newImage);
+    if (!was && !is) return [];
     const call = readable(() => parseCallFact(newImage), 'call item');
     if (call === undefined) return [];
-    const id = `missed-call-recorded:${call.callSid}`;
-    return [{ id, detailType: 'Missed call recorded', detail: { id, ...call } }];
+    if (!was) {
+      const id = `missed-call-recorded:${call.callSid}`;
+      return [{ id, detailType: 'Missed call recorded', detail: { id, ...call } }];
+    }
+    const counted = typeof newImage.countedAs === 'string' ? newImage.countedAs : 'none';
+    if (is && counted === oldImage?.countedAs) return [];
+    const before = oldImage === undefined ? undefined : readable(() => parseCallFact(oldImage), 'call item');
+    const id = `outcome-corrected:${call.callSid}:${counted}`;
+    const outcome = typeof newImage.outcome === 'string' ? newImage.outcome : 'missed';
+    return [
+      {
+        id,
+        detailType: 'Outcome corrected',
+        detail: {
+          id,
+          callSid: call.callSid,
+          outcome,
+          ...(is ? { reason: call.reason, status: call.status, afterHours: call.afterHours === true } : {}),
+          was: { outcome: 'missed', reason: before?.reason, status: before?.status },
+          customer: call.customer,
+          line: call.line,
+          day: before?.day ?? call.day,
+        },
+      },
+    ];
   }
   if (newImage.type === 'contact') {
     const opening = callbackOpening(oldImage, newImage);

@@ -1,13 +1,44 @@
 /**
- * The call item (`CALL#<root CallSid>`): its shape, the item a missed call becomes, the readers
- * of its projections, the one transaction that records it with its day's counters, and the
- * counters it owns (`total`, `status:<s>`, `source:<s>`).
+ * The call item (`CALL#<root CallSid>`): the evidence about one root call as it arrives, and the
+ * outcome decided from it (lib/ledger/outcome.ts), with what the day counters hold for it.
+ *
+ * - Evidence: one attribute per fact, so that any order of deliveries writes the same item:
+ *   `leg#<CallSid>` (a `<Dial>` leg's final status, `:machine` when a machine answered it),
+ *   `dial#<DialCallSid|->` (a Dial action's `DialCallStatus`), `queue#<QueueSid>` (`QueueResult`
+ *   and `:QueueTime`), `rootStatus`/`rootDuration` (the root's own end), `endedAt` (the call is
+ *   known to have ended), and `ev`, a counter of evidence writes (the decision's guard).
+ * - Outcome: `outcome` (`answered`, `missed`, `not-missed`; absent while undecided), with a miss's
+ *   `reason`, `status`, `afterHours`, `day`, `occurredAt`, `source` (what decided it).
+ * - `countedAs`: what the day counters hold for the call (`<day>|<status>|<source>|<reason>|<0|1>`).
+ *   Every change of it is written in ONE transaction with the counters' difference, so the
+ *   counters stay exact through duplicates and corrections.
+ * - Contact work: `contactPending` while the contact must catch up with the outcome (the contacts
+ *   function's filter), `contactApplied` what it applied (`contact:<E.164>` or `anonymous:<why>`).
+ * - While undecided, the settle index keys (gsi1: `SETTLE#<n>`, the instant it settles).
+ *
+ * Items written by version 0.1.0 (a missed call put whole by the first callback that looked
+ * unanswered: `status`, `source`, no `outcome`) read as decided misses counted as
+ * `<day>|<status>|<source>|-|0`, with `contactAppliedAt` as their contact mark.
  */
-import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { InvalidItemError, isOneOf, requireString, strings } from '../table/items.js';
-import { callKey, callSidOfKey } from '../table/keys.js';
-import { MISSED_STATUSES, type MissedCall, type MissedStatus, type Source, sourceOf } from './calls.js';
-import { addToDay, type CounterReader, ones } from './day-counters.js';
+import { callKey, callSidOfKey, settleShard } from '../table/keys.js';
+import { type CallReport, customerNumber, type Reach, type Evidence, lineNumber, MISSED_STATUSES, type MissedStatus, NO_FACTS, SOURCES, type Source, sourceOf } from './calls.js';
+import { addToDay, type CounterReader } from './day-counters.js';
+import {
+  type CallFacts,
+  MISSED_REASONS,
+  type MissedReason,
+  type Outcome,
+  opensCallback,
+  QUEUE_RESULTS,
+  type QueueResult,
+  TERMINAL_STATUSES,
+  type TerminalStatus,
+} from './outcome.js';
+import { DIAL_CALL_STATUSES, type DialCallStatus } from '../twilio/call-status.js';
+
+const DAY_SECONDS = 86_400;
 
 export function isMissedStatus(value: unknown): value is MissedStatus {
   return isOneOf(MISSED_STATUSES, value);
@@ -20,185 +51,454 @@ export function requireMissedStatus(item: Readonly<Record<string, unknown>>, nam
   return value;
 }
 
-const DAY_SECONDS = 86_400;
+/** A miss's reason as stored; a 0.1.0 item has none and reads as its status. */
+export function reasonOf(item: Readonly<Record<string, unknown>>): MissedReason {
+  const reason = item.reason;
+  if (isOneOf(MISSED_REASONS, reason)) return reason;
+  if (reason === undefined) return requireMissedStatus(item, 'status');
+  throw new InvalidItemError('reason is not a missed-call reason');
+}
 
-/** A call item as stored; `legSids` is a string set, `expiresAt` the TTL attribute. */
-export type CallItem = Omit<MissedCall, 'rootCallSid' | 'legCallSids'> & {
-  pk: string;
-  type: 'call';
-  /** The root CallSid. */
-  callSid: string;
-  legSids: Set<string>;
-  /** When the call happened as far as known: start, else Twilio's report, else recording time. */
-  occurredAt: string;
-  recordedAt: string;
-  /** The UTC day of `occurredAt`, whose counters the call is counted on. */
-  day: string;
-  expiresAt: number;
-};
+// ---- evidence -----------------------------------------------------------------------------------
 
-/** The item a missed call becomes. */
-export function callItem(call: MissedCall, recordedAt: Date, retentionDays: number): CallItem {
-  const recorded = recordedAt.toISOString();
-  const occurredAt = call.startedAt ?? call.reportedAt ?? recorded;
+const LEG = 'leg#';
+const DIAL = 'dial#';
+const QUEUE = 'queue#';
+
+/** The attribute one piece of evidence is stored in, and its value. */
+function evidenceAttribute(e: Evidence): [string, string | number][] {
+  if (e.kind === 'leg') return [[`${LEG}${e.legSid}`, e.machine ? `${e.status}:machine` : e.status]];
+  if (e.kind === 'dial') return [[`${DIAL}${e.dialSid ?? '-'}`, e.status]];
+  if (e.kind === 'queue') return [[`${QUEUE}${e.queueSid}`, e.seconds === undefined ? e.result : `${e.result}:${e.seconds}`]];
+  return [['rootStatus', e.status], ...(e.durationSeconds === undefined ? [] : ([['rootDuration', e.durationSeconds]] as [string, number][]))];
+}
+
+/** The facts of a call item. @throws InvalidItemError when an evidence attribute is malformed. */
+export function factsOf(item: Readonly<Record<string, unknown>>): CallFacts {
+  const legs = new Map<string, { status: TerminalStatus; machine: boolean }>();
+  const dials = new Map<string, DialCallStatus>();
+  const queues = new Map<string, { result: QueueResult; seconds: number | undefined }>();
+  for (const [name, value] of Object.entries(item)) {
+    if (typeof value !== 'string') continue;
+    if (name.startsWith(LEG)) {
+      const [status, machine] = value.split(':');
+      if (!isOneOf(TERMINAL_STATUSES, status)) throw new InvalidItemError('a leg status is malformed');
+      legs.set(name.slice(LEG.length), { status, machine: machine === 'machine' });
+    } else if (name.startsWith(DIAL)) {
+      if (!isOneOf(DIAL_CALL_STATUSES, value)) throw new InvalidItemError('a Dial status is malformed');
+      dials.set(name.slice(DIAL.length), value);
+    } else if (name.startsWith(QUEUE)) {
+      const [result, time] = value.split(':');
+      if (!isOneOf(QUEUE_RESULTS, result)) throw new InvalidItemError('a queue result is malformed');
+      queues.set(name.slice(QUEUE.length), { result, seconds: time === undefined ? undefined : Number(time) });
+    }
+  }
+  const rootStatus = item.rootStatus;
+  const root = isOneOf(TERMINAL_STATUSES, rootStatus)
+    ? { status: rootStatus, durationSeconds: typeof item.rootDuration === 'number' ? item.rootDuration : undefined }
+    : NO_FACTS.root;
+  return { legs, dials, queues, root, ended: typeof item.endedAt === 'string' };
+}
+
+/** What the ledger needs to know of a call item, read field by field. */
+export interface CallRecord {
+  rootCallSid: string;
+  facts: CallFacts;
+  /** Evidence writes so far (the decision's guard); 0 for a 0.1.0 item. */
+  ev: number;
+  outcome: Outcome['outcome'];
+  countedAs: string | undefined;
+  /** What decided it (kept through re-decisions). */
+  source: Source | undefined;
+  customer: string | undefined;
+  line: string | undefined;
+  direction: string | undefined;
+  startedAt: string | undefined;
+  firstEvidenceAt: string | undefined;
+  lastEvidenceAt: string | undefined;
+  endedAt: string | undefined;
+  decidedAt: string | undefined;
+  /** In the settle index (undecided, or its evidence changed since the decision). */
+  settling: boolean;
+  contactApplied: string | undefined;
+  contactPending: string | undefined;
+  /** Written by version 0.1.0: a whole missed call, decided by its first unanswered callback. */
+  legacy: boolean;
+}
+
+const str = (item: Readonly<Record<string, unknown>>, name: string): string | undefined =>
+  typeof item[name] === 'string' && item[name] !== '' ? (item[name] as string) : undefined;
+
+/** @throws InvalidItemError when the item is not a call item this code can read. */
+export function parseCallRecord(item: Readonly<Record<string, unknown>>): CallRecord {
+  if (item.type !== 'call') throw new InvalidItemError('not a call item');
+  const rootCallSid = requireString(item, 'callSid');
+  const legacy = item.outcome === undefined && item.status !== undefined;
+  const outcome = legacy ? 'missed' : isOneOf(['answered', 'missed', 'not-missed'] as const, item.outcome) ? item.outcome : 'undecided';
+  const source = item.source === undefined ? undefined : sourceOf(item.source);
+  if (item.source !== undefined && source === undefined) throw new InvalidItemError('source is not a known source');
+  const legacyCounted = legacy ? `${requireString(item, 'day')}|${requireMissedStatus(item, 'status')}|${String(item.source)}|-|0` : undefined;
+  const legacyContact = legacy && typeof item.contactAppliedAt === 'string' ? (str(item, 'contactOutcome') ?? 'contact:') : undefined;
   return {
-    pk: callKey(call.rootCallSid),
-    type: 'call',
-    callSid: call.rootCallSid,
-    legSids: new Set(call.legCallSids),
-    accountSid: call.accountSid,
-    status: call.status,
-    direction: call.direction,
-    from: call.from,
-    to: call.to,
-    customer: call.customer,
-    line: call.line,
-    source: call.source,
-    startedAt: call.startedAt,
-    reportedAt: call.reportedAt,
-    occurredAt,
-    recordedAt: recorded,
-    day: occurredAt.slice(0, 10),
-    // TTL: DynamoDB deletes the item (within a day or two) after this epoch second.
-    expiresAt: Math.floor(recordedAt.getTime() / 1000) + retentionDays * DAY_SECONDS,
+    rootCallSid,
+    facts: factsOf(item),
+    ev: typeof item.ev === 'number' ? item.ev : 0,
+    outcome,
+    countedAs: str(item, 'countedAs') ?? legacyCounted,
+    source,
+    customer: str(item, 'customer'),
+    line: str(item, 'line'),
+    direction: str(item, 'direction'),
+    startedAt: str(item, 'startedAt'),
+    firstEvidenceAt: str(item, 'firstEvidenceAt') ?? str(item, 'occurredAt'),
+    lastEvidenceAt: str(item, 'lastEvidenceAt'),
+    endedAt: str(item, 'endedAt'),
+    decidedAt: str(item, 'decidedAt'),
+    settling: typeof item.gsi1pk === 'string',
+    contactApplied: str(item, 'contactApplied') ?? legacyContact,
+    contactPending: str(item, 'contactPending'),
+    legacy,
   };
 }
+
+export interface EvidenceWriteOptions {
+  tableName: string;
+  retentionDays: number;
+  /** When the call settles if no more evidence comes (undefined: the write leaves the settle keys alone). */
+  settleAt: Date | undefined;
+  /** Also record the call as answered (no counters to change: only while nothing is counted). */
+  answered: boolean;
+}
+
+/**
+ * The one write that records a report's evidence (idempotent: a repeated report sets the same
+ * attributes), returning the whole item. The root's numbers are kept from the first report that
+ * has them. With `answered`, it also decides the call answered, on condition that nothing is
+ * counted for it (a counted miss needs a correction instead: the caller writes without `answered`).
+ */
+export function evidenceUpdate(report: CallReport, now: Date, options: EvidenceWriteOptions): UpdateCommandInput {
+  const names: Record<string, string> = { '#type': 'type' };
+  const values: Record<string, unknown> = {
+    ':call': 'call',
+    ':root': report.rootCallSid,
+    ':account': report.accountSid,
+    ':now': now.toISOString(),
+    ':first': report.reportedAt ?? now.toISOString(),
+    ':ttl': Math.floor(now.getTime() / 1000) + options.retentionDays * DAY_SECONDS,
+    ':one': 1,
+  };
+  const sets = [
+    '#type = :call',
+    'callSid = :root',
+    'accountSid = if_not_exists(accountSid, :account)',
+    'firstEvidenceAt = if_not_exists(firstEvidenceAt, :first)',
+    'lastEvidenceAt = :now',
+    'recordedAt = if_not_exists(recordedAt, :now)',
+    // TTL: DynamoDB deletes the item (within a day or two) after this epoch second.
+    'expiresAt = if_not_exists(expiresAt, :ttl)',
+  ];
+  const keep = (name: string, value: string | undefined) => {
+    if (value === undefined) return;
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+    sets.push(`#${name} = if_not_exists(#${name}, :${name})`);
+  };
+  if (report.root !== undefined) {
+    keep('direction', report.root.direction || undefined);
+    keep('from', report.root.from || undefined);
+    keep('to', report.root.to || undefined);
+    keep('customer', customerNumber(report.root));
+    keep('line', lineNumber(report.root));
+  }
+  keep('startedAt', report.startedAt);
+  if (report.reached !== undefined) {
+    values[':reached'] = JSON.stringify(report.reached);
+    sets.push('reached = :reached');
+  }
+  report.evidence.flatMap(evidenceAttribute).forEach(([name, value], i) => {
+    names[`#e${i}`] = name;
+    values[`:e${i}`] = value;
+    sets.push(`#e${i} = :e${i}`);
+  });
+  if (report.ends) sets.push('endedAt = if_not_exists(endedAt, :now)');
+  const removes: string[] = [];
+  let condition: string | undefined;
+  if (options.answered) {
+    values[':answered'] = 'answered';
+    sets.push('outcome = :answered', 'decidedAt = if_not_exists(decidedAt, :now)');
+    removes.push('gsi1pk', 'gsi1sk');
+    condition = 'attribute_not_exists(countedAs) AND attribute_not_exists(#status)';
+    names['#status'] = 'status';
+  } else if (options.settleAt !== undefined) {
+    values[':settlePk'] = settleShard(report.rootCallSid);
+    values[':settleAt'] = options.settleAt.toISOString();
+    sets.push('gsi1pk = :settlePk', 'gsi1sk = :settleAt');
+  }
+  const adds = ['ev :one'];
+  if (report.legCallSids.length > 0) {
+    values[':legs'] = new Set(report.legCallSids);
+    adds.push('legSids :legs');
+  }
+  return {
+    TableName: options.tableName,
+    Key: { pk: callKey(report.rootCallSid) },
+    UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ...(condition === undefined ? {} : { ConditionExpression: condition }),
+    ReturnValues: 'ALL_NEW',
+  };
+}
+
+// ---- what the counters hold -----------------------------------------------------------------
+
+/** What the day counters hold for a counted miss. */
+export interface Counted {
+  day: string;
+  status: MissedStatus;
+  source: Source | string;
+  /** `-` for a 0.1.0 item, counted without a reason. */
+  reason: MissedReason | '-';
+  afterHours: boolean;
+}
+
+export const countedKey = (c: Counted): string => `${c.day}|${c.status}|${c.source}|${c.reason}|${c.afterHours ? 1 : 0}`;
+
+export function parseCounted(key: string): Counted {
+  const [day = '', status, source = '', reason, afterHours] = key.split('|');
+  if (!isMissedStatus(status) || !(reason === '-' || isOneOf(MISSED_REASONS, reason)) || day === '') {
+    throw new InvalidItemError('countedAs is malformed');
+  }
+  return { day, status, source, reason, afterHours: afterHours === '1' };
+}
+
+/** The counters one counted miss adds: `total`, `status:`, `source:`, `reason:`, `afterHours`. */
+export function missedCallCounters(c: Counted): Map<string, number> {
+  const counters = new Map<string, number>([
+    ['total', 1],
+    [`status:${c.status}`, 1],
+    [`source:${c.source}`, 1],
+  ]);
+  if (c.reason !== '-') counters.set(`reason:${c.reason}`, 1);
+  if (c.afterHours) counters.set('afterHours', 1);
+  return counters;
+}
+
+/** The counters' updates that move a call from what was counted to what is to be counted. */
+export function countChange(tableName: string, before: string | undefined, after: string | undefined, now: string, seed: string) {
+  const byDay = new Map<string, Map<string, number>>();
+  const add = (key: string | undefined, sign: number) => {
+    if (key === undefined) return;
+    const counted = parseCounted(key);
+    const counters = byDay.get(counted.day) ?? new Map<string, number>();
+    for (const [name, n] of missedCallCounters(counted)) counters.set(name, (counters.get(name) ?? 0) + sign * n);
+    byDay.set(counted.day, counters);
+  };
+  add(before, -1);
+  add(after, 1);
+  return [...byDay]
+    .map(([day, counters]) => [day, new Map([...counters].filter(([, n]) => n !== 0))] as const)
+    .filter(([, counters]) => counters.size > 0)
+    .map(([day, counters]) => ({ Update: addToDay(tableName, day, counters, now, seed) }));
+}
+
+/** What the call counters of a day say. */
+export interface CallDayCounts {
+  totals: { total: number } & Record<MissedStatus, number>;
+  bySource: Record<Source, number>;
+  byReason: Record<MissedReason, number>;
+  /** Misses outside BUSINESS_HOURS (when set). */
+  afterHours: number;
+}
+
+export function callDayCounts(count: CounterReader): CallDayCounts {
+  const status = (s: MissedStatus) => count(`status:${s}`);
+  const bySource = {} as Record<Source, number>;
+  for (const source of SOURCES) bySource[source] = count(`source:${source}`);
+  // Counted as `source:webhook` by version 0.1.0.
+  bySource['status-callback'] += count('source:webhook');
+  const byReason = {} as Record<MissedReason, number>;
+  for (const reason of MISSED_REASONS) byReason[reason] = count(`reason:${reason}`);
+  return {
+    totals: { total: count('total'), 'no-answer': status('no-answer'), busy: status('busy'), failed: status('failed'), canceled: status('canceled') },
+    bySource,
+    byReason,
+    afterHours: count('afterHours'),
+  };
+}
+
+// ---- the contacts' view -----------------------------------------------------------------------
+
+/** A miss the contacts function applies to its caller's contact, or takes back from it. */
+export interface PendingCall {
+  rootCallSid: string;
+  /** `apply`: the call is a miss the contact does not have yet; `retract`: the contact has a miss that is no more. */
+  action: 'apply' | 'retract';
+  customer: string;
+  /** The Twilio number the customer tried; '' when unknown. */
+  line: string;
+  /** The miss's status (for `retract`: as it was applied). */
+  status: MissedStatus;
+  reason: MissedReason;
+  occurredAt: string;
+  day: string;
+  /** When the miss could first be known (its decision; its last evidence when it settled): a later apply asks Twilio. */
+  knownAt: string;
+  /** The token of the work asked for (`contactPending`); undefined for a 0.1.0 item. */
+  token: string | undefined;
+  /** What the contacts function applied before (`contact:<E.164>:<status>`, `anonymous:<why>`). */
+  applied: string | undefined;
+  /** The reconciliation's answered calls with the number since the miss; undefined: not looked for. */
+  reached: Reach[] | undefined;
+}
+
+/** The reaches a call item carries (`reached`, JSON), or undefined when none were looked for. */
+function parseReached(value: unknown): Reach[] | undefined {
+  if (typeof value !== 'string') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidItemError('reached is malformed');
+  }
+  if (!Array.isArray(parsed)) throw new InvalidItemError('reached is malformed');
+  return parsed.map((r: unknown) => {
+    if (typeof r !== 'object' || r === null) throw new InvalidItemError('reached is malformed');
+    const entry = r as Record<string, unknown>;
+    const by = entry.by;
+    if (by !== 'callback' && by !== 'returned-call') throw new InvalidItemError('reached is malformed');
+    return { id: requireString(entry, 'id'), at: requireString(entry, 'at'), by };
+  });
+}
+
+/** The contact work a call item asks for: a miss to apply or take back, or only its mark to clear. */
+export type ContactWork = PendingCall | { action: 'clear'; rootCallSid: string; token: string };
+
+/** The status a contact mark says was applied (`contact:<E.164>:<status>`; a 0.1.0 mark has none). */
+export const appliedStatus = (applied: string | undefined): MissedStatus | undefined => {
+  const status = applied?.split(':')[2];
+  return isMissedStatus(status) ? status : undefined;
+};
+
+/**
+ * The contact work in a call item, or undefined when it needs none.
+ * @throws InvalidItemError when a call item is malformed.
+ */
+export function parsePendingCall(item: Readonly<Record<string, unknown>>): ContactWork | undefined {
+  if (item.type !== 'call' || item.customer === undefined) return undefined;
+  const record = parseCallRecord(item);
+  // 0.1.0: a missed call not applied yet. Later: whatever `contactPending` asks for.
+  if (record.legacy ? record.contactApplied !== undefined : record.contactPending === undefined) return undefined;
+  const wanted = record.legacy || (record.outcome === 'missed' && record.countedAs !== undefined && opensCallback(reasonOf(item)));
+  const token = record.contactPending;
+  if (wanted === (record.contactApplied !== undefined)) return token === undefined ? undefined : { action: 'clear', rootCallSid: record.rootCallSid, token };
+  const occurredAt = str(item, 'occurredAt') ?? record.firstEvidenceAt ?? '';
+  if (Number.isNaN(Date.parse(occurredAt))) throw new InvalidItemError('occurredAt is not a timestamp');
+  const status = wanted
+    ? requireMissedStatus(item, 'status')
+    : (appliedStatus(record.contactApplied) ?? (isMissedStatus(item.status) ? item.status : 'no-answer'));
+  return {
+    rootCallSid: record.rootCallSid,
+    action: wanted ? 'apply' : 'retract',
+    customer: requireString(item, 'customer'),
+    line: record.line ?? '',
+    status,
+    reason: wanted ? reasonOf(item) : status,
+    occurredAt,
+    day: str(item, 'day') ?? occurredAt.slice(0, 10),
+    knownAt: str(item, 'knownAt') ?? occurredAt,
+    token,
+    applied: record.contactApplied,
+    reached: parseReached(item.reached),
+  };
+}
+
+// ---- reads --------------------------------------------------------------------------------------
 
 /** What the reconciliation needs to know of a recorded call (projection `KNOWN_CALL_PROJECTION`). */
 export interface KnownCall {
   hasCustomer: boolean;
   legSids: ReadonlySet<string>;
+  /** Decided, and with the root's end known (or answered): nothing listed can change it but a leg it has not seen. */
+  decided: boolean;
+  /** A person answered it. */
+  answered: boolean;
 }
-export const KNOWN_CALL_PROJECTION = 'pk, customer, legSids';
+export const KNOWN_CALL_PROJECTION = 'pk, customer, legSids, outcome, endedAt, #status, ev';
 
 /** A call item read with `KNOWN_CALL_PROJECTION`: its root CallSid and what is known of it. */
 export function parseKnownCall(item: Readonly<Record<string, unknown>>): { rootCallSid: string; known: KnownCall } {
+  const legacy = item.outcome === undefined && item.status !== undefined;
   return {
     rootCallSid: callSidOfKey(requireString(item, 'pk')),
-    known: { hasCustomer: typeof item.customer === 'string', legSids: new Set(strings(item.legSids)) },
+    known: {
+      hasCustomer: typeof item.customer === 'string',
+      legSids: new Set(strings(item.legSids)),
+      decided: legacy || item.outcome === 'answered' || (typeof item.outcome === 'string' && typeof item.endedAt === 'string'),
+      answered: item.outcome === 'answered',
+    },
   };
-}
-
-/** A call whose customer is known and whose contact is not applied yet (the contacts' work). */
-export interface PendingCall {
-  rootCallSid: string;
-  customer: string;
-  /** The Twilio number the customer tried; '' when unknown. */
-  line: string;
-  status: MissedStatus;
-  occurredAt: string;
-  day: string;
-}
-
-/**
- * The pending call in a call item, or undefined when the item needs no contact work (not a
- * call, customer not known yet, already applied).
- * @throws InvalidItemError when a call item is malformed.
- */
-export function parsePendingCall(item: Readonly<Record<string, unknown>>): PendingCall | undefined {
-  if (item.type !== 'call' || item.customer === undefined || item.contactAppliedAt !== undefined) return undefined;
-  const status = requireMissedStatus(item, 'status');
-  const occurredAt = requireString(item, 'occurredAt');
-  if (Number.isNaN(Date.parse(occurredAt))) throw new InvalidItemError('occurredAt is not a timestamp');
-  return {
-    rootCallSid: requireString(item, 'callSid'),
-    customer: requireString(item, 'customer'),
-    line: typeof item.line === 'string' ? item.line : '',
-    status,
-    occurredAt,
-    day: requireString(item, 'day'),
-  };
-}
-
-/** What the `Missed call recorded` event says of a call item (the fields it has). */
-export type CallFact = { callSid: string } & Partial<
-  Pick<CallItem, 'status' | 'source' | 'direction' | 'occurredAt' | 'day' | 'customer' | 'line' | 'from' | 'to'>
->;
-const FACT_FIELDS = ['status', 'source', 'direction', 'occurredAt', 'day', 'customer', 'line', 'from', 'to'] as const;
-
-/** @throws InvalidItemError when the item has no root CallSid or a field of another type. */
-export function parseCallFact(item: Readonly<Record<string, unknown>>): CallFact {
-  const fact: Record<string, unknown> = { callSid: requireString(item, 'callSid') };
-  for (const name of FACT_FIELDS) {
-    const value = item[name];
-    if (value === undefined) continue;
-    if (typeof value !== 'string') throw new InvalidItemError(`${name} must be a string`);
-    fact[name] = name === 'source' ? (sourceOf(value) ?? value) : value;
-  }
-  return fact as CallFact;
 }
 
 /** A contact's missed call as `GET /contacts/{phone}` shows it. */
 export interface CallSummary {
   callSid: string;
   status: MissedStatus;
+  reason: MissedReason;
+  afterHours: boolean;
   occurredAt: string;
   source: Source;
   direction: string;
 }
 export const CALL_SUMMARY_PROJECTION = {
-  ProjectionExpression: 'callSid, #status, occurredAt, #source, direction',
+  ProjectionExpression: 'callSid, #status, reason, afterHours, occurredAt, #source, direction, outcome',
   ExpressionAttributeNames: { '#status': 'status', '#source': 'source' },
 };
 
-/** @throws InvalidItemError when the item is not a call as recorded. */
+/** @throws InvalidItemError when the item is not a missed call as recorded. */
 export function parseCallSummary(item: Readonly<Record<string, unknown>>): CallSummary {
   const source = sourceOf(item.source);
   if (source === undefined) throw new InvalidItemError('source is not a known source');
+  if (item.outcome !== undefined && item.outcome !== 'missed') throw new InvalidItemError('not a missed call');
   return {
     callSid: requireString(item, 'callSid'),
     status: requireMissedStatus(item, 'status'),
+    reason: reasonOf(item),
+    afterHours: item.afterHours === true,
     occurredAt: requireString(item, 'occurredAt'),
     source,
     direction: typeof item.direction === 'string' ? item.direction : '',
   };
 }
-/**
- * The one transaction that records a call: the conditional put of its item and the increment of
- * its day's counters. Together or not at all, so the counts stay exact under duplicate deliveries.
- */
-export function recordCallTransaction(tableName: string, item: CallItem, now: Date): TransactWriteCommandInput {
-  return {
-    TransactItems: [
-      {
-        Put: {
-          TableName: tableName,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      },
-      { Update: addToDay(tableName, item.day, missedCallCounters(item.status, item.source), now.toISOString(), item.callSid) },
-    ],
-  };
+
+/** What the call events say of a call item (the fields it has). */
+export type CallFact = { callSid: string } & Partial<
+  Pick<CallSummary, 'status' | 'reason' | 'afterHours' | 'occurredAt' | 'source' | 'direction'> & {
+    day: string;
+    customer: string;
+    line: string;
+    from: string;
+    to: string;
+  }
+>;
+
+/** @throws InvalidItemError when the item has no root CallSid. */
+export function parseCallFact(item: Readonly<Record<string, unknown>>): CallFact {
+  const fact: CallFact = { callSid: requireString(item, 'callSid') };
+  for (const name of ['occurredAt', 'day', 'customer', 'line', 'from', 'to', 'direction'] as const) {
+    const value = str(item, name);
+    if (value !== undefined) fact[name] = value;
+  }
+  if (isMissedStatus(item.status)) fact.status = item.status;
+  if (item.reason !== undefined || item.status !== undefined) fact.reason = reasonOf(item);
+  const source = sourceOf(item.source);
+  if (source !== undefined) fact.source = source;
+  if (item.afterHours === true) fact.afterHours = true;
+  return fact;
 }
 
-/** The counters one recorded missed call increments. */
-export const missedCallCounters = (status: MissedStatus, source: Source): Map<string, number> =>
-  ones('total', `status:${status}`, `source:${source}`);
+/** Whether a stream image of a call item is a counted miss. */
+export const isCountedMiss = (image: Readonly<Record<string, unknown>> | undefined): boolean =>
+  image?.type === 'call' &&
+  (typeof image.countedAs === 'string' || (image.outcome === undefined && image.status !== undefined));
 
-/** What the call counters of a day say. */
-export interface CallDayCounts {
-  totals: { total: number } & Record<MissedStatus, number>;
-  bySource: Record<Source, number>;
-}
-
-export function callDayCounts(count: CounterReader): CallDayCounts {
-  const status = (s: MissedStatus) => count(`status:${s}`);
-  const source = (s: Source) => count(`source:${s}`);
-  return {
-    totals: {
-      total: count('total'),
-      'no-answer': status('no-answer'),
-      busy: status('busy'),
-      failed: status('failed'),
-      canceled: status('canceled'),
-    },
-    bySource: {
-      // Counted as `source:webhook` before the rename.
-      'status-callback': source('status-callback') + count('source:webhook'),
-      'dial-action': source('dial-action'),
-      reconcile: source('reconcile'),
-    },
-  };
-}

@@ -1,19 +1,22 @@
 /**
- * The domain: which Twilio callbacks are missed calls, and the record one becomes.
- * Plain functions over already-parsed form parameters; no I/O.
+ * The domain: what each Twilio callback reports about its root call (the evidence the whole-call
+ * rule in outcome.ts decides from), keyed by the root call. Plain functions over already-parsed
+ * form parameters; no I/O.
  */
 
-import { CALL_STATUSES, type CallStatus, DIAL_CALL_STATUSES, type DialCallStatus } from '../twilio/call-status.js';
+import { CALL_STATUSES, type CallStatus, DIAL_CALL_STATUSES } from '../twilio/call-status.js';
+import { type CallFacts, isMachine, isTerminal, QUEUE_RESULTS, type TerminalStatus } from './outcome.js';
 
 export const MISSED_STATUSES = ['no-answer', 'busy', 'failed', 'canceled'] as const;
 export type MissedStatus = (typeof MISSED_STATUSES)[number];
 
 /**
- * What recorded a call: a leg's status callback, a `<Dial action>`, or the reconciliation.
- * Items and counters written before the rename say `webhook` for `status-callback`; they read as
- * `status-callback` ({@link sourceOf}).
+ * What decided a call: the root's own final status callback, a Dial or queue action whose reply
+ * ended the call, the settle time with no final callback, or the reconciliation. Items and
+ * counters written by version 0.1.0 say `webhook` for `status-callback`; they read as it
+ * ({@link sourceOf}).
  */
-export const SOURCES = ['status-callback', 'dial-action', 'reconcile'] as const;
+export const SOURCES = ['status-callback', 'dial-action', 'queue-action', 'settle', 'reconcile'] as const;
 export type Source = (typeof SOURCES)[number];
 /** Older names of sources, still read. */
 export const LEGACY_SOURCES: Readonly<Record<string, Source>> = { webhook: 'status-callback' };
@@ -24,27 +27,57 @@ export function sourceOf(value: unknown): Source | undefined {
   return SOURCES.find((source) => source === value) ?? LEGACY_SOURCES[value];
 }
 
-/** One missed customer call, keyed by its root CallSid. */
-export interface MissedCall {
-  /** `ParentCallSid ?? CallSid`: the child legs of one `<Dial>` and their parent are one call. */
-  rootCallSid: string;
-  /** The call legs this delivery reported (the root itself and/or a child leg). */
-  legCallSids: string[];
-  accountSid: string;
-  status: MissedStatus;
-  /** Direction of the leg that reported the call (`outbound-dial` for a `<Dial>` child leg). */
+/** One fact about a root call, from one callback (or one call listed by the REST API). */
+export type Evidence =
+  /** A `<Dial>` child leg ended (its own status callback). */
+  | { kind: 'leg'; legSid: string; status: TerminalStatus; machine: boolean }
+  /** A `<Dial action>`: `DialCallStatus` for the leg `DialCallSid` (undefined when it names none). */
+  | { kind: 'dial'; dialSid: string | undefined; status: (typeof DIAL_CALL_STATUSES)[number] }
+  /** An `<Enqueue action>`: `QueueResult`, and `QueueTime` when the caller was queued. */
+  | { kind: 'queue'; queueSid: string; result: (typeof QUEUE_RESULTS)[number]; seconds: number | undefined }
+  /** The root call's own final status (the number's status callback, or the REST API). */
+  | { kind: 'root'; status: TerminalStatus; durationSeconds: number | undefined };
+
+/** A call leg as a callback or the REST API describes it. */
+export interface CallLeg {
   direction: string;
   from: string;
   to: string;
-  /** The external party: `From` of an inbound call, `To` of an outbound-api call; unknown for a child leg. */
-  customer: string | undefined;
-  /** The Twilio number the customer tried: `To` of an inbound call, `From` of an outbound-api call. */
-  line: string | undefined;
-  source: Source;
-  /** When the call started, where the source says (the REST API does; callbacks do not). */
-  startedAt: string | undefined;
-  /** When Twilio reported the final status (the callback's `Timestamp`), ISO 8601. */
+}
+
+/** An answered call with the customer's number, as the reconciliation found it in its listing. */
+export interface Reach {
+  /** The answering CallSid. */
+  id: string;
+  /** When it was answered (its end less its duration). */
+  at: string;
+  by: 'callback' | 'returned-call';
+}
+
+/** What one callback (or the reconciliation) reports about one root call. */
+export interface CallReport {
+  /** `ParentCallSid ?? CallSid`: the child legs of one `<Dial>` and their parent are one call. */
+  rootCallSid: string;
+  accountSid: string;
+  /** The legs it names (the root itself and/or a child leg). */
+  legCallSids: string[];
+  /** What it says; empty for a status that is not final (`ringing`, `in-progress`…). */
+  evidence: Evidence[];
+  /** The root leg's direction and numbers, when the report is about the root (not a child leg). */
+  root: CallLeg | undefined;
+  /** Whether the call has ended with this report: the root's final status, or an action whose reply ended it. */
+  ends: boolean;
+  /** When Twilio sent it (`Timestamp`), ISO 8601. */
   reportedAt: string | undefined;
+  /** When the call started, where the report tells (the REST API; the root's end less its duration). */
+  startedAt: string | undefined;
+  /** What it is, as the source of a decision it makes. */
+  source: Exclude<Source, 'settle'>;
+  /**
+   * The reconciliation's answered calls with the customer since the call (from its own listing):
+   * the contact uses these instead of asking Twilio. Undefined: not looked for.
+   */
+  reached?: Reach[];
 }
 
 /** Input that is not a valid Twilio callback: maps to a 4xx, nothing is written. */
@@ -54,6 +87,7 @@ export class InvalidCallbackError extends Error {
 
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
+const QUEUE_SID = /^QU[0-9a-fA-F]{32}$/;
 
 type Params = Readonly<Record<string, string>>;
 
@@ -66,27 +100,9 @@ export function callStatus(value: string): CallStatus | undefined {
   return isOneOf(CALL_STATUSES, value) ? value : undefined;
 }
 
-/** A missed status, or undefined for any status that is not a missed call under this configuration. */
-export function missedStatus(status: DialCallStatus, includeCanceled: boolean): MissedStatus | undefined {
-  if (status === 'canceled') return includeCanceled ? 'canceled' : undefined;
-  return isOneOf(MISSED_STATUSES, status) ? status : undefined;
-}
-
-/** The statuses that are missed calls under this configuration (one Twilio list query each). */
-export function missedStatuses(includeCanceled: boolean): MissedStatus[] {
-  return MISSED_STATUSES.filter((status) => missedStatus(status, includeCanceled) !== undefined);
-}
-
 /** The root call of a leg: its parent for a `<Dial>` child leg, itself otherwise. */
 export function rootCallSid(callSid: string, parentCallSid: string | null | undefined): string {
   return parentCallSid ?? callSid;
-}
-
-/** A call leg as a callback or the REST API describes it. */
-export interface CallLeg {
-  direction: string;
-  from: string;
-  to: string;
 }
 
 /**
@@ -106,35 +122,35 @@ export function lineNumber(leg: CallLeg): string | undefined {
   return undefined;
 }
 
-/**
- * The one way a missed call is made, whatever reported it: the leg that reported it (or, for the
- * reconciliation, the root call when known) gives direction, numbers and the customer.
- */
-export function missedCall(leg: CallLeg, fields: Omit<MissedCall, 'direction' | 'from' | 'to' | 'customer' | 'line'>): MissedCall {
-  return { ...fields, direction: leg.direction, from: leg.from, to: leg.to, customer: customerNumber(leg), line: lineNumber(leg) };
-}
-
 const legOf = (params: Params): CallLeg => ({ direction: params.Direction ?? '', from: params.From ?? '', to: params.To ?? '' });
 
-function requireSid(params: Params, name: string, pattern: RegExp): string {
+function requireMatch(params: Params, name: string, pattern: RegExp, what: string): string {
   const value = params[name];
   if (value === undefined || value === '') throw new InvalidCallbackError(`${name} is required`);
-  if (!pattern.test(value)) throw new InvalidCallbackError(`${name} is not a valid Twilio SID`);
+  if (!pattern.test(value)) throw new InvalidCallbackError(`${name} is not a valid ${what}`);
   return value;
 }
 
-function optionalSid(params: Params, name: string, pattern: RegExp): string | undefined {
+function optionalSid(params: Params, name: string): string | undefined {
   const value = params[name];
   if (value === undefined || value === '') return undefined;
-  if (!pattern.test(value)) throw new InvalidCallbackError(`${name} is not a valid Twilio SID`);
+  if (!CALL_SID.test(value)) throw new InvalidCallbackError(`${name} is not a valid Twilio SID`);
   return value;
 }
 
-function requireStatus<T extends string>(params: Params, name: string, statuses: readonly T[]): T {
+function requireOneOf<T extends string>(params: Params, name: string, values: readonly T[], what: string): T {
   const value = params[name];
   if (value === undefined || value === '') throw new InvalidCallbackError(`${name} is required`);
-  if (!isOneOf(statuses, value)) throw new InvalidCallbackError(`${name} "${value.slice(0, 32)}" is not a Twilio call status`);
+  if (!isOneOf(values, value)) throw new InvalidCallbackError(`${name} "${value.slice(0, 32)}" is not ${what}`);
   return value;
+}
+
+/** A whole number of seconds, or undefined when absent; malformed is refused. */
+function seconds(params: Params, name: string): number | undefined {
+  const value = params[name];
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,7}$/.test(value)) throw new InvalidCallbackError(`${name} is not a whole number of seconds`);
+  return Number(value);
 }
 
 /** Twilio's `Timestamp` (RFC 2822) as ISO 8601; undefined when absent or unparsable. */
@@ -144,74 +160,116 @@ export function parseTwilioTimestamp(value: string | undefined): string | undefi
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
-/** What a callback amounts to: a missed call to record, or a status to acknowledge only. */
-export type Classified = { kind: 'missed'; call: MissedCall } | { kind: 'ignored'; callSid: string; status: DialCallStatus };
+const minus = (iso: string | undefined, s: number | undefined): string | undefined =>
+  iso === undefined || s === undefined ? undefined : new Date(Date.parse(iso) - s * 1000).toISOString();
 
-/** What tells the two callbacks apart: the status parameter, the other leg's parameter, the keying. */
-interface CallbackKind {
-  statusParam: 'CallStatus' | 'DialCallStatus';
-  statuses: readonly DialCallStatus[];
-  /** `ParentCallSid` of a child leg's status callback, `DialCallSid` of a Dial action. */
-  otherLegParam: 'ParentCallSid' | 'DialCallSid';
-  source: Source;
-  /** The root call and the legs this delivery reports. */
-  legs(callSid: string, otherLeg: string | undefined): { root: string; legs: string[] };
-}
-
-function classify(params: Params, includeCanceled: boolean, kind: CallbackKind): Classified {
-  const callSid = requireSid(params, 'CallSid', CALL_SID);
-  const accountSid = requireSid(params, 'AccountSid', ACCOUNT_SID);
-  const status = requireStatus(params, kind.statusParam, kind.statuses);
-  const otherLeg = optionalSid(params, kind.otherLegParam, CALL_SID);
-  const missed = missedStatus(status, includeCanceled);
-  if (missed === undefined) return { kind: 'ignored', callSid, status };
-  const { root, legs } = kind.legs(callSid, otherLeg);
+/** The parameters every callback about a call carries. */
+function base(params: Params) {
   return {
-    kind: 'missed',
-    call: missedCall(legOf(params), {
-      rootCallSid: root,
-      legCallSids: legs,
-      accountSid,
-      status: missed,
-      source: kind.source,
-      startedAt: undefined,
-      reportedAt: parseTwilioTimestamp(params.Timestamp),
-    }),
+    callSid: requireMatch(params, 'CallSid', CALL_SID, 'Twilio SID'),
+    accountSid: requireMatch(params, 'AccountSid', ACCOUNT_SID, 'Twilio SID'),
+    reportedAt: parseTwilioTimestamp(params.Timestamp),
   };
 }
 
-const STATUS_CALLBACK: CallbackKind = {
-  statusParam: 'CallStatus',
-  statuses: CALL_STATUSES,
-  otherLegParam: 'ParentCallSid',
-  source: 'status-callback',
-  legs(callSid, parentCallSid) {
-    const root = rootCallSid(callSid, parentCallSid);
-    return { root, legs: root === callSid ? [callSid] : [root, callSid] };
-  },
-};
-
-// `CallSid` is the parent (the customer's leg); `DialCallSid` the dialled leg, when there was one.
-const DIAL_ACTION: CallbackKind = {
-  statusParam: 'DialCallStatus',
-  statuses: DIAL_CALL_STATUSES,
-  otherLegParam: 'DialCallSid',
-  source: 'dial-action',
-  legs: (callSid, dialCallSid) => ({ root: callSid, legs: dialCallSid === undefined ? [callSid] : [callSid, dialCallSid] }),
-};
-
 /**
- * A status callback of any call leg (parent or `<Dial>` child).
+ * A status callback of any call leg: a `<Dial>` child leg's end (`ParentCallSid` set), or the
+ * root call's own end (the number's status callback; an outbound-api call is its own root). A
+ * status that is not final reports nothing.
  * @throws InvalidCallbackError when a required parameter is missing or malformed.
  */
-export function classifyStatusCallback(params: Params, includeCanceled: boolean): Classified {
-  return classify(params, includeCanceled, STATUS_CALLBACK);
+export function classifyStatusCallback(params: Params): CallReport {
+  const { callSid, accountSid, reportedAt } = base(params);
+  const status = requireOneOf(params, 'CallStatus', CALL_STATUSES, 'a Twilio call status');
+  const parent = optionalSid(params, 'ParentCallSid');
+  const duration = seconds(params, 'CallDuration');
+  const root = rootCallSid(callSid, parent);
+  const final = isTerminal(status);
+  if (parent !== undefined) {
+    return {
+      rootCallSid: root,
+      accountSid,
+      legCallSids: [root, callSid],
+      evidence: final ? [{ kind: 'leg', legSid: callSid, status, machine: isMachine(params.AnsweredBy) }] : [],
+      root: undefined,
+      ends: false,
+      reportedAt,
+      startedAt: undefined,
+      source: 'status-callback',
+    };
+  }
+  return {
+    rootCallSid: root,
+    accountSid,
+    legCallSids: [root],
+    evidence: final ? [{ kind: 'root', status, durationSeconds: duration }] : [],
+    root: legOf(params),
+    ends: final,
+    reportedAt,
+    startedAt: final ? minus(reportedAt, duration) : undefined,
+    source: 'status-callback',
+  };
 }
 
 /**
- * A `<Dial action>` callback: `DialCallStatus` says whether the dialled party answered.
+ * A `<Dial action>` callback (`CallSid` is the parent, `DialCallSid` the dialled leg when there
+ * was one). `ends`: whether the reply to it ends the call.
  * @throws InvalidCallbackError when a required parameter is missing or malformed.
  */
-export function classifyDialAction(params: Params, includeCanceled: boolean): Classified {
-  return classify(params, includeCanceled, DIAL_ACTION);
+export function classifyDialAction(params: Params, ends: boolean): CallReport {
+  const { callSid, accountSid, reportedAt } = base(params);
+  const status = requireOneOf(params, 'DialCallStatus', DIAL_CALL_STATUSES, 'a Twilio call status');
+  const dialSid = optionalSid(params, 'DialCallSid');
+  seconds(params, 'DialCallDuration');
+  return {
+    rootCallSid: callSid,
+    accountSid,
+    legCallSids: dialSid === undefined ? [callSid] : [callSid, dialSid],
+    evidence: [{ kind: 'dial', dialSid, status }],
+    root: legOf(params),
+    ends,
+    reportedAt,
+    startedAt: undefined,
+    source: 'dial-action',
+  };
 }
+
+/**
+ * An `<Enqueue action>` callback: the caller left the queue (`QueueResult`); `QueueTime` is how
+ * long they waited. `ends`: whether the reply to it ends the call.
+ * @throws InvalidCallbackError when a required parameter is missing or malformed.
+ */
+export function classifyQueueResult(params: Params, ends: boolean): CallReport {
+  const { callSid, accountSid, reportedAt } = base(params);
+  const result = requireOneOf(params, 'QueueResult', QUEUE_RESULTS, 'a Twilio queue result');
+  const queueSid = params.QueueSid === undefined || params.QueueSid === '' ? '-' : requireMatch(params, 'QueueSid', QUEUE_SID, 'Twilio SID');
+  return {
+    rootCallSid: callSid,
+    accountSid,
+    legCallSids: [callSid],
+    // `redirected`: the call went on elsewhere; nothing is known yet of how it ends.
+    evidence: result === 'redirected' ? [] : [{ kind: 'queue', queueSid, result, seconds: seconds(params, 'QueueTime') }],
+    root: legOf(params),
+    ends: ends && result !== 'redirected',
+    reportedAt,
+    startedAt: undefined,
+    source: 'queue-action',
+  };
+}
+
+/** The facts a set of evidence makes, added to `facts` (a new object). */
+export function withEvidence(facts: CallFacts, evidence: readonly Evidence[], ended: boolean): CallFacts {
+  const legs = new Map(facts.legs);
+  const dials = new Map(facts.dials);
+  const queues = new Map(facts.queues);
+  let root = facts.root;
+  for (const e of evidence) {
+    if (e.kind === 'leg') legs.set(e.legSid, { status: e.status, machine: e.machine });
+    else if (e.kind === 'dial') dials.set(e.dialSid ?? '-', e.status);
+    else if (e.kind === 'queue') queues.set(e.queueSid, { result: e.result, seconds: e.seconds });
+    else root = { status: e.status, durationSeconds: e.durationSeconds };
+  }
+  return { legs, dials, queues, root, ended: facts.ended || ended };
+}
+
+export const NO_FACTS: CallFacts = { legs: new Map(), dials: new Map(), queues: new Map(), root: undefined, ended: false };

@@ -1,26 +1,54 @@
 /**
- * The ledger store: one missed call becomes one call item and one increment of that day's
- * counters, in ONE TransactWriteItems (call-item.ts), so the counts stay exact under duplicate
- * deliveries.
+ * The ledger store: every callback's evidence recorded on its root call's item as it arrives
+ * (one UpdateItem, idempotent), and the outcome decided from the whole of it (outcome.ts) as
+ * soon as the call is known to have ended, or `settleSeconds` after its last evidence (the
+ * settle sweep). A decision that changes what the day counters hold is written in ONE
+ * transaction with the counters' difference, guarded by the item's evidence count (`ev`): a
+ * decision made from evidence that has changed since is made again from the new evidence. So any
+ * order of deliveries, duplicates and late evidence ends with the same outcome and exact counts.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { isOpen } from '../platform/hours.js';
+import type { HoursRule } from '../platform/hours.js';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
 import { TableUnavailableError } from '../table/items.js';
 import { callKey } from '../table/keys.js';
 import { batchGetAll, cancellationCodes, RETRYABLE_REASONS } from '../table/requests.js';
-import { type CallItem, callItem, KNOWN_CALL_PROJECTION, type KnownCall, parseKnownCall, recordCallTransaction } from './call-item.js';
-import type { MissedCall } from './calls.js';
+import {
+  type CallRecord,
+  countChange,
+  countedKey,
+  evidenceUpdate,
+  KNOWN_CALL_PROJECTION,
+  type KnownCall,
+  parseCallRecord,
+  parseKnownCall,
+  reasonOf,
+} from './call-item.js';
+import { type CallReport, NO_FACTS, type Source, withEvidence } from './calls.js';
+import { decideOutcome, isAnswered, type MissedReason, type Outcome, type OutcomeSettings, opensCallback } from './outcome.js';
 
-export type RecordOutcome =
-  /** First delivery: the call item was created and the day's counters incremented. */
-  | { outcome: 'recorded'; day: string }
-  /** The call was already recorded: counters unchanged. `merged` when new facts were added to it. */
-  | { outcome: 'duplicate'; merged: boolean };
+export interface RecordResult {
+  /** The call's outcome after this report (`undecided` while it may still be answered). */
+  outcome: Outcome['outcome'];
+  reason?: MissedReason;
+  /** What this report changed of the day counters: a miss counted, taken back, or moved. */
+  counted: 'new' | 'removed' | 'changed' | 'unchanged';
+  /** DynamoDB requests this report made (writes and reads), for the benchmark. */
+  requests: { reads: number; writes: number };
+}
+
+export interface RecordOptions {
+  /** How long after this evidence the call settles if nothing else comes (default: OUTCOME_SETTLE_SECONDS). */
+  settleAfterSeconds?: number;
+}
 
 export interface Ledger {
-  record(call: MissedCall, now?: Date): Promise<RecordOutcome>;
+  /** Records what one callback (or the reconciliation) reports, and decides what it can. */
+  record(report: CallReport, now?: Date, options?: RecordOptions): Promise<RecordResult>;
+  /** Decides a call that had no final callback, once its settle time has passed (the sweep). */
+  settle(rootCallSid: string, now?: Date): Promise<RecordResult & { due: boolean }>;
 }
 
 /** The ledger as the reconciliation uses it: it also asks which calls are recorded already. */
@@ -29,104 +57,238 @@ export interface ReconcileLedger extends Ledger {
   find(rootCallSids: readonly string[]): Promise<Map<string, KnownCall>>;
 }
 
+export interface LedgerSettings extends OutcomeSettings {
+  /** `OUTCOME_SETTLE_SECONDS`: a call with no final callback is decided this long after its last evidence. */
+  settleSeconds: number;
+  /** `BUSINESS_HOURS` in `TIME_ZONE`: a miss outside them is `afterHours` (none: never). */
+  hours: { rules: readonly HoursRule[]; timeZone: string } | undefined;
+}
+
 export interface LedgerOptions {
   tableName: string;
   retentionDays: number;
-  /** Attempts for a transaction cancelled by a conflict or throttling (default 8). */
+  settings: LedgerSettings;
+  /** Attempts for a decision that lost a race or was throttled (default 8). */
   maxAttempts?: number;
   /** Backoff sleep, replaceable in tests. */
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** The outcome fields a decision writes on the call item. */
+interface Decided {
+  outcome: Exclude<Outcome['outcome'], 'undecided'>;
+  countedAs: string | undefined;
+  fields: Record<string, unknown>;
+  /** The contact must catch up (a miss to apply or take back). */
+  contactWork: boolean;
+}
+
+const isConditionFailure = (error: unknown): boolean =>
+  (error instanceof Error && error.name === 'ConditionalCheckFailedException') ||
+  (error instanceof TransactionCanceledException && cancellationCodes(error)[0] === 'ConditionalCheckFailed');
+
 /** The ledger on DynamoDB. */
 export function createLedger(client: DynamoDBDocumentClient, options: LedgerOptions): Ledger {
-  const { tableName, retentionDays } = options;
+  const { tableName, settings } = options;
   const maxAttempts = options.maxAttempts ?? 8;
   const sleep = options.sleep ?? defaultSleep;
 
-  async function transact(item: CallItem, now: Date): Promise<void> {
-    await client.send(new TransactWriteCommand(recordCallTransaction(tableName, item, now)));
-  }
-
-  /** Adds what a later delivery knows and the first did not: new legs, the customer's number and line. */
-  async function merge(call: MissedCall, existing: Record<string, unknown> | undefined): Promise<boolean> {
-    const knownLegs = existing?.legSids instanceof Set ? existing.legSids : new Set<unknown>();
-    const newLegs = call.legCallSids.filter((sid) => !knownLegs.has(sid));
-    const addCustomer = call.customer !== undefined && (existing === undefined || existing.customer === undefined);
-    if (newLegs.length === 0 && !addCustomer) return false;
-    const sets: string[] = [];
-    const values: Record<string, unknown> = {};
-    if (addCustomer) {
-      sets.push('customer = if_not_exists(customer, :customer)');
-      values[':customer'] = call.customer;
-      if (call.line !== undefined) {
-        sets.push('line = if_not_exists(line, :line)');
-        values[':line'] = call.line;
-      }
-    }
-    const update = [sets.length > 0 ? `SET ${sets.join(', ')}` : '', newLegs.length > 0 ? 'ADD legSids :legs' : ''].join(' ');
-    if (newLegs.length > 0) values[':legs'] = new Set(newLegs);
-    await client.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { pk: callKey(call.rootCallSid) },
-        UpdateExpression: update.trim(),
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  }
-
-  async function mergeOrFail(call: MissedCall, existing: Record<string, unknown> | undefined): Promise<boolean> {
-    try {
-      return await merge(call, existing);
-    } catch (mergeError) {
-      throw new TableUnavailableError('The ledger table could not be updated', { cause: mergeError });
-    }
-  }
-
-  /** The recorded call item, read consistently; undefined when not recorded. */
-  async function readCall(rootCallSid: string): Promise<Record<string, unknown> | undefined> {
+  async function read(rootCallSid: string): Promise<Record<string, unknown> | undefined> {
     try {
       const out = await client.send(new GetCommand({ TableName: tableName, Key: { pk: callKey(rootCallSid) }, ConsistentRead: true }));
       return out.Item;
-    } catch (readError) {
-      throw new TableUnavailableError('The ledger table could not be read', { cause: readError });
+    } catch (error) {
+      throw new TableUnavailableError('The ledger table could not be read', { cause: error });
     }
   }
 
+  async function update(input: UpdateCommandInput): Promise<Record<string, unknown> | undefined> {
+    try {
+      return (await client.send(new UpdateCommand(input))).Attributes;
+    } catch (error) {
+      if (isConditionFailure(error)) throw error;
+      throw new TableUnavailableError('The ledger table could not be written', { cause: error });
+    }
+  }
+
+  /** What the record's evidence decides, or undefined while it is undecided. */
+  function decision(record: CallRecord, settled: boolean, source: Source, now: Date): Decided | undefined {
+    const facts = settled ? { ...record.facts, ended: true } : record.facts;
+    // A 0.1.0 miss stays as it was counted unless a person is now known to have answered.
+    if (record.legacy && !isAnswered(facts)) return undefined;
+    const out = decideOutcome(facts, settings);
+    if (out.outcome === 'undecided') return undefined;
+    const decidedSource = record.source ?? source;
+    const occurredAt = record.startedAt ?? record.firstEvidenceAt ?? now.toISOString();
+    const knownAt = settled ? (record.lastEvidenceAt ?? now.toISOString()) : now.toISOString();
+    if (out.outcome !== 'missed') {
+      return {
+        outcome: out.outcome,
+        countedAs: undefined,
+        fields: { outcome: out.outcome },
+        contactWork: record.contactApplied !== undefined,
+      };
+    }
+    const afterHours = settings.hours !== undefined && !isOpen(settings.hours.rules, settings.hours.timeZone, new Date(occurredAt));
+    const day = occurredAt.slice(0, 10);
+    const countedAs = countedKey({ day, status: out.status, source: decidedSource, reason: out.reason, afterHours });
+    const wanted = opensCallback(out.reason);
+    return {
+      outcome: 'missed',
+      countedAs,
+      fields: { outcome: 'missed', reason: out.reason, status: out.status, afterHours, day, occurredAt, source: decidedSource, knownAt },
+      contactWork: wanted !== (record.contactApplied !== undefined),
+    };
+  }
+
+  /** Whether the item already says what `d` decides. */
+  function unchanged(item: Record<string, unknown>, record: CallRecord, d: Decided): boolean {
+    if (record.settling || d.countedAs !== record.countedAs) return false;
+    if (d.contactWork && record.contactPending === undefined) return false;
+    return Object.entries(d.fields).every(([name, value]) => name === 'knownAt' || name === 'source' || item[name] === value);
+  }
+
+  /** Writes a decision: the item's outcome and, when what is counted changes, the counters' difference. */
+  async function write(record: CallRecord, d: Decided, settled: boolean, now: Date): Promise<void> {
+    const at = now.toISOString();
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':now': at };
+    const sets: string[] = ['decidedAt = if_not_exists(decidedAt, :now)'];
+    Object.entries(d.fields).forEach(([name, value], i) => {
+      names[`#f${i}`] = name;
+      values[`:f${i}`] = value;
+      // The first decision's source and the instant the miss was known stay as they were.
+      sets.push(name === 'source' || name === 'knownAt' ? `#f${i} = if_not_exists(#f${i}, :f${i})` : `#f${i} = :f${i}`);
+    });
+    const removes = ['gsi1pk', 'gsi1sk'];
+    if (d.countedAs === undefined) removes.push('countedAs');
+    else {
+      values[':counted'] = d.countedAs;
+      sets.push('countedAs = :counted');
+    }
+    if (d.outcome !== 'missed') removes.push('reason', 'afterHours');
+    if (settled) sets.push('endedAt = if_not_exists(endedAt, :now)', 'settledAt = :now');
+    if (d.contactWork) {
+      values[':pending'] = `${record.ev}@${at}`;
+      sets.push('contactPending = :pending');
+    }
+    // Decided from the evidence as read: any evidence written since, or another decision, fails it.
+    let condition: string;
+    if (record.legacy) condition = 'attribute_not_exists(outcome) AND attribute_not_exists(countedAs)';
+    else {
+      values[':ev'] = record.ev;
+      condition = 'ev = :ev';
+    }
+    const call = {
+      TableName: tableName,
+      Key: { pk: callKey(record.rootCallSid) },
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.map((_, i) => `#r${i}`).join(', ')}`,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: { ...names, ...Object.fromEntries(removes.map((name, i) => [`#r${i}`, name])) },
+      ExpressionAttributeValues: values,
+    } satisfies UpdateCommandInput;
+    const counters = countChange(tableName, record.countedAs, d.countedAs, at, record.rootCallSid);
+    if (counters.length === 0) {
+      await update(call);
+      return;
+    }
+    try {
+      await client.send(new TransactWriteCommand({ TransactItems: [{ Update: call }, ...counters] }));
+    } catch (error) {
+      if (isConditionFailure(error)) throw error;
+      if (error instanceof TransactionCanceledException && cancellationCodes(error).some((code) => RETRYABLE_REASONS.has(code))) throw error;
+      throw new TableUnavailableError('The ledger transaction failed', { cause: error });
+    }
+  }
+
+  /**
+   * Decides from the item as it is, and again from a fresh read whenever the item changed
+   * under the decision. Returns the outcome that holds and what changed of the counters.
+   */
+  async function decide(
+    first: Record<string, unknown>,
+    source: Source,
+    now: Date,
+    settled: boolean,
+    requests: RecordResult['requests'],
+  ): Promise<RecordResult> {
+    let item: Record<string, unknown> | undefined = first;
+    for (let attempt = 1; ; attempt++) {
+      if (item === undefined) return { outcome: 'undecided', counted: 'unchanged', requests };
+      const record = parseCallRecord(item);
+      const d = decision(record, settled, source, now);
+      if (d === undefined) return { outcome: record.outcome, ...reasonField(item, record), counted: 'unchanged', requests };
+      if (unchanged(item, record, d)) return { outcome: d.outcome, ...reasonField(item, record), counted: 'unchanged', requests };
+      try {
+        await write(record, d, settled, now);
+        requests.writes += 1;
+        const counted =
+          d.countedAs === record.countedAs
+            ? 'unchanged'
+            : record.countedAs === undefined
+              ? 'new'
+              : d.countedAs === undefined
+                ? 'removed'
+                : 'changed';
+        return { outcome: d.outcome, ...(d.outcome === 'missed' ? { reason: d.fields.reason as MissedReason } : {}), counted, requests };
+      } catch (error) {
+        requests.writes += 1;
+        if (!isConditionFailure(error) && !(error instanceof TransactionCanceledException)) throw error;
+        if (attempt >= maxAttempts) throw new TableUnavailableError('The call kept changing while it was decided', { cause: error });
+        if (!isConditionFailure(error)) await sleep(backoffMs(attempt));
+        item = await read(record.rootCallSid);
+        requests.reads += 1;
+      }
+    }
+  }
+
+  const reasonField = (item: Record<string, unknown>, record: CallRecord): { reason?: MissedReason } =>
+    record.outcome === 'missed' ? { reason: reasonOf(item) } : {};
+
+  /** Whether a report alone shows that a person answered. */
+  const answers = (report: CallReport) => isAnswered(withEvidence(NO_FACTS, report.evidence, false));
+
+  /** A root's `completed` end with no other evidence: TwiML answered it; a person may or may not have. */
+  const plainEnd = (report: CallReport) =>
+    report.evidence.length === 1 && report.evidence[0]?.kind === 'root' && report.evidence[0].status === 'completed';
+
   return {
-    async record(call, now = new Date()) {
-      const item = callItem(call, now, retentionDays);
-      for (let attempt = 1; ; attempt++) {
+    async record(report, now = new Date(), recordOptions = {}) {
+      const requests = { reads: 0, writes: 0 };
+      if (report.evidence.length === 0 && !report.ends) return { outcome: 'undecided', counted: 'unchanged', requests };
+      const base = { tableName, retentionDays: options.retentionDays };
+      if (answers(report)) {
+        // The common case costs one write: the evidence and the answer, while nothing is counted.
         try {
-          await transact(item, now);
-          return { outcome: 'recorded', day: item.day };
+          await update(evidenceUpdate(report, now, { ...base, settleAt: undefined, answered: true }));
+          requests.writes += 1;
+          return { outcome: 'answered', counted: 'unchanged', requests };
         } catch (error) {
-          if (!(error instanceof TransactionCanceledException)) {
-            throw new TableUnavailableError('The ledger table could not be written', { cause: error });
-          }
-          const codes = cancellationCodes(error);
-          if (codes[0] === 'ConditionalCheckFailed') {
-            const old = error.CancellationReasons?.[0]?.Item;
-            return { outcome: 'duplicate', merged: await mergeOrFail(call, old ? unmarshall(old) : undefined) };
-          }
-          if (!codes.some((code) => RETRYABLE_REASONS.has(code))) {
-            throw new TableUnavailableError(`The ledger transaction was cancelled (${codes.join(', ')})`, { cause: error });
-          }
-          // A conflict usually means another delivery of the same call is committing. If its
-          // item is there, it committed (the item and the counters go together): a duplicate,
-          // with no need to win a retry against the storm.
-          const existing = await readCall(call.rootCallSid);
-          if (existing !== undefined) return { outcome: 'duplicate', merged: await mergeOrFail(call, existing) };
-          if (attempt >= maxAttempts) {
-            throw new TableUnavailableError(`The ledger transaction was cancelled (${codes.join(', ')})`, { cause: error });
-          }
-          // Full jitter: 50 concurrent deliveries of one call contend for the same two items.
-          await sleep(backoffMs(attempt));
+          requests.writes += 1;
+          if (!isConditionFailure(error)) throw error;
+          // A miss is counted: the evidence is written as any other, and the decision corrects it.
         }
       }
+      if (plainEnd(report) && !settings.ivrHangupsMissed) {
+        // One read: most such calls reached no <Dial> or queue (nothing to write), or were answered.
+        const existing = await read(report.rootCallSid);
+        requests.reads += 1;
+        if (existing === undefined) return { outcome: 'not-missed', counted: 'unchanged', requests };
+        if (existing.outcome === 'answered') return { outcome: 'answered', counted: 'unchanged', requests };
+      }
+      const settleAt = new Date(now.getTime() + (recordOptions.settleAfterSeconds ?? settings.settleSeconds) * 1000);
+      const item = await update(evidenceUpdate(report, now, { ...base, settleAt, answered: false }));
+      requests.writes += 1;
+      if (item === undefined) throw new TableUnavailableError('The ledger table returned no item');
+      return decide(item, report.source, now, false, requests);
+    },
+
+    async settle(rootCallSid, now = new Date()) {
+      const requests = { reads: 1, writes: 0 };
+      const item = await read(rootCallSid);
+      const due = item !== undefined && typeof item.gsi1sk === 'string' && Date.parse(item.gsi1sk) <= now.getTime();
+      if (item === undefined || !due) return { outcome: 'undecided', counted: 'unchanged', requests, due: false };
+      return { ...(await decide(item, 'settle', now, true, requests)), due: true };
     },
   };
 }
@@ -142,7 +304,7 @@ export function createReconcileLedger(client: DynamoDBDocumentClient, options: L
         what: 'The ledger table',
         maxAttempts,
         sleep,
-        read: { ProjectionExpression: KNOWN_CALL_PROJECTION, ConsistentRead: true },
+        read: { ProjectionExpression: KNOWN_CALL_PROJECTION, ExpressionAttributeNames: { '#status': 'status' }, ConsistentRead: true },
       });
       return new Map(
         items.map((item) => {

@@ -8,6 +8,7 @@ import { callbackDayCounts, type DayCallbackCounts, RESOLVED_BY, type ResolvedBy
 import { type ContactDayCounts, contactDayCounts } from '../contacts/item.js';
 import { type CallDayCounts, callDayCounts } from '../ledger/call-item.js';
 import { MISSED_STATUSES, SOURCES } from '../ledger/calls.js';
+import { MISSED_REASONS } from '../ledger/outcome.js';
 import { counterReader, readDayCounters } from '../ledger/day-counters.js';
 import { HttpError } from '../platform/request.js';
 import { FAIL_REASONS, SKIP_REASONS, type TextBackDayCounts, textBackDayCounts } from '../textback/item.js';
@@ -103,6 +104,8 @@ export function statsRange(query: URLSearchParams, today: Date): { from: string;
 function add(sum: Counts, day: Counts): void {
   for (const key of ['total', ...MISSED_STATUSES] as const) sum.totals[key] += day.totals[key];
   for (const source of SOURCES) sum.bySource[source] += day.bySource[source];
+  for (const reason of MISSED_REASONS) sum.byReason[reason] += day.byReason[reason];
+  sum.afterHours += day.afterHours;
   sum.anonymous += day.anonymous;
   sum.contactsCreated += day.contactsCreated;
   const [a, b] = [sum.callbacks, day.callbacks];

@@ -1,5 +1,7 @@
 /** The reconciliation's configuration: its table, the Twilio REST credential, the window. */
-import { type Env, integer, readIncludeCanceled, readRetentionDays, readTableName } from '../platform/config.js';
+import { readLedgerSettings } from '../ledger/settings.js';
+import type { LedgerSettings } from '../ledger/store.js';
+import { type Env, integer, readCallbackMinSeconds, readRetentionDays, readTableName } from '../platform/config.js';
 import { readTwilioRest, type TwilioRestConfig } from '../twilio/credentials.js';
 import { WINDOW_DEFAULTS } from './reconcile.js';
 
@@ -7,7 +9,9 @@ export interface ReconcileConfig {
   tableName: string;
   twilio: TwilioRestConfig;
   retentionDays: number;
-  includeCanceled: boolean;
+  /** The whole-call rule's settings (lib/ledger/settings.ts). */
+  ledger: LedgerSettings;
+  callbackMinSeconds: number;
   overlapMinutes: number;
   settleMinutes: number;
   lookbackHours: number;
@@ -21,7 +25,8 @@ export function parseReconcileConfig(env: Env): ReconcileConfig {
     tableName: readTableName(env),
     twilio: readTwilioRest(env),
     retentionDays: readRetentionDays(env),
-    includeCanceled: readIncludeCanceled(env),
+    ledger: readLedgerSettings(env),
+    callbackMinSeconds: readCallbackMinSeconds(env),
     overlapMinutes: integer(env, 'RECONCILE_OVERLAP_MINUTES', WINDOW_DEFAULTS.overlapMinutes, 0, 24 * 60),
     settleMinutes: integer(env, 'RECONCILE_SETTLE_MINUTES', WINDOW_DEFAULTS.settleMinutes, 0, 24 * 60),
     lookbackHours: integer(env, 'RECONCILE_LOOKBACK_HOURS', WINDOW_DEFAULTS.lookbackHours, 1, 24 * 60),

@@ -1,14 +1,27 @@
 /**
- * The nightly reconciliation: list the missed calls Twilio knows in a window, keep those the
- * ledger lacks (or lacks facts of), and send them through the SAME idempotent recording path
- * as the webhook, with source `reconcile`. The watermark advances only after the whole window.
+ * The nightly reconciliation: list every call Twilio ended in a window, join the legs to their
+ * root calls, and send what the ledger lacks through the SAME idempotent recording path as the
+ * webhook (the whole-call rule decides), with source `reconcile`. The watermark advances only
+ * after the whole window.
+ *
+ * The window is listed by status: first the unanswered ones (`no-answer`, `busy`, `failed`,
+ * `canceled`), whose legs of calls the ledger lacks are written as evidence; then `completed`,
+ * newest first, so that a root call comes after its `<Dial>` legs (they started after it): a
+ * root the ledger holds evidence of is decided then, from all of it; a root it lacks is decided
+ * from what was listed, and written only when it is a miss. Roots whose own status was
+ * unanswered are decided last, when every answered call of the window with their number is known
+ * (the contact's "reached since" comes from the listing, not from a Twilio request per miss). So
+ * a window of N calls costs O(N / 1000) Twilio list requests: its pages, and nothing per call.
  *
  * `reconcileStep` works through a window from a cursor until it is done or its time is up, so
  * that a run can continue in another invocation (lib/reconcile/run.ts); `reconcile` runs a
  * whole window in one go.
  */
-import { callStatus, type MissedStatus, missedCall, missedStatus, missedStatuses, rootCallSid } from '../ledger/calls.js';
+import { type CallReport, type Evidence, NO_FACTS, type Reach, rootCallSid, withEvidence } from '../ledger/calls.js';
+import { decideOutcome, isMachine, isTerminal, type OutcomeSettings, statusOfReason, type TerminalStatus } from '../ledger/outcome.js';
 import type { ReconcileLedger } from '../ledger/store.js';
+import type { MissedStatus } from '../ledger/calls.js';
+import { callStatus } from '../ledger/calls.js';
 import { mapLimit } from '../platform/pool.js';
 import type { TwilioCall, TwilioCalls } from '../twilio/client.js';
 import { TwilioDeadlineError } from '../twilio/errors.js';
@@ -42,9 +55,17 @@ export interface RunCursor {
   status: number;
   pageUrl?: string;
   lastPageSids: string[];
+  /** Roots whose own status was unanswered, recorded and decided once the answered calls are listed. */
+  deferred?: string[];
 }
 
 export const START_CURSOR: RunCursor = { status: 0, lastPageSids: [] };
+
+/** The statuses a run lists, in order: the unanswered ones, then `completed` (see above). */
+export const RUN_STATUSES: readonly TerminalStatus[] = ['no-answer', 'busy', 'failed', 'canceled', 'completed'];
+
+/** Evidence the reconciliation writes for a root it has not seen end waits this long before the settle sweep decides it. */
+export const RECONCILE_SETTLE_SECONDS = 15 * 60;
 
 export interface Watermark {
   /** End of the last window that fully succeeded. */
@@ -55,8 +76,11 @@ export interface Watermark {
 
 export interface ReconcileOptions {
   accountSid: string;
-  statuses: readonly MissedStatus[];
-  includeCanceled: boolean;
+  statuses: readonly TerminalStatus[];
+  /** The whole-call rule's settings (a root the ledger lacks is decided in memory first). */
+  outcome: OutcomeSettings;
+  /** CALLBACK_MIN_SECONDS: an answered call this long reaches its number. */
+  callbackMinSeconds: number;
   overlapMs: number;
   settleMs: number;
   lookbackMs: number;
@@ -86,15 +110,17 @@ export const WINDOW_DEFAULTS = { overlapMinutes: 60, settleMinutes: 5, lookbackH
 /** A run's options from the configured settings (minutes and hours as configured). */
 export function reconcileOptions(settings: {
   accountSid: string;
-  includeCanceled: boolean;
+  outcome: OutcomeSettings;
+  callbackMinSeconds: number;
   overlapMinutes: number;
   settleMinutes: number;
   lookbackHours: number;
 }): ReconcileOptions {
   return {
     accountSid: settings.accountSid,
-    statuses: missedStatuses(settings.includeCanceled),
-    includeCanceled: settings.includeCanceled,
+    statuses: RUN_STATUSES,
+    outcome: settings.outcome,
+    callbackMinSeconds: settings.callbackMinSeconds,
     overlapMs: settings.overlapMinutes * 60_000,
     settleMs: settings.settleMinutes * 60_000,
     lookbackMs: settings.lookbackHours * 3_600_000,
@@ -110,15 +136,6 @@ export function reconcileWindow(
   const to = new Date(now.getTime() - options.settleMs);
   const from = watermark === undefined ? new Date(now.getTime() - options.lookbackMs) : new Date(Date.parse(watermark) - options.overlapMs);
   return { from, to };
-}
-
-interface Group {
-  root: string;
-  legs: Set<string>;
-  /** The first listed leg decides the status, as the first webhook does. */
-  first: TwilioCall;
-  /** The root call itself, when it was listed. */
-  rootCall: TwilioCall | undefined;
 }
 
 /** A summary with nothing counted yet, for a window. */
@@ -185,101 +202,202 @@ export async function reconcileStep(
     summary.durationMs += Math.round(now.ms - counted.ms);
     counted = now;
   };
-  const parents = new Map<string, Promise<TwilioCall | undefined>>();
   let cursor: RunCursor = run.cursor;
   let pages = 0;
   const late = () => options.remainingMs !== undefined && options.remainingMs() < (options.marginMs ?? 30_000);
+  const memory: RunMemory = { reach: new Map(), answered: new Map(), machineLegs: new Map() };
+  const deferred = new Map((cursor.deferred ?? []).map((entry) => parseDeferred(entry)));
+  const withDeferred = (c: RunCursor): RunCursor => (deferred.size === 0 ? c : { ...c, deferred: [...deferred].map(formatDeferred) });
 
   try {
     if (!(window.from < window.to)) return { done: true, cursor, pages };
     // Twilio's Calls list has returned the same SID twice across pages: each call counts once.
     const seen = new Set<string>(cursor.lastPageSids);
     for (let status = cursor.status; status < options.statuses.length; status++) {
-      const listing = deps.twilio.list(options.statuses[status] as MissedStatus, window.from, window.to, cursor.pageUrl);
+      const listed_status = options.statuses[status] as TerminalStatus;
+      const listing = deps.twilio.list(listed_status, window.from, window.to, cursor.pageUrl);
       for await (const listed of listing) {
         const page = listed.calls.filter((call) => !seen.has(call.sid));
         for (const call of page) seen.add(call.sid);
-        const tally = await recordPage(deps, page, options, parents);
+        const tally = await recordPage(deps, page, listed_status, options, memory, deferred);
         tally.pages = 1;
         addCounts(summary, tally);
         pages += 1;
-        cursor =
+        cursor = withDeferred(
           listed.nextPageUrl === undefined
             ? { status: status + 1, lastPageSids: [] }
-            : { status, pageUrl: listed.nextPageUrl, lastPageSids: page.map((call) => call.sid) };
+            : { status, pageUrl: listed.nextPageUrl, lastPageSids: page.map((call) => call.sid) },
+        );
         account();
         await onPage?.(cursor, summary);
         // Before asking Twilio for the next page: is there time left for it?
         if (cursor.status < options.statuses.length && late()) return { done: false, cursor, pages };
       }
-      if (cursor.status === status) cursor = { status: status + 1, lastPageSids: [] };
+      if (cursor.status === status) cursor = withDeferred({ status: status + 1, lastPageSids: [] });
     }
+    // Last, the roots whose own status said unanswered: every answered call of the window is known now.
+    const tally = emptySummary({ from: new Date(0), to: new Date(0) });
+    await mapLimit([...deferred], options.concurrency ?? 8, async ([root, { customer, at }]) => {
+      const report: CallReport = { ...rootReport(root, options, [], true), reached: reachedAfter(memory, customer, at) };
+      count(tally, await deps.ledger.record(report));
+    });
+    addCounts(summary, tally);
+    deferred.clear();
+    cursor = { status: options.statuses.length, lastPageSids: [] };
     return { done: true, cursor, pages };
   } catch (error) {
-    // A single page (or parent fetch) outlasted the time left: the same clean stop; the page is
-    // done again from its URL by the next invocation.
+    // A single page outlasted the time left: the same clean stop; the page is done again from
+    // its URL by the next invocation.
     if (error instanceof TwilioDeadlineError) return { done: false, cursor, pages };
     throw error;
   } finally {
     account();
-    summary.parentsFetched += parents.size;
   }
 }
 
-/** Records one page's calls; returns what it counted. */
+/** What one invocation of a run learns from its listing (lost with it: the ledger's evidence is not). */
+interface RunMemory {
+  /** Answered calls by the customer's number: outbound calls to it, inbound calls from it a person answered. */
+  reach: Map<string, Reach[]>;
+  /** Roots with a `<Dial>` leg a person answered: the leg, when it was answered, and whether it lasted CALLBACK_MIN_SECONDS. */
+  answered: Map<string, { id: string; at: string; long: boolean }>;
+  /** Legs a machine answered, of roots the ledger lacks, until their root is listed. */
+  machineLegs: Map<string, Evidence[]>;
+}
+
+/** A deferred root in the cursor: `<root>|<customer>|<start>`. */
+const formatDeferred = ([root, { customer, at }]: [string, { customer: string; at: string }]) => `${root}|${customer}|${at}`;
+function parseDeferred(entry: string): [string, { customer: string; at: string }] {
+  const [root = '', customer = '', at = ''] = entry.split('|');
+  return [root, { customer, at }];
+}
+
+/** When a call was answered: its end less its duration (as the webhook reckons it), else its start. */
+function answeredAt(call: TwilioCall): string | undefined {
+  if (call.endTime !== null) return new Date(call.endTime.getTime() - call.duration * 1000).toISOString();
+  return call.startTime?.toISOString();
+}
+
+const remember = (memory: RunMemory, phone: string, reach: Reach) => memory.reach.set(phone, [...(memory.reach.get(phone) ?? []), reach]);
+
+/** The answered calls with `phone` that started after `at`, as far as this invocation listed them. */
+const reachedAfter = (memory: RunMemory, phone: string, at: string): Reach[] =>
+  phone === '' ? [] : (memory.reach.get(phone) ?? []).filter((reach) => reach.at > at);
+
+/** The leg's own end, as evidence about its root. */
+const legEvidence = (call: TwilioCall, status: TerminalStatus): Evidence => ({
+  kind: 'leg',
+  legSid: call.sid,
+  status,
+  machine: isMachine(call.answeredBy ?? undefined),
+});
+
+/** A report of the reconciliation about a root: `evidence`, with the root's own end when listed. */
+function rootReport(root: string, options: ReconcileOptions, evidence: Evidence[], ends: boolean, call?: TwilioCall): CallReport {
+  return {
+    rootCallSid: root,
+    accountSid: options.accountSid,
+    legCallSids: [root, ...evidence.flatMap((e) => (e.kind === 'leg' ? [e.legSid] : []))],
+    evidence,
+    root: call === undefined ? undefined : { direction: call.direction, from: call.from, to: call.to },
+    ends,
+    reportedAt: undefined,
+    startedAt: call?.startTime?.toISOString(),
+    source: 'reconcile',
+  };
+}
+
+const customerOf = (call: TwilioCall): string => (call.direction === 'inbound' ? call.from : call.direction === 'outbound-api' ? call.to : '');
+
+/** Adds a recording's result to a page's counts. */
+function count(tally: RunSummary, result: { outcome: string; reason?: string; counted: string }): void {
+  if (result.counted === 'new' && result.reason !== undefined) {
+    const status = statusOfReason(result.reason as Parameters<typeof statusOfReason>[0]);
+    tally.recovered[status] = (tally.recovered[status] ?? 0) + 1;
+    tally.recoveredTotal += 1;
+  } else if (result.counted === 'unchanged') tally.alreadyRecorded += 1;
+  else tally.enriched += 1;
+}
+
+/** Records one page's calls of one status; returns what it counted. */
 async function recordPage(
   deps: StepDeps,
   page: TwilioCall[],
+  status: TerminalStatus,
   options: ReconcileOptions,
-  parents: Map<string, Promise<TwilioCall | undefined>>,
+  memory: RunMemory,
+  deferred: Map<string, { customer: string; at: string }>,
 ): Promise<RunSummary> {
   const tally = emptySummary({ from: new Date(0), to: new Date(0) });
   tally.listed = page.length;
-  const parentOf = (sid: string): Promise<TwilioCall | undefined> => {
-    let found = parents.get(sid);
-    if (found === undefined) {
-      found = deps.twilio.fetch(sid);
-      parents.set(sid, found);
-    }
-    return found;
-  };
-  const groups = new Map<string, Group>();
+  const groups = new Map<string, { legs: TwilioCall[]; root: TwilioCall | undefined }>();
   for (const call of page) {
     const root = rootCallSid(call.sid, call.parentCallSid);
-    const group = groups.get(root) ?? { root, legs: new Set([root]), first: call, rootCall: undefined };
-    group.legs.add(call.sid);
-    if (call.sid === root) group.rootCall = call;
+    const group = groups.get(root) ?? { legs: [], root: undefined };
+    if (call.sid === root) group.root = call;
+    else group.legs.push(call);
     groups.set(root, group);
   }
   const known = await deps.ledger.find([...groups.keys()]);
-  await mapLimit([...groups.values()], options.concurrency ?? 8, async (group) => {
-    const existing = known.get(group.root);
-    if (existing?.hasCustomer && [...group.legs].every((leg) => existing.legSids.has(leg))) {
+  const settle = { settleAfterSeconds: RECONCILE_SETTLE_SECONDS };
+  // A page lists newest first: within a root's group, its legs (answered later) before it.
+  await mapLimit([...groups], options.concurrency ?? 8, async ([root, group]) => {
+    const k = known.get(root);
+    const newLegs = group.legs.filter((leg) => !(k?.legSids.has(leg.sid) ?? false));
+    if (status !== 'completed') {
+      // Unanswered legs of calls the ledger lacks (or lacks them of): evidence, decided when the root ends.
+      if (newLegs.length > 0 && !(k?.decided === true && k.answered)) {
+        count(tally, await deps.ledger.record(rootReport(root, options, newLegs.map((leg) => legEvidence(leg, status)), false), undefined, settle));
+      } else if (group.legs.length > 0) tally.alreadyRecorded += 1;
+      const call = group.root;
+      if (call !== undefined) {
+        if (k?.decided === true) tally.alreadyRecorded += 1;
+        else {
+          // Its own end: recorded now, decided last (when every answered call with its number is known).
+          await deps.ledger.record(rootReport(root, options, [{ kind: 'root', status, durationSeconds: call.duration }], false, call), undefined, settle);
+          deferred.set(root, { customer: customerOf(call), at: call.startTime?.toISOString() ?? '' });
+        }
+      }
+      return;
+    }
+    for (const leg of group.legs) {
+      if (isMachine(leg.answeredBy ?? undefined)) {
+        if (k === undefined) memory.machineLegs.set(root, [...(memory.machineLegs.get(root) ?? []), legEvidence(leg, 'completed')]);
+        else if (!k.legSids.has(leg.sid)) count(tally, await deps.ledger.record(rootReport(root, options, [legEvidence(leg, 'completed')], false), undefined, settle));
+        continue;
+      }
+      memory.answered.set(root, { id: leg.sid, at: answeredAt(leg) ?? '', long: leg.duration >= options.callbackMinSeconds });
+      // A person answered: a call the ledger counted missed is corrected.
+      if (k !== undefined && !k.answered) count(tally, await deps.ledger.record(rootReport(root, options, [legEvidence(leg, 'completed')], false)));
+    }
+    const call = group.root;
+    if (call === undefined) return;
+    const customer = customerOf(call);
+    const start = call.startTime?.toISOString() ?? '';
+    const answeredLeg = memory.answered.get(root);
+    // What it tells of the number: an answered call with it (a callback, or a returned call).
+    if (call.direction === 'outbound-api' && !isMachine(call.answeredBy ?? undefined) && call.duration >= options.callbackMinSeconds) {
+      const at = answeredAt(call);
+      if (at !== undefined) remember(memory, customer, { id: call.sid, at, by: 'callback' });
+    } else if (call.direction === 'inbound' && answeredLeg !== undefined && answeredLeg.long && answeredLeg.at !== '') {
+      remember(memory, customer, { id: answeredLeg.id, at: answeredLeg.at, by: 'returned-call' });
+    }
+    const evidence: Evidence[] = [
+      { kind: 'root', status: 'completed', durationSeconds: call.duration },
+      ...(memory.machineLegs.get(root) ?? []),
+    ];
+    if (answeredLeg !== undefined) evidence.push({ kind: 'leg', legSid: answeredLeg.id, status: 'completed', machine: false });
+    memory.machineLegs.delete(root);
+    if (k === undefined) {
+      // The ledger lacks it: decided from what was listed, and written only when it is a miss.
+      const outcome = decideOutcome(withEvidence(NO_FACTS, evidence, true), options.outcome);
+      if (outcome.outcome !== 'missed') return;
+    } else if (k.decided && newLegs.length === 0) {
       tally.alreadyRecorded += 1;
       return;
     }
-    // The customer is on the root call; fetch it once per root when it was not listed.
-    const needsCustomer = existing === undefined || !existing.hasCustomer;
-    const rootCall = group.rootCall ?? (needsCustomer ? await parentOf(group.root) : undefined);
-    const listedStatus = callStatus(group.first.status);
-    const missed = listedStatus === undefined ? undefined : missedStatus(listedStatus, options.includeCanceled);
-    if (missed === undefined) return;
-    // The customer is on the root call; a `<Dial>` child leg (outbound-dial) carries none.
-    const call = missedCall(rootCall ?? group.first, {
-      rootCallSid: group.root,
-      legCallSids: [...group.legs],
-      accountSid: options.accountSid,
-      status: missed,
-      source: 'reconcile',
-      startedAt: (rootCall?.startTime ?? group.first.startTime)?.toISOString(),
-      reportedAt: undefined,
-    });
-    const result = await deps.ledger.record(call);
-    if (result.outcome === 'recorded') {
-      tally.recovered[missed] = (tally.recovered[missed] ?? 0) + 1;
-      tally.recoveredTotal += 1;
-    } else if (result.merged) tally.enriched += 1;
-    else tally.alreadyRecorded += 1;
+    const report: CallReport = { ...rootReport(root, options, evidence, true, call), reached: reachedAfter(memory, customer, start) };
+    count(tally, await deps.ledger.record(report));
   });
   return tally;
 }

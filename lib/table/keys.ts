@@ -16,6 +16,9 @@
  * | `META#reconcile-lease`    | the running reconciliation and its expiry     | lib/reconcile/lease.ts         |
  * | `RUN#<runId>`             | one reconciliation run (TTL 90 days)          | lib/reconcile/runs.ts          |
  * | `TEXTBACK#<E.164>`        | the number's text-back state                  | lib/textback/item.ts           |
+ *
+ * Index `byLastMissed` (gsi1) also holds, under partitions of their own, the reconciliation runs
+ * (`RECONCILE#runs`) and the call items not decided yet (`SETTLE#<0..7>`, sorted by when they settle).
  */
 
 const CALL_PREFIX = 'CALL#';
@@ -91,6 +94,12 @@ export const CALLBACK_SORT_KEY = /^\d{4}-[^#]+#\+\d+(#.+)?$/;
 
 /** What the `byLastMissed` index projects of a contact (resources/table.yml says the same). */
 export const CONTACT_SUMMARY_ATTRIBUTES = ['phone', 'missedCount', 'firstMissedAt', 'lastMissedAt', 'lastCallSid', 'lastStatus'] as const;
+
+/** Call items not decided yet, in the `byLastMissed` index: `SETTLE#<0..7>`, sort key = when they settle. */
+export const SETTLE_INDEX = 'byLastMissed';
+const settleShardKey = (n: number): string => `SETTLE#${n}`;
+export const settleShard = (callSid: string): string => settleShardKey(shardOf(callSid));
+export const settleShards = (): string[] => Array.from({ length: CONTACT_SHARDS }, (_, n) => settleShardKey(n));
 
 /** The index sort key of a contact: `<lastMissedAt>#<phone>`; cursors carry it. */
 export const contactSortKey = (lastMissedAt: string, e164: string): string => `${lastMissedAt}#${e164}`;

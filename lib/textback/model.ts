@@ -11,7 +11,7 @@
  * (`unknown`).
  */
 import { callerId } from '../phone/phone.js';
-import { isOpen } from './hours.js';
+import { isOpen } from '../platform/hours.js';
 import type { SkipReason, TextBackRecord } from './item.js';
 import type { TextBackSettings } from './settings.js';
 

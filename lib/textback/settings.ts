@@ -4,7 +4,7 @@
  * again at the function's cold start. No SDK here: only Intl and the environment.
  */
 import { ConfigError, type Env, integer, optional } from '../platform/config.js';
-import { BusinessHoursError, checkTimeZone, type HoursRule, parseBusinessHours } from './hours.js';
+import { BusinessHoursError, checkTimeZone, type HoursRule, parseBusinessHours } from '../platform/hours.js';
 
 export interface TextBackSettings {
   enabled: boolean;

@@ -4,11 +4,12 @@ import {
   type Env,
   optional,
   readCallbackMinSeconds,
-  readIncludeCanceled,
   readRetentionDays,
   readTableName,
 } from '../platform/config.js';
 import type { SecretSource } from '../platform/secrets.js';
+import { readLedgerSettings } from '../ledger/settings.js';
+import type { LedgerSettings } from '../ledger/store.js';
 import { readAccountSid } from '../twilio/credentials.js';
 
 export interface WebhookConfig {
@@ -18,9 +19,12 @@ export interface WebhookConfig {
   /** Public base URL that Twilio calls (scheme, host and stage or base path), no trailing slash. */
   publicBaseUrl: string | undefined;
   retentionDays: number;
-  includeCanceled: boolean;
-  /** TwiML returned to a `<Dial action>` callback. */
+  /** The whole-call rule's settings (lib/ledger/settings.ts). */
+  ledger: LedgerSettings;
+  /** TwiML returned to a `<Dial action>` or `<Enqueue action>` callback without a `next` URL. */
   dialActionTwiml: string;
+  /** Whether that TwiML ends the call (no verb that goes on): the action is then the call's end. */
+  dialActionEnds: boolean;
   /**
    * The connection-override fragment configured on the callback URLs (without `#`), or
    * undefined. Whether Twilio signs the URL with it is not documented: signatures over the URL
@@ -35,6 +39,12 @@ export interface WebhookConfig {
 export const DEFAULT_URL_FRAGMENT = 'rc=3&rp=all';
 
 export const DEFAULT_DIAL_ACTION_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>';
+
+/** TwiML verbs after which the call goes on (anything else ends it once said). */
+const CONTINUING_VERBS = /<(Dial|Enqueue|Gather|Record|Redirect|Connect|Pay|Refer|Leave)\b/;
+
+/** Whether a TwiML document ends the call (it has no verb after which the call goes on). */
+export const endsCall = (twiml: string): boolean => !CONTINUING_VERBS.test(twiml);
 
 /**
  * The auth token source. An explicit `TWILIO_AUTH_TOKEN` wins (the local stack sets it);
@@ -93,8 +103,9 @@ export function parseWebhookConfig(env: Env): WebhookConfig {
     authTokens: readAuthTokens(env),
     publicBaseUrl: readPublicBaseUrl(env),
     retentionDays: readRetentionDays(env),
-    includeCanceled: readIncludeCanceled(env),
+    ledger: readLedgerSettings(env),
     dialActionTwiml,
+    dialActionEnds: endsCall(dialActionTwiml),
     urlFragment: readUrlFragment(env),
     callbackMinSeconds: readCallbackMinSeconds(env),
   };

@@ -3,9 +3,9 @@
  * account checks, then the ledger. Returns the HTTP reply; throws the named errors that the
  * function's error mappers turn into statuses.
  */
-import { type AnsweredCall, answeredByDialAction, answeredByStatusCallback } from '../callbacks/answered.js';
+import { type AnsweredCall, answeredByDialAction, answeredByQueue, answeredByStatusCallback } from '../callbacks/answered.js';
 import type { CallbackResolver } from '../callbacks/store.js';
-import { type Classified, classifyDialAction, classifyStatusCallback } from '../ledger/calls.js';
+import { type CallReport, classifyDialAction, classifyQueueResult, classifyStatusCallback } from '../ledger/calls.js';
 import type { Ledger } from '../ledger/store.js';
 import { maskPhone } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
@@ -21,20 +21,39 @@ export interface HttpReply {
 
 type Params = Readonly<Record<string, string>>;
 
+/** What a route makes of a callback, given the continuation asked for on its URL. */
+interface Continuation {
+  /** `next` on the action URL's query: where the caller's flow goes on (undefined: the reply ends the call). */
+  next: string | undefined;
+}
+
 /** One Twilio callback route: how its parameters are classified, and what Twilio gets back. */
 export interface TwilioRoute {
   /** Its name in logs. */
   name: string;
-  /** A missed call to record, or a status only acknowledged. @throws InvalidCallbackError */
-  classify(params: Params, config: WebhookConfig): Classified;
+  /** What the callback reports about its root call. @throws InvalidCallbackError */
+  classify(params: Params, config: WebhookConfig, continuation: Continuation): CallReport;
   /** The answered call it reports, which resolves the caller's open callback; undefined for most. */
   answered(params: Params, config: WebhookConfig): AnsweredCall | undefined;
   /** The reply: 204 to a status callback, TwiML where Twilio continues the call with it. */
-  reply(config: WebhookConfig): HttpReply;
+  reply(config: WebhookConfig, continuation: Continuation): HttpReply;
 }
 
 const NO_CONTENT: HttpReply = { statusCode: 204, body: '' };
 const twiml = (body: string): HttpReply => ({ statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body });
+const xmlEscape = (text: string): string =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+
+/** An action's reply: `<Redirect>` to `next` when asked (the flow goes on), else the configured TwiML. */
+const actionReply = (config: WebhookConfig, { next }: Continuation): HttpReply =>
+  twiml(
+    next === undefined
+      ? config.dialActionTwiml
+      : `<?xml version="1.0" encoding="UTF-8"?><Response><Redirect method="POST">${xmlEscape(next)}</Redirect></Response>`,
+  );
+
+/** Whether an action's reply ends the call. */
+const actionEnds = (config: WebhookConfig, { next }: Continuation): boolean => next === undefined && config.dialActionEnds;
 
 /** Route templates (as in `serverless.yml`) to the callback each one receives. A new Twilio callback is one entry. */
 export const ROUTES: ReadonlyMap<string, TwilioRoute> = new Map([
@@ -42,7 +61,7 @@ export const ROUTES: ReadonlyMap<string, TwilioRoute> = new Map([
     '/twilio/call-status',
     {
       name: 'call-status',
-      classify: (params, config) => classifyStatusCallback(params, config.includeCanceled),
+      classify: (params) => classifyStatusCallback(params),
       answered: (params, config) => answeredByStatusCallback(params, config.callbackMinSeconds),
       reply: () => NO_CONTENT,
     },
@@ -51,13 +70,32 @@ export const ROUTES: ReadonlyMap<string, TwilioRoute> = new Map([
     '/twilio/dial-status',
     {
       name: 'dial-status',
-      classify: (params, config) => classifyDialAction(params, config.includeCanceled),
+      classify: (params, config, continuation) => classifyDialAction(params, actionEnds(config, continuation)),
       answered: (params, config) => answeredByDialAction(params, config.callbackMinSeconds),
       // Twilio continues the call with what the Dial action answers.
-      reply: (config) => twiml(config.dialActionTwiml),
+      reply: actionReply,
+    },
+  ],
+  [
+    '/twilio/queue-status',
+    {
+      name: 'queue-status',
+      classify: (params, config, continuation) => classifyQueueResult(params, actionEnds(config, continuation)),
+      answered: (params, config) => answeredByQueue(params, config.callbackMinSeconds),
+      reply: actionReply,
     },
   ],
 ]);
+
+/** The `next` continuation on an action URL's query: an absolute http(s) URL or a path. */
+function continuationOf(request: HttpRequest): Continuation {
+  const next = new URLSearchParams(request.query).get('next');
+  if (next === null || next === '') return { next: undefined };
+  if (next.length > 1000 || !(/^https?:\/\/[^\s]+$/.test(next) || /^\/[^\s]*$/.test(next))) {
+    throw new HttpError(400, 'next must be an absolute http(s) URL or a path starting with /');
+  }
+  return { next };
+}
 
 export interface WebhookDeps {
   config: WebhookConfig;
@@ -96,47 +134,39 @@ async function verify(request: HttpRequest, params: Params, deps: WebhookDeps): 
 /** Handles one Twilio callback end to end. */
 export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Promise<HttpReply> {
   const route = routeOf(request);
+  const continuation = continuationOf(request);
   const params = parseForm(request);
   await verify(request, params, deps);
 
-  const classified = route.classify(params, deps.config);
-  if (classified.kind === 'ignored') {
-    const answered = route.answered(params, deps.config);
-    if (answered === undefined) {
-      logger.info('Callback acknowledged, not a missed call', {
-        route: route.name,
-        callSid: classified.callSid,
-        status: classified.status,
-      });
-    } else {
-      // An answered call with the number: one read when it resolves nothing (the common case).
-      const result = await deps.callbacks.resolve(answered.phone, answered.call);
-      logger.info(result.outcome === 'resolved' ? 'Callback resolved' : 'Answered call, no open callback it resolves', {
-        route: route.name,
-        callSid: classified.callSid,
-        customer: maskPhone(answered.phone),
-        resolvedBy: answered.call.by,
-        durationSeconds: answered.durationSeconds,
-        outcome: result.outcome,
-        ...(result.outcome === 'resolved'
-          ? { resolved: result.resolutions.map((r) => ({ missedCount: r.missedCount, secondsToCallback: r.secondsToCallback })) }
-          : {}),
-      });
-    }
-  } else {
-    const { call } = classified;
-    const result = await deps.ledger.record(call);
-    logger.info(result.outcome === 'recorded' ? 'Missed call recorded' : 'Duplicate delivery, nothing counted', {
+  const report = route.classify(params, deps.config, continuation);
+  const result = await deps.ledger.record(report);
+  logger.info('Callback recorded', {
+    route: route.name,
+    callSid: params.CallSid,
+    rootCallSid: report.rootCallSid,
+    evidence: report.evidence.map((e) => e.kind),
+    ends: report.ends,
+    outcome: result.outcome,
+    ...(result.reason === undefined ? {} : { reason: result.reason }),
+    counted: result.counted,
+    from: maskPhone(params.From),
+    to: maskPhone(params.To),
+  });
+  const answered = route.answered(params, deps.config);
+  if (answered !== undefined) {
+    // An answered call with the number: one read when it resolves nothing (the common case).
+    const resolved = await deps.callbacks.resolve(answered.phone, answered.call);
+    logger.info(resolved.outcome === 'resolved' ? 'Callback resolved' : 'Answered call, no open callback it resolves', {
       route: route.name,
       callSid: params.CallSid,
-      rootCallSid: call.rootCallSid,
-      status: call.status,
-      source: call.source,
-      direction: call.direction,
-      from: maskPhone(call.from),
-      to: maskPhone(call.to),
-      ...result,
+      customer: maskPhone(answered.phone),
+      resolvedBy: answered.call.by,
+      durationSeconds: answered.durationSeconds,
+      outcome: resolved.outcome,
+      ...(resolved.outcome === 'resolved'
+        ? { resolved: resolved.resolutions.map((r) => ({ missedCount: r.missedCount, secondsToCallback: r.secondsToCallback })) }
+        : {}),
     });
   }
-  return route.reply(deps.config);
+  return route.reply(deps.config, continuation);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { eventsOf } from '../../lib/events/facts.js';
 import { ConfigError } from '../../lib/platform/config.js';
-import { isOpen, parseBusinessHours } from '../../lib/textback/hours.js';
+import { isOpen, parseBusinessHours } from '../../lib/platform/hours.js';
 import { type TextBackRecord, textBackCounter } from '../../lib/textback/item.js';
 import { decide, type Opening } from '../../lib/textback/model.js';
 import { readTextBackSettings } from '../../lib/textback/settings.js';
