@@ -4,8 +4,8 @@
  * what a contact's stream record says about a callback opening.
  */
 import { requireMissedStatus } from '../ledger/call-item.js';
-import { MISSED_REASONS, type MissedReason } from '../ledger/outcome.js';
 import type { MissedStatus } from '../ledger/calls.js';
+import { MISSED_REASONS, type MissedReason } from '../ledger/outcome.js';
 import { InvalidItemError, isOneOf, isRecord, requireNumber, requireString } from '../table/items.js';
 import { callbackShard, resolutionKey } from '../table/keys.js';
 import { type CallbackState, EMPTY_STATE, type Episode, episodes, RESOLVED_BY, type Resolution } from './model.js';

@@ -15,8 +15,8 @@
  * a late miss older than the archive boundary no longer changes any episode.
  */
 import type { MissedStatus } from '../ledger/calls.js';
-import type { MissedReason } from '../ledger/outcome.js';
 import type { CounterReader } from '../ledger/day-counters.js';
+import type { MissedReason } from '../ledger/outcome.js';
 
 export const RESOLVED_BY = ['callback', 'returned-call', 'operator'] as const;
 export type ResolvedBy = (typeof RESOLVED_BY)[number];

@@ -8,7 +8,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { callbackFields } from '../callbacks/item.js';
-import { addMiss, counterDelta, EMPTY_STATE, mergeCounters, removeMiss, type ResolvingCall } from '../callbacks/model.js';
+import { addMiss, counterDelta, EMPTY_STATE, mergeCounters, type ResolvingCall, removeMiss } from '../callbacks/model.js';
 import { dayUpdates, resolutionChanges, resolutionWrites } from '../callbacks/store.js';
 import type { ContactWork, PendingCall } from '../ledger/call-item.js';
 import { addToDay, ones } from '../ledger/day-counters.js';

@@ -21,7 +21,13 @@ import { readable } from '../table/items.js';
 import { parseTextBackRecord } from '../textback/item.js';
 
 export const EVENT_SOURCE = 'missed-call-ledger';
-export const DETAIL_TYPES = ['Missed call recorded', 'Outcome corrected', 'Callback opened', 'Callback resolved', 'Text-back sent'] as const;
+export const DETAIL_TYPES = [
+  'Missed call recorded',
+  'Outcome corrected',
+  'Callback opened',
+  'Callback resolved',
+  'Text-back sent',
+] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 
 export interface LedgerEvent {

@@ -23,7 +23,20 @@
 import type { UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { InvalidItemError, isOneOf, requireString, strings } from '../table/items.js';
 import { callKey, callSidOfKey, settleShard } from '../table/keys.js';
-import { type CallReport, customerNumber, type Reach, type Evidence, lineNumber, MISSED_STATUSES, type MissedStatus, NO_FACTS, SOURCES, type Source, sourceOf } from './calls.js';
+import { DIAL_CALL_STATUSES, type DialCallStatus } from '../twilio/call-status.js';
+import {
+  type CallReport,
+  customerNumber,
+  type Evidence,
+  lineNumber,
+  MISSED_STATUSES,
+  type MissedStatus,
+  NO_FACTS,
+  type Reach,
+  SOURCES,
+  type Source,
+  sourceOf,
+} from './calls.js';
 import { addToDay, type CounterReader } from './day-counters.js';
 import {
   type CallFacts,
@@ -36,7 +49,6 @@ import {
   TERMINAL_STATUSES,
   type TerminalStatus,
 } from './outcome.js';
-import { DIAL_CALL_STATUSES, type DialCallStatus } from '../twilio/call-status.js';
 
 const DAY_SECONDS = 86_400;
 
@@ -70,7 +82,10 @@ function evidenceAttribute(e: Evidence): [string, string | number][] {
   if (e.kind === 'leg') return [[`${LEG}${e.legSid}`, e.machine ? `${e.status}:machine` : e.status]];
   if (e.kind === 'dial') return [[`${DIAL}${e.dialSid ?? '-'}`, e.status]];
   if (e.kind === 'queue') return [[`${QUEUE}${e.queueSid}`, e.seconds === undefined ? e.result : `${e.result}:${e.seconds}`]];
-  return [['rootStatus', e.status], ...(e.durationSeconds === undefined ? [] : ([['rootDuration', e.durationSeconds]] as [string, number][]))];
+  return [
+    ['rootStatus', e.status],
+    ...(e.durationSeconds === undefined ? [] : ([['rootDuration', e.durationSeconds]] as [string, number][])),
+  ];
 }
 
 /** The facts of a call item. @throws InvalidItemError when an evidence attribute is malformed. */
@@ -97,7 +112,7 @@ export function factsOf(item: Readonly<Record<string, unknown>>): CallFacts {
   const root = isOneOf(TERMINAL_STATUSES, rootStatus)
     ? { status: rootStatus, durationSeconds: typeof item.rootDuration === 'number' ? item.rootDuration : undefined }
     : NO_FACTS.root;
-  return { legs, dials, queues, root, ended: typeof item.endedAt === 'string' };
+  return { legs, dials, queues, root, ended: typeof item.endedAt === 'string', inbound: item.direction === 'inbound' };
 }
 
 /** What the ledger needs to know of a call item, read field by field. */
@@ -137,7 +152,9 @@ export function parseCallRecord(item: Readonly<Record<string, unknown>>): CallRe
   const outcome = legacy ? 'missed' : isOneOf(['answered', 'missed', 'not-missed'] as const, item.outcome) ? item.outcome : 'undecided';
   const source = item.source === undefined ? undefined : sourceOf(item.source);
   if (item.source !== undefined && source === undefined) throw new InvalidItemError('source is not a known source');
-  const legacyCounted = legacy ? `${requireString(item, 'day')}|${requireMissedStatus(item, 'status')}|${String(item.source)}|-|0` : undefined;
+  const legacyCounted = legacy
+    ? `${requireString(item, 'day')}|${requireMissedStatus(item, 'status')}|${String(item.source)}|-|0`
+    : undefined;
   const legacyContact = legacy && typeof item.contactAppliedAt === 'string' ? (str(item, 'contactOutcome') ?? 'contact:') : undefined;
   return {
     rootCallSid,
@@ -229,6 +246,13 @@ export function evidenceUpdate(report: CallReport, now: Date, options: EvidenceW
     removes.push('gsi1pk', 'gsi1sk');
     condition = 'attribute_not_exists(countedAs) AND attribute_not_exists(#status)';
     names['#status'] = 'status';
+    // A Dial action's answer holds only while its leg is not known to have been a machine.
+    const dial = report.evidence.find((e) => e.kind === 'dial');
+    if (dial?.kind === 'dial' && dial.dialSid !== undefined) {
+      names['#dialLeg'] = `${LEG}${dial.dialSid}`;
+      values[':machine'] = ':machine';
+      condition += ' AND (attribute_not_exists(#dialLeg) OR NOT contains(#dialLeg, :machine))';
+    }
   } else if (options.settleAt !== undefined) {
     values[':settlePk'] = settleShard(report.rootCallSid);
     values[':settleAt'] = options.settleAt.toISOString();
@@ -320,7 +344,13 @@ export function callDayCounts(count: CounterReader): CallDayCounts {
   const byReason = {} as Record<MissedReason, number>;
   for (const reason of MISSED_REASONS) byReason[reason] = count(`reason:${reason}`);
   return {
-    totals: { total: count('total'), 'no-answer': status('no-answer'), busy: status('busy'), failed: status('failed'), canceled: status('canceled') },
+    totals: {
+      total: count('total'),
+      'no-answer': status('no-answer'),
+      busy: status('busy'),
+      failed: status('failed'),
+      canceled: status('canceled'),
+    },
     bySource,
     byReason,
     afterHours: count('afterHours'),
@@ -391,7 +421,8 @@ export function parsePendingCall(item: Readonly<Record<string, unknown>>): Conta
   if (record.legacy ? record.contactApplied !== undefined : record.contactPending === undefined) return undefined;
   const wanted = record.legacy || (record.outcome === 'missed' && record.countedAs !== undefined && opensCallback(reasonOf(item)));
   const token = record.contactPending;
-  if (wanted === (record.contactApplied !== undefined)) return token === undefined ? undefined : { action: 'clear', rootCallSid: record.rootCallSid, token };
+  if (wanted === (record.contactApplied !== undefined))
+    return token === undefined ? undefined : { action: 'clear', rootCallSid: record.rootCallSid, token };
   const occurredAt = str(item, 'occurredAt') ?? record.firstEvidenceAt ?? '';
   if (Number.isNaN(Date.parse(occurredAt))) throw new InvalidItemError('occurredAt is not a timestamp');
   const status = wanted
@@ -424,7 +455,7 @@ export interface KnownCall {
   /** A person answered it. */
   answered: boolean;
 }
-export const KNOWN_CALL_PROJECTION = 'pk, customer, legSids, outcome, endedAt, #status, ev';
+export const KNOWN_CALL_PROJECTION = 'pk, customer, legSids, outcome, endedAt, #status, ev, gsi1pk';
 
 /** A call item read with `KNOWN_CALL_PROJECTION`: its root CallSid and what is known of it. */
 export function parseKnownCall(item: Readonly<Record<string, unknown>>): { rootCallSid: string; known: KnownCall } {
@@ -434,7 +465,8 @@ export function parseKnownCall(item: Readonly<Record<string, unknown>>): { rootC
     known: {
       hasCustomer: typeof item.customer === 'string',
       legSids: new Set(strings(item.legSids)),
-      decided: legacy || item.outcome === 'answered' || (typeof item.outcome === 'string' && typeof item.endedAt === 'string'),
+      // Ended and out of the settle index: decided (a call TwiML alone handled keeps no outcome).
+      decided: legacy || item.outcome === 'answered' || (typeof item.endedAt === 'string' && item.gsi1pk === undefined),
       answered: item.outcome === 'answered',
     },
   };
@@ -499,6 +531,4 @@ export function parseCallFact(item: Readonly<Record<string, unknown>>): CallFact
 
 /** Whether a stream image of a call item is a counted miss. */
 export const isCountedMiss = (image: Readonly<Record<string, unknown>> | undefined): boolean =>
-  image?.type === 'call' &&
-  (typeof image.countedAs === 'string' || (image.outcome === undefined && image.status !== undefined));
-
+  image?.type === 'call' && (typeof image.countedAs === 'string' || (image.outcome === undefined && image.status !== undefined));

@@ -242,7 +242,8 @@ export function classifyDialAction(params: Params, ends: boolean): CallReport {
 export function classifyQueueResult(params: Params, ends: boolean): CallReport {
   const { callSid, accountSid, reportedAt } = base(params);
   const result = requireOneOf(params, 'QueueResult', QUEUE_RESULTS, 'a Twilio queue result');
-  const queueSid = params.QueueSid === undefined || params.QueueSid === '' ? '-' : requireMatch(params, 'QueueSid', QUEUE_SID, 'Twilio SID');
+  const queueSid =
+    params.QueueSid === undefined || params.QueueSid === '' ? '-' : requireMatch(params, 'QueueSid', QUEUE_SID, 'Twilio SID');
   return {
     rootCallSid: callSid,
     accountSid,
@@ -269,7 +270,7 @@ export function withEvidence(facts: CallFacts, evidence: readonly Evidence[], en
     else if (e.kind === 'queue') queues.set(e.queueSid, { result: e.result, seconds: e.seconds });
     else root = { status: e.status, durationSeconds: e.durationSeconds };
   }
-  return { legs, dials, queues, root, ended: facts.ended || ended };
+  return { ...facts, legs, dials, queues, root, ended: facts.ended || ended };
 }
 
 export const NO_FACTS: CallFacts = { legs: new Map(), dials: new Map(), queues: new Map(), root: undefined, ended: false };

@@ -64,6 +64,8 @@ export interface CallFacts {
   queues: ReadonlyMap<string, { result: QueueResult; seconds: number | undefined }>;
   /** The root's own final status and its `CallDuration`, from its status callback or the REST API. */
   root: { status: TerminalStatus; durationSeconds: number | undefined } | undefined;
+  /** The root is an inbound call (a call TwiML alone handled is `ivr` only for inbound calls). */
+  inbound?: boolean;
   /**
    * Whether the call is known to have ended: the root's final status, a Dial or queue action
    * whose reply ended the call, the settle time passed with no more evidence, or the REST API.
@@ -150,7 +152,7 @@ export function decideOutcome(facts: CallFacts, settings: OutcomeSettings): Outc
   if (root === 'canceled') return missed(settings.includeCanceled ? 'canceled' : 'abandoned');
   const reason = queueReason(facts, settings) ?? dialReason(facts, settings);
   if (reason !== undefined) return missed(reason);
-  return settings.ivrHangupsMissed ? missed('ivr') : { outcome: 'not-missed' };
+  return settings.ivrHangupsMissed && facts.inbound === true ? missed('ivr') : { outcome: 'not-missed' };
 }
 
 /** Missed calls of these reasons open (or join) a callback and may be texted; the others are only counted. */

@@ -25,7 +25,10 @@ export function readLedgerSettings(env: Env): LedgerSettings {
   const hoursText = optional(env, 'BUSINESS_HOURS');
   let hours: LedgerSettings['hours'];
   try {
-    hours = hoursText === undefined ? undefined : { rules: parseBusinessHours(hoursText), timeZone: checkTimeZone(optional(env, 'TIME_ZONE') ?? 'UTC') };
+    hours =
+      hoursText === undefined
+        ? undefined
+        : { rules: parseBusinessHours(hoursText), timeZone: checkTimeZone(optional(env, 'TIME_ZONE') ?? 'UTC') };
   } catch (error) {
     if (error instanceof BusinessHoursError) throw new ConfigError(error.message);
     throw error;

@@ -55,7 +55,12 @@ async function dueCalls(client: DynamoDBDocumentClient, tableName: string, now: 
 }
 
 /** Decides every call due at `now`. */
-export async function settleDue(client: DynamoDBDocumentClient, tableName: string, ledger: Ledger, now = new Date()): Promise<SettleSummary> {
+export async function settleDue(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  ledger: Ledger,
+  now = new Date(),
+): Promise<SettleSummary> {
   const summary: SettleSummary = { due: 0, missed: 0, answered: 0, notMissed: 0, moved: 0 };
   const due = await dueCalls(client, tableName, now);
   summary.due = due.length;

@@ -8,9 +8,15 @@
  * order of deliveries, duplicates and late evidence ends with the same outcome and exact counts.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { isOpen } from '../platform/hours.js';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { HoursRule } from '../platform/hours.js';
+import { isOpen } from '../platform/hours.js';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
 import { TableUnavailableError } from '../table/items.js';
 import { callKey } from '../table/keys.js';
@@ -145,6 +151,8 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
   function unchanged(item: Record<string, unknown>, record: CallRecord, d: Decided): boolean {
     if (record.settling || d.countedAs !== record.countedAs) return false;
     if (d.contactWork && record.contactPending === undefined) return false;
+    // A call TwiML alone handled needs no outcome written: absent and not settling is not missed.
+    if (d.outcome === 'not-missed' && item.outcome === undefined) return true;
     return Object.entries(d.fields).every(([name, value]) => name === 'knownAt' || name === 'source' || item[name] === value);
   }
 
@@ -196,7 +204,8 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
       await client.send(new TransactWriteCommand({ TransactItems: [{ Update: call }, ...counters] }));
     } catch (error) {
       if (isConditionFailure(error)) throw error;
-      if (error instanceof TransactionCanceledException && cancellationCodes(error).some((code) => RETRYABLE_REASONS.has(code))) throw error;
+      if (error instanceof TransactionCanceledException && cancellationCodes(error).some((code) => RETRYABLE_REASONS.has(code)))
+        throw error;
       throw new TableUnavailableError('The ledger transaction failed', { cause: error });
     }
   }
@@ -248,17 +257,14 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
   /** Whether a report alone shows that a person answered. */
   const answers = (report: CallReport) => isAnswered(withEvidence(NO_FACTS, report.evidence, false));
 
-  /** A root's `completed` end with no other evidence: TwiML answered it; a person may or may not have. */
-  const plainEnd = (report: CallReport) =>
-    report.evidence.length === 1 && report.evidence[0]?.kind === 'root' && report.evidence[0].status === 'completed';
-
   return {
     async record(report, now = new Date(), recordOptions = {}) {
       const requests = { reads: 0, writes: 0 };
       if (report.evidence.length === 0 && !report.ends) return { outcome: 'undecided', counted: 'unchanged', requests };
       const base = { tableName, retentionDays: options.retentionDays };
       if (answers(report)) {
-        // The common case costs one write: the evidence and the answer, while nothing is counted.
+        // The common case costs one write: the evidence and the answer, while nothing is counted
+        // (and the Dial action's leg is not known to be a machine).
         try {
           await update(evidenceUpdate(report, now, { ...base, settleAt: undefined, answered: true }));
           requests.writes += 1;
@@ -266,17 +272,15 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
         } catch (error) {
           requests.writes += 1;
           if (!isConditionFailure(error)) throw error;
-          // A miss is counted: the evidence is written as any other, and the decision corrects it.
+          // A miss is counted, or the leg was a machine: written as any other, and decided from all of it.
         }
       }
-      if (plainEnd(report) && !settings.ivrHangupsMissed) {
-        // One read: most such calls reached no <Dial> or queue (nothing to write), or were answered.
-        const existing = await read(report.rootCallSid);
-        requests.reads += 1;
-        if (existing === undefined) return { outcome: 'not-missed', counted: 'unchanged', requests };
-        if (existing.outcome === 'answered') return { outcome: 'answered', counted: 'unchanged', requests };
-      }
-      const settleAt = new Date(now.getTime() + (recordOptions.settleAfterSeconds ?? settings.settleSeconds) * 1000);
+      // Every fact is kept, whatever arrives after it: the root's end too (its number and its
+      // duration), since a leg's callback may come later. A report that ends the call decides it
+      // now; any other waits in the settle index.
+      const settleAt = report.ends
+        ? undefined
+        : new Date(now.getTime() + (recordOptions.settleAfterSeconds ?? settings.settleSeconds) * 1000);
       const item = await update(evidenceUpdate(report, now, { ...base, settleAt, answered: false }));
       requests.writes += 1;
       if (item === undefined) throw new TableUnavailableError('The ledger table returned no item');

@@ -8,8 +8,8 @@ import { callbackDayCounts, type DayCallbackCounts, RESOLVED_BY, type ResolvedBy
 import { type ContactDayCounts, contactDayCounts } from '../contacts/item.js';
 import { type CallDayCounts, callDayCounts } from '../ledger/call-item.js';
 import { MISSED_STATUSES, SOURCES } from '../ledger/calls.js';
-import { MISSED_REASONS } from '../ledger/outcome.js';
 import { counterReader, readDayCounters } from '../ledger/day-counters.js';
+import { MISSED_REASONS } from '../ledger/outcome.js';
 import { HttpError } from '../platform/request.js';
 import { FAIL_REASONS, SKIP_REASONS, type TextBackDayCounts, textBackDayCounts } from '../textback/item.js';
 

@@ -17,11 +17,11 @@
  * that a run can continue in another invocation (lib/reconcile/run.ts); `reconcile` runs a
  * whole window in one go.
  */
-import { type CallReport, type Evidence, NO_FACTS, type Reach, rootCallSid, withEvidence } from '../ledger/calls.js';
+
+import type { MissedStatus } from '../ledger/calls.js';
+import { type CallReport, callStatus, type Evidence, NO_FACTS, type Reach, rootCallSid, withEvidence } from '../ledger/calls.js';
 import { decideOutcome, isMachine, isTerminal, type OutcomeSettings, statusOfReason, type TerminalStatus } from '../ledger/outcome.js';
 import type { ReconcileLedger } from '../ledger/store.js';
-import type { MissedStatus } from '../ledger/calls.js';
-import { callStatus } from '../ledger/calls.js';
 import { mapLimit } from '../platform/pool.js';
 import type { TwilioCall, TwilioCalls } from '../twilio/client.js';
 import { TwilioDeadlineError } from '../twilio/errors.js';
@@ -307,7 +307,8 @@ function rootReport(root: string, options: ReconcileOptions, evidence: Evidence[
   };
 }
 
-const customerOf = (call: TwilioCall): string => (call.direction === 'inbound' ? call.from : call.direction === 'outbound-api' ? call.to : '');
+const customerOf = (call: TwilioCall): string =>
+  call.direction === 'inbound' ? call.from : call.direction === 'outbound-api' ? call.to : '';
 
 /** Adds a recording's result to a page's counts. */
 function count(tally: RunSummary, result: { outcome: string; reason?: string; counted: string }): void {
@@ -347,14 +348,30 @@ async function recordPage(
     if (status !== 'completed') {
       // Unanswered legs of calls the ledger lacks (or lacks them of): evidence, decided when the root ends.
       if (newLegs.length > 0 && !(k?.decided === true && k.answered)) {
-        count(tally, await deps.ledger.record(rootReport(root, options, newLegs.map((leg) => legEvidence(leg, status)), false), undefined, settle));
+        count(
+          tally,
+          await deps.ledger.record(
+            rootReport(
+              root,
+              options,
+              newLegs.map((leg) => legEvidence(leg, status)),
+              false,
+            ),
+            undefined,
+            settle,
+          ),
+        );
       } else if (group.legs.length > 0) tally.alreadyRecorded += 1;
       const call = group.root;
       if (call !== undefined) {
         if (k?.decided === true) tally.alreadyRecorded += 1;
         else {
           // Its own end: recorded now, decided last (when every answered call with its number is known).
-          await deps.ledger.record(rootReport(root, options, [{ kind: 'root', status, durationSeconds: call.duration }], false, call), undefined, settle);
+          await deps.ledger.record(
+            rootReport(root, options, [{ kind: 'root', status, durationSeconds: call.duration }], false, call),
+            undefined,
+            settle,
+          );
           deferred.set(root, { customer: customerOf(call), at: call.startTime?.toISOString() ?? '' });
         }
       }
@@ -363,12 +380,14 @@ async function recordPage(
     for (const leg of group.legs) {
       if (isMachine(leg.answeredBy ?? undefined)) {
         if (k === undefined) memory.machineLegs.set(root, [...(memory.machineLegs.get(root) ?? []), legEvidence(leg, 'completed')]);
-        else if (!k.legSids.has(leg.sid)) count(tally, await deps.ledger.record(rootReport(root, options, [legEvidence(leg, 'completed')], false), undefined, settle));
+        else if (!k.legSids.has(leg.sid))
+          count(tally, await deps.ledger.record(rootReport(root, options, [legEvidence(leg, 'completed')], false), undefined, settle));
         continue;
       }
       memory.answered.set(root, { id: leg.sid, at: answeredAt(leg) ?? '', long: leg.duration >= options.callbackMinSeconds });
       // A person answered: a call the ledger counted missed is corrected.
-      if (k !== undefined && !k.answered) count(tally, await deps.ledger.record(rootReport(root, options, [legEvidence(leg, 'completed')], false)));
+      if (k !== undefined && !k.answered)
+        count(tally, await deps.ledger.record(rootReport(root, options, [legEvidence(leg, 'completed')], false)));
     }
     const call = group.root;
     if (call === undefined) return;

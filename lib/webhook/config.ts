@@ -1,15 +1,9 @@
 /** The webhook's configuration: its table, its account, the auth tokens it accepts, its URL. */
-import {
-  ConfigError,
-  type Env,
-  optional,
-  readCallbackMinSeconds,
-  readRetentionDays,
-  readTableName,
-} from '../platform/config.js';
-import type { SecretSource } from '../platform/secrets.js';
+
 import { readLedgerSettings } from '../ledger/settings.js';
 import type { LedgerSettings } from '../ledger/store.js';
+import { ConfigError, type Env, optional, readCallbackMinSeconds, readRetentionDays, readTableName } from '../platform/config.js';
+import type { SecretSource } from '../platform/secrets.js';
 import { readAccountSid } from '../twilio/credentials.js';
 
 export interface WebhookConfig {
