@@ -12,7 +12,9 @@ import { createTable } from '../dev/table.js';
 import type { LocalCall } from '../dev/twilio-api.js';
 import { createContactsStore } from '../lib/contacts/store.js';
 import { processContactsBatch } from '../lib/contacts/stream.js';
-import { classifyStatusCallback, type MissedCall } from '../lib/ledger/calls.js';
+import { type CallReport, classifyStatusCallback } from '../lib/ledger/calls.js';
+import { readLedgerSettings } from '../lib/ledger/settings.js';
+import type { LedgerSettings } from '../lib/ledger/store.js';
 import { createDocumentClient } from '../lib/platform/aws.js';
 import { type FunctionName, guardClient, isAllowed, onFailureDestination, rolePolicy, violations } from './iam.js';
 
@@ -138,22 +140,23 @@ export function contactsPoller(
   return { instance, failures, invocations };
 }
 
-/** The missed call the webhook makes of a Twilio call's status callback (its own classification). */
-export function webhookMissedCall(call: LocalCall): MissedCall {
-  const classified = classifyStatusCallback(
+/** The whole-call rule's default settings (no environment), as every function reads them. */
+export const LEDGER_SETTINGS: LedgerSettings = readLedgerSettings({});
+
+/** What the webhook makes of a Twilio call's final status callback (its own classification). */
+export function webhookReport(call: LocalCall): CallReport {
+  return classifyStatusCallback(
     statusCallback({
       CallSid: call.sid,
       ...(call.parentCallSid ? { ParentCallSid: call.parentCallSid } : {}),
       CallStatus: call.status,
+      CallDuration: String(call.durationSeconds ?? 0),
       From: call.from,
       To: call.to,
       Direction: call.direction,
       Timestamp: call.startTime.toUTCString(),
     }),
-    false,
   );
-  if (classified.kind !== 'missed') throw new Error(`${call.sid} is not a missed call`);
-  return classified.call;
 }
 
 /** A status callback as Twilio posts it for an inbound call nobody answered. */
