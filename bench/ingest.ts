@@ -6,14 +6,16 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { signLikeTwilio } from '../dev/sign.js';
 import { createTable } from '../dev/table.js';
 import { createContactsStore } from '../lib/contacts/store.js';
-import { callItem, parsePendingCall, recordCallTransaction } from '../lib/ledger/call-item.js';
-import { classifyStatusCallback, type MissedCall } from '../lib/ledger/calls.js';
+import { countChange, countedKey, evidenceUpdate, parsePendingCall } from '../lib/ledger/call-item.js';
+import { type CallReport, classifyStatusCallback } from '../lib/ledger/calls.js';
+import { readLedgerSettings } from '../lib/ledger/settings.js';
 import { createLedger } from '../lib/ledger/store.js';
+import { callKey } from '../lib/table/keys.js';
 import { createDocumentClient } from '../lib/platform/aws.js';
 import { mapLimit } from '../lib/platform/pool.js';
 import { bundle, localClient, percentile } from './build.js';
@@ -46,6 +48,13 @@ export interface IngestResult {
   baseline: RunFigures;
   ratio: number;
   duplicates: RunFigures & { items: number };
+  /**
+   * What each kind of callback costs through the bundled webhook (issue 27): per callback, in
+   * the order Twilio sends a call's callbacks, for answered `<Dial>` calls, unanswered ones, and
+   * callers who hung up in a queue; and each call's callbacks together.
+   */
+  byKind: { kind: string; perCallback: PerCall }[];
+  perCallFlow: { flow: string; perCall: PerCall }[];
   /** Answered calls through the same bundled webhook (issue 15's hot-path bound). */
   answered: {
     /** Numbers with no open callback: the common case. */
@@ -136,8 +145,7 @@ const perCall = (reading: MeterReading, calls: number): PerCall => ({
   writeUnits: Number((reading.writeUnits / calls).toFixed(3)),
 });
 
-function event(p: Record<string, string>): APIGatewayProxyEvent {
-  const resource = '/twilio/call-status';
+function event(p: Record<string, string>, resource = '/twilio/call-status'): APIGatewayProxyEvent {
   const headers = {
     Host: 'bench.example',
     'Content-Type': 'application/x-www-form-urlencoded',
@@ -196,14 +204,30 @@ export async function ingest(fresh: Fresh, calls: number, concurrency: number): 
     const baselineTable = 'bench-bare';
     await createTable(localClient(endpoint), baselineTable);
     const docs = createDocumentClient(localClient(endpoint));
-    const missed: MissedCall[] = sids.map((sid) => {
-      const c = classifyStatusCallback(params(sid), false);
-      if (c.kind !== 'missed') throw new Error('not missed');
-      return c.call;
-    });
-    return pool(missed, concurrency, async (call) => {
+    const reports: CallReport[] = sids.map((sid) => classifyStatusCallback(params(sid)));
+    // The same two requests the ledger makes for a root that ends missed, sent bare: the evidence
+    // write, then the decision's transaction (the call's outcome and its day's counters).
+    return pool(reports, concurrency, async (report) => {
       const now = new Date();
-      await docs.send(new TransactWriteCommand(recordCallTransaction(baselineTable, callItem(call, now, 90), now)));
+      const at = now.toISOString();
+      await docs.send(new UpdateCommand(evidenceUpdate(report, now, { tableName: baselineTable, retentionDays: 90, settleAt: undefined, answered: false })));
+      const counted = countedKey({ day: at.slice(0, 10), status: 'no-answer', source: 'status-callback', reason: 'no-answer', afterHours: false });
+      await docs.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: baselineTable,
+                Key: { pk: callKey(report.rootCallSid) },
+                UpdateExpression: 'SET outcome = :missed, countedAs = :counted',
+                ConditionExpression: 'ev = :ev',
+                ExpressionAttributeValues: { ':missed': 'missed', ':counted': counted, ':ev': 1 },
+              },
+            },
+            ...countChange(baselineTable, undefined, counted, at, report.rootCallSid),
+          ],
+        }),
+      );
     });
   });
 
@@ -258,21 +282,22 @@ export async function ingest(fresh: Fresh, calls: number, concurrency: number): 
       // 3. Numbers with an open callback (a miss applied to its contact), then the call that resolves it.
       const resolvingCount = Math.max(50, Math.floor(calls / 10));
       const docs = createDocumentClient(localClient(endpoint));
-      const ledger = createLedger(docs, { tableName, retentionDays: 90 });
+      const ledger = createLedger(docs, { tableName, retentionDays: 90, settings: readLedgerSettings({}) });
       const store = createContactsStore(docs, { tableName });
       const missedAt = Date.now() - 3_600_000;
       await mapLimit(
         Array.from({ length: resolvingCount }, (_, i) => number(100_000 + i)),
         concurrency,
         async (phone) => {
-          const c = classifyStatusCallback(
-            { ...params(`CA${randomBytes(16).toString('hex')}`), From: phone, Timestamp: new Date(missedAt).toUTCString() },
-            false,
-          );
-          if (c.kind !== 'missed') throw new Error('not missed');
-          await ledger.record(c.call);
-          const pending = parsePendingCall(callItem(c.call, new Date(), 90));
-          if (pending) await store.apply(pending);
+          const report = classifyStatusCallback({
+            ...params(`CA${randomBytes(16).toString('hex')}`),
+            From: phone,
+            Timestamp: new Date(missedAt).toUTCString(),
+          });
+          await ledger.record(report);
+          const item = (await docs.send(new GetCommand({ TableName: tableName, Key: { pk: callKey(report.rootCallSid) }, ConsistentRead: true }))).Item;
+          const work = item === undefined ? undefined : parsePendingCall(item);
+          if (work !== undefined) await store.apply(work);
         },
       );
       meter.reset();
@@ -295,12 +320,88 @@ export async function ingest(fresh: Fresh, calls: number, concurrency: number): 
     }
   });
 
+  const kinds = await fresh(async (endpoint) => {
+    const meter = await startMeter(endpoint);
+    try {
+      const handler = await load(localClient(endpoint), meter.endpoint, 'bench-kinds');
+      const byKind: { kind: string; perCallback: PerCall }[] = [];
+      const perCallFlow: { flow: string; perCall: PerCall }[] = [];
+      const n = Math.max(50, Math.floor(calls / 3));
+      for (const flow of callFlows(n)) {
+        const total: MeterReading = { requests: {}, readUnits: 0, writeUnits: 0, errors: 0 };
+        for (const step of flow.steps) {
+          meter.reset();
+          await pool(step.events, concurrency, async (e) => {
+            const r = await handler(e, context);
+            if (r.statusCode >= 300) throw new Error(`handler answered ${r.statusCode}: ${r.body}`);
+          });
+          const reading = meter.read();
+          byKind.push({ kind: `${flow.name}: ${step.kind}`, perCallback: perCall(reading, n) });
+          for (const [op, k] of Object.entries(reading.requests)) total.requests[op] = (total.requests[op] ?? 0) + k;
+          total.readUnits += reading.readUnits;
+          total.writeUnits += reading.writeUnits;
+        }
+        perCallFlow.push({ flow: flow.name, perCall: perCall(total, n) });
+      }
+      return { byKind, perCallFlow };
+    } finally {
+      await meter.stop();
+    }
+  });
+
   return {
     concurrency,
+    ...kinds,
     handler: handlerRun,
     baseline: baselineRun,
     ratio: Number((handlerRun.perSecond / baselineRun.perSecond).toFixed(2)),
     duplicates: { ...dupRun, calls: calls, items },
     answered,
   };
+}
+
+/** `n` calls of each flow, as signed events per step (each step's callbacks of every call, in Twilio's order). */
+function callFlows(n: number): { name: string; steps: { kind: string; events: APIGatewayProxyEvent[] }[] }[] {
+  const base = { AccountSid: ACCOUNT_SID, ApiVersion: '2010-04-01', To: '+14155559876', Timestamp: new Date().toUTCString() };
+  const calls = Array.from({ length: n }, (_, i) => ({
+    root: `CA${randomBytes(16).toString('hex')}`,
+    leg: `CA${randomBytes(16).toString('hex')}`,
+    from: `+1646${String(5_550_000 + i).padStart(7, '0')}`,
+  }));
+  const legEvent = (c: (typeof calls)[number], status: string, duration: number) =>
+    event({ ...base, CallSid: c.leg, ParentCallSid: c.root, CallStatus: status, CallDuration: String(duration), Direction: 'outbound-dial', From: '+14155559876', To: '+14155550181' });
+  const dialEvent = (c: (typeof calls)[number], status: string) =>
+    event({ ...base, CallSid: c.root, CallStatus: 'in-progress', DialCallStatus: status, DialCallSid: c.leg, DialCallDuration: status === 'completed' ? '60' : '0', Direction: 'inbound', From: c.from }, '/twilio/dial-status');
+  const endEvent = (c: (typeof calls)[number], duration: number) =>
+    event({ ...base, CallSid: c.root, CallStatus: 'completed', CallDuration: String(duration), Direction: 'inbound', From: c.from });
+  const queueEvent = (c: (typeof calls)[number]) =>
+    event({ ...base, CallSid: c.root, CallStatus: 'completed', QueueResult: 'hangup', QueueSid: `QU${'b'.repeat(32)}`, QueueTime: '45', Direction: 'inbound', From: c.from }, '/twilio/queue-status');
+  const answered = calls.slice();
+  const missed = calls.map(() => ({ root: `CA${randomBytes(16).toString('hex')}`, leg: `CA${randomBytes(16).toString('hex')}`, from: `+1718${String(5_550_000 + Math.floor(Math.random() * 1e6)).padStart(7, '0')}` }));
+  const queued = calls.map(() => ({ root: `CA${randomBytes(16).toString('hex')}`, leg: '', from: `+1917${String(5_550_000 + Math.floor(Math.random() * 1e6)).padStart(7, '0')}` }));
+  return [
+    {
+      name: 'answered <Dial>',
+      steps: [
+        { kind: 'answered leg', events: answered.map((c) => legEvent(c, 'completed', 60)) },
+        { kind: 'Dial action (completed)', events: answered.map((c) => dialEvent(c, 'completed')) },
+        { kind: 'root end', events: answered.map((c) => endEvent(c, 70)) },
+      ],
+    },
+    {
+      name: 'unanswered <Dial>',
+      steps: [
+        { kind: 'unanswered leg', events: missed.map((c) => legEvent(c, 'no-answer', 0)) },
+        { kind: 'Dial action (no-answer, ends the call)', events: missed.map((c) => dialEvent(c, 'no-answer')) },
+        { kind: 'root end', events: missed.map((c) => endEvent(c, 31)) },
+      ],
+    },
+    {
+      name: 'hung up in a queue',
+      steps: [
+        { kind: 'queue result (hangup)', events: queued.map((c) => queueEvent(c)) },
+        { kind: 'root end', events: queued.map((c) => endEvent(c, 50)) },
+      ],
+    },
+  ];
 }

@@ -132,6 +132,9 @@ export interface CallRecord {
   firstEvidenceAt: string | undefined;
   lastEvidenceAt: string | undefined;
   endedAt: string | undefined;
+  /** Twilio's Timestamp of the root's end, and of the last report that had one. */
+  endReportedAt: string | undefined;
+  lastReportedAt: string | undefined;
   decidedAt: string | undefined;
   /** In the settle index (undecided, or its evidence changed since the decision). */
   settling: boolean;
@@ -170,6 +173,8 @@ export function parseCallRecord(item: Readonly<Record<string, unknown>>): CallRe
     firstEvidenceAt: str(item, 'firstEvidenceAt') ?? str(item, 'occurredAt'),
     lastEvidenceAt: str(item, 'lastEvidenceAt'),
     endedAt: str(item, 'endedAt'),
+    endReportedAt: str(item, 'endReportedAt'),
+    lastReportedAt: str(item, 'lastReportedAt'),
     decidedAt: str(item, 'decidedAt'),
     settling: typeof item.gsi1pk === 'string',
     contactApplied: str(item, 'contactApplied') ?? legacyContact,
@@ -238,6 +243,12 @@ export function evidenceUpdate(report: CallReport, now: Date, options: EvidenceW
     sets.push(`#e${i} = :e${i}`);
   });
   if (report.ends) sets.push('endedAt = if_not_exists(endedAt, :now)');
+  // Twilio's own times: when the call was known to have ended (a late apply asks Twilio what came since).
+  if (report.reportedAt !== undefined) {
+    values[':reported'] = report.reportedAt;
+    sets.push('lastReportedAt = :reported');
+    if (report.ends) sets.push('endReportedAt = if_not_exists(endReportedAt, :reported)');
+  }
   const removes: string[] = [];
   let condition: string | undefined;
   if (options.answered) {

@@ -126,7 +126,9 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
     if (out.outcome === 'undecided') return undefined;
     const decidedSource = record.source ?? source;
     const occurredAt = record.startedAt ?? record.firstEvidenceAt ?? now.toISOString();
-    const knownAt = settled ? (record.lastEvidenceAt ?? now.toISOString()) : now.toISOString();
+    // When the miss could first be known, by Twilio's clock where it says: the root's end, else
+    // the last report (a settled call: its last evidence). An apply much later asks Twilio what came since.
+    const knownAt = record.endReportedAt ?? record.lastReportedAt ?? (settled ? record.lastEvidenceAt : undefined) ?? now.toISOString();
     if (out.outcome !== 'missed') {
       return {
         outcome: out.outcome,
@@ -176,7 +178,9 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
     }
     if (d.outcome !== 'missed') removes.push('reason', 'afterHours');
     if (settled) sets.push('endedAt = if_not_exists(endedAt, :now)', 'settledAt = :now');
-    if (d.contactWork) {
+    // Contact work asked for by an earlier decision gets a new token too: the contacts function
+    // then does only what the latest decision asks (work read from an older record fails its condition).
+    if (d.contactWork || record.contactPending !== undefined) {
       values[':pending'] = `${record.ev}@${at}`;
       sets.push('contactPending = :pending');
     }

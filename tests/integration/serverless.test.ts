@@ -16,6 +16,7 @@ import { portOpen } from '../../dev/dynamodb-local.js';
 import { offlineInvoker } from '../../dev/lambda-invoke.js';
 import { reconcileAndWait, waitForRun } from '../../dev/reconcile-run.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
+import { flows } from '../flows.js';
 import { ACCOUNT_SID, dialAction, signLikeTwilio, statusCallback } from '../helpers.js';
 import { packagedTemplate } from '../iam.js';
 import { responseErrors } from '../openapi.js';
@@ -62,7 +63,7 @@ describe('osls package', () => {
     expect(JSON.stringify(fn.Environment)).not.toContain('TWILIO_AUTH_TOKEN"');
   });
 
-  it('limits the webhook role to writing this table, reading its token parameters and its own logs', () => {
+  it('limits the webhook role to writing this table, querying its settle partitions, reading its token parameters and its own logs', () => {
     const policies = resource('WebhookRole').Properties.Policies as {
       PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] };
     }[];
@@ -73,13 +74,22 @@ describe('osls package', () => {
       [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:Query',
         'dynamodb:UpdateItem',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'ssm:GetParameter',
       ].sort(),
     );
-    expect(byService('dynamodb:')).toEqual([expect.objectContaining({ Resource: [{ 'Fn::GetAtt': ['Table', 'Arn'] }] })]);
+    expect(byService('dynamodb:')).toEqual([
+      expect.objectContaining({ Resource: [{ 'Fn::GetAtt': ['Table', 'Arn'] }] }),
+      // The settle sweep queries its index only.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub, not a template literal
+      { Effect: 'Allow', Action: ['dynamodb:Query'], Resource: [{ 'Fn::Sub': '${Table.Arn}/index/byLastMissed' }] },
+    ]);
+    // The sweep's schedule: every minute.
+    const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(JSON.stringify(rules)).toContain('rate(1 minute)');
     const ssm = JSON.stringify(byService('ssm:'));
     expect(ssm).toContain(':parameter/missed-call-ledger/prod/twilio-auth-token"');
     expect(ssm).toContain(':parameter/missed-call-ledger/prod/twilio-auth-token-secondary"');
@@ -402,7 +412,16 @@ describe('the local stack (npm start) end to end', () => {
     // Text-back on: the option works through npm start (its own test below).
     // RECONCILE_INVOCATION_SECONDS=0: every reconciliation page in an invocation of its own, so that
     // each run here continues through serverless-offline's asynchronous invokes.
-    stack = await startLocalStack({ TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '', TEXT_BACK: 'on', RECONCILE_INVOCATION_SECONDS: '0' });
+    // OUTCOME_SETTLE_SECONDS=3 with the local settle sweep every second: a call whose final
+    // callback is lost is decided within seconds here (60 s and every minute by default).
+    stack = await startLocalStack({
+      TWILIO_ACCOUNT_SID: '',
+      TWILIO_AUTH_TOKEN: '',
+      TEXT_BACK: 'on',
+      RECONCILE_INVOCATION_SECONDS: '0',
+      OUTCOME_SETTLE_SECONDS: '3',
+      LOCAL_SETTLE_SWEEP_SECONDS: '1',
+    });
     // Part of starting a stack, not of any test: serverless-offline loads each function's bundle
     // on its first invocation (seconds on a busy machine). Nothing here records a call: the
     // reconciliation finds no call in the empty local Twilio API (it only sets its watermark).
@@ -477,6 +496,90 @@ describe('the local stack (npm start) end to end', () => {
     expect(out).not.toContain('DIFFERENT');
     expect(out).toMatch(/10 calls, \d+ callbacks, [1-9]\d* dropped/);
     expect(agrees).toBe(true);
+  });
+
+  it('decides whole calls through npm start: every flow, its callbacks shuffled and some twice, one with its end lost (the settle sweep)', async () => {
+    const all = flows(60).map((flow) => ({
+      ...flow,
+      deliveries: flow.deliveries.map((d) => ({ ...d, params: { ...d.params, AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID } })),
+    }));
+    const lostEnd = all.find((f) => f.name === 'hunt nobody answered');
+    if (lostEnd === undefined) throw new Error('fixture');
+    // A fixed shuffle (a seeded sort key per delivery), the first callback of each call twice.
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    const deliveries = all
+      .flatMap((f) => f.deliveries.filter((d) => !(f === lostEnd && d.rootEnd)).flatMap((d, i) => (i === 0 ? [d, d] : [d])))
+      .map((d) => ({ d, k: next() }))
+      .sort((a, b) => a.k - b.k)
+      .map(({ d }) => d);
+    const responses = await Promise.all(
+      deliveries.map((d) => post(d.route, d.params, signLikeTwilio(token, `http://127.0.0.1:${port}${d.route}`, d.params))),
+    );
+    expect(responses.filter((r) => r.status >= 300).map((r) => r.status)).toEqual([]);
+    const outcome = (item: Record<string, unknown> | undefined) =>
+      item === undefined
+        ? 'not-missed'
+        : (item.outcome ?? (item.endedAt !== undefined && item.gsi1pk === undefined ? 'not-missed' : 'undecided'));
+    const expected: { flow: string; outcome: string; reason: string | undefined }[] = all.map((f) => ({
+      flow: f.name,
+      outcome: f.expected.outcome,
+      reason: f.expected.outcome === 'missed' ? f.expected.reason : undefined,
+    }));
+    let seen: typeof expected = [];
+    // The call whose end was lost settles 3 s after its last callback (the sweep runs every second).
+    for (let waited = 0; waited < 8_000; waited += 250) {
+      const byPk = new Map((await items()).map((i) => [i.pk, i]));
+      seen = all.map((f) => {
+        const item = byPk.get(`CALL#${f.root}`);
+        return {
+          flow: f.name,
+          outcome: String(outcome(item)),
+          reason: typeof item?.reason === 'string' && item.outcome === 'missed' ? item.reason : undefined,
+        };
+      });
+      if (JSON.stringify(seen) === JSON.stringify(expected)) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(seen).toEqual(expected);
+    const byPk = new Map((await items()).map((i) => [i.pk, i]));
+    expect(byPk.get(`CALL#${lostEnd.root}`)).toMatchObject({ source: 'settle', outcome: 'missed' });
+    // Contacts follow through the stream: a miss that opens a callback has its caller's contact;
+    // an answered call and a short hang-up have none.
+    for (let waited = 0; waited < 5_000; waited += 250) {
+      const contacts = new Set((await items()).filter((i) => i.type === 'contact').map((i) => i.phone));
+      const want = all
+        .filter((f) => f.expected.outcome === 'missed' && f.expected.reason !== 'short-abandoned')
+        .every((f) => contacts.has(f.caller));
+      if (want) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const contacts = new Set((await items()).filter((i) => i.type === 'contact').map((i) => i.phone));
+    for (const f of all) {
+      const opens = f.expected.outcome === 'missed' && f.expected.reason !== 'short-abandoned';
+      expect({ flow: f.name, contact: contacts.has(f.caller) }).toEqual({ flow: f.name, contact: opens });
+    }
+  });
+
+  it('answers an Enqueue action with TwiML, and continues to `next` with <Redirect>', async () => {
+    const params = {
+      AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID,
+      CallSid: `CA${'7'.repeat(32)}`,
+      QueueResult: 'leave',
+      QueueSid: `QU${'7'.repeat(32)}`,
+      QueueTime: '40',
+      Direction: 'inbound',
+      From: '+14155550177',
+      To: '+14155559876',
+    };
+    const path = '/twilio/queue-status?next=%2Fvoicemail';
+    const response = await post(path, params, signLikeTwilio(token, `http://127.0.0.1:${port}${path}`, params));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/xml');
+    expect(await response.text()).toContain('<Redirect method="POST">/voicemail</Redirect>');
   });
 
   it('records a signed no-answer callback once however often Twilio delivers it', async () => {
