@@ -2,10 +2,17 @@
  * A day of Twilio traffic: realistic call flows, each callback signed as Twilio signs it, sent
  * with the concurrency, duplication, reordering and drops asked for, the same calls registered
  * in the local Twilio-shaped API, and the ground truth of what the ledger must end up with.
+ *
+ * The truth is computed here on its own (`judge`), from Twilio's facts about each call by the
+ * whole-call rule of issue 27, never by the ledger's code: a root call is answered when a person
+ * took a `<Dial>` leg or a queue bridged it; missed when it ended otherwise and the caller reached
+ * a `<Dial>` or a queue, or Twilio said so on the root itself; not missed when TwiML alone
+ * handled it.
  */
 import type { MissedStatus } from '../lib/ledger/calls.js';
 import { callerId } from '../lib/phone/phone.js';
 import { mapLimit } from '../lib/platform/pool.js';
+import type { DialCallStatus } from '../lib/twilio/call-status.js';
 import { postLikeTwilio } from './sign.js';
 import type { LocalCall } from './twilio-api.js';
 
@@ -15,10 +22,60 @@ export type Flow =
   /** Staff calling a missed caller back (planned after the day's calls, not drawn by weight). */
   | 'callback';
 
+/** Why a call was missed (issue 27). */
+export const REASONS = [
+  'no-answer',
+  'busy',
+  'failed',
+  'abandoned',
+  'short-abandoned',
+  'queue-abandoned',
+  'queue-full',
+  'queue-left',
+  'ivr',
+  'canceled',
+] as const;
+export type Reason = (typeof REASONS)[number];
+
+/** What became of a call: a person took it, nobody did, or TwiML alone handled it (or it was ours and not missed). */
+export type CallOutcome = 'answered' | 'missed' | 'not-missed';
+
+export type Judgement = { outcome: 'answered' | 'not-missed' } | { outcome: 'missed'; reason: Reason };
+
+/** `QueueResult` of an `<Enqueue action>` request. */
+export type QueueResult =
+  | 'bridged'
+  | 'bridging-in-process'
+  | 'error'
+  | 'hangup'
+  | 'leave'
+  | 'redirected'
+  | 'redirected-from-bridged'
+  | 'queue-full'
+  | 'system-error';
+
+type TerminalStatus = 'completed' | 'busy' | 'failed' | 'no-answer' | 'canceled';
+const TERMINAL: readonly string[] = ['completed', 'busy', 'failed', 'no-answer', 'canceled'];
+const isTerminal = (status: string | undefined): status is TerminalStatus => TERMINAL.includes(status ?? '');
+
+/** The settings the truth depends on (the ledger's variables of the same names). */
+export interface TruthSettings {
+  /** `SHORT_ABANDON_SECONDS` (default 10). */
+  shortAbandonSeconds: number;
+  /** `MISSED_INCLUDE_CANCELED` (default false). */
+  includeCanceled: boolean;
+  /** `IVR_HANGUPS_MISSED` (default false). */
+  ivrHangupsMissed: boolean;
+}
+
 /** A call that reached a number (Twilio knows it; its webhook may or may not arrive). */
 export interface Reach {
   phone: string;
-  /** When it started (the ledger reckons the same: the callback's Timestamp less its duration). */
+  /**
+   * When a person took it: for a staff callback its start, for a returned call the instant its
+   * `<Dial>` leg was answered (the answering callback's Timestamp less its duration) or its queue
+   * bridged (the root's start plus the time before it was bridged).
+   */
   at: string;
   by: 'callback' | 'returned-call';
   /** Long enough, and a person answered: it resolves a callback. */
@@ -26,19 +83,24 @@ export interface Reach {
 }
 
 export interface Callback {
-  route: '/twilio/call-status' | '/twilio/dial-status';
+  route: '/twilio/call-status' | '/twilio/dial-status' | '/twilio/queue-status';
   params: Record<string, string>;
 }
 
 export interface SimulatedCall {
   flow: Flow;
   rootCallSid: string;
-  /** The Twilio-side records of every leg, as the REST API lists them. */
+  /** The Twilio-side records of every leg, as the REST API lists them; the root first. */
   legs: LocalCall[];
+  /** Every callback Twilio sends for the call; the root's final status callback last. */
   callbacks: Callback[];
-  /** Ground truth: the missed status, or undefined for an answered call. */
+  /** Ground truth, by the rule, from all of the call's callbacks. */
+  outcome: CallOutcome;
+  /** Why it was missed (misses only). */
+  reason: Reason | undefined;
+  /** The `status:` counter of a miss (its reason mapped: no-answer, busy, failed, canceled as such, the others no-answer); undefined otherwise. */
   missed: MissedStatus | undefined;
-  /** Ground truth: the E.164 contact it counts for, or `anonymous`. */
+  /** The caller of a miss: their E.164 number, or `anonymous` (no callable number); undefined for other calls. */
   customer: string | 'anonymous' | undefined;
 }
 
@@ -47,13 +109,22 @@ export interface Plan {
   truth: Truth;
   /** Answered calls with customers' numbers: staff callbacks and returned calls a person answered. */
   reaches: Reach[];
+  /** The settings the truth was computed with. */
+  settings: TruthSettings;
 }
 
 export interface Truth {
+  /** Missed calls, short-abandoned included (the day counters' `total`). */
   missed: number;
+  /** Missed calls by their `status:` counter. */
   byStatus: Record<MissedStatus, number>;
+  /** Missed calls by reason; adds up to `missed`. */
+  byReason: Record<Reason, number>;
+  /** Every planned call (staff callbacks included) by outcome. */
+  byOutcome: Record<CallOutcome, number>;
+  /** Missed calls of callers with no callable number, short-abandoned excluded (they reach no contact). */
   anonymous: number;
-  /** Missed calls per contact number. */
+  /** Missed calls per contact number, short-abandoned excluded (they make no contact). */
   contacts: Map<string, number>;
 }
 
@@ -73,6 +144,138 @@ const hex = (random: () => number, n: number) => Array.from({ length: n }, () =>
 
 const rfc2822 = (d: Date) => d.toUTCString().replace('GMT', '+0000');
 
+const after = (d: Date, seconds: number) => new Date(d.getTime() + seconds * 1000);
+
+// ---------------------------------------------------------------------------------------------
+// The rule, on Twilio's facts
+
+/** Twilio's facts about one root call, as its callbacks (or the REST API) report them. */
+export interface CallFacts {
+  /** The root's direction (`inbound` when no callback of the root or its actions says). */
+  direction: string;
+  /** The root's own final status and `CallDuration`; undefined when not known. */
+  root: { status: TerminalStatus; durationSeconds: number | undefined } | undefined;
+  /** Each `<Dial>` child leg's final status and `AnsweredBy`, by CallSid. */
+  legs: Map<string, { status: TerminalStatus; answeredBy: string | undefined }>;
+  /** Each Dial action's `DialCallStatus`, by `DialCallSid` (`-` when it names none). */
+  dials: Map<string, DialCallStatus>;
+  /** Each `<Enqueue action>` result, with `QueueTime` in seconds when sent. */
+  queues: { result: QueueResult; seconds: number | undefined }[];
+}
+
+/** Answered by a machine (answering machine detection): `machine_*` (the REST API may say `machine`) or `fax`. */
+const isMachine = (answeredBy: string | undefined) =>
+  answeredBy !== undefined && (answeredBy.startsWith('machine') || answeredBy === 'fax');
+
+const whole = (value: string | undefined) => (value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined);
+
+/** The facts that a set of callbacks of one call reports (any order, duplicates harmless). */
+export function factsOf(callbacks: readonly Callback[]): CallFacts {
+  const facts: CallFacts = { direction: 'inbound', root: undefined, legs: new Map(), dials: new Map(), queues: [] };
+  let rootDirection: string | undefined;
+  for (const { route, params } of callbacks) {
+    if (route === '/twilio/call-status') {
+      if (!isTerminal(params.CallStatus)) continue;
+      if (params.ParentCallSid) facts.legs.set(params.CallSid ?? '', { status: params.CallStatus, answeredBy: params.AnsweredBy });
+      else {
+        facts.root = { status: params.CallStatus, durationSeconds: whole(params.CallDuration) };
+        rootDirection = params.Direction;
+      }
+    } else if (route === '/twilio/dial-status') {
+      facts.dials.set(params.DialCallSid || '-', params.DialCallStatus as DialCallStatus);
+      rootDirection ??= params.Direction;
+    } else {
+      facts.queues.push({ result: params.QueueResult as QueueResult, seconds: whole(params.QueueTime) });
+      rootDirection ??= params.Direction;
+    }
+  }
+  facts.direction = rootDirection ?? 'inbound';
+  return facts;
+}
+
+/**
+ * The facts the REST API lists for a call's legs: every leg's status, `answered_by` and the
+ * root's duration, but no Dial action and no queue result (a call abandoned in a queue is a
+ * plain `completed` call there).
+ */
+export function factsOfLegs(legs: readonly LocalCall[]): CallFacts {
+  const facts: CallFacts = { direction: 'inbound', root: undefined, legs: new Map(), dials: new Map(), queues: [] };
+  for (const leg of legs) {
+    if (!isTerminal(leg.status)) continue;
+    if (leg.parentCallSid) facts.legs.set(leg.sid, { status: leg.status, answeredBy: leg.answeredBy ?? undefined });
+    else {
+      facts.root = { status: leg.status, durationSeconds: durationOf(leg) };
+      facts.direction = leg.direction;
+    }
+  }
+  return facts;
+}
+
+/** A root's length as its final status callback says (`CallDuration`): the REST API's `duration`, 0 for unanswered. */
+const durationOf = (leg: LocalCall) => leg.durationSeconds ?? 0;
+
+const ANSWERED_QUEUE: readonly QueueResult[] = ['bridged', 'bridging-in-process', 'redirected-from-bridged'];
+
+/**
+ * The rule (issue 27), written here on its own from the issue's text. The call is taken to have
+ * ended (every planned call has; for a part of its callbacks, the ledger's settle time stands in).
+ */
+export function judge(facts: CallFacts, settings: TruthSettings): Judgement {
+  const legMachine = (sid: string) => isMachine(facts.legs.get(sid)?.answeredBy);
+  // Answered: a person took a <Dial> leg, a Dial action says so for a leg not known to be a machine, a queue bridged it.
+  if ([...facts.legs.values()].some((leg) => leg.status === 'completed' && !isMachine(leg.answeredBy))) return { outcome: 'answered' };
+  if ([...facts.dials].some(([sid, status]) => (status === 'completed' || status === 'answered') && !legMachine(sid))) {
+    return { outcome: 'answered' };
+  }
+  if (facts.queues.some((q) => ANSWERED_QUEUE.includes(q.result))) return { outcome: 'answered' };
+  const missed = (reason: Reason): Judgement => ({ outcome: 'missed', reason });
+  // 1. What Twilio said on the root itself.
+  const root = facts.root?.status;
+  if (root === 'no-answer' || root === 'busy' || root === 'failed') return missed(root);
+  if (root === 'canceled') return missed(settings.includeCanceled ? 'canceled' : 'abandoned');
+  // 2. The queue's result.
+  for (const q of facts.queues) {
+    if (q.result === 'hangup') {
+      return missed(q.seconds !== undefined && q.seconds < settings.shortAbandonSeconds ? 'short-abandoned' : 'queue-abandoned');
+    }
+  }
+  if (facts.queues.some((q) => q.result === 'queue-full')) return missed('queue-full');
+  if (facts.queues.some((q) => q.result === 'leave')) return missed('queue-left');
+  if (facts.queues.some((q) => q.result === 'error' || q.result === 'system-error')) return missed('failed');
+  // 3. The dialled legs and Dial actions, none answered (a machine's `completed` is a no-answer).
+  const statuses = [
+    ...[...facts.legs.values()].map((leg) => (isMachine(leg.answeredBy) ? 'no-answer' : leg.status)),
+    ...[...facts.dials].map(([sid, status]) => (legMachine(sid) ? 'no-answer' : status)),
+  ];
+  if (statuses.length > 0) {
+    let reason: Reason;
+    if (statuses.includes('canceled')) reason = settings.includeCanceled ? 'canceled' : 'abandoned';
+    else if (statuses.every((s) => s === 'busy')) reason = 'busy';
+    else if (statuses.every((s) => s === 'failed')) reason = 'failed';
+    else reason = 'no-answer';
+    const seconds = facts.root?.durationSeconds;
+    if ((reason === 'abandoned' || reason === 'no-answer') && seconds !== undefined && seconds < settings.shortAbandonSeconds) {
+      return missed('short-abandoned');
+    }
+    return missed(reason);
+  }
+  // 4. TwiML alone handled an inbound call (an IVR, a message). A call we placed that the
+  // callee took (`completed`) is not an IVR hang-up whatever IVR_HANGUPS_MISSED says.
+  if (facts.direction === 'inbound' && settings.ivrHangupsMissed) return missed('ivr');
+  return { outcome: 'not-missed' };
+}
+
+/** The `status:` counter of a miss: what Twilio said, or `no-answer` for the reasons it has no word for. */
+export const statusOfReason = (reason: Reason): MissedStatus =>
+  reason === 'busy' || reason === 'failed' || reason === 'canceled' ? reason : 'no-answer';
+
+/** Whether a miss opens (or joins) a callback, counts on a contact and may be texted. */
+export const opensCallback = (call: SimulatedCall): boolean =>
+  call.outcome === 'missed' && call.reason !== 'short-abandoned' && call.customer !== undefined && call.customer !== 'anonymous';
+
+// ---------------------------------------------------------------------------------------------
+// Planning
+
 /**
  * The draws of one planned day, all from one seeded sequence: a seed replays the same day only
  * while every planner takes the same draws in the same order.
@@ -80,6 +283,8 @@ const rfc2822 = (d: Date) => d.toUTCString().replace('GMT', '+0000');
 interface Draws {
   random: () => number;
   pick: <T>(items: readonly T[]) => T;
+  /** A whole number from `low` to `high` inclusive (one draw). */
+  between: (low: number, high: number) => number;
   /** A Call SID (32 draws). */
   sid: () => string;
 }
@@ -89,6 +294,7 @@ function draws(seed: number): Draws {
   return {
     random,
     pick: <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T,
+    between: (low, high) => low + Math.floor(random() * (high - low + 1)),
     sid: () => `CA${hex(random, 32)}`,
   };
 }
@@ -98,25 +304,25 @@ interface CallContext {
   accountSid: string;
   /** The business's Twilio number. */
   business: string;
-  /** Its agents' phones, which a <Dial> rings. */
+  /** Its agents' phones, which a <Dial> rings: the office's desk phone first, then the owner's cell. */
   agents: readonly string[];
+  /** The business's one queue (`QU…`). */
+  queueSid: string;
   /** The root leg's CallSid. */
   root: string;
   /** Who calls (an inbound call's From; an outbound call's To). */
   caller: string;
   start: Date;
-  /** 25 s after the start: the Timestamp of its status callbacks. */
-  end: Date;
   /** Drawn for every call whatever its flow; the flows that miss without a choice of their own use it. */
   missedStatus: 'no-answer' | 'busy' | 'failed';
 }
 
-/** What a flow's planner returns: the call's Twilio records and callbacks, and its ground truth. */
+/** What a flow's planner returns: the call's Twilio records and callbacks (the truth is judged from these). */
 interface FlowOutcome {
+  /** The root leg first. */
   legs: LocalCall[];
+  /** The root's final status callback last. */
   callbacks: Callback[];
-  /** The missed status, or undefined for an answered call. */
-  missed: MissedStatus | undefined;
   /** Answered calls with the customer that resolve a callback. */
   reaches?: Reach[];
 }
@@ -132,29 +338,59 @@ interface FlowEntry {
   plan: (call: CallContext, draw: Draws) => FlowOutcome;
 }
 
-type LegSpec = Pick<LocalCall, 'sid' | 'status' | 'direction' | 'from' | 'to'> & { parent?: string };
-
-/** A leg as Twilio's REST API lists it: 42 s long when completed, else 0. */
-function leg(call: CallContext, spec: LegSpec): LocalCall {
+/**
+ * The root leg, `seconds` long: a `completed` root is connected all that time (TwiML answered
+ * it), an unanswered one rang that long and lists a duration of 0.
+ */
+function rootLeg(call: CallContext, status: TerminalStatus, direction: 'inbound' | 'outbound-api', seconds: number): LocalCall {
+  const [from, to] = direction === 'inbound' ? [call.caller, call.business] : [call.business, call.caller];
   return {
-    sid: spec.sid,
-    parentCallSid: spec.parent ?? null,
-    from: spec.from,
-    to: spec.to,
-    status: spec.status,
-    direction: spec.direction,
+    sid: call.root,
+    parentCallSid: null,
+    from,
+    to,
+    status,
+    direction,
     startTime: call.start,
-    durationSeconds: spec.status === 'completed' ? 42 : 0,
+    endTime: after(call.start, seconds),
+    durationSeconds: status === 'completed' ? seconds : 0,
+    answeredBy: null,
   };
 }
 
-/** The root leg of a call between the caller and the business, in either direction. */
-function rootLeg(call: CallContext, status: LocalCall['status'], direction: 'inbound' | 'outbound-api'): LocalCall {
-  const [from, to] = direction === 'inbound' ? [call.caller, call.business] : [call.business, call.caller];
-  return leg(call, { sid: call.root, status, direction, from, to });
+interface ChildSpec {
+  to: string;
+  status: TerminalStatus;
+  /** Seconds after the root's start when the <Dial> dialled it. */
+  at: number;
+  /** Seconds it rang before it was answered or ended. */
+  ring: number;
+  /** Seconds connected (a `completed` leg). */
+  talk?: number;
+  /** With `<Number machineDetection>`: what answered. */
+  answeredBy?: string;
 }
 
-/** The status callback of a leg's final status, sent as its `seq`th callback. */
+/** A `<Dial>` child leg (`outbound-dial`; From is the business number, as with `<Dial callerId>`). */
+function childLeg(call: CallContext, draw: Draws, spec: ChildSpec): LocalCall {
+  const talk = spec.status === 'completed' ? (spec.talk ?? 0) : 0;
+  return {
+    sid: draw.sid(),
+    parentCallSid: call.root,
+    from: call.business,
+    to: spec.to,
+    status: spec.status,
+    direction: 'outbound-dial',
+    startTime: after(call.start, spec.at),
+    endTime: after(call.start, spec.at + spec.ring + talk),
+    durationSeconds: talk,
+    answeredBy: spec.answeredBy ?? null,
+  };
+}
+
+const endOf = (leg: LocalCall) => leg.endTime ?? after(leg.startTime, leg.durationSeconds ?? 0);
+
+/** The status callback of a leg's final status (sent when it ended, `CallDuration` its connected time), as its `seq`th callback. */
 function statusCallback(call: CallContext, of: LocalCall, seq: number): Callback {
   return {
     route: '/twilio/call-status',
@@ -169,16 +405,21 @@ function statusCallback(call: CallContext, of: LocalCall, seq: number): Callback
       To: of.to,
       Called: of.to,
       Caller: of.from,
-      CallDuration: of.status === 'completed' ? '42' : '0',
-      Timestamp: rfc2822(call.end),
+      CallDuration: String(of.durationSeconds ?? 0),
+      Timestamp: rfc2822(endOf(of)),
       SequenceNumber: String(seq),
       ...(of.parentCallSid ? { ParentCallSid: of.parentCallSid } : {}),
+      ...(of.answeredBy ? { AnsweredBy: of.answeredBy } : {}),
     },
   };
 }
 
-/** The <Dial> action of `parent` once its dialled legs ended with `status` (`dialled`: the leg it names). */
-function dialAction(call: CallContext, parent: LocalCall, status: LocalCall['status'], dialled: LocalCall | undefined): Callback {
+/**
+ * The `<Dial action>` request once the dialled legs ended with `status`: `dialled` is the leg it
+ * names (the answered one), `endedAt` when the <Dial> ended. The action's URL has no `next`, so
+ * the reply ends the call that second.
+ */
+function dialAction(call: CallContext, parent: LocalCall, status: DialCallStatus, dialled: LocalCall | undefined, endedAt: Date): Callback {
   return {
     route: '/twilio/dial-status',
     params: {
@@ -191,57 +432,230 @@ function dialAction(call: CallContext, parent: LocalCall, status: LocalCall['sta
       To: parent.to,
       DialCallStatus: status,
       DialCallSid: dialled?.sid ?? parent.sid,
-      DialCallDuration: status === 'completed' ? '42' : '0',
-      // When the dialled leg ended (answered: 42 s after it started).
-      Timestamp: rfc2822(status === 'completed' ? new Date(call.start.getTime() + 42_000) : call.end),
+      DialCallDuration: String(dialled?.durationSeconds ?? 0),
+      // Not documented for the Dial action: stamped so that a replayed day keeps its timeline.
+      Timestamp: rfc2822(endedAt),
     },
   };
 }
 
-/** A call of one leg that ends with `status`, and its one status callback. */
-function oneLeg(call: CallContext, status: LocalCall['status'], direction: 'inbound' | 'outbound-api') {
-  const only = rootLeg(call, status, direction);
+/**
+ * The `<Enqueue action>` request when the caller left the queue (`QueueTime` only if queued).
+ * After a hang-up, or a bridge (requested once both parties hung up), the call has ended; after
+ * `<Leave>` or a full queue it goes on, and the reply (no `next`) ends it that second.
+ */
+function queueAction(call: CallContext, parent: LocalCall, result: QueueResult, queueSeconds: number | undefined, at: Date): Callback {
+  return {
+    route: '/twilio/queue-status',
+    params: {
+      AccountSid: call.accountSid,
+      ApiVersion: '2010-04-01',
+      CallSid: parent.sid,
+      CallStatus: result === 'hangup' || result === 'bridged' ? 'completed' : 'in-progress',
+      Direction: parent.direction,
+      From: parent.from,
+      To: parent.to,
+      QueueResult: result,
+      QueueSid: call.queueSid,
+      ...(queueSeconds === undefined ? {} : { QueueTime: String(queueSeconds) }),
+      // Not documented for the Enqueue action: stamped, as the Dial action is, for a replayed day.
+      Timestamp: rfc2822(at),
+    },
+  };
+}
+
+/** A call of one leg that ends with `status` after `seconds`, and its one status callback. */
+function oneLeg(call: CallContext, status: TerminalStatus, direction: 'inbound' | 'outbound-api', seconds: number): FlowOutcome {
+  const only = rootLeg(call, status, direction, seconds);
   return { legs: [only], callbacks: [statusCallback(call, only, 3)] };
 }
 
-/** The caller reached someone: a returned call that resolves their callback (for a callable number). */
-const returnedCall = (call: CallContext): Reach[] =>
-  callerId(call.caller).kind === 'number' ? [{ phone: call.caller, at: call.start.toISOString(), by: 'returned-call', counts: true }] : [];
+/** The caller reached a person at `at`: a returned call that resolves their callback (for a callable number). */
+const returnedCall = (call: CallContext, at: Date): Reach[] =>
+  callerId(call.caller).kind === 'number' ? [{ phone: call.caller, at: at.toISOString(), by: 'returned-call', counts: true }] : [];
 
-const answered = (call: CallContext): FlowOutcome => ({ ...oneLeg(call, 'completed', 'inbound'), missed: undefined });
+/** When a leg was answered: its end less its connected time. */
+const answeredAt = (leg: LocalCall) => after(endOf(leg), -(leg.durationSeconds ?? 0));
 
-/** An inbound call nobody answered, with the status drawn for every call. */
-const missedInbound = (call: CallContext): FlowOutcome => ({ ...oneLeg(call, call.missedStatus, 'inbound'), missed: call.missedStatus });
+/**
+ * An inbound call that TwiML answered and ended with no <Dial> (a message, a menu the caller
+ * went through). From Twilio's facts it cannot be told from an IVR: not missed, or `ivr` with
+ * IVR_HANGUPS_MISSED=true.
+ */
+const answered = (call: CallContext, draw: Draws): FlowOutcome => oneLeg(call, 'completed', 'inbound', draw.between(20, 180));
 
-/** The business called the customer, who did not answer. */
+/** An inbound call that TwiML handled alone: a <Gather> menu the caller hung up in or finished. */
+const ivrOnly = (call: CallContext, draw: Draws): FlowOutcome => oneLeg(call, 'completed', 'inbound', draw.between(10, 90));
+
+/** Rings before each final status of an unanswered root. */
+const ROOT_RING = { 'no-answer': 30, busy: 4, failed: 1 } as const;
+
+/** An inbound call whose root itself ends unanswered, with the status drawn for every call. */
+const missedInbound = (call: CallContext): FlowOutcome => oneLeg(call, call.missedStatus, 'inbound', ROOT_RING[call.missedStatus]);
+
+/** The business called the customer, who did not answer (the REST API's Timeout: 60 s). */
 const missedOutbound = (call: CallContext, draw: Draws): FlowOutcome => {
-  const missed = draw.pick(['no-answer', 'busy'] as const);
-  return { ...oneLeg(call, missed, 'outbound-api'), missed };
+  const status = draw.pick(['no-answer', 'busy'] as const);
+  return oneLeg(call, status, 'outbound-api', status === 'no-answer' ? 60 : 5);
 };
 
-/** An inbound call that <Dial>s one agent's phone (drawn) or all of them; answered, or all ring out alike. */
+/**
+ * An inbound call that <Dial action>s one agent's phone (drawn) or all of them at once; answered,
+ * or all ring out alike (no-answer after the default 30 s timeout, or busy at once).
+ */
 const dial =
   (dialling: 'one' | 'all', outcome: 'answered' | 'missed') =>
   (call: CallContext, draw: Draws): FlowOutcome => {
     const dialled = dialling === 'all' ? call.agents : [draw.pick(call.agents)];
-    // Everyone rings out the same way, so the ledger's status does not depend on arrival order.
-    const childStatus = outcome === 'answered' ? 'completed' : draw.pick(['no-answer', 'no-answer', 'busy'] as const);
-    const children = dialled.map((agent) =>
-      leg(call, { sid: draw.sid(), status: childStatus, direction: 'outbound-dial', from: call.business, to: agent, parent: call.root }),
-    );
-    const parent = rootLeg(call, 'completed', 'inbound');
-    const missed = childStatus === 'completed' ? undefined : childStatus;
+    if (outcome === 'answered') {
+      const child = childLeg(call, draw, {
+        to: dialled[0] ?? '',
+        status: 'completed',
+        at: 1,
+        ring: draw.between(3, 12),
+        talk: draw.between(30, 300),
+      });
+      const parent = rootLeg(call, 'completed', 'inbound', (endOf(child).getTime() - call.start.getTime()) / 1000);
+      return {
+        legs: [parent, child],
+        callbacks: [
+          statusCallback(call, child, 2),
+          dialAction(call, parent, 'completed', child, endOf(child)),
+          statusCallback(call, parent, 4),
+        ],
+        reaches: returnedCall(call, answeredAt(child)),
+      };
+    }
+    const status = draw.pick(['no-answer', 'no-answer', 'busy'] as const);
+    const ring = status === 'no-answer' ? 30 : 3;
+    const children = dialled.map((to) => childLeg(call, draw, { to, status, at: 1, ring }));
+    const parent = rootLeg(call, 'completed', 'inbound', 1 + ring);
     return {
       legs: [parent, ...children],
       callbacks: [
         ...children.map((child) => statusCallback(call, child, 2)),
-        dialAction(call, parent, childStatus, children[0]),
+        dialAction(call, parent, status, children[0], endOf(parent)),
         statusCallback(call, parent, 4),
       ],
-      missed,
-      reaches: missed === undefined ? returnedCall(call) : [],
     };
   };
+
+/**
+ * A hunt, `<Dial timeout="15">office</Dial><Dial>cell</Dial>` with no action: the office rings
+ * out after 15 s, then the cell rings (30 s by default) and is answered or not; the TwiML ends
+ * and the call with it a moment later.
+ */
+const hunt =
+  (outcome: 'answered' | 'missed') =>
+  (call: CallContext, draw: Draws): FlowOutcome => {
+    const [office = '', cell = ''] = call.agents;
+    const first = childLeg(call, draw, { to: office, status: 'no-answer', at: 0, ring: 15 });
+    const second =
+      outcome === 'answered'
+        ? childLeg(call, draw, { to: cell, status: 'completed', at: 15, ring: draw.between(4, 12), talk: draw.between(50, 70) })
+        : childLeg(call, draw, { to: cell, status: 'no-answer', at: 15, ring: 30 });
+    // The TwiML after the last <Dial> (none) ends the call a moment later.
+    const moment = outcome === 'answered' ? draw.between(1, 3) : draw.between(0, 1);
+    const seconds = (endOf(second).getTime() - call.start.getTime()) / 1000 + moment;
+    const parent = rootLeg(call, 'completed', 'inbound', seconds);
+    return {
+      legs: [parent, first, second],
+      callbacks: [statusCallback(call, first, 2), statusCallback(call, second, 2), statusCallback(call, parent, 4)],
+      reaches: outcome === 'answered' ? returnedCall(call, answeredAt(second)) : [],
+    };
+  };
+
+/**
+ * Simultaneous ring, one `<Dial action>` with three `<Number>`s: one agent (drawn) answers, the
+ * two others' legs end `canceled` that instant.
+ */
+const simringAnswered = (call: CallContext, draw: Draws): FlowOutcome => {
+  const winner = draw.between(0, call.agents.length - 1);
+  const ring = draw.between(3, 12);
+  const talk = draw.between(30, 300);
+  const children = call.agents.map((to, i) =>
+    i === winner
+      ? childLeg(call, draw, { to, status: 'completed', at: 1, ring, talk })
+      : childLeg(call, draw, { to, status: 'canceled', at: 1, ring }),
+  );
+  const answering = children[winner];
+  const parent = rootLeg(call, 'completed', 'inbound', 1 + ring + talk);
+  return {
+    legs: [parent, ...children],
+    callbacks: [
+      ...children.map((child) => statusCallback(call, child, 2)),
+      dialAction(call, parent, 'completed', answering, endOf(parent)),
+      statusCallback(call, parent, 4),
+    ],
+    reaches: answering === undefined ? [] : returnedCall(call, answeredAt(answering)),
+  };
+};
+
+/**
+ * The caller hangs up while a `<Dial>` (no action) rings one agent or all three: after 20 to 28 s,
+ * or within 2 to 9 s (`short`). The ringing legs end `canceled`, or, in one call of four,
+ * `no-answer` (as some accounts report); the root ends `completed` (TwiML answered it) that second.
+ */
+const ringAbandoned =
+  (length: 'long' | 'short') =>
+  (call: CallContext, draw: Draws): FlowOutcome => {
+    const seconds = length === 'long' ? draw.between(20, 28) : draw.between(2, 9);
+    const dialled = draw.random() < 0.5 ? [draw.pick(call.agents)] : call.agents;
+    const status = draw.random() < 0.25 ? 'no-answer' : 'canceled';
+    const children = dialled.map((to) => childLeg(call, draw, { to, status, at: 1, ring: seconds - 1 }));
+    const parent = rootLeg(call, 'completed', 'inbound', seconds);
+    return {
+      legs: [parent, ...children],
+      callbacks: [...children.map((child) => statusCallback(call, child, 2)), statusCallback(call, parent, 4)],
+    };
+  };
+
+/**
+ * A caller put in the business's queue (a greeting, then `<Enqueue action>`) leaves it with
+ * `result` after waiting `wait` seconds: hangs up (long or short wait), is bridged to an agent's
+ * `<Dial><Queue>` (a separate call, not under this root), is sent out by `<Leave>`, or finds the
+ * queue full. The REST API knows nothing of this: the root is a `completed` call of no legs.
+ */
+const queue =
+  (result: 'hangup' | 'bridged' | 'leave' | 'queue-full', wait?: readonly [number, number]) =>
+  (call: CallContext, draw: Draws): FlowOutcome => {
+    const greeting = draw.between(2, 5);
+    const queued = wait === undefined ? undefined : draw.between(wait[0], wait[1]);
+    const talk = result === 'bridged' ? draw.between(30, 240) : 0;
+    const parent = rootLeg(call, 'completed', 'inbound', greeting + (queued ?? 0) + talk);
+    return {
+      legs: [parent],
+      callbacks: [queueAction(call, parent, result, queued, endOf(parent)), statusCallback(call, parent, 3)],
+      reaches: result === 'bridged' ? returnedCall(call, after(call.start, greeting + (queued ?? 0))) : [],
+    };
+  };
+
+/**
+ * A forwarded cell phone whose carrier voicemail picks up: `<Dial action><Number
+ * machineDetection="Enable">` (AnsweredBy `machine_start`) or `"DetectMessageEnd"`
+ * (`machine_end_beep`). The leg and the Dial action say `completed`; no person took the call.
+ */
+const forwardedVoicemail = (call: CallContext, draw: Draws): FlowOutcome => {
+  const answeredBy = draw.pick(['machine_start', 'machine_end_beep'] as const);
+  const cell = call.agents[1] ?? '';
+  const child = childLeg(call, draw, {
+    to: cell,
+    status: 'completed',
+    at: 1,
+    ring: draw.between(15, 25),
+    talk: draw.between(20, 40),
+    answeredBy,
+  });
+  const parent = rootLeg(call, 'completed', 'inbound', (endOf(child).getTime() - call.start.getTime()) / 1000);
+  return {
+    legs: [parent, child],
+    callbacks: [
+      statusCallback(call, child, 2),
+      dialAction(call, parent, 'completed', child, endOf(child)),
+      statusCallback(call, parent, 4),
+    ],
+  };
+};
 
 /**
  * The flows of a small business's day, each with its share. A call draws its flow by weight, in
@@ -249,14 +663,26 @@ const dial =
  * its flow's planner.
  */
 const FLOWS = [
-  { name: 'answered', weight: 30, plan: answered },
-  { name: 'missed-direct', weight: 12, plan: missedInbound },
-  { name: 'dial-one-missed', weight: 14, plan: dial('one', 'missed') },
-  { name: 'dial-three-missed', weight: 8, plan: dial('all', 'missed') },
-  { name: 'dial-answered', weight: 16, plan: dial('one', 'answered') },
+  { name: 'answered', weight: 18, plan: answered },
+  { name: 'missed-direct', weight: 8, plan: missedInbound },
+  { name: 'dial-one-missed', weight: 10, plan: dial('one', 'missed') },
+  { name: 'dial-three-missed', weight: 6, plan: dial('all', 'missed') },
+  { name: 'dial-answered', weight: 14, plan: dial('one', 'answered') },
   { name: 'anonymous-missed', weight: 4, caller: () => 'anonymous', plan: missedInbound },
-  { name: 'sip-missed', weight: 2, caller: (i) => `sip:caller${i}@example.sip.twilio.com`, plan: missedInbound },
-  { name: 'outbound-missed', weight: 14, plan: missedOutbound },
+  { name: 'sip-missed', weight: 4, caller: (i) => `sip:caller${i}@example.sip.twilio.com`, plan: missedInbound },
+  { name: 'outbound-missed', weight: 10, plan: missedOutbound },
+  { name: 'hunt-answered', weight: 8, plan: hunt('answered') },
+  { name: 'hunt-missed', weight: 5, plan: hunt('missed') },
+  { name: 'simring-answered', weight: 7, plan: simringAnswered },
+  { name: 'ring-abandoned', weight: 6, plan: ringAbandoned('long') },
+  { name: 'short-abandoned', weight: 5, plan: ringAbandoned('short') },
+  { name: 'queue-abandoned', weight: 5, plan: queue('hangup', [30, 120]) },
+  { name: 'queue-short', weight: 4, plan: queue('hangup', [1, 9]) },
+  { name: 'queue-bridged', weight: 8, plan: queue('bridged', [5, 60]) },
+  { name: 'queue-left', weight: 4, plan: queue('leave', [60, 300]) },
+  { name: 'queue-full', weight: 4, plan: queue('queue-full') },
+  { name: 'forwarded-voicemail', weight: 5, plan: forwardedVoicemail },
+  { name: 'ivr-only', weight: 8, plan: ivrOnly },
 ] as const satisfies readonly FlowEntry[];
 
 type FlowName = (typeof FLOWS)[number]['name'];
@@ -276,11 +702,42 @@ export interface PlanOptions {
   /** Calls start between these two instants. */
   from: Date;
   to: Date;
+  /** `SHORT_ABANDON_SECONDS` of the ledger under test (default 10). */
+  shortAbandonSeconds?: number;
+  /** `MISSED_INCLUDE_CANCELED` (default false). */
+  includeCanceled?: boolean;
+  /** `IVR_HANGUPS_MISSED` (default false). */
+  ivrHangupsMissed?: boolean;
+  /** Only these flows, by their weights (default: every flow; the same seed then draws other calls). */
+  flows?: readonly Exclude<Flow, 'callback'>[];
+}
+
+/** A planned call with its truth judged from all its callbacks. */
+function judged(flow: Flow, root: string, caller: string, planned: FlowOutcome, settings: TruthSettings): SimulatedCall {
+  const verdict = judge(factsOf(planned.callbacks), settings);
+  const reason = verdict.outcome === 'missed' ? verdict.reason : undefined;
+  return {
+    flow,
+    rootCallSid: root,
+    legs: planned.legs,
+    callbacks: planned.callbacks,
+    outcome: verdict.outcome,
+    reason,
+    missed: reason === undefined ? undefined : statusOfReason(reason),
+    customer: reason === undefined ? undefined : callerId(caller).kind === 'number' ? caller : 'anonymous',
+  };
 }
 
 /** The callbacks and Twilio records of `options.calls` calls, with their ground truth. */
 export function planDay(options: PlanOptions): Plan {
+  const settings: TruthSettings = {
+    shortAbandonSeconds: options.shortAbandonSeconds ?? 10,
+    includeCanceled: options.includeCanceled ?? false,
+    ivrHangupsMissed: options.ivrHangupsMissed ?? false,
+  };
   const draw = draws(options.seed);
+  const flows = options.flows === undefined ? FLOWS : FLOWS.filter((f) => options.flows?.includes(f.name));
+  if (flows.length === 0) throw new Error('planDay: options.flows names no flow');
   const business = options.businessNumber ?? '+14155559876';
   const agents = ['+14155550181', '+14155550182', '+14155550183'];
   // Callers of this run: a block of numbers unique to the seed, some of them calling again.
@@ -289,60 +746,60 @@ export function planDay(options: PlanOptions): Plan {
   const pool = Array.from({ length: Math.max(5, Math.floor(options.calls * 0.6)) }, (_, i) =>
     `+1${area}${block}${String(i).padStart(3, '0')}`.slice(0, 12),
   );
-  const span = options.to.getTime() - options.from.getTime();
+  const queueSid = `QU${hex(draw.random, 32)}`;
+  // Whole seconds, as Twilio's times are (RFC 2822).
+  const first = Math.ceil(options.from.getTime() / 1000) * 1000;
+  const span = Math.max(0, options.to.getTime() - first);
 
   const calls: SimulatedCall[] = [];
   const reaches: Reach[] = [];
   for (let i = 0; i < options.calls; i++) {
-    const flow = chooseFlow(draw);
-    const start = new Date(options.from.getTime() + Math.floor(draw.random() * span));
+    const flow = chooseFlow(draw, flows);
+    const start = new Date(first + Math.floor((draw.random() * span) / 1000) * 1000);
     const root = draw.sid();
     const caller = flow.caller ? flow.caller(i) : draw.pick(pool);
     const missedStatus = draw.pick(['no-answer', 'no-answer', 'busy', 'failed'] as const);
-    const end = new Date(start.getTime() + 25_000);
-    const call: CallContext = { accountSid: options.accountSid, business, agents, root, caller, start, end, missedStatus };
-    const { legs, callbacks, missed, reaches: returned = [] } = flow.plan(call, draw);
-    reaches.push(...returned);
-    const customer = missed === undefined ? undefined : callerId(caller).kind === 'anonymous' ? 'anonymous' : caller;
-    calls.push({ flow: flow.name, rootCallSid: root, legs, callbacks, missed, customer });
+    const call: CallContext = { accountSid: options.accountSid, business, agents, queueSid, root, caller, start, missedStatus };
+    const planned = flow.plan(call, draw);
+    reaches.push(...(planned.reaches ?? []));
+    calls.push(judged(flow.name, root, caller, planned, settings));
   }
 
   for (const missedCall of [...calls]) {
-    const planned = staffCallback(missedCall, draw, business, options);
+    const planned = staffCallback(missedCall, draw, business, options, settings);
     if (planned === undefined) continue;
     calls.push(planned.call);
     reaches.push(planned.reach);
   }
-  return { calls, truth: truthOf(calls), reaches };
+  return { calls, truth: truthOf(calls), reaches, settings };
 }
 
-const TOTAL_WEIGHT = FLOWS.reduce((sum, f) => sum + f.weight, 0);
-
-/** A flow drawn by weight (one draw). */
-function chooseFlow(draw: Draws): FlowEntry & { name: FlowName } {
-  let r = draw.random() * TOTAL_WEIGHT;
-  for (const flow of FLOWS) {
+/** A flow drawn by weight among `flows` (one draw). */
+function chooseFlow(draw: Draws, flows: readonly (FlowEntry & { name: FlowName })[]): FlowEntry & { name: FlowName } {
+  let r = draw.random() * flows.reduce((sum, f) => sum + f.weight, 0);
+  for (const flow of flows) {
     r -= flow.weight;
     if (r < 0) return flow;
   }
-  return FLOWS[0];
+  return flows[0] ?? FLOWS[0];
 }
 
 /**
- * Staff call half of the missed callers back, 2 to 40 minutes later: 15% hang up within 5 s,
- * 15% reach voicemail (answering machine detection says so), the rest talk 1 to 5 minutes.
- * Three draws for each missed call of a number; for a callback planned, one more for a person's
- * talk time, then its CallSid's.
+ * Staff call half of the callers on the worklist back (misses that open a callback), 2 to 40
+ * minutes later: 15% hang up within 5 s, 15% reach voicemail (answering machine detection says
+ * so), the rest talk 1 to 5 minutes. Three draws for each such miss; for a callback planned, one
+ * more for a person's talk time, then its CallSid's.
  */
 function staffCallback(
   missedCall: SimulatedCall,
   draw: Draws,
   business: string,
   options: Pick<PlanOptions, 'accountSid' | 'to'>,
+  settings: TruthSettings,
 ): { call: SimulatedCall; reach: Reach } | undefined {
   const phone = missedCall.customer;
   const missedLeg = missedCall.legs[0];
-  if (missedCall.missed === undefined || phone === undefined || phone === 'anonymous' || missedLeg === undefined) return undefined;
+  if (!opensCallback(missedCall) || phone === undefined || missedLeg === undefined) return undefined;
   const roll = draw.random();
   const startMs = missedLeg.startTime.getTime() + (2 + Math.floor(draw.random() * 38)) * 60_000;
   const outcome = draw.random();
@@ -351,57 +808,73 @@ function staffCallback(
   const duration = kind === 'short' ? 5 : kind === 'machine' ? 30 : 60 + Math.floor(draw.random() * 240);
   const start = new Date(startMs);
   const callSid = draw.sid();
-  const call: SimulatedCall = {
-    flow: 'callback',
-    rootCallSid: callSid,
-    legs: [
-      {
-        sid: callSid,
-        parentCallSid: null,
-        from: business,
-        to: phone,
-        status: 'completed',
-        direction: 'outbound-api',
-        startTime: start,
-        durationSeconds: duration,
-        answeredBy: kind === 'machine' ? 'machine_end_beep' : kind === 'person' ? 'human' : null,
-      },
-    ],
-    callbacks: [
-      {
-        route: '/twilio/call-status',
-        params: {
-          AccountSid: options.accountSid,
-          ApiVersion: '2010-04-01',
-          CallSid: callSid,
-          CallStatus: 'completed',
-          Direction: 'outbound-api',
-          From: business,
-          To: phone,
-          CallDuration: String(duration),
-          Timestamp: rfc2822(new Date(startMs + duration * 1000)),
-          ...(kind === 'short' ? {} : { AnsweredBy: kind === 'machine' ? 'machine_end_beep' : 'human' }),
-        },
-      },
-    ],
-    missed: undefined,
-    customer: undefined,
+  const leg: LocalCall = {
+    sid: callSid,
+    parentCallSid: null,
+    from: business,
+    to: phone,
+    status: 'completed',
+    direction: 'outbound-api',
+    startTime: start,
+    endTime: after(start, duration),
+    durationSeconds: duration,
+    answeredBy: kind === 'machine' ? 'machine_end_beep' : kind === 'person' ? 'human' : null,
   };
+  const callbacks: Callback[] = [
+    {
+      route: '/twilio/call-status',
+      params: {
+        AccountSid: options.accountSid,
+        ApiVersion: '2010-04-01',
+        CallSid: callSid,
+        CallStatus: 'completed',
+        Direction: 'outbound-api',
+        From: business,
+        To: phone,
+        CallDuration: String(duration),
+        Timestamp: rfc2822(after(start, duration)),
+        ...(kind === 'short' ? {} : { AnsweredBy: kind === 'machine' ? 'machine_end_beep' : 'human' }),
+      },
+    },
+  ];
+  const call = judged('callback', callSid, phone, { legs: [leg], callbacks }, settings);
   return { call, reach: { phone, at: start.toISOString(), by: 'callback', counts: kind === 'person' } };
 }
 
-/** What the ledger must count: the missed calls by status, anonymous, and per contact. */
-function truthOf(calls: readonly SimulatedCall[]): Truth {
-  const truth: Truth = { missed: 0, byStatus: { 'no-answer': 0, busy: 0, failed: 0, canceled: 0 }, anonymous: 0, contacts: new Map() };
+const zeroes = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+
+/** What the ledger must count: the missed calls by status and reason, anonymous, and per contact. */
+export function truthOf(calls: readonly SimulatedCall[]): Truth {
+  const truth: Truth = {
+    missed: 0,
+    byStatus: zeroes(['no-answer', 'busy', 'failed', 'canceled'] as const),
+    byReason: zeroes(REASONS),
+    byOutcome: zeroes(['answered', 'missed', 'not-missed'] as const),
+    anonymous: 0,
+    contacts: new Map(),
+  };
   for (const call of calls) {
-    if (call.missed === undefined) continue;
+    truth.byOutcome[call.outcome] += 1;
+    if (call.outcome !== 'missed' || call.reason === undefined || call.missed === undefined) continue;
     truth.missed += 1;
     truth.byStatus[call.missed] += 1;
+    truth.byReason[call.reason] += 1;
+    if (call.reason === 'short-abandoned') continue;
     if (call.customer === 'anonymous') truth.anonymous += 1;
     else if (call.customer !== undefined) truth.contacts.set(call.customer, (truth.contacts.get(call.customer) ?? 0) + 1);
   }
   return truth;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The worklist and text-back truth
+
+/**
+ * What the ledger learned a missed call from: its root's final status callback (delivered at
+ * least once), only other callbacks of it (its legs, its actions: the settle time decides it, or
+ * the reconciliation if that runs first), or nothing but the reconciliation.
+ */
+export type Recorder = 'root' | 'evidence' | 'reconcile';
 
 /** What the callback worklist must end up with, from the plan and which source recorded each miss. */
 export interface CallbackTruth {
@@ -415,12 +888,22 @@ export interface CallbackTruth {
 }
 
 /**
- * The worklist by its definition, computed here on its own: each miss of a callable number
- * belongs to the first counting call with that number that started after it; misses that none
- * follows stay open. A miss happened when the ledger says: the callback's Timestamp (the call's
- * end) when a webhook recorded it, the call's start when the reconciliation did.
+ * The worklist by its definition, computed here on its own: each miss that opens a callback
+ * (short-abandoned misses open none) belongs to the first counting call with that number that
+ * started after it; misses that none follows stay open. A miss happened when the ledger says:
+ * when its root's final status callback says the root started (Timestamp less CallDuration: the
+ * start of a root TwiML answered, the end of the ringing of a root that ended unanswered, whose
+ * CallDuration is 0), or the root's start as the REST API lists it when only the reconciliation
+ * told of it (`sourceOf` says `reconcile`). A miss learned from other callbacks alone
+ * (`evidence`) is reckoned as from its root's callback, which the ledger may not match to the
+ * second. Misses in `unknown` (e.g. `SendSummary.unrecoverable`) are left out: the ledger cannot
+ * know them.
  */
-export function callbackTruth(plan: Plan, sourceOf: ReadonlyMap<string, 'status-callback' | 'dial-action' | 'reconcile'>): CallbackTruth {
+export function callbackTruth(
+  plan: Plan,
+  sourceOf: ReadonlyMap<string, Recorder>,
+  unknown: ReadonlySet<string> = new Set(),
+): CallbackTruth {
   const truth: CallbackTruth = {
     opened: 0,
     resolved: { callback: 0, 'returned-call': 0, operator: 0 },
@@ -431,8 +914,8 @@ export function callbackTruth(plan: Plan, sourceOf: ReadonlyMap<string, 'status-
   const byPhone = new Map<string, string[]>();
   for (const call of plan.calls) {
     const leg = call.legs[0];
-    if (call.missed === undefined || call.customer === undefined || call.customer === 'anonymous' || leg === undefined) continue;
-    const at = sourceOf.get(call.rootCallSid) === 'reconcile' ? leg.startTime : new Date(leg.startTime.getTime() + 25_000);
+    if (!opensCallback(call) || call.customer === undefined || leg === undefined || unknown.has(call.rootCallSid)) continue;
+    const at = sourceOf.get(call.rootCallSid) === 'reconcile' ? leg.startTime : after(endOf(leg), -(leg.durationSeconds ?? 0));
     byPhone.set(call.customer, [...(byPhone.get(call.customer) ?? []), at.toISOString()]);
   }
   for (const [phone, misses] of byPhone) {
@@ -457,6 +940,36 @@ export function callbackTruth(plan: Plan, sourceOf: ReadonlyMap<string, 'status-
   return truth;
 }
 
+/**
+ * Who may get a text-back (TEXT_BACK=on, cooldown longer than the day): a caller whose every
+ * miss that opens a callback was inbound gets exactly one outcome (sent, or failed for a number
+ * marked opted out or not mobile); a number we only called (outbound misses) never gets a text;
+ * short-abandoned misses and answered calls never do. A number missed both ways gets at most
+ * one: whether its callback opened on an inbound or an outbound miss depends on the order the
+ * ledger learned of them, so the truth is a bound there.
+ */
+export function textBackTruth(plan: Plan): { inboundOnly: string[]; outboundOnly: string[]; mixed: string[] } {
+  const directions = new Map<string, Set<string>>();
+  for (const call of plan.calls) {
+    const direction = call.legs[0]?.direction;
+    if (!opensCallback(call) || call.customer === undefined || direction === undefined) continue;
+    directions.set(call.customer, (directions.get(call.customer) ?? new Set()).add(direction));
+  }
+  const of = (test: (d: Set<string>) => boolean) =>
+    [...directions]
+      .filter(([, d]) => test(d))
+      .map(([phone]) => phone)
+      .sort();
+  return {
+    inboundOnly: of((d) => d.size === 1 && d.has('inbound')),
+    outboundOnly: of((d) => !d.has('inbound')),
+    mixed: of((d) => d.size > 1 && d.has('inbound')),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending
+
 export interface SendOptions {
   target: string;
   authToken: string;
@@ -479,10 +992,27 @@ function deliveries(random: () => number, options: Pick<SendOptions, 'drop' | 'd
 }
 
 export interface SendSummary {
-  /** Ground truth per source: which delivery records each missed call first. */
-  expectedBySource: Record<'status-callback' | 'dial-action' | 'reconcile', number>;
-  /** Which delivery records each missed call first (by root CallSid). */
-  sourceOf: Map<string, 'status-callback' | 'dial-action' | 'reconcile'>;
+  /**
+   * The one source that is certain: `reconcile`, the missed calls none of whose callbacks was
+   * delivered (the REST API lists their legs; `unrecoverable` ones left out). What decided the
+   * others (`status-callback`, `dial-action`, `queue-action`, `settle`, or `reconcile` when it
+   * runs before the settle time) depends on which final callback wins a delivery race, and is
+   * not predicted.
+   */
+  expectedBySource: { reconcile: number };
+  /** What the ledger learned each missed call (root CallSid) from. */
+  sourceOf: Map<string, Recorder>;
+  /**
+   * Calls some callbacks of which were delivered, whose delivered callbacks alone give another
+   * outcome or reason than all of them (root CallSid → what they give; e.g. a hunt whose
+   * answering leg's callback was lost looks missed): right only once corrected from the REST API.
+   */
+  differing: Map<string, Judgement>;
+  /**
+   * Missed queue calls whose `<Enqueue action>` was never delivered: only that callback tells
+   * (the REST API lists them as plain `completed` calls), so no reconciliation can find them.
+   */
+  unrecoverable: Set<string>;
   callbacks: number;
   sent: number;
   dropped: number;
@@ -491,15 +1021,17 @@ export interface SendSummary {
   statuses: Record<string, number>;
 }
 
-/**
- * Sends each call's callbacks in a shuffled order (callbacks are separate requests: Twilio does
- * not guarantee their order), calls in parallel up to `concurrency`.
- */
-export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSummary> {
+/** What `sendDay` will deliver for each call (drops, duplicates and order decided from the seed) and its summary, nothing sent. */
+export function planDelivery(
+  plan: Plan,
+  options: Pick<SendOptions, 'drop' | 'duplicates' | 'seed'>,
+): { work: Callback[][]; summary: SendSummary } {
   const random = rng(options.seed ^ 0x5eed);
   const summary: SendSummary = {
-    expectedBySource: { 'status-callback': 0, 'dial-action': 0, reconcile: 0 },
+    expectedBySource: { reconcile: 0 },
     sourceOf: new Map(),
+    differing: new Map(),
+    unrecoverable: new Set(),
     callbacks: 0,
     sent: 0,
     dropped: 0,
@@ -507,6 +1039,42 @@ export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSum
     failed: 0,
     statuses: {},
   };
+  const work = plan.calls.map((call) => {
+    const delivered = deliveryOrder(call.callbacks, random).flatMap((callback) => {
+      summary.callbacks += 1;
+      const times = deliveries(random, options);
+      if (times === 0) summary.dropped += 1;
+      if (times === 2) summary.duplicated += 1;
+      return Array.from({ length: times }, () => callback);
+    });
+    const queueTold = delivered.some((c) => c.route === '/twilio/queue-status');
+    const queueCall = call.callbacks.some((c) => c.route === '/twilio/queue-status');
+    if (call.outcome === 'missed' && queueCall && !queueTold) summary.unrecoverable.add(call.rootCallSid);
+    if (call.outcome === 'missed') {
+      // The root's final status callback is the call's last.
+      const rootFinal = call.callbacks.at(-1);
+      const toldByRoot = rootFinal !== undefined && delivered.includes(rootFinal);
+      const recorder: Recorder = delivered.length === 0 ? 'reconcile' : toldByRoot ? 'root' : 'evidence';
+      summary.sourceOf.set(call.rootCallSid, recorder);
+      if (recorder === 'reconcile' && !summary.unrecoverable.has(call.rootCallSid)) summary.expectedBySource.reconcile += 1;
+    }
+    if (delivered.length > 0) {
+      const seen = judge(factsOf(delivered), plan.settings);
+      const same = seen.outcome === call.outcome && (seen.outcome !== 'missed' || seen.reason === call.reason);
+      if (!same) summary.differing.set(call.rootCallSid, seen);
+    }
+    return delivered;
+  });
+  return { work, summary };
+}
+
+/**
+ * Sends each call's callbacks in a shuffled order (callbacks are separate requests: Twilio does
+ * not guarantee their order), one after another within a call, calls in parallel up to
+ * `concurrency`.
+ */
+export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSummary> {
+  const { work, summary } = planDelivery(plan, options);
   const target = options.target.replace(/\/+$/, '');
   const post = async (callback: Callback) => {
     const url = `${target}${callback.route}`;
@@ -516,28 +1084,6 @@ export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSum
     summary.statuses[response.status] = (summary.statuses[response.status] ?? 0) + 1;
     if (response.status >= 400) summary.failed += 1;
   };
-  // Decide drops, duplicates and order up front, from the seed, so a seed replays exactly.
-  const records = (callback: Callback) =>
-    callback.route === '/twilio/dial-status'
-      ? ['no-answer', 'busy', 'failed'].includes(callback.params.DialCallStatus ?? '')
-      : ['no-answer', 'busy', 'failed'].includes(callback.params.CallStatus ?? '');
-  const work = plan.calls.map((call) => {
-    const delivered = deliveryOrder(call.callbacks, random).flatMap((callback) => {
-      summary.callbacks += 1;
-      const times = deliveries(random, options);
-      if (times === 0) summary.dropped += 1;
-      if (times === 2) summary.duplicated += 1;
-      return Array.from({ length: times }, () => callback);
-    });
-    if (call.missed !== undefined) {
-      // Sent one after another, so the first delivered callback that records decides the source.
-      const first = delivered.find(records);
-      const source = first === undefined ? 'reconcile' : first.route === '/twilio/dial-status' ? 'dial-action' : 'status-callback';
-      summary.expectedBySource[source] += 1;
-      summary.sourceOf.set(call.rootCallSid, source);
-    }
-    return delivered;
-  });
   let done = 0;
   await mapLimit(work, options.concurrency, async (callbacks) => {
     for (const callback of callbacks) await post(callback);
@@ -545,30 +1091,4 @@ export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSum
     options.onProgress?.(done, work.length);
   });
   return summary;
-}
-
-/**
- * Who may get a text-back (TEXT_BACK=on, cooldown longer than the day): a caller whose every
- * missed call was inbound gets exactly one outcome (sent, or failed for a number marked opted out
- * or not mobile); a number we only called (outbound misses) never gets a text. A number missed
- * both ways gets at most one: whether its callback opened on an inbound or an outbound miss
- * depends on the order the ledger learned of them, so the truth is a bound there.
- */
-export function textBackTruth(plan: Plan): { inboundOnly: string[]; outboundOnly: string[]; mixed: string[] } {
-  const directions = new Map<string, Set<string>>();
-  for (const call of plan.calls) {
-    const direction = call.legs[0]?.direction;
-    if (call.missed === undefined || call.customer === undefined || call.customer === 'anonymous' || direction === undefined) continue;
-    directions.set(call.customer, (directions.get(call.customer) ?? new Set()).add(direction));
-  }
-  const of = (test: (d: Set<string>) => boolean) =>
-    [...directions]
-      .filter(([, d]) => test(d))
-      .map(([phone]) => phone)
-      .sort();
-  return {
-    inboundOnly: of((d) => d.size === 1 && d.has('inbound')),
-    outboundOnly: of((d) => !d.has('inbound')),
-    mixed: of((d) => d.size > 1 && d.has('inbound')),
-  };
 }

@@ -18,6 +18,12 @@ export interface LocalCall {
   status: 'queued' | 'ringing' | 'in-progress' | 'completed' | 'busy' | 'failed' | 'no-answer' | 'canceled';
   direction: 'inbound' | 'outbound-api' | 'outbound-dial';
   startTime: Date;
+  /**
+   * When it ended (Twilio's `end_time`); default `startTime` + `durationSeconds`. An unanswered
+   * leg rang for a while and lists a duration of 0, so its end is said here.
+   */
+  endTime?: Date;
+  /** Seconds connected (Twilio's `duration`): 0 for a leg nobody (or nothing) answered. */
   durationSeconds?: number;
   /** Only with answering machine detection: human, machine_start, machine_end_beep, fax, unknown. */
   answeredBy?: string | null;
@@ -128,8 +134,11 @@ function messageResource(m: LocalMessage, accountSid: string): Record<string, un
 
 const rfc2822 = (date: Date): string => date.toUTCString().replace('GMT', '+0000');
 
+/** When a call ended: its `endTime`, else its start plus its duration. */
+const endOf = (call: LocalCall): Date => call.endTime ?? new Date(call.startTime.getTime() + (call.durationSeconds ?? 0) * 1000);
+
 function toResource(call: LocalCall, accountSid: string): Record<string, unknown> {
-  const end = call.durationSeconds === undefined ? call.startTime : new Date(call.startTime.getTime() + call.durationSeconds * 1000);
+  const end = endOf(call);
   const uri = `/2010-04-01/Accounts/${accountSid}/Calls/${call.sid}.json`;
   return {
     sid: call.sid,
@@ -174,6 +183,8 @@ const STATUSES: readonly LocalCall['status'][] = [
   'no-answer',
   'canceled',
 ];
+/** The final statuses (a call with one of these has ended). */
+const TERMINAL: readonly LocalCall['status'][] = ['completed', 'busy', 'failed', 'no-answer', 'canceled'];
 const DIRECTIONS: readonly LocalCall['direction'][] = ['inbound', 'outbound-api', 'outbound-dial'];
 
 /** A call posted to `/__local/calls`, checked field by field. */
@@ -183,8 +194,10 @@ export function parseLocalCall(value: unknown): LocalCall | undefined {
   const status = STATUSES.find((s) => s === v.status);
   const direction = DIRECTIONS.find((d) => d === v.direction);
   const start = typeof v.startTime === 'string' ? new Date(v.startTime) : undefined;
+  const end = typeof v.endTime === 'string' ? new Date(v.endTime) : undefined;
   if (typeof v.from !== 'string' || typeof v.to !== 'string' || !status || !direction || !start || Number.isNaN(start.getTime()))
     return undefined;
+  if (end !== undefined && Number.isNaN(end.getTime())) return undefined;
   return {
     sid: typeof v.sid === 'string' && /^CA[0-9a-f]{32}$/.test(v.sid) ? v.sid : newCallSid(),
     parentCallSid: typeof v.parentCallSid === 'string' ? v.parentCallSid : null,
@@ -193,6 +206,7 @@ export function parseLocalCall(value: unknown): LocalCall | undefined {
     status,
     direction,
     startTime: start,
+    ...(end === undefined ? {} : { endTime: end }),
     durationSeconds: typeof v.durationSeconds === 'number' ? v.durationSeconds : 0,
     answeredBy: typeof v.answeredBy === 'string' ? v.answeredBy : null,
   };
@@ -333,17 +347,27 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       return 404;
     }
     const q = url.searchParams;
-    const after = filterTime(q.get('StartTime>'), state.dateFilters);
-    const before = filterTime(q.get('StartTime<'), state.dateFilters);
+    const status = q.get('Status');
+    const inRange = (ms: number, name: 'StartTime' | 'EndTime') => {
+      const after = filterTime(q.get(`${name}>`), state.dateFilters);
+      const before = filterTime(q.get(`${name}<`), state.dateFilters);
+      // `StartTime` / `EndTime` alone: on that UTC date.
+      const on = filterTime(q.get(name)?.slice(0, 10) ?? null, 'day');
+      return (
+        (after === undefined || ms >= after) &&
+        (before === undefined || (state.dateFilters === 'day' ? ms < before : ms <= before)) &&
+        (on === undefined || (ms >= on && ms < on + 86_400_000))
+      );
+    };
+    const endFiltered = ['EndTime', 'EndTime>', 'EndTime<'].some((name) => q.get(name));
     const matching = calls
-      .filter((c) => (q.get('Status') ? c.status === q.get('Status') : true))
+      .filter((c) => (status ? c.status === status : true))
       .filter((c) => (q.get('ParentCallSid') ? c.parentCallSid === q.get('ParentCallSid') : true))
       .filter((c) => (q.get('From') ? c.from === q.get('From') : true))
       .filter((c) => (q.get('To') ? c.to === q.get('To') : true))
-      .filter((c) => (after === undefined ? true : c.startTime.getTime() >= after))
-      .filter((c) =>
-        before === undefined ? true : state.dateFilters === 'day' ? c.startTime.getTime() < before : c.startTime.getTime() <= before,
-      )
+      .filter((c) => inRange(c.startTime.getTime(), 'StartTime'))
+      // A call still going on has not ended: the EndTime filters leave it out.
+      .filter((c) => !endFiltered || (TERMINAL.includes(c.status) && inRange(endOf(c).getTime(), 'EndTime')))
       // Newest first, as Twilio lists calls; the SID breaks ties so that paging is stable.
       .sort((a, b) => b.startTime.getTime() - a.startTime.getTime() || a.sid.localeCompare(b.sid));
     const pageSize = Math.min(state.maxPageSize, Math.max(1, Number(q.get('PageSize') ?? 50) || 50));
