@@ -120,8 +120,11 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
   /** What the record's evidence decides, or undefined while it is undecided. */
   function decision(record: CallRecord, settled: boolean, source: Source, now: Date): Decided | undefined {
     const facts = settled ? { ...record.facts, ended: true } : record.facts;
-    // A 0.1.0 miss stays as it was counted unless a person is now known to have answered.
-    if (record.legacy && !isAnswered(facts)) return undefined;
+    // A 0.1.0 miss stays as it was counted unless a person is now known to have answered (its
+    // count kept as it is, and the item out of the settle index).
+    if (record.legacy && !isAnswered(facts)) {
+      return record.settling ? { outcome: 'missed', countedAs: record.countedAs, fields: {}, contactWork: false } : undefined;
+    }
     const out = decideOutcome(facts, settings);
     if (out.outcome === 'undecided') return undefined;
     const decidedSource = record.source ?? source;
