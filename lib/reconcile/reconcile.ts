@@ -348,19 +348,9 @@ async function recordPage(
     if (status !== 'completed') {
       // Unanswered legs of calls the ledger lacks (or lacks them of): evidence, decided when the root ends.
       if (newLegs.length > 0 && !(k?.decided === true && k.answered)) {
-        count(
-          tally,
-          await deps.ledger.record(
-            rootReport(
-              root,
-              options,
-              newLegs.map((leg) => legEvidence(leg, status)),
-              false,
-            ),
-            undefined,
-            settle,
-          ),
-        );
+        const legs = newLegs.map((leg) => legEvidence(leg, status));
+        await deps.ledger.record(rootReport(root, options, legs, false), undefined, settle);
+        tally.enriched += 1;
       } else if (group.legs.length > 0) tally.alreadyRecorded += 1;
       const call = group.root;
       if (call !== undefined) {
@@ -380,8 +370,10 @@ async function recordPage(
     for (const leg of group.legs) {
       if (isMachine(leg.answeredBy ?? undefined)) {
         if (k === undefined) memory.machineLegs.set(root, [...(memory.machineLegs.get(root) ?? []), legEvidence(leg, 'completed')]);
-        else if (!k.legSids.has(leg.sid))
-          count(tally, await deps.ledger.record(rootReport(root, options, [legEvidence(leg, 'completed')], false), undefined, settle));
+        else if (!k.legSids.has(leg.sid)) {
+          await deps.ledger.record(rootReport(root, options, [legEvidence(leg, 'completed')], false), undefined, settle);
+          tally.enriched += 1;
+        }
         continue;
       }
       memory.answered.set(root, { id: leg.sid, at: answeredAt(leg) ?? '', long: leg.duration >= options.callbackMinSeconds });
