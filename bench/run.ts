@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startDynamoDbLocal } from '../dev/dynamodb-local.js';
+import { MISSED_REASONS } from '../lib/ledger/outcome.js';
 import { logger } from '../lib/platform/log.js';
 import { root } from './build.js';
 import { coldStart } from './cold-start.js';
@@ -24,20 +25,17 @@ const size = quick
       initRuns: 3,
       ingestCalls: 300,
       reconcileCalls: 5_000,
-      naiveCalls: 500,
       statsCalls: 3_000,
       statsRepeats: 3,
       burstCalls: 1_000,
       backlogCalls: 2_000,
     }
-  : // Each benchmark fits in about two minutes on 2 cores; the naive reconciliation is measured
-    // on 10,000 of the 100,000 calls (docs/BENCHMARKS.md).
+  : // Each benchmark fits in about two minutes on 2 cores (docs/BENCHMARKS.md).
     {
       httpSeconds: 30,
       initRuns: 10,
       ingestCalls: 5_000,
       reconcileCalls: 100_000,
-      naiveCalls: 10_000,
       statsCalls: 100_000,
       statsRepeats: 5,
       burstCalls: 10_000,
@@ -91,7 +89,7 @@ let results: Record<string, unknown>;
   const dash = await timed('dashboard assets', dashboardBench);
   const ing = await timed('ingestion', () => ingest(withDynamo, size.ingestCalls, 16));
   const http = await timed('ingestion over HTTP', () => httpBench(size.httpSeconds, 16));
-  const rec = await timed('reconciliation', () => reconcileBench(withDynamo, size.reconcileCalls, size.naiveCalls));
+  const rec = await timed('reconciliation', () => reconcileBench(withDynamo, size.reconcileCalls));
   const st = await timed('stats', () => withDynamo((endpoint) => statsBench(endpoint, size.statsCalls, size.statsRepeats)));
   const hot = await timed('day counters under a burst', () => hotKeyBench(withDynamo, size.burstCalls));
 
@@ -203,7 +201,8 @@ line(['    read / write units per resolving call', '', `${a.resolving.perCall.re
 console.log('');
 line(['each callback kind through the webhook (issue 27)', 'DynamoDB requests', 'read / write units']);
 for (const k of r.ingestion.byKind) line([`  ${k.kind}`, ops(k.perCallback), `${k.perCallback.readUnits} / ${k.perCallback.writeUnits}`]);
-for (const f of r.ingestion.perCallFlow) line([`  a whole ${f.flow} call`, ops(f.perCall), `${f.perCall.readUnits} / ${f.perCall.writeUnits}`]);
+for (const f of r.ingestion.perCallFlow)
+  line([`  a whole ${f.flow} call`, ops(f.perCall), `${f.perCall.readUnits} / ${f.perCall.writeUnits}`]);
 console.log('');
 const h = r.ingestionHttp;
 line([`ingestion over HTTP (serverless-offline), ${h.seconds} s`, 'requests/s', 'p50 / p99 ms']);
@@ -212,16 +211,42 @@ line(['  errors', '', h.errors]);
 line(['  call items stored = 204s answered', '', h.callItems]);
 console.log('');
 const rc = r.reconciliation;
-line([`reconciliation, ${rc.listed} listed, ${rc.missing} missing`, 'ours', `naive (${rc.naive.listed})`]);
-line(['  Twilio requests (expected)', `${rc.ours.twilioRequests} (${rc.expectedTwilioRequests})`, '-']);
-line(['  DynamoDB requests', rc.ours.dynamoRequests, rc.naive.dynamoRequests]);
-line(['  DynamoDB write requests', rc.ours.writeRequests, rc.naive.writeRequests]);
-line(['  wall ms', rc.ours.wallMs, rc.naive.wallMs]);
+const pct = (share: number) => `${Math.round(share * 100)}%`;
+const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
+const sum = (counts: Partial<Record<string, number>>) => Object.values(counts).reduce<number>((x, y) => x + (y ?? 0), 0);
+const rb = rc.before;
+line([`reconciliation, ${rc.calls} calls (${rc.roots} roots), ${pct(rc.lostShare)} lost`, 'after', 'before']);
+line(['  calls listed', rc.after.listed, rb.listed]);
+line(['  Twilio requests', rc.after.twilioRequests, rb.total]);
+line(['  Twilio requests per 100,000 listed calls', rc.per100k.after, rc.per100k.before]);
+line([
+  '    list pages / parent fetches / reached checks',
+  `${rc.after.pages} / ${rc.after.parentsFetched} / 0`,
+  `${rb.listRequests} / ${rb.parentFetches} / ${rb.reachedRequests}`,
+]);
+line([`  Σ over 5 statuses ceil(calls/${rc.formula.pageSize}) + ${rc.formula.constant}`, rc.formula.expected, '']);
+line(['  Twilio requests = formula', yes(rc.goals.twilioRequestsAsFormula), '']);
+line(['  requests not a status list page (per call)', rc.after.perCallRequests, rb.parentFetches + rb.reachedRequests]);
+line(['  DynamoDB requests / write requests', `${rc.after.dynamoRequests} / ${rc.after.writeRequests}`, '-']);
+line(['  call items written of calls not lost', rc.after.recordedCallsWritten, '-']);
+const rv = rc.recovery;
+line([`  ${rv.lost} lost: misses recovered / truth`, `${rc.after.recoveredTotal} / ${sum(rv.truthByReason)}`, `${rb.misses} old rule`]);
+for (const reason of MISSED_REASONS.filter((m) => rv.truthByReason[m] !== undefined || rv.recoveredByReason[m] !== undefined))
+  line([`    ${reason}`, `${rv.recoveredByReason[reason] ?? 0} / ${rv.truthByReason[reason] ?? 0}`, '']);
+line(['  lost calls decided other than the truth', rv.wrong, '']);
+for (const [kind, n] of Object.entries(rv.wrongByKind)) line([`    ${kind}`, n ?? 0, '']);
+line(['  misses with `reached` as the window says', `${rv.reached.exact} / ${rv.reached.checked}`, `${rb.reachedChecks} asked`]);
+line(['  wall ms', rc.after.wallMs, '']);
 const cont = rc.continued;
-line([`  async run, ${cont.missing} lost, <= ${cont.invocationLimitMs} ms an invocation`, 'invocations', 'wall ms']);
+const cv = cont.recovery;
+line([`  async run, ${pct(cont.lostShare)} lost, <= ${cont.invocationLimitMs} ms an invocation`, 'invocations', 'wall ms']);
 line([`    ${cont.state}: ${cont.summary.pages} pages, ${cont.summary.listed} listed`, cont.invocations, cont.wallMs]);
-line(['    recovered / already recorded', '', `${cont.summary.recoveredTotal} / ${cont.summary.alreadyRecorded}`]);
-line(['    adds up to the one-invocation counts', '', cont.addsUp ? 'yes' : 'NO']);
+line(['    Twilio requests', cont.summary.twilioRequests, '']);
+line([`    ${cv.lost} lost: misses recovered / truth`, `${cont.summary.recoveredTotal} / ${sum(cv.truthByReason)}`, '']);
+line(['    lost calls decided other than the truth', cv.wrong, '']);
+for (const [kind, n] of Object.entries(cv.wrongByKind)) line([`      ${kind}`, n ?? 0, '']);
+line(['    misses with `reached` as the window says', `${cv.reached.exact} / ${cv.reached.checked}`, '']);
+line(['    adds up to the one-go counts and the truth', '', yes(cont.addsUp)]);
 console.log('');
 line([`stats, ${r.stats.calls} calls recorded`, 'requests', 'median ms']);
 for (const range of r.stats.ranges) {

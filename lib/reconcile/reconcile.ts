@@ -205,7 +205,7 @@ export async function reconcileStep(
   let cursor: RunCursor = run.cursor;
   let pages = 0;
   const late = () => options.remainingMs !== undefined && options.remainingMs() < (options.marginMs ?? 30_000);
-  const memory: RunMemory = { reach: new Map(), answered: new Map(), machineLegs: new Map() };
+  const memory: RunMemory = { reach: new Map(), answered: new Map(), machineLegs: new Map(), wholeCompleted: false };
   const deferred = new Map((cursor.deferred ?? []).map((entry) => parseDeferred(entry)));
   const withDeferred = (c: RunCursor): RunCursor => (deferred.size === 0 ? c : { ...c, deferred: [...deferred].map(formatDeferred) });
 
@@ -215,6 +215,9 @@ export async function reconcileStep(
     const seen = new Set<string>(cursor.lastPageSids);
     for (let status = cursor.status; status < options.statuses.length; status++) {
       const listed_status = options.statuses[status] as TerminalStatus;
+      // The answered calls of the window are known in full only when this invocation lists
+      // `completed` from its first page; else `reached` is left unknown (the contact asks Twilio).
+      if (listed_status === 'completed') memory.wholeCompleted = cursor.pageUrl === undefined;
       const listing = deps.twilio.list(listed_status, window.from, window.to, cursor.pageUrl);
       for await (const listed of listing) {
         const page = listed.calls.filter((call) => !seen.has(call.sid));
@@ -263,7 +266,12 @@ interface RunMemory {
   answered: Map<string, { id: string; at: string; long: boolean }>;
   /** Legs a machine answered, of roots the ledger lacks, until their root is listed. */
   machineLegs: Map<string, Evidence[]>;
+  /** This invocation listed `completed` from its first page: `reach` holds every answered call listed since. */
+  wholeCompleted: boolean;
 }
+
+/** At most this many roots wait in the cursor for the end of the window (the run item stays far below 400 KB). */
+const MAX_DEFERRED = 2_000;
 
 /** A deferred root in the cursor: `<root>|<customer>|<start>`. */
 const formatDeferred = ([root, { customer, at }]: [string, { customer: string; at: string }]) => `${root}|${customer}|${at}`;
@@ -281,8 +289,8 @@ function answeredAt(call: TwilioCall): string | undefined {
 const remember = (memory: RunMemory, phone: string, reach: Reach) => memory.reach.set(phone, [...(memory.reach.get(phone) ?? []), reach]);
 
 /** The answered calls with `phone` that started after `at`, as far as this invocation listed them. */
-const reachedAfter = (memory: RunMemory, phone: string, at: string): Reach[] =>
-  phone === '' ? [] : (memory.reach.get(phone) ?? []).filter((reach) => reach.at > at);
+const reachedAfter = (memory: RunMemory, phone: string, at: string): Reach[] | undefined =>
+  !memory.wholeCompleted ? undefined : phone === '' ? [] : (memory.reach.get(phone) ?? []).filter((reach) => reach.at > at);
 
 /** The leg's own end, as evidence about its root. */
 const legEvidence = (call: TwilioCall, status: TerminalStatus): Evidence => ({
@@ -356,13 +364,14 @@ async function recordPage(
       if (call !== undefined) {
         if (k?.decided === true) tally.alreadyRecorded += 1;
         else {
-          // Its own end: recorded now, decided last (when every answered call with its number is known).
-          await deps.ledger.record(
-            rootReport(root, options, [{ kind: 'root', status, durationSeconds: call.duration }], false, call),
-            undefined,
-            settle,
-          );
-          deferred.set(root, { customer: customerOf(call), at: call.startTime?.toISOString() ?? '' });
+          // Its own end: recorded now, decided last (when every answered call with its number is
+          // known); beyond MAX_DEFERRED, decided now (its contact asks Twilio what came since).
+          const end: Evidence[] = [{ kind: 'root', status, durationSeconds: call.duration }];
+          if (deferred.size >= MAX_DEFERRED) count(tally, await deps.ledger.record(rootReport(root, options, end, true, call)));
+          else {
+            await deps.ledger.record(rootReport(root, options, end, false, call), undefined, settle);
+            deferred.set(root, { customer: customerOf(call), at: call.startTime?.toISOString() ?? '' });
+          }
         }
       }
       return;

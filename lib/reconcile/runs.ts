@@ -103,6 +103,7 @@ function parseCursor(value: Readonly<Record<string, unknown>>): RunCursor {
     status: requireNumber(value, 'status'),
     ...(typeof value.pageUrl === 'string' ? { pageUrl: value.pageUrl } : {}),
     lastPageSids: strings(value.lastPageSids),
+    ...(Array.isArray(value.deferred) ? { deferred: strings(value.deferred) } : {}),
   };
 }
 
