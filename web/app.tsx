@@ -27,17 +27,35 @@ function pageSize(search: string): number {
   return Number.isInteger(n) && n >= 1 && n <= 100 ? n : 25;
 }
 
-/** A missed call's status and who resolved a callback, as the API sends them (lib's MissedStatus and ResolvedBy). */
+/**
+ * A missed call's status, why it was missed, and who resolved a callback, as the API sends them
+ * (lib's MissedStatus, MissedReason and ResolvedBy).
+ */
 type MissedStatus = OpenCallbackItem['lastStatus'];
+type MissedReason = OpenCallbackItem['lastReason'];
 type ResolvedBy = ResolvedCallbackItem['resolvedBy'];
-// A label for every value: a status or a resolver added to the API fails to compile here until it
-// has one. The charts' series follow these keys, in this order.
+// A label for every value: a status, a reason or a resolver added to the API fails to compile here
+// until it has one. The charts' series follow these keys, in this order, and take their colours
+// from it: the four reasons that are also statuses come first, coloured as in the status chart.
 const STATUS_LABELS: Readonly<Record<MissedStatus, string>> = {
   'no-answer': 'No answer',
   busy: 'Busy',
   failed: 'Failed',
   canceled: 'Canceled',
 };
+const REASON_LABELS: Readonly<Record<MissedReason, string>> = {
+  'no-answer': 'No answer',
+  busy: 'Busy',
+  failed: 'Failed',
+  canceled: 'Canceled',
+  abandoned: 'Hung up while ringing',
+  'short-abandoned': 'Hung up within seconds',
+  'queue-abandoned': 'Hung up in the queue',
+  'queue-full': 'Queue full',
+  'queue-left': 'Left the queue',
+  ivr: 'Hung up in the menu',
+};
+const REASONS = Object.keys(REASON_LABELS) as MissedReason[];
 const RESOLVED_LABELS: Readonly<Record<ResolvedBy, string>> = {
   callback: 'Called back',
   'returned-call': 'They called again',
@@ -226,7 +244,11 @@ function WorkItem({ item, now, onResolved }: { item: OpenCallbackItem; now: numb
           {calls} {calls === 1 ? 'call' : 'calls'}
         </span>
         <span>
-          last: {STATUS_LABELS[item.lastStatus].toLowerCase()}, {formatTime(item.lastMissedAt)}
+          last:{' '}
+          <span class="reason" data-reason={item.lastReason}>
+            {REASON_LABELS[item.lastReason].toLowerCase()}
+          </span>
+          , {formatTime(item.lastMissedAt)}
         </span>
         {item.line === '' ? null : <span>to {formatPhone(item.line, country)}</span>}
         {item.textBack?.state === 'sent' && item.textBack.sentAt ? (
@@ -331,6 +353,8 @@ function Numbers({ version }: { version: number }) {
   // Until the chosen range has loaded, the section shows the last one and says it is busy.
   const stats = state.data?.stats;
   const busy = state.status === 'loading' || state.data?.days !== days;
+  // The reasons of this range only (ten mostly empty legend entries say little), each in its own colour.
+  const seen = REASONS.filter((key) => (stats?.byReason[key] ?? 0) > 0);
   return (
     <section aria-labelledby="numbers-title" class="numbers" aria-busy={busy} data-days={state.data?.days}>
       <div class="section-head">
@@ -361,6 +385,7 @@ function Numbers({ version }: { version: number }) {
               hint="of those called back"
             />
             <Tile label="Median time to callback" value={medianText(stats)} />
+            <Tile label="After hours" value={stats.afterHours} hint="missed outside business hours" />
           </div>
           <StackedBars
             title="Missed calls per day"
@@ -369,6 +394,11 @@ function Numbers({ version }: { version: number }) {
               day: d.day,
               values: (Object.keys(STATUS_LABELS) as MissedStatus[]).map((s) => d.totals[s]),
             }))}
+          />
+          <StackedBars
+            title="Missed calls by reason"
+            series={seen.map((key) => ({ key, label: REASON_LABELS[key], tone: REASONS.indexOf(key) }))}
+            rows={stats.days.map((d) => ({ day: d.day, values: seen.map((key) => d.byReason[key]) }))}
           />
           <StackedBars
             title="Callbacks resolved per day"
@@ -475,7 +505,7 @@ function ContactPage({ phone }: { phone: string }) {
               <thead>
                 <tr>
                   <th scope="col">When</th>
-                  <th scope="col">Status</th>
+                  <th scope="col">Why</th>
                   <th scope="col">Recorded from</th>
                 </tr>
               </thead>
@@ -483,7 +513,15 @@ function ContactPage({ phone }: { phone: string }) {
                 {contact.calls.map((call) => (
                   <tr key={call.callSid}>
                     <td>{formatTime(call.occurredAt)}</td>
-                    <td>{STATUS_LABELS[call.status]}</td>
+                    <td data-reason={call.reason}>
+                      {REASON_LABELS[call.reason]}
+                      {call.afterHours ? (
+                        <>
+                          {' '}
+                          <span class="tag">after hours</span>
+                        </>
+                      ) : null}
+                    </td>
                     <td>{call.source}</td>
                   </tr>
                 ))}

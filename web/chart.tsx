@@ -8,6 +8,8 @@ import { formatDay } from './format.js';
 export interface Series {
   key: string;
   label: string;
+  /** Its colour (`s0`…`s9` in styles.css); its place in `series` by default. */
+  tone?: number;
 }
 
 export interface ChartProps {
@@ -60,7 +62,9 @@ export function StackedBars({ title, series, rows }: ChartProps) {
               {series.map((s, k) => {
                 const h = y(row.values[k] ?? 0);
                 base -= h;
-                return h > 0 ? <rect key={s.key} class={`s${k}`} x={x} y={base} width={barW} height={h} /> : null;
+                return h > 0 ? (
+                  <rect key={s.key} class={`s${s.tone ?? k}`} data-series={s.key} x={x} y={base} width={barW} height={h} />
+                ) : null;
               })}
               {i % labelEvery === 0 || rows.length <= 8 ? (
                 <text class="day" x={x + barW / 2} y={H - 6} text-anchor="middle">
@@ -74,7 +78,7 @@ export function StackedBars({ title, series, rows }: ChartProps) {
       <ul class="legend">
         {series.map((s, k) => (
           <li key={s.key}>
-            <span class={`swatch s${k}`} aria-hidden="true" />
+            <span class={`swatch s${s.tone ?? k}`} aria-hidden="true" />
             {s.label}
           </li>
         ))}
