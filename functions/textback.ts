@@ -22,7 +22,7 @@ export const handler = async (event: DynamoDBStreamEvent, context: Context): Pro
     const { batchItemFailures } = await processTextBackBatch(event.Records, {
       settings: config.settings,
       store,
-      direction: (callSid) => store.callDirection(callSid),
+      call: (callSid) => store.callState(callSid),
       messages,
       count: (name, n = 1) => metrics.addMetric(name, MetricUnit.Count, n),
     });

@@ -88,8 +88,10 @@ export function withoutMiss(existing: Contact, call: PendingCall, now: string): 
   const latest = [...callbacks.misses].sort((a, b) => (a.at < b.at ? 1 : -1))[0];
   const wasLatest = existing.lastCallSid === call.rootCallSid;
   const lastMissedAt = wasLatest && latest !== undefined ? latest.at : existing.lastMissedAt;
+  // The open callback's attributes are rebuilt from what is left (none when nothing is open).
+  const { callback: _callback, gsi2pk: _gsi2pk, gsi2sk: _gsi2sk, ...kept } = existing;
   return {
-    ...existing,
+    ...kept,
     missedCount,
     statusCounts,
     lastMissedAt,

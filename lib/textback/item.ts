@@ -15,6 +15,7 @@ export const SKIP_REASONS = [
   'opted-out', // the number replied STOP before (Twilio 21610)
   'not-textable', // Twilio said before: not a mobile number, or invalid (21614, 21211)
   'no-sender', // no Messaging Service and no line to send from
+  'answered', // the call turned out answered (its answered leg's callback came after the decision)
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 

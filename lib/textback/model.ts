@@ -37,6 +37,8 @@ export type Decision =
 export function decide(input: {
   opening: Opening;
   direction: string | undefined;
+  /** Later evidence showed the opening call answered (its correction may reach the contact after this look). */
+  answered?: boolean;
   record: TextBackRecord | undefined;
   settings: TextBackSettings;
   now: Date;
@@ -49,6 +51,8 @@ export function decide(input: {
   // A call we placed (the customer is its `To`). A `<Dial>` leg (`outbound-dial`) reports an inbound
   // call; a call item gone (TTL, long after any text-back) is treated as not ours to text.
   if (input.direction === 'outbound-api' || input.direction === undefined) return { kind: 'skip', reason: 'outbound' };
+  // A call first decided missed that turned out answered is never texted.
+  if (input.answered === true) return { kind: 'skip', reason: 'answered' };
   const id = callerId(opening.phone);
   if (id.kind !== 'number') return { kind: 'skip', reason: 'invalid-number' };
   if (record?.optedOutAt !== undefined) return { kind: 'skip', reason: 'opted-out' };

@@ -21,8 +21,11 @@ import type { TextBackStore } from './store.js';
 export interface TextBackDeps {
   settings: TextBackSettings;
   store: TextBackStore;
-  /** The direction of a recorded call (`inbound`, `outbound-api`…), undefined when its item is gone. */
-  direction(callSid: string): Promise<string | undefined>;
+  /**
+   * The opening call as recorded: its direction (`inbound`, `outbound-api`…; undefined when its
+   * item is gone) and whether later evidence showed it answered (it is not texted then).
+   */
+  call(callSid: string): Promise<{ direction: string | undefined; answered: boolean }>;
   messages(): Promise<TwilioMessages>;
   now?: () => Date;
   /** Counts a metric (CloudWatch EMF in AWS). */
@@ -70,12 +73,12 @@ function resultEpisode(claim: TextBackEpisode, outcome: SendOutcome, now: string
 export async function settleOpening(opening: Opening, deps: TextBackDeps): Promise<Settled> {
   const now = deps.now?.() ?? new Date();
   const at = now.toISOString();
-  const direction = await deps.direction(opening.callSid);
+  const { direction, answered } = await deps.call(opening.callSid);
   const log = { customer: maskPhone(opening.phone), openSince: opening.openSince, callSid: opening.callSid };
   for (let round = 0; round < 3; round++) {
     const record = await deps.store.read(opening.phone);
     const base: Omit<TextBackRecord, 'version'> = { ...record, phone: opening.phone };
-    const decision = decide({ opening, direction, record, settings: deps.settings, now });
+    const decision = decide({ opening, direction, answered, record, settings: deps.settings, now });
     if (decision.kind === 'duplicate') return 'duplicate';
     if (decision.kind === 'crashed') {
       const episode = record?.episode;

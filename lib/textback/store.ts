@@ -13,8 +13,8 @@ import { parseTextBackRecord, type TextBackEpisode, type TextBackRecord, textBac
 
 export interface TextBackStore {
   read(phone: string): Promise<TextBackRecord | undefined>;
-  /** The direction of a recorded call (`inbound`, `outbound-api`…), undefined when its item is gone. */
-  callDirection(callSid: string): Promise<string | undefined>;
+  /** A recorded call's direction (undefined when its item is gone) and whether it turned out answered. */
+  callState(callSid: string): Promise<{ direction: string | undefined; answered: boolean }>;
   /**
    * Writes `next` (its episode and marks) if the item is still at `expected`'s version (or absent).
    * @returns false when another write came first (read again).
@@ -33,12 +33,21 @@ export function createTextBackStore(client: DynamoDBDocumentClient, tableName: s
         throw new TableUnavailableError('The text-back item could not be read', { cause: error });
       }
     },
-    async callDirection(callSid) {
+    async callState(callSid) {
       try {
         const out = await client.send(
-          new GetCommand({ TableName: tableName, Key: { pk: callKey(callSid) }, ProjectionExpression: 'direction' }),
+          new GetCommand({
+            TableName: tableName,
+            Key: { pk: callKey(callSid) },
+            ProjectionExpression: 'direction, outcome',
+            ConsistentRead: true,
+          }),
         );
-        return typeof out.Item?.direction === 'string' ? out.Item.direction : undefined;
+        const outcome = out.Item?.outcome;
+        return {
+          direction: typeof out.Item?.direction === 'string' ? out.Item.direction : undefined,
+          answered: typeof outcome === 'string' && outcome !== 'missed',
+        };
       } catch (error) {
         throw new TableUnavailableError('The opening call could not be read', { cause: error });
       }

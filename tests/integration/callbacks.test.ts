@@ -1,24 +1,39 @@
 /**
- * The callback worklist on DynamoDB Local: misses applied by the contacts store open callbacks,
- * signed answered-call webhooks resolve them through the webhook handler as deployed, and the
- * operator handler lists and resolves them. Every client runs under its function's role.
+ * The callback worklist on DynamoDB Local: misses applied by the contacts store open callbacks
+ * (the contact work read from the call item as the ledger wrote it, or taken from the stream by
+ * the contacts mapping), signed answered-call webhooks resolve them through the webhook handler
+ * as deployed, and the operator handler lists and resolves them. A call first decided missed
+ * that turns out answered leaves the worklist. Every client runs under its function's role.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signLikeTwilio } from '../../dev/sign.js';
+import { createTable } from '../../dev/table.js';
 import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
 import { reachedSince } from '../../lib/callbacks/reached.js';
 import { createCallbackResolver } from '../../lib/callbacks/store.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
-import { callItem, parsePendingCall } from '../../lib/ledger/call-item.js';
+import { parsePendingCall } from '../../lib/ledger/call-item.js';
 import { classifyStatusCallback } from '../../lib/ledger/calls.js';
 import { createLedger, createReconcileLedger } from '../../lib/ledger/store.js';
 import { countRequests } from '../../lib/platform/aws.js';
 import { reconcile, reconcileOptions } from '../../lib/reconcile/reconcile.js';
-import { statsKey } from '../../lib/table/keys.js';
+import { callKey, contactKey, statsKey } from '../../lib/table/keys.js';
 import { createTwilioCalls } from '../../lib/twilio/client.js';
-import { ACCOUNT_SID, AUTH_TOKEN, callSid, freshTable, scanAll, statusCallback, v1Event } from '../helpers.js';
+import { type Delivery, type Flow, flows } from '../flows.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  callSid,
+  contactsPoller,
+  dayTotals,
+  freshTable,
+  LEDGER_SETTINGS,
+  scanAll,
+  statusCallback,
+  v1Event,
+} from '../helpers.js';
 import { loadHandler } from '../lambda.js';
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -30,6 +45,7 @@ let table: Awaited<ReturnType<typeof freshTable>>;
 let api: TwilioApi;
 let webhook: Handler;
 let operator: Handler;
+let contacts: ReturnType<typeof contactsPoller>;
 let phoneSeq = 7000;
 /** A fresh customer number per test. */
 const newPhone = () => `+1415555${String(phoneSeq++)}`;
@@ -41,6 +57,7 @@ beforeAll(async () => {
   table = await freshTable();
   webhook = await loadHandler<Handler>('webhook', { tableName: table.tableName, env: { PUBLIC_BASE_URL: '' } });
   operator = await loadHandler<Handler>('operator', { tableName: table.tableName });
+  contacts = contactsPoller(table, (await createTable(table.client, table.tableName)).streamArn ?? '');
 });
 afterAll(async () => {
   await api.stop();
@@ -60,22 +77,36 @@ const storeAskingTwilio = () =>
       ),
   });
 
-/** A missed inbound call from `phone` at `at`, recorded and applied to its contact (as the stream would). */
+const get = async (pk: string) =>
+  (await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk }, ConsistentRead: true }))).Item;
+
+/** Does the contact work the ledger wrote on a call item, as the contacts function would. */
+async function applyContactWork(rootCallSid: string, store = createContactsStore(table.as('contacts'), { tableName: table.tableName })) {
+  const item = await get(callKey(rootCallSid));
+  const work = item === undefined ? undefined : parsePendingCall(item);
+  if (work === undefined) throw new Error('the call item asks for no contact work');
+  return store.apply(work);
+}
+
+/**
+ * A missed inbound call from `phone` at `at` (its own status callback says `no-answer`), decided
+ * when the callback came at the call's end, and applied to its contact (as the stream would).
+ */
 async function miss(
   phone: string,
   at: string,
   store = createContactsStore(table.as('contacts'), { tableName: table.tableName }),
 ): Promise<string> {
-  const classified = classifyStatusCallback(statusCallback({ From: phone, To: LINE, Timestamp: rfc2822(at) }), false);
-  if (classified.kind !== 'missed') throw new Error('not missed');
-  await createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 }).record(classified.call);
-  const pending = parsePendingCall(callItem(classified.call, new Date(), 90));
-  if (pending === undefined) throw new Error('no pending call');
-  await store.apply(pending);
-  return classified.call.rootCallSid;
+  const report = classifyStatusCallback(statusCallback({ From: phone, To: LINE, Timestamp: rfc2822(at) }));
+  await createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90, settings: LEDGER_SETTINGS }).record(
+    report,
+    new Date(Date.parse(at) + 2_000),
+  );
+  await applyContactWork(report.rootCallSid, store);
+  return report.rootCallSid;
 }
 
-async function post(route: 'call-status' | 'dial-status', params: Record<string, string>): Promise<number> {
+async function post(route: 'call-status' | 'dial-status' | 'queue-status', params: Record<string, string>): Promise<number> {
   const resource = `/twilio/${route}`;
   const signature = signLikeTwilio(AUTH_TOKEN, `${STAGE_URL}${resource}`, params);
   return (await webhook(v1Event({ resource, params, signature }), context)).statusCode;
@@ -147,6 +178,7 @@ describe('callbacks', () => {
         openMissedCount: 2,
         lastMissedAt: '2026-11-24T09:10:00.000Z',
         lastStatus: 'no-answer',
+        lastReason: 'no-answer',
         // TEXT_BACK is off: no text-back was decided.
         textBack: null,
       },
@@ -157,6 +189,7 @@ describe('callbacks', () => {
         openMissedCount: 1,
         lastMissedAt: '2026-11-24T09:30:00.000Z',
         lastStatus: 'no-answer',
+        lastReason: 'no-answer',
         textBack: null,
       },
     ]);
@@ -178,6 +211,7 @@ describe('callbacks', () => {
       lastMissedAt: '2026-11-24T10:00:00.000Z',
       missedCount: 1,
       lastStatus: 'no-answer',
+      lastReason: 'no-answer',
       resolvedAt: '2026-11-24T10:15:00.000Z',
       resolvedBy: 'callback',
       resolvingCallSid: resolving,
@@ -380,30 +414,38 @@ describe('callbacks', () => {
     );
     // The callback's webhook arrives; the miss's webhook never did: nothing to resolve, nothing stored.
     expect(await callback(phone, start(120).toISOString(), 50, { CallSid: callbackSid })).toBe(204);
-    // The reconciliation finds the lost miss in Twilio's Calls list and records it.
+    // The reconciliation finds the lost miss in Twilio's Calls list and records it, with the
+    // answered calls with the number it listed in the same run.
     const twilio = createTwilioCalls({ accountSid: ACCOUNT_SID, username: ACCOUNT_SID, password: AUTH_TOKEN, baseUrl: api.baseUrl });
     const summary = await reconcile(
       {
         twilio,
-        ledger: createReconcileLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90 }),
+        ledger: createReconcileLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90, settings: LEDGER_SETTINGS }),
         watermark: { read: async () => undefined, advance: async () => {} },
         dynamoRequests: () => 0,
       },
-      reconcileOptions({ accountSid: ACCOUNT_SID, includeCanceled: false, overlapMinutes: 60, settleMinutes: 5, lookbackHours: 4 }),
+      reconcileOptions({
+        accountSid: ACCOUNT_SID,
+        outcome: LEDGER_SETTINGS,
+        callbackMinSeconds: 10,
+        overlapMinutes: 60,
+        settleMinutes: 5,
+        lookbackHours: 4,
+      }),
     );
     expect(summary.recovered['no-answer']).toBeGreaterThanOrEqual(1);
-    // The stream then applies it to its contact: late, so the contacts function asks Twilio.
-    const item = (
-      await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk: `CALL#${missSid}` }, ConsistentRead: true }))
-    ).Item;
-    expect(item).toMatchObject({ source: 'reconcile', customer: phone });
-    const pending = item === undefined ? undefined : parsePendingCall(item);
-    if (pending === undefined) throw new Error('no pending call');
-    await storeAskingTwilio().apply(pending);
+    const item = await get(callKey(missSid));
+    expect(item).toMatchObject({ source: 'reconcile', customer: phone, outcome: 'missed', reason: 'no-answer' });
+    // The stream then applies it to its contact, late: with the reconciliation's own listing, not
+    // by asking Twilio again (Twilio requests stay proportional to the pages listed).
+    const requests = api.requests.length;
+    await applyContactWork(missSid, storeAskingTwilio());
+    expect(api.requests.length).toBe(requests);
     expect((await resolvedList()).find((r) => r.phone === phone)).toMatchObject({
       resolvedBy: 'callback',
       resolvingCallSid: callbackSid,
       secondsToCallback: 1800,
+      lastReason: 'no-answer',
     });
     expect((await openList()).map((o) => o.phone)).not.toContain(phone);
   });
@@ -426,5 +468,107 @@ describe('callbacks', () => {
       open: false,
     });
     expect(requests() - before).toBe(1);
+  });
+});
+
+/** Every callback of a flow, posted to the webhook as Twilio would (signed). */
+async function postAll(deliveries: readonly Delivery[]): Promise<void> {
+  for (const d of deliveries) {
+    const status = await post(d.route.replace('/twilio/', '') as 'call-status' | 'dial-status' | 'queue-status', d.params);
+    expect(status === 200 || status === 204).toBe(true);
+  }
+}
+/** A day's counters less a baseline, without the zeros. */
+async function countersSince(day: string, before: Record<string, number>): Promise<Record<string, number>> {
+  const after = await dayTotals(table.docs, table.tableName, day);
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([name, n]) => [name, n - (before[name] ?? 0)] as const)
+      .filter(([, n]) => n !== 0),
+  );
+}
+const flowNamed = (n: number, name: string): Flow => {
+  const flow = flows(n).find((f) => f.name === name);
+  if (flow === undefined) throw new Error(`no flow ${name}`);
+  return flow;
+};
+
+describe('callbacks of whole calls', () => {
+  it('show why the last miss was missed (GET /callbacks) and each miss’s reason (GET /contacts/{phone})', async () => {
+    const rang = flowNamed(5, 'caller hangs up while it rings');
+    const queued = flowNamed(5, 'caller waits in a queue and hangs up');
+    const busy = flowNamed(5, 'all phones busy');
+    // The busy call's caller also hung up on a later call while it rang: two misses, two reasons.
+    const again = flowNamed(6, 'caller hangs up while it rings');
+    const relabel = (d: Delivery): Delivery => ({
+      ...d,
+      params: {
+        ...d.params,
+        ...(d.params.Direction === 'inbound' ? { From: busy.caller } : {}),
+        Timestamp: rfc2822('2026-11-24T16:00:24.000Z'),
+      },
+    });
+    for (const flow of [rang, queued, busy]) await postAll(flow.deliveries);
+    await postAll(again.deliveries.map(relabel));
+    for (const root of [rang.root, queued.root, busy.root, again.root]) await applyContactWork(root);
+
+    const open = await openList();
+    expect(open.find((item) => item.phone === rang.caller)).toMatchObject({ lastReason: 'abandoned', lastStatus: 'no-answer' });
+    expect(open.find((item) => item.phone === queued.caller)).toMatchObject({ lastReason: 'queue-abandoned', lastStatus: 'no-answer' });
+    expect(open.find((item) => item.phone === busy.caller)).toMatchObject({
+      openMissedCount: 2,
+      lastReason: 'abandoned',
+      lastStatus: 'no-answer',
+      lastMissedAt: '2026-11-24T16:00:00.000Z',
+    });
+    const contact = await route('GET', '/contacts/{phone}', { phone: busy.caller });
+    expect(contact.status).toBe(200);
+    expect(contact.body.calls).toEqual([
+      expect.objectContaining({ callSid: again.root, status: 'no-answer', reason: 'abandoned', occurredAt: '2026-11-24T16:00:00.000Z' }),
+      expect.objectContaining({ callSid: busy.root, status: 'busy', reason: 'busy', occurredAt: '2026-11-24T15:00:00.000Z' }),
+    ]);
+    expect(contact.body.callback).toMatchObject({ lastReason: 'abandoned', openMissedCount: 2 });
+  });
+
+  it('takes a call first decided missed, then answered, off the worklist and undoes its resolution and counts', async () => {
+    const hunt = flowNamed(7, 'hunt answered by the cell');
+    const day = '2026-11-24';
+    const before = await dayTotals(table.docs, table.tableName, day);
+    // The root's end and the office leg first: nobody answered, so far.
+    await postAll(hunt.deliveries.filter((d) => d.rootEnd === true || d.params.CallStatus === 'no-answer'));
+    await contacts.instance.pollOnce();
+    expect((await openList()).find((item) => item.phone === hunt.caller)).toMatchObject({
+      openSince: '2026-11-24T15:00:00.000Z',
+      lastReason: 'no-answer',
+    });
+    // Called back at 15:30: resolved.
+    const resolving = callSid();
+    expect(await callback(hunt.caller, '2026-11-24T15:30:00.000Z', 60, { CallSid: resolving })).toBe(204);
+    expect((await resolvedList()).find((item) => item.phone === hunt.caller)).toMatchObject({
+      resolvingCallSid: resolving,
+      secondsToCallback: 1800,
+      lastReason: 'no-answer',
+    });
+    expect(await countersSince(day, before)).toMatchObject({
+      total: 1,
+      contactsCreated: 1,
+      'callbacks:opened': 1,
+      'callbacks:resolved:callback': 1,
+    });
+
+    // The cell's leg arrives late: a person answered the call after all.
+    await postAll(hunt.deliveries.filter((d) => d.params.ParentCallSid !== undefined && d.params.CallStatus === 'completed'));
+    await contacts.instance.pollOnce();
+
+    expect((await openList()).map((item) => item.phone)).not.toContain(hunt.caller);
+    expect((await resolvedList()).map((item) => item.phone)).not.toContain(hunt.caller);
+    expect(await route('GET', '/contacts/{phone}', { phone: hunt.caller })).toEqual({
+      status: 404,
+      body: { message: 'No contact with this number' },
+    });
+    expect(await get(contactKey(hunt.caller))).toBeUndefined();
+    // The day's counters are as before the call: the miss, the contact, the callback and its resolution.
+    expect(await countersSince(day, before)).toEqual({});
+    expect(await get(callKey(hunt.root))).toMatchObject({ outcome: 'answered' });
   });
 });

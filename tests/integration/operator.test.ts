@@ -1,63 +1,133 @@
-/** The operator API's `GET /stats` and `GET /health` on DynamoDB Local and the local Twilio API. */
-import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+/**
+ * The operator API's `GET /stats`, `GET /contacts` and `GET /health` on DynamoDB Local and the
+ * local Twilio API. The calls are recorded by the ledger from Twilio's callbacks and their
+ * contacts applied by the contacts mapping on the table's real stream.
+ */
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTable } from '../../dev/table.js';
 import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
-import { createContactsStore } from '../../lib/contacts/store.js';
-import { callItem, parsePendingCall } from '../../lib/ledger/call-item.js';
-import { classifyDialAction, classifyStatusCallback, type MissedCall } from '../../lib/ledger/calls.js';
+import { type CallReport, classifyDialAction, classifyStatusCallback } from '../../lib/ledger/calls.js';
 import { foldDayCounters } from '../../lib/ledger/day-counters.js';
+import { readLedgerSettings } from '../../lib/ledger/settings.js';
 import { createLedger } from '../../lib/ledger/store.js';
 import { readStats, statsRange } from '../../lib/operator/stats.js';
 import { countRequests, createDocumentClient } from '../../lib/platform/aws.js';
-import { ACCOUNT_SID, AUTH_TOKEN, dialAction, freshTable, scanAll, statusCallback, v1Event } from '../helpers.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  callSid,
+  contactsPoller,
+  dialAction,
+  freshTable,
+  LEDGER_SETTINGS,
+  scanAll,
+  statusCallback,
+  v1Event,
+} from '../helpers.js';
 import { loadHandler } from '../lambda.js';
 
 let api: TwilioApi;
 let table: Awaited<ReturnType<typeof freshTable>>;
+/** The contacts mapping on the table's stream, for the whole file (as deployed: one reader from the start). */
+let contacts: ReturnType<typeof contactsPoller>;
+/** What it gave up on while the fixture was applied. */
+let contactFailures: unknown[] = [];
 let handler: (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 const context = { awsRequestId: 'op', functionName: 'operator' } as unknown as Context;
 const API_KEY_SID = `SK${'3'.repeat(32)}`;
 const API_KEY_SECRET = 'test-api-key-secret';
+const LINE = '+14155559876';
+/** Business hours of the fixture's ledger: a miss outside them is `afterHours`. */
+const SETTINGS = readLedgerSettings({ BUSINESS_HOURS: 'Mon-Fri 09:00-17:00', TIME_ZONE: 'UTC' });
 
-function missed(result: ReturnType<typeof classifyStatusCallback>): MissedCall {
-  if (result.kind !== 'missed') throw new Error('fixture is not a missed call');
-  return result.call;
-}
+const rfc2822 = (iso: string) => new Date(iso).toUTCString();
+const plus = (iso: string, seconds: number) => new Date(Date.parse(iso) + seconds * 1000).toISOString();
+
+/** The root call's own final status callback (inbound from `from`), sent at the call's end. */
+const rootEnd = (root: string, from: string, status: string, start: string, duration: number): CallReport =>
+  classifyStatusCallback(
+    statusCallback({
+      CallSid: root,
+      From: from,
+      To: LINE,
+      CallStatus: status,
+      CallDuration: String(duration),
+      Timestamp: rfc2822(plus(start, duration)),
+    }),
+  );
+/** A `<Dial>` leg's final status callback. */
+const dialLeg = (root: string, status: string, end: string, answered = false): CallReport =>
+  classifyStatusCallback(
+    statusCallback({
+      CallSid: callSid(),
+      ParentCallSid: root,
+      Direction: 'outbound-dial',
+      From: LINE,
+      To: '+14155550181',
+      CallStatus: status,
+      CallDuration: answered ? '60' : '0',
+      Timestamp: rfc2822(end),
+    }),
+  );
 
 beforeAll(async () => {
   api = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [AUTH_TOKEN], apiKeys: { [API_KEY_SID]: API_KEY_SECRET } });
   table = await freshTable();
-  // A known set of calls across a month boundary, then their contacts applied.
-  const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
-  const calls = [
-    missed(classifyStatusCallback(statusCallback({ From: '+14155550101', Timestamp: 'Fri, 30 Oct 2026 10:00:00 +0000' }), false)),
-    missed(classifyStatusCallback(statusCallback({ From: '+14155550101', Timestamp: 'Sat, 31 Oct 2026 10:00:00 +0000' }), false)),
-    missed(
-      classifyStatusCallback(
-        statusCallback({ From: 'anonymous', CallStatus: 'busy', Timestamp: 'Sat, 31 Oct 2026 11:00:00 +0000' }),
-        false,
-      ),
-    ),
-    missed(
-      classifyStatusCallback(
-        statusCallback({ From: '+14155550102', CallStatus: 'failed', Timestamp: 'Mon, 02 Nov 2026 09:00:00 +0000' }),
-        false,
-      ),
-    ),
-    { ...missed(classifyDialAction(dialAction({ From: '+14155550103' }), false)), startedAt: '2026-11-02T12:00:00.000Z' },
-    {
-      ...missed(classifyStatusCallback(statusCallback({ From: '+14155550104' }), false)),
-      source: 'reconcile' as const,
-      startedAt: '2026-11-03T08:00:00.000Z',
-    },
-  ];
-  const store = createContactsStore(table.as('contacts'), { tableName: table.tableName });
-  for (const call of calls) {
-    await ledger.record(call);
-    const pending = parsePendingCall(callItem(call, new Date(), 90));
-    if (pending) await store.apply(pending);
+  contacts = contactsPoller(table, (await createTable(table.client, table.tableName)).streamArn ?? '');
+  // A known set of calls across a month boundary, recorded from their callbacks (each call's
+  // time is Twilio's Timestamp; the ledger's clock is now), then their contacts applied from the stream.
+  const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90, settings: SETTINGS });
+  const record = (report: CallReport) => ledger.record(report);
+  // Fri 10-30 10:00 and Sat 10-31 10:00: +14155550101's phone said no-answer (the root itself).
+  for (const start of ['2026-10-30T10:00:00.000Z', '2026-10-31T10:00:00.000Z']) {
+    await record(rootEnd(callSid(), '+14155550101', 'no-answer', start, 0));
   }
+  // Sat 10-31 11:00: an anonymous caller, busy.
+  await record(rootEnd(callSid(), 'anonymous', 'busy', '2026-10-31T11:00:00.000Z', 0));
+  // Mon 11-02 09:30: failed.
+  await record(rootEnd(callSid(), '+14155550102', 'failed', '2026-11-02T09:30:00.000Z', 0));
+  // Mon 11-02 12:00: a Dial action nobody answered, whose reply ended the call (it decides it),
+  // then the root's end (which tells when the call started: a Dial action carries no Timestamp).
+  const dialled = callSid();
+  await record(classifyDialAction(dialAction({ CallSid: dialled, From: '+14155550103', To: LINE }), true));
+  await record(rootEnd(dialled, '+14155550103', 'completed', '2026-11-02T12:00:00.000Z', 31));
+  // Tue 11-03 08:00: recovered by the reconciliation from Twilio's Calls list.
+  const reconciled = callSid();
+  await ledger.record({
+    rootCallSid: reconciled,
+    accountSid: ACCOUNT_SID,
+    legCallSids: [reconciled],
+    evidence: [{ kind: 'root', status: 'no-answer', durationSeconds: 0 }],
+    root: { direction: 'inbound', from: '+14155550104', to: LINE },
+    ends: true,
+    reportedAt: undefined,
+    startedAt: '2026-11-03T08:00:00.000Z',
+    source: 'reconcile',
+  });
+  // Tue 11-03 11:00: the caller hung up after 4 s of ringing (a misdial): short-abandoned.
+  const misdial = callSid();
+  await record(dialLeg(misdial, 'canceled', '2026-11-03T11:00:04.000Z'));
+  await record(rootEnd(misdial, '+14155550105', 'completed', '2026-11-03T11:00:00.000Z', 4));
+  // Sun 11-01 10:00: the caller hung up after 24 s of ringing: abandoned.
+  const rang = callSid();
+  await record(dialLeg(rang, 'canceled', '2026-11-01T10:00:24.000Z'));
+  await record(rootEnd(rang, '+14155550106', 'completed', '2026-11-01T10:00:00.000Z', 24));
+  // Sun 11-01 12:00: a hunt the cell answered: not missed.
+  const hunt = callSid();
+  await record(dialLeg(hunt, 'no-answer', '2026-11-01T12:00:15.000Z'));
+  await record(dialLeg(hunt, 'completed', '2026-11-01T12:01:20.000Z', true));
+  await record(rootEnd(hunt, '+14155550107', 'completed', '2026-11-01T12:00:00.000Z', 81));
+  // Tue 11-03 13:00: a hunt first decided missed (the root's end before the cell's leg), its
+  // contact applied, then the cell's leg: answered after all.
+  const late = callSid();
+  await record(dialLeg(late, 'no-answer', '2026-11-03T13:00:15.000Z'));
+  await record(rootEnd(late, '+14155550108', 'completed', '2026-11-03T13:00:00.000Z', 81));
+  await contacts.instance.pollOnce();
+  await record(dialLeg(late, 'completed', '2026-11-03T13:01:20.000Z', true));
+  await contacts.instance.pollOnce();
+  contactFailures = [...contacts.failures];
   handler = await operator({});
 });
 
@@ -76,26 +146,51 @@ const getRoute = async (resource: string, query?: Record<string, string>) => {
 };
 
 describe('GET /stats', () => {
-  it('sums a range across a month boundary from the day counters', async () => {
+  it('sums a range across a month boundary from the day counters, by status, source and reason', async () => {
     const { status, body } = await getRoute('/stats', { from: '2026-10-29', to: '2026-11-03' });
     expect(status).toBe(200);
     expect(body).toMatchObject({
       from: '2026-10-29',
       to: '2026-11-03',
-      totals: { total: 6, 'no-answer': 4, busy: 1, failed: 1, canceled: 0 },
-      bySource: { 'status-callback': 4, 'dial-action': 1, reconcile: 1 },
+      // The answered hunt is not counted; the corrected one no more.
+      totals: { total: 8, 'no-answer': 6, busy: 1, failed: 1, canceled: 0 },
+      bySource: { 'status-callback': 6, 'dial-action': 1, 'queue-action': 0, settle: 0, reconcile: 1 },
+      byReason: {
+        'no-answer': 4,
+        busy: 1,
+        failed: 1,
+        abandoned: 1,
+        'short-abandoned': 1,
+        'queue-abandoned': 0,
+        'queue-full': 0,
+        'queue-left': 0,
+        ivr: 0,
+        canceled: 0,
+      },
+      // Sat 10:00 and 11:00, Sun 10:00, Tue 08:00 (BUSINESS_HOURS Mon-Fri 09:00-17:00 UTC).
+      afterHours: 4,
       anonymous: 1,
-      contactsCreated: 4,
+      // 0101, 0102, 0103, 0104 and 0106: no contact for the misdial, none left for the corrected call.
+      contactsCreated: 5,
     });
     expect(body.days.map((d: { day: string; totals: { total: number } }) => [d.day, d.totals.total])).toEqual([
       ['2026-10-29', 0],
       ['2026-10-30', 1],
       ['2026-10-31', 2],
-      ['2026-11-01', 0],
+      ['2026-11-01', 1],
       ['2026-11-02', 2],
-      ['2026-11-03', 1],
+      ['2026-11-03', 2],
     ]);
-    expect(body.days[2]).toMatchObject({ anonymous: 1, contactsCreated: 0, totals: { busy: 1, 'no-answer': 1 } });
+    expect(body.days[2]).toMatchObject({ anonymous: 1, contactsCreated: 0, afterHours: 2, totals: { busy: 1, 'no-answer': 1 } });
+    expect(body.days[3]).toMatchObject({ afterHours: 1, contactsCreated: 1, byReason: { abandoned: 1, 'no-answer': 0 } });
+    expect(body.days[5]).toMatchObject({
+      afterHours: 1,
+      contactsCreated: 1,
+      byReason: { 'no-answer': 1, 'short-abandoned': 1 },
+      // One callback opened (0104); none for the misdial, none left for the corrected call.
+      callbacks: { opened: 1 },
+    });
+    expect(body.callbacks.opened).toBe(5);
   });
 
   it('answers an empty range with zeros for every day', async () => {
@@ -151,16 +246,13 @@ describe('day counters: write-sharded while live, folded when settled', () => {
   afterAll(async () => {
     await own.drop();
   });
-  const ledger = () => createLedger(own.as('webhook'), { tableName: own.tableName, retentionDays: 90 });
+  const ledger = () => createLedger(own.as('webhook'), { tableName: own.tableName, retentionDays: 90, settings: LEDGER_SETTINGS });
   const missedOn = (day: string, i: number) =>
-    missed(
-      classifyStatusCallback(
-        statusCallback({
-          From: `+1415555${String(2000 + i)}`,
-          Timestamp: new Date(`${day}T10:00:${String(i % 60).padStart(2, '0')}Z`).toUTCString(),
-        }),
-        false,
-      ),
+    classifyStatusCallback(
+      statusCallback({
+        From: `+1415555${String(2000 + i)}`,
+        Timestamp: new Date(`${day}T10:00:${String(i % 60).padStart(2, '0')}Z`).toUTCString(),
+      }),
     );
   const totalOn = async (day: string, now: Date) =>
     (await readStats(own.docs, own.tableName, statsRange(new URLSearchParams({ from: day, to: day }), now), { now })).totals.total;
@@ -168,7 +260,7 @@ describe('day counters: write-sharded while live, folded when settled', () => {
   it('keeps the exact count of a day across its shards, its fold, a late write and a write that races the fold', async () => {
     const day = '2026-06-10';
     const live = new Date(`${day}T12:00:00.000Z`);
-    for (let i = 0; i < 40; i++) await ledger().record(missedOn(day, i), live);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => ledger().record(missedOn(day, i), live)));
     const shards = (await scanAll(own.docs, own.tableName)).filter((item) => String(item.pk).startsWith(`STATS#${day}#`));
     // 40 calls on their own day: spread over shards, none on the day item.
     expect(shards.length).toBeGreaterThan(20);
@@ -211,21 +303,20 @@ describe('day counters: write-sharded while live, folded when settled', () => {
 
 describe('GET /contacts', () => {
   it('pages through 25 contacts with limit=10, each once, most recently missed first', async () => {
-    const store = createContactsStore(table.as('contacts'), { tableName: table.tableName });
+    const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90, settings: LEDGER_SETTINGS });
     const base = Date.parse('2025-01-01T00:00:00Z');
-    for (let i = 0; i < 25; i++) {
-      const occurredAt = new Date(base + i * 60_000).toISOString();
-      const sid = `CA${String(i).padStart(32, '0')}`;
-      await table.docs.send(new PutCommand({ TableName: table.tableName, Item: { pk: `CALL#${sid}`, type: 'call', callSid: sid } }));
-      await store.apply({
-        rootCallSid: sid,
-        customer: `+1212555${String(1000 + i)}`,
-        line: '+14155559876',
-        status: 'no-answer',
-        occurredAt,
-        day: occurredAt.slice(0, 10),
-      });
-    }
+    await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        ledger.record(
+          classifyStatusCallback(
+            statusCallback({ From: `+1212555${String(1000 + i)}`, To: LINE, Timestamp: new Date(base + i * 60_000).toUTCString() }),
+          ),
+        ),
+      ),
+    );
+    const failed = contacts.failures.length;
+    await contacts.instance.pollOnce();
+    expect(contacts.failures.length).toBe(failed);
     const seen: string[] = [];
     const lastMissed: string[] = [];
     let cursor: string | null = null;
@@ -271,13 +362,30 @@ describe('GET /contacts/{phone}', () => {
     return { status: response.statusCode, body: JSON.parse(response.body) };
   };
 
-  it('finds one contact from three formats of its number, with its calls', async () => {
+  it('finds one contact from three formats of its number, with its calls and why each was missed', async () => {
     const results = await Promise.all(['+14155550101', '(415) 555-0101', '%2B1%20415.555.0101'].map(lookup));
     for (const { status, body } of results) {
       expect(status).toBe(200);
       expect(body).toMatchObject({ phone: '+14155550101', missedCount: 2, lastStatus: 'no-answer' });
-      expect(body.calls.map((c: { occurredAt: string }) => c.occurredAt)).toEqual(['2026-10-31T10:00:00.000Z', '2026-10-30T10:00:00.000Z']);
+      expect(
+        body.calls.map((c: { occurredAt: string; reason: string; afterHours: boolean }) => [c.occurredAt, c.reason, c.afterHours]),
+      ).toEqual([
+        ['2026-10-31T10:00:00.000Z', 'no-answer', true],
+        ['2026-10-30T10:00:00.000Z', 'no-answer', false],
+      ]);
     }
+    const rang = await lookup('+14155550106');
+    expect(rang.body.calls).toEqual([
+      expect.objectContaining({ status: 'no-answer', reason: 'abandoned', occurredAt: '2026-11-01T10:00:00.000Z', afterHours: true }),
+    ]);
+    expect(rang.body.callback).toMatchObject({ lastReason: 'abandoned', lastStatus: 'no-answer' });
+  });
+
+  it('has no contact for a short-abandoned caller, nor for a caller whose call turned out answered', async () => {
+    expect((await lookup('+14155550105')).status).toBe(404);
+    expect((await lookup('+14155550108')).status).toBe(404);
+    expect(contactFailures).toEqual([]);
+    expect((await lookup('+14155550107')).status).toBe(404);
   });
 
   it('is 404 for an unknown number and 400 for something that is not one', async () => {

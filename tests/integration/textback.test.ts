@@ -3,7 +3,8 @@
  * included), the function cold-started as deployed under its role with TEXT_BACK=on, sending
  * through the official SDK to the local Twilio API: once per opened callback under duplicate
  * records, retried batches and a crash between claim and send; the cooldown; opt-out and every
- * Twilio error path; outbound and old misses never texted.
+ * Twilio error path; outbound and old misses never texted; short-abandoned calls and calls that
+ * turned out answered never texted.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -14,17 +15,27 @@ import { createTable } from '../../dev/table.js';
 import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
 import { createCallbackResolver } from '../../lib/callbacks/store.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
-import { callItem, parsePendingCall } from '../../lib/ledger/call-item.js';
-import { classifyStatusCallback } from '../../lib/ledger/calls.js';
+import { parsePendingCall } from '../../lib/ledger/call-item.js';
+import { type CallReport, classifyStatusCallback } from '../../lib/ledger/calls.js';
 import { createLedger } from '../../lib/ledger/store.js';
 import { parseDayCounts } from '../../lib/operator/stats.js';
-import { textBackKey } from '../../lib/table/keys.js';
+import { callKey, contactKey, textBackKey } from '../../lib/table/keys.js';
 import { parseTextBackRecord } from '../../lib/textback/item.js';
 import { processTextBackBatch } from '../../lib/textback/run.js';
 import { readTextBackSettings } from '../../lib/textback/settings.js';
 import { createTextBackStore, type TextBackStore } from '../../lib/textback/store.js';
 import { createTwilioMessages } from '../../lib/twilio/messages.js';
-import { ACCOUNT_SID, AUTH_TOKEN, callSid, dayTotals, freshTable, statusCallback, streamsClient } from '../helpers.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  callSid,
+  contactsPoller,
+  dayTotals,
+  freshTable,
+  LEDGER_SETTINGS,
+  statusCallback,
+  streamsClient,
+} from '../helpers.js';
 import { guardClient } from '../iam.js';
 import { loadHandler } from '../lambda.js';
 
@@ -36,6 +47,7 @@ let table: Awaited<ReturnType<typeof freshTable>>;
 let twilio: TwilioApi;
 let handler: Handler;
 let poller: StreamPoller;
+let contacts: ReturnType<typeof contactsPoller>;
 /** Every event the mapping delivered, to replay as a duplicate or retried batch. */
 const delivered: DynamoDBStreamEvent[] = [];
 
@@ -62,6 +74,7 @@ beforeAll(async () => {
     },
     onFailure: () => {},
   });
+  contacts = contactsPoller(table, streamArn);
 });
 afterAll(async () => {
   await twilio.stop();
@@ -75,15 +88,23 @@ async function drain(): Promise<void> {
   }
 }
 
-/** A missed call recorded by the webhook's path and applied to its contact (the callback opens). */
+const ledger = () => createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90, settings: LEDGER_SETTINGS });
+const get = async (pk: string) =>
+  (await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk }, ConsistentRead: true }))).Item;
+
+/**
+ * A missed call (its own status callback says no-answer) recorded by the webhook's path when it
+ * came, at the call's end, and the contact work the ledger wrote on its item applied (the
+ * callback opens or joins).
+ */
 async function miss(phone: string, minutesAgo: number, overrides: Record<string, string> = {}): Promise<string> {
   const at = new Date(Date.now() - minutesAgo * 60_000);
-  const classified = classifyStatusCallback(statusCallback({ From: phone, To: LINE, Timestamp: at.toUTCString(), ...overrides }), false);
-  if (classified.kind !== 'missed') throw new Error('not missed');
-  await createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 }).record(classified.call);
-  const pending = parsePendingCall(callItem(classified.call, new Date(), 90));
-  if (pending === undefined) throw new Error('no pending call');
-  await createContactsStore(table.as('contacts'), { tableName: table.tableName }).apply(pending);
+  const report = classifyStatusCallback(statusCallback({ From: phone, To: LINE, Timestamp: at.toUTCString(), ...overrides }));
+  await ledger().record(report, new Date(at.getTime() + 1_000));
+  const item = await get(callKey(report.rootCallSid));
+  const work = item === undefined ? undefined : parsePendingCall(item);
+  if (work === undefined) throw new Error('no contact work');
+  await createContactsStore(table.as('contacts'), { tableName: table.tableName }).apply(work);
   return at.toISOString().replace(/\.\d{3}Z$/, '.000Z');
 }
 
@@ -266,14 +287,14 @@ describe('a crash between the claim and the send', () => {
     // The fault: the process dies right after the claim is written (before Twilio is asked).
     const crashing: TextBackStore = {
       read: (p) => store.read(p),
-      callDirection: (sid) => store.callDirection(sid),
+      callState: (sid) => store.callState(sid),
       write: async (expected, next, now) => {
         const written = await store.write(expected, next, now);
         if (next.episode?.state === 'claimed') throw new Error('the container died');
         return written;
       },
     };
-    const direction = async () => 'inbound';
+    const call = async () => ({ direction: 'inbound', answered: false });
     const counted = async () => {
       sends += 1;
       return messages;
@@ -297,12 +318,12 @@ describe('a crash between the claim and the send', () => {
     expect(opening.length).toBeGreaterThan(0);
     const before = await today();
 
-    const crashed = await processTextBackBatch(opening, { settings, store: crashing, direction, messages: counted });
+    const crashed = await processTextBackBatch(opening, { settings, store: crashing, call, messages: counted });
     expect(crashed.batchItemFailures.length).toBe(opening.length);
     expect(sends).toBe(0);
     // The stream retries the batch; then a duplicate of it comes too.
-    const retried = await processTextBackBatch(opening, { settings, store, direction, messages: counted });
-    const again = await processTextBackBatch(opening, { settings, store, direction, messages: counted });
+    const retried = await processTextBackBatch(opening, { settings, store, call, messages: counted });
+    const again = await processTextBackBatch(opening, { settings, store, call, messages: counted });
     expect(retried.batchItemFailures).toEqual([]);
     expect(retried.settled).toContain('unknown');
     expect(again.settled.every((s) => s === 'duplicate')).toBe(true);
@@ -311,5 +332,92 @@ describe('a crash between the claim and the send', () => {
     expect((await record(phone))?.episode).toMatchObject({ state: 'unknown', reason: 'crashed-after-claim' });
     expect((await today()).unknown).toBe(before.unknown + 1);
     await drain();
+  });
+});
+
+/** A `<Dial>` call from `phone` that started `secondsAgo`, as its callbacks report it. */
+function dialled(phone: string, secondsAgo: number) {
+  const root = callSid();
+  const start = Date.now() - secondsAgo * 1000;
+  const stamp = (s: number) => new Date(start + s * 1000).toUTCString();
+  const leg = (status: string, end: number, duration: number) =>
+    classifyStatusCallback(
+      statusCallback({
+        CallSid: callSid(),
+        ParentCallSid: root,
+        Direction: 'outbound-dial',
+        From: LINE,
+        To: '+14155550181',
+        CallStatus: status,
+        CallDuration: String(duration),
+        Timestamp: stamp(end),
+      }),
+    );
+  const end = (duration: number) =>
+    classifyStatusCallback(
+      statusCallback({
+        CallSid: root,
+        From: phone,
+        To: LINE,
+        CallStatus: 'completed',
+        CallDuration: String(duration),
+        Timestamp: stamp(duration),
+      }),
+    );
+  return { root, leg, end, at: (s: number) => new Date(start + s * 1000) };
+}
+
+const deliver = async (report: CallReport, at: Date) => ledger().record(report, at);
+
+describe('whole calls', () => {
+  it('never texts a caller who hung up within SHORT_ABANDON_SECONDS; texts one who hung up later', async () => {
+    const [misdial, rang] = ['+14155557320', '+14155557321'];
+    const a = dialled(misdial, 60);
+    await deliver(a.leg('canceled', 4, 0), a.at(4));
+    await deliver(a.end(4), a.at(5));
+    const b = dialled(rang, 60);
+    await deliver(b.leg('canceled', 24, 0), b.at(24));
+    await deliver(b.end(24), b.at(25));
+    await contacts.instance.pollOnce();
+    await drain();
+    expect(await get(callKey(a.root))).toMatchObject({ outcome: 'missed', reason: 'short-abandoned' });
+    expect(sentTo(misdial)).toEqual([]);
+    expect(await record(misdial)).toBeUndefined();
+    expect(await get(contactKey(misdial))).toBeUndefined();
+    expect(await get(callKey(b.root))).toMatchObject({ outcome: 'missed', reason: 'abandoned' });
+    expect(sentTo(rang)).toHaveLength(1);
+  });
+
+  it('a hunt decided missed, texted, then answered: the callback closes and nothing more is sent', async () => {
+    const phone = '+14155557322';
+    const hunt = dialled(phone, 120);
+    // The root's end and the office leg first: nobody answered, so far.
+    await deliver(hunt.leg('no-answer', 15, 0), hunt.at(81));
+    await deliver(hunt.end(81), hunt.at(82));
+    await contacts.instance.pollOnce();
+    await drain();
+    expect(sentTo(phone)).toHaveLength(1);
+    // The cell's leg: a person answered after all.
+    await deliver(hunt.leg('completed', 80, 62), hunt.at(83));
+    await contacts.instance.pollOnce();
+    await drain();
+    expect(await get(callKey(hunt.root))).toMatchObject({ outcome: 'answered' });
+    expect(await get(contactKey(phone))).toBeUndefined();
+    expect(sentTo(phone)).toHaveLength(1);
+  });
+
+  it('never texts a call that turned out answered before the text-back looked at its opening', async () => {
+    const phone = '+14155557323';
+    const hunt = dialled(phone, 120);
+    await deliver(hunt.leg('no-answer', 15, 0), hunt.at(81));
+    await deliver(hunt.end(81), hunt.at(82));
+    // The contacts function opens the callback; the cell's leg comes before the text-back function runs.
+    await contacts.instance.pollOnce();
+    await deliver(hunt.leg('completed', 80, 62), hunt.at(83));
+    await contacts.instance.pollOnce();
+    expect(await get(contactKey(phone))).toBeUndefined();
+    await drain();
+    // The text-back reads the opening call as it is now: answered since, it is not texted.
+    expect(sentTo(phone)).toEqual([]);
   });
 });

@@ -14,13 +14,20 @@ import {
   type Miss,
   mergeCounters,
   type ResolvingCall,
+  removeMiss,
   ttcBucket,
   withinBucket,
 } from '../../lib/callbacks/model.js';
 
 const T0 = Date.parse('2026-11-24T09:00:00.000Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
-const miss = (sid: string, minutes: number): Miss => ({ callSid: sid, at: at(minutes), status: 'no-answer', line: '+14155559876' });
+const miss = (sid: string, minutes: number, reason: Miss['reason'] = 'no-answer'): Miss => ({
+  callSid: sid,
+  at: at(minutes),
+  status: reason === 'busy' ? 'busy' : 'no-answer',
+  reason,
+  line: '+14155559876',
+});
 const call = (id: string, minutes: number, by: ResolvingCall['by'] = 'callback'): ResolvingCall => ({ id, at: at(minutes), by });
 
 type Fact = { kind: 'miss'; miss: Miss } | { kind: 'call'; call: ResolvingCall };
@@ -163,6 +170,128 @@ describe('the callback model', () => {
         expect(episodes(got.state)).toEqual(episodes(expected.state));
         expect(plain(got.summed)).toEqual(plain(countersOf(expected.state)));
         expect(plain(expected.summed)).toEqual(plain(countersOf(expected.state)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('the callback model: reasons', () => {
+  it('carries the last miss’s reason on its episode, and a 0.1.0 miss’s status as its reason', () => {
+    const { state } = run([
+      { kind: 'miss', miss: miss('CA1', 0, 'busy') },
+      { kind: 'miss', miss: miss('CA2', 5, 'abandoned') },
+    ]);
+    expect(episodes(state).open).toMatchObject({ lastStatus: 'no-answer', lastReason: 'abandoned', missedCount: 2 });
+    const { reason: _, ...legacy } = miss('CA3', 10, 'busy');
+    const withLegacy = addMiss(state, legacy);
+    expect(episodes(withLegacy).open).toMatchObject({ lastStatus: 'busy', lastReason: 'busy', missedCount: 3 });
+    const resolved = addCall(withLegacy, call('CB1', 20));
+    expect(episodes(resolved).resolutions).toEqual([expect.objectContaining({ lastReason: 'busy', missedCount: 3 })]);
+  });
+});
+
+describe('the callback model: a miss taken back (the call turned out answered)', () => {
+  it('leaves the other misses open, with the latest one left as the last', () => {
+    const { state } = run([
+      { kind: 'miss', miss: miss('CA1', 0, 'busy') },
+      { kind: 'miss', miss: miss('CA2', 5) },
+    ]);
+    const after = removeMiss(state, 'CA2');
+    expect(episodes(after).open).toEqual({
+      openSince: at(0),
+      lastMissedAt: at(0),
+      missedCount: 1,
+      lastStatus: 'busy',
+      lastReason: 'busy',
+      line: '+14155559876',
+      callSids: ['CA1'],
+    });
+    expect(plain(counterDelta(state, after))).toEqual({});
+  });
+
+  it('closes the callback it alone opened, and takes back its opening count', () => {
+    const open = addMiss(EMPTY_STATE, miss('CA1', 0));
+    const after = removeMiss(open, 'CA1');
+    expect(episodes(after)).toEqual({ open: undefined, resolutions: [] });
+    expect(plain(counterDelta(open, after))).toEqual({ '2026-11-24': { 'callbacks:opened': -1 } });
+  });
+
+  it('undoes the resolution of a callback that had only that miss, and every count it made', () => {
+    const { state } = run([
+      { kind: 'miss', miss: miss('CA1', 0) },
+      { kind: 'call', call: call('CB1', 20) },
+    ]);
+    const after = removeMiss(state, 'CA1');
+    expect(episodes(after).resolutions).toEqual([]);
+    expect(plain(counterDelta(state, after))).toEqual({
+      '2026-11-24': {
+        'callbacks:opened': -1,
+        'callbacks:resolved:callback': -1,
+        'callbacks:secondsToCallback': -1200,
+        'callbacks:ttc:1200': -1,
+        'callbacks:within:1h': -1,
+      },
+    });
+  });
+
+  it('moves a resolution’s start to the next miss when the first is taken back', () => {
+    const { state } = run([
+      { kind: 'miss', miss: miss('CA1', 0) },
+      { kind: 'miss', miss: miss('CA2', 10) },
+      { kind: 'call', call: call('CB1', 20) },
+    ]);
+    const after = removeMiss(state, 'CA1');
+    expect(episodes(after).resolutions).toEqual([
+      expect.objectContaining({ id: 'CB1', openSince: at(10), missedCount: 1, callSids: ['CA2'], secondsToCallback: 600 }),
+    ]);
+    expect(plain(counterDelta(state, after))).toEqual({
+      '2026-11-24': {
+        'callbacks:secondsToCallback': -600,
+        'callbacks:ttc:1200': -1,
+        'callbacks:ttc:600': 1,
+        'callbacks:within:15m': 1,
+        'callbacks:within:1h': -1,
+      },
+    });
+  });
+
+  it('changes nothing for a miss it does not hold (never applied, or archived: it stays counted)', () => {
+    const open = addMiss(EMPTY_STATE, miss('CA1', 0));
+    expect(removeMiss(open, 'CA9')).toBe(open);
+    const facts: Fact[] = [];
+    for (let i = 0; i < MAX_RESOLUTIONS + 2; i++) {
+      facts.push({ kind: 'miss', miss: miss(`CA${i}`, i * 10) }, { kind: 'call', call: call(`CB${i}`, i * 10 + 5) });
+    }
+    const { state } = run(facts);
+    expect(state.misses.some((m) => m.callSid === 'CA0')).toBe(false);
+    expect(removeMiss(state, 'CA0')).toBe(state);
+  });
+
+  it('ends as if the miss had never been, in any order of arrival (property)', () => {
+    const scenario = fc.record({
+      misses: fc.uniqueArray(fc.integer({ min: 0, max: 600 }), { minLength: 1, maxLength: 6 }),
+      calls: fc.uniqueArray(fc.integer({ min: 0, max: 600 }), { maxLength: 4 }),
+      gone: fc.nat(),
+    });
+    fc.assert(
+      fc.property(scenario, fc.func(fc.integer()), ({ misses, calls, gone }, order) => {
+        const missFacts = misses.map((m, i): Fact => ({ kind: 'miss', miss: miss(`CA${i}`, m) }));
+        const callFacts = calls.map((c, i): Fact => ({ kind: 'call', call: call(`CB${i}`, c + 0.5) }));
+        const removed = `CA${gone % misses.length}`;
+        const facts = [...missFacts, ...callFacts];
+        const oracle = callFacts.flatMap((f) => (f.kind === 'call' ? [f.call] : []));
+        const shuffled = [...facts].sort((a, b) => order(a) - order(b));
+        const got = run(shuffled, oracle);
+        const taken = removeMiss(got.state, removed);
+        mergeCounters(got.summed, counterDelta(got.state, taken));
+        // What the facts without that miss make, in time order.
+        const without = facts.filter((f) => f.kind !== 'miss' || f.miss.callSid !== removed);
+        const expected = run(
+          [...without].sort((a, b) => (a.kind === 'miss' ? a.miss.at : a.call.at).localeCompare(b.kind === 'miss' ? b.miss.at : b.call.at)),
+        );
+        expect(episodes(taken)).toEqual(episodes(expected.state));
+        expect(plain(got.summed)).toEqual(plain(countersOf(expected.state)));
       }),
       { numRuns: 300 },
     );
