@@ -15,7 +15,7 @@
  */
 
 import { callbackOpening, parseResolutionSummary } from '../callbacks/item.js';
-import { isCountedMiss, parseCallFact } from '../ledger/call-item.js';
+import { isCountedMiss, parseCallFact, parseCallRecord } from '../ledger/call-item.js';
 import { maskPhone } from '../phone/phone.js';
 import { readable } from '../table/items.js';
 import { parseTextBackRecord } from '../textback/item.js';
@@ -52,8 +52,11 @@ export function eventsOf(eventName: string | undefined, oldImage: Image, newImag
       const id = `missed-call-recorded:${call.callSid}`;
       return [{ id, detailType: 'Missed call recorded', detail: { id, ...call } }];
     }
-    const counted = typeof newImage.countedAs === 'string' ? newImage.countedAs : 'none';
-    if (is && counted === oldImage?.countedAs) return [];
+    // What each image counts (a 0.1.0 item: the key it was counted under, as the ledger reads it).
+    const countedOf = (image: Image) =>
+      image === undefined || !isCountedMiss(image) ? undefined : readable(() => parseCallRecord(image).countedAs, 'call item');
+    const counted = countedOf(newImage) ?? 'none';
+    if (is && counted === countedOf(oldImage)) return [];
     const before = oldImage === undefined ? undefined : readable(() => parseCallFact(oldImage), 'call item');
     const id = `outcome-corrected:${call.callSid}:${counted}`;
     const outcome = typeof newImage.outcome === 'string' ? newImage.outcome : 'missed';

@@ -158,7 +158,11 @@ export function parseCallRecord(item: Readonly<Record<string, unknown>>): CallRe
   const legacyCounted = legacy
     ? `${requireString(item, 'day')}|${requireMissedStatus(item, 'status')}|${String(item.source)}|-|0`
     : undefined;
-  const legacyContact = legacy && typeof item.contactAppliedAt === 'string' ? (str(item, 'contactOutcome') ?? 'contact:') : undefined;
+  // A 0.1.0 mark (contactAppliedAt without contactApplied) stays a mark once the item is decided again.
+  const legacyContact =
+    item.contactApplied === undefined && typeof item.contactAppliedAt === 'string'
+      ? (str(item, 'contactOutcome') ?? 'contact:')
+      : undefined;
   return {
     rootCallSid,
     facts: factsOf(item),

@@ -8,6 +8,7 @@
  * TTL (a day or two late) is far too late for a worklist.
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { logger } from '../platform/log.js';
 import { mapLimit } from '../platform/pool.js';
 import { TableUnavailableError } from '../table/items.js';
 import { callSidOfKey, SETTLE_INDEX, settleShards } from '../table/keys.js';
@@ -21,6 +22,8 @@ export interface SettleSummary {
   notMissed: number;
   /** Due when listed, but new evidence moved their settle time since. */
   moved: number;
+  /** Due, but their decision failed (logged; tried again by the next sweep). */
+  failed: number;
 }
 
 /** At most this many calls a sweep decides (the next sweep takes the rest). */
@@ -61,11 +64,19 @@ export async function settleDue(
   ledger: Ledger,
   now = new Date(),
 ): Promise<SettleSummary> {
-  const summary: SettleSummary = { due: 0, missed: 0, answered: 0, notMissed: 0, moved: 0 };
+  const summary: SettleSummary = { due: 0, missed: 0, answered: 0, notMissed: 0, moved: 0, failed: 0 };
   const due = await dueCalls(client, tableName, now);
   summary.due = due.length;
   await mapLimit(due, 8, async (rootCallSid) => {
-    const result = await ledger.settle(rootCallSid, now);
+    let result: Awaited<ReturnType<Ledger['settle']>>;
+    try {
+      result = await ledger.settle(rootCallSid, now);
+    } catch (error) {
+      // One call that cannot be decided (unreadable, its counters failing) never holds up the others.
+      summary.failed += 1;
+      logger.error('Settle failed for a call; the next sweep tries it again', { rootCallSid, error });
+      return;
+    }
     if (!result.due) summary.moved += 1;
     else if (result.outcome === 'missed') summary.missed += 1;
     else if (result.outcome === 'answered') summary.answered += 1;

@@ -19,7 +19,7 @@ import type { HoursRule } from '../platform/hours.js';
 import { isOpen } from '../platform/hours.js';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
 import { TableUnavailableError } from '../table/items.js';
-import { callKey } from '../table/keys.js';
+import { callKey, settleShard } from '../table/keys.js';
 import { batchGetAll, cancellationCodes, RETRYABLE_REASONS } from '../table/requests.js';
 import {
   type CallRecord,
@@ -188,11 +188,15 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
       sets.push('contactPending = :pending');
     }
     // Decided from the evidence as read: any evidence written since, or another decision, fails it.
+    // Decided from what was counted as read, too: two decisions made from the same evidence (a
+    // decision does not change `ev`) cannot both change the counters.
     let condition: string;
-    if (record.legacy) condition = 'attribute_not_exists(outcome) AND attribute_not_exists(countedAs)';
+    const countedBefore = record.countedAs === undefined ? 'attribute_not_exists(countedAs)' : 'countedAs = :countedBefore';
+    if (record.countedAs !== undefined) values[':countedBefore'] = record.countedAs;
+    if (record.legacy) condition = `attribute_not_exists(outcome) AND (attribute_not_exists(countedAs) OR ${countedBefore})`;
     else {
       values[':ev'] = record.ev;
-      condition = 'ev = :ev';
+      condition = `ev = :ev AND ${countedBefore}`;
     }
     const call = {
       TableName: tableName,
@@ -291,7 +295,29 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
       const item = await update(evidenceUpdate(report, now, { ...base, settleAt, answered: false }));
       requests.writes += 1;
       if (item === undefined) throw new TableUnavailableError('The ledger table returned no item');
-      return decide(item, report.source, now, false, requests);
+      try {
+        return await decide(item, report.source, now, false, requests);
+      } catch (error) {
+        // An ended call whose decision failed is left to the settle sweep (best effort: the
+        // table took the evidence a moment ago), never ended, undecided and out of every index.
+        if (report.ends && error instanceof TableUnavailableError) {
+          await client
+            .send(
+              new UpdateCommand({
+                TableName: tableName,
+                Key: { pk: callKey(report.rootCallSid) },
+                UpdateExpression: 'SET gsi1pk = :pk, gsi1sk = :at',
+                ConditionExpression: 'attribute_not_exists(outcome) AND attribute_not_exists(countedAs)',
+                ExpressionAttributeValues: {
+                  ':pk': settleShard(report.rootCallSid),
+                  ':at': new Date(now.getTime() + settings.settleSeconds * 1000).toISOString(),
+                },
+              }),
+            )
+            .catch(() => undefined);
+        }
+        throw error;
+      }
     },
 
     async settle(rootCallSid, now = new Date()) {

@@ -121,7 +121,16 @@ async function verify(request: HttpRequest, params: Params, deps: WebhookDeps): 
   // The URL as called, and the same URL with the configured connection-override fragment
   // (whether Twilio signs the fragment is not documented). URLs hold no secret: the refusal
   // names them, so that a wrong PUBLIC_BASE_URL is plain to see.
-  const candidates = deps.config.urlFragment === undefined ? [url] : [url, `${url}#${deps.config.urlFragment}`];
+  // REST API v1 gives the query decoded, and it is rebuilt percent-encoded: Twilio signed it as
+  // written in the TwiML (`?next=/voicemail`), so the query with the characters a query may hold
+  // as they are is a candidate too.
+  const query = url.indexOf('?');
+  const loose =
+    query < 0
+      ? url
+      : url.slice(0, query) + url.slice(query).replace(/%(2F|3A|40|21|24|27|28|29|2A|2C|3B|3F)/gi, (m) => decodeURIComponent(m));
+  const urls = loose === url ? [url] : [url, loose];
+  const candidates = deps.config.urlFragment === undefined ? urls : urls.flatMap((u) => [u, `${u}#${deps.config.urlFragment}`]);
   const tokens = await deps.authTokens();
   if (!candidates.some((candidate) => verifyTwilioSignature(tokens, signature, candidate, params))) {
     throw new HttpError(403, `Invalid X-Twilio-Signature (checked against ${candidates.join(' and ')})`);
@@ -152,7 +161,9 @@ export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Pr
     from: maskPhone(params.From),
     to: maskPhone(params.To),
   });
-  const answered = route.answered(params, deps.config);
+  // Only a call a person took resolves a callback: not one the ledger says nobody answered (a
+  // forwarded phone's voicemail completes a Dial too).
+  const answered = result.outcome === 'missed' || result.outcome === 'undecided' ? undefined : route.answered(params, deps.config);
   if (answered !== undefined) {
     // An answered call with the number: one read when it resolves nothing (the common case).
     const resolved = await deps.callbacks.resolve(answered.phone, answered.call);

@@ -1,14 +1,26 @@
 /**
  * Hostile webhooks, property-based: random and adversarial bodies, content types, replays to
- * another route or URL, another account's valid signature, an old token after rotation. Always
- * a 4xx or the documented success, never a 500, never a write without a valid signature; the
- * logs never hold a full number, the token or a signature.
+ * another route or URL, another account's valid signature, an old token after rotation, a `next`
+ * continuation added to a signed URL or full of markup. Always a 4xx or the documented success,
+ * never a 500, never a write without a valid signature, never TwiML that says more than `next`;
+ * the logs never hold a full number, the token or a signature.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { logger } from '../../lib/platform/log.js';
-import { ACCOUNT_SID, AUTH_TOKEN, freshTable, SECONDARY_TOKEN, scanAll, signLikeTwilio, statusCallback, v1Event } from '../helpers.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  callSid,
+  dialAction,
+  freshTable,
+  SECONDARY_TOKEN,
+  scanAll,
+  signLikeTwilio,
+  statusCallback,
+  v1Event,
+} from '../helpers.js';
 import { coldStartWebhook, FULL, finishScenario, lambdaContext, report, STAGE_URL, type WebhookHandler } from './scale.js';
 
 const context = lambdaContext('hostile');
@@ -35,15 +47,41 @@ afterAll(async () => {
   await table.drop();
 });
 
-const ALLOWED = new Set([204, 400, 403, 404, 405, 413, 415]);
+/** The documented successes: 204 to a status callback, 200 (TwiML) to an action. */
+const SUCCESS = new Set([200, 204]);
+const REFUSALS = new Set([400, 403, 404, 405, 413, 415]);
+const ROUTES = ['/twilio/call-status', '/twilio/dial-status', '/twilio/queue-status'] as const;
 
+/** Sends bad input: it must be refused with its 4xx. */
 async function send(event: APIGatewayProxyEvent): Promise<number> {
   report.badInputs += 1;
   const response = await handler(event, context);
   if (response.statusCode >= 500) report.serverErrorsForBadInput += 1;
-  else if (!ALLOWED.has(response.statusCode) || response.statusCode === 204) report.badInputAccepted += 1;
+  else if (!REFUSALS.has(response.statusCode)) report.badInputAccepted += 1;
   return response.statusCode;
 }
+
+/** Sends a correctly signed callback whose values may be hostile: a 4xx or the documented success. */
+async function sendSigned(event: APIGatewayProxyEvent): Promise<APIGatewayProxyEvent & { status: number; body: string }> {
+  report.deliveries += 1;
+  const response = await handler(event, context);
+  if (response.statusCode >= 500) report.serverErrorsForBadInput += 1;
+  return { ...event, status: response.statusCode, body: response.body };
+}
+
+const signed = (resource: string, params: Record<string, string>, query?: Record<string, string>) => {
+  // The URL as API Gateway (REST API v1) gives it back: each query value percent-encoded.
+  const search =
+    query === undefined
+      ? ''
+      : `?${Object.entries(query)
+          .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+          .join('&')}`;
+  return v1Event({ resource, params, query, signature: signLikeTwilio(AUTH_TOKEN, `${STAGE_URL}${resource}${search}`, params) });
+};
+
+const xmlEscape = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
 const fieldName = fc.oneof(
   fc.constantFrom(
@@ -54,6 +92,13 @@ const fieldName = fc.oneof(
     'To',
     'ParentCallSid',
     'Direction',
+    'DialCallStatus',
+    'DialCallSid',
+    'QueueResult',
+    'QueueSid',
+    'QueueTime',
+    'CallDuration',
+    'AnsweredBy',
     'CallSid[]',
     '__proto__',
     'constructor',
@@ -65,7 +110,17 @@ const fieldName = fc.oneof(
 const fieldValue = fc.oneof(
   fc.string({ maxLength: 60 }),
   fc.string({ unit: 'binary', maxLength: 60 }),
-  fc.constantFrom('no-answer', 'busy', `CA${'a'.repeat(32)}`, ACCOUNT_SID, '+14155550123'),
+  fc.constantFrom(
+    'no-answer',
+    'busy',
+    'completed',
+    'hangup',
+    'bridged',
+    `CA${'a'.repeat(32)}`,
+    `QU${'a'.repeat(32)}`,
+    ACCOUNT_SID,
+    '+14155550123',
+  ),
 );
 
 describe('hostile webhooks', () => {
@@ -74,7 +129,7 @@ describe('hostile webhooks', () => {
       fc.asyncProperty(
         fc.array(fc.tuple(fieldName, fieldValue), { maxLength: 25 }),
         fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain', 'multipart/form-data; boundary=x', ''),
-        fc.constantFrom('/twilio/call-status', '/twilio/dial-status', '/twilio/other'),
+        fc.constantFrom(...ROUTES, '/twilio/other'),
         fc.boolean(),
         async (pairs, contentType, resource, base64) => {
           const body = pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
@@ -87,7 +142,7 @@ describe('hostile webhooks', () => {
           });
           if (base64) Object.assign(event, { body: Buffer.from(body).toString('base64'), isBase64Encoded: true });
           const status = await send(event);
-          expect(ALLOWED.has(status) && status !== 204).toBe(true);
+          expect(REFUSALS.has(status)).toBe(true);
         },
       ),
       { numRuns: RUNS },
@@ -114,9 +169,18 @@ describe('hostile webhooks', () => {
     const params = statusCallback();
     const signedFor = (url: string, p = params, token = AUTH_TOKEN) => signLikeTwilio(token, url, p);
     const other = { ...params, AccountSid: `AC${'9'.repeat(32)}` };
+    const action = dialAction();
     const attempts = [
-      // Replayed to the Dial action route.
+      // Replayed to the Dial action route, and to the Enqueue action route.
       v1Event({ resource: '/twilio/dial-status', params, signature: signedFor(`${STAGE_URL}/twilio/call-status`) }),
+      v1Event({ resource: '/twilio/queue-status', params, signature: signedFor(`${STAGE_URL}/twilio/call-status`) }),
+      // A `next` added to a captured, signed action (the query is part of what Twilio signs).
+      v1Event({
+        resource: '/twilio/dial-status',
+        params: action,
+        query: { next: 'https://evil.example/twiml' },
+        signature: signedFor(`${STAGE_URL}/twilio/dial-status`, action),
+      }),
       // Signed for another host.
       v1Event({ resource: '/twilio/call-status', params, signature: signedFor('https://evil.example/prod/twilio/call-status') }),
       // Another account's callback, correctly signed with our token.
@@ -130,8 +194,67 @@ describe('hostile webhooks', () => {
     ];
     const statuses = [];
     for (const event of attempts) statuses.push(await send(event));
-    expect(statuses).toEqual([403, 403, 403, 403]);
+    expect(statuses).toEqual([403, 403, 403, 403, 403, 403]);
     expect(await scanAll(table.docs, table.tableName)).toEqual([]);
+  });
+
+  it('answers correctly signed callbacks with hostile values with a 4xx or the documented success, never a 500', async () => {
+    const value = fc.oneof(fieldValue, fc.constantFrom('', '0', '9999999', '-1', 'machine_end_beep', 'fax', 'leave', 'queue-full'));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...ROUTES),
+        fc.dictionary(
+          fc.constantFrom(
+            'CallStatus',
+            'ParentCallSid',
+            'DialCallStatus',
+            'DialCallSid',
+            'QueueResult',
+            'QueueSid',
+            'QueueTime',
+            'CallDuration',
+            'AnsweredBy',
+            'Direction',
+            'From',
+            'To',
+          ),
+          value,
+          { maxKeys: 5 },
+        ),
+        async (resource, overrides) => {
+          const params = { ...statusCallback({ CallSid: callSid() }), DialCallStatus: 'no-answer', QueueResult: 'hangup', ...overrides };
+          const sent = await sendSigned(signed(resource, params));
+          expect(SUCCESS.has(sent.status) || sent.status === 400).toBe(true);
+        },
+      ),
+      { numRuns: Math.ceil(RUNS / 5) },
+    );
+  });
+
+  it('says no more in TwiML than the `next` it was given: escaped, or refused with 400', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/twilio/dial-status', '/twilio/queue-status'),
+        fc.oneof(
+          fc.string({ maxLength: 40 }).map((tail) => `/${tail}`),
+          fc.string({ maxLength: 40 }).map((tail) => `https://example.com/${tail}`),
+          fc.constantFrom('/vm?a=1&b=<2>', '/"><Dial>+15550100</Dial>', "https://example.com/x'y", 'javascript:alert(1)', ''),
+        ),
+        async (resource, next) => {
+          const params = resource === '/twilio/dial-status' ? dialAction() : { ...dialAction(), QueueResult: 'leave', QueueTime: '30' };
+          const sent = await sendSigned(signed(resource, params, next === '' ? undefined : { next }));
+          expect([200, 400]).toContain(sent.status);
+          if (sent.status !== 200) return;
+          const redirected = next !== '' && next.length <= 1000;
+          expect(sent.body).toBe(
+            redirected
+              ? `<?xml version="1.0" encoding="UTF-8"?><Response><Redirect method="POST">${xmlEscape(next)}</Redirect></Response>`
+              : '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>',
+          );
+        },
+      ),
+      { numRuns: Math.ceil(RUNS / 5) },
+    );
   });
 
   it('logs no full phone number, token or signature', async () => {

@@ -1,6 +1,6 @@
 /** Which answered calls resolve a callback, and when they started. */
 import { describe, expect, it } from 'vitest';
-import { answeredByDialAction, answeredByStatusCallback } from '../../lib/callbacks/answered.js';
+import { answeredByDialAction, answeredByQueue, answeredByStatusCallback } from '../../lib/callbacks/answered.js';
 
 const NOW = new Date('2026-11-24T12:00:00.000Z');
 const outbound = (extra: Record<string, string> = {}) => ({
@@ -11,6 +11,16 @@ const outbound = (extra: Record<string, string> = {}) => ({
   To: '+14155550123',
   CallDuration: '30',
   Timestamp: 'Tue, 24 Nov 2026 10:00:30 +0000',
+  ...extra,
+});
+const queueAction = (extra: Record<string, string> = {}) => ({
+  CallSid: `CA${'d'.repeat(32)}`,
+  Direction: 'inbound',
+  From: '+14155550123',
+  To: '+14155559876',
+  QueueResult: 'bridged',
+  QueueSid: `QU${'e'.repeat(32)}`,
+  QueueTime: '40',
   ...extra,
 });
 const dialAction = (extra: Record<string, string> = {}) => ({
@@ -67,5 +77,28 @@ describe('answered calls', () => {
     ['an outbound parent', { Direction: 'outbound-api' }],
   ])('ignores a Dial action when %s', (_, extra) => {
     expect(answeredByDialAction(dialAction(extra), 10, NOW)).toBeUndefined();
+  });
+
+  it('takes a caller bridged from a queue as a returned call, keyed by their CallSid, started when the callback came', () => {
+    // The Enqueue action is requested when the bridge ends; it carries no Timestamp.
+    expect(answeredByQueue(queueAction(), 10, NOW)).toEqual({
+      phone: '+14155550123',
+      durationSeconds: 0,
+      call: { id: `CA${'d'.repeat(32)}`, at: NOW.toISOString(), by: 'returned-call' },
+    });
+    expect(answeredByQueue(queueAction({ QueueResult: 'redirected-from-bridged' }), 10, NOW)?.call.by).toBe('returned-call');
+    // How long the agent talked is not told: CALLBACK_MIN_SECONDS cannot apply.
+    expect(answeredByQueue(queueAction({ QueueTime: '0' }), 3600, NOW)).toBeDefined();
+  });
+
+  it.each([
+    ['a hang-up in the queue', { QueueResult: 'hangup' }],
+    ['a full queue', { QueueResult: 'queue-full' }],
+    ['a <Leave>', { QueueResult: 'leave' }],
+    ['a redirect before any bridge', { QueueResult: 'redirected' }],
+    ['an outbound caller', { Direction: 'outbound-api' }],
+    ['a withheld number', { From: '+266696687' }],
+  ])('ignores an Enqueue action for %s', (_, extra) => {
+    expect(answeredByQueue(queueAction(extra), 10, NOW)).toBeUndefined();
   });
 });
