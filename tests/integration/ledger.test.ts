@@ -295,9 +295,8 @@ describe('ledger on DynamoDB Local', () => {
     const results = await Promise.all([a.record(report), bResult]);
 
     expect(results.map((r) => r.counted).sort()).toEqual(['new', 'unchanged']);
-    // BUG: the decision is guarded by the evidence count alone (store.ts `write`: `ev = :ev`), and a
-    // decision does not change it: two decisions made from the same evidence both pass and both add
-    // the counters. Guard on what was counted too (`countedAs = :before` / `attribute_not_exists`).
+    // A decision does not change the evidence count: it is guarded by what was counted too, so two
+    // decisions made from the same evidence cannot both add the counters.
     expect(await dayTotals(table.docs, table.tableName, '2026-11-17')).toEqual({
       total: 1,
       'status:no-answer': 1,
@@ -307,7 +306,7 @@ describe('ledger on DynamoDB Local', () => {
   });
 
   it('leaves exactly one item and the counters +1 after 50 concurrent deliveries of one call', async () => {
-    // BUG (the one above, by chance): some runs count the call more than once.
+    // Concurrent deliveries decide from the same evidence: one of them counts the call.
     const ledger = ledgerOf();
     const report = classifyStatusCallback(statusCallback({ Timestamp: 'Sat, 07 Nov 2026 12:00:00 +0000' }));
 
@@ -346,7 +345,7 @@ describe('ledger on DynamoDB Local', () => {
   });
 
   it('counts 20 different concurrent calls of one day exactly', async () => {
-    // BUG (the one above, by chance): two deliveries of a call that decide from the same evidence both count it.
+    // Two deliveries of a call that decide from the same evidence: one counts it.
     const ledger = ledgerOf();
     const reports = Array.from({ length: 20 }, (_, i) =>
       classifyStatusCallback(statusCallback({ Timestamp: 'Mon, 09 Nov 2026 12:00:00 +0000', CallStatus: i % 2 === 0 ? 'busy' : 'failed' })),
