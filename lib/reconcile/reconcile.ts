@@ -378,8 +378,12 @@ async function recordPage(
     }
     for (const leg of group.legs) {
       if (isMachine(leg.answeredBy ?? undefined)) {
-        if (k === undefined) memory.machineLegs.set(root, [...(memory.machineLegs.get(root) ?? []), legEvidence(leg, 'completed')]);
-        else if (!k.legSids.has(leg.sid)) {
+        // With its root on this page: joined in memory. Otherwise written (a later page or
+        // invocation decides the root from it). A recorded call a Dial action called answered
+        // learns that its leg was a machine.
+        if (k === undefined && group.root !== undefined)
+          memory.machineLegs.set(root, [...(memory.machineLegs.get(root) ?? []), legEvidence(leg, 'completed')]);
+        else if (k === undefined || k.answered || !k.legSids.has(leg.sid)) {
           await deps.ledger.record(rootReport(root, options, [legEvidence(leg, 'completed')], false), undefined, settle);
           tally.enriched += 1;
         }
@@ -412,7 +416,8 @@ async function recordPage(
       // The ledger lacks it: decided from what was listed, and written only when it is a miss.
       const outcome = decideOutcome(withEvidence(NO_FACTS, evidence, true), options.outcome);
       if (outcome.outcome !== 'missed') return;
-    } else if (k.decided && newLegs.length === 0) {
+    } else if (k.decided && newLegs.length === 0 && (k.hasCustomer || customer === '')) {
+      // Decided, every leg known, its caller known: nothing the listing adds.
       tally.alreadyRecorded += 1;
       return;
     }
