@@ -30,7 +30,9 @@ const LINE = '+14155559876';
 const OFFICE = '+14155550181';
 const CELL = '+14155550182';
 const T0 = Date.parse('2026-11-24T15:00:00.000Z');
-const stamp = (seconds: number) => new Date(T0 + seconds * 1000).toUTCString().replace('GMT', '+0000');
+/** When the flows start (`flows(n, t0)` moves them; their Timestamps follow). */
+let start = T0;
+const stamp = (seconds: number) => new Date(start + seconds * 1000).toUTCString().replace('GMT', '+0000');
 
 function parentEnd(root: string, caller: string, duration: number, status = 'completed'): Delivery {
   return {
@@ -112,7 +114,8 @@ function queue(root: string, caller: string, result: string, seconds: number): D
 }
 
 /** Every flow, with fresh SIDs and a caller number of its own (`n` keeps numbers apart). */
-export function flows(n: number): Flow[] {
+export function flows(n: number, t0 = T0): Flow[] {
+  start = t0;
   const caller = (i: number) => `+1415555${String(1000 + n * 20 + i).padStart(4, '0')}`;
   const make = (
     i: number,
