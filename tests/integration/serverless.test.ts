@@ -16,6 +16,7 @@ import { portOpen } from '../../dev/dynamodb-local.js';
 import { offlineInvoker } from '../../dev/lambda-invoke.js';
 import { reconcileAndWait, waitForRun } from '../../dev/reconcile-run.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
+import { mapLimit } from '../../lib/platform/pool.js';
 import { flows } from '../flows.js';
 import { ACCOUNT_SID, dialAction, signLikeTwilio, statusCallback } from '../helpers.js';
 import { packagedTemplate } from '../iam.js';
@@ -425,14 +426,14 @@ describe('the local stack (npm start) end to end', () => {
     // Text-back on: the option works through npm start (its own test below).
     // RECONCILE_INVOCATION_SECONDS=0: every reconciliation page in an invocation of its own, so that
     // each run here continues through serverless-offline's asynchronous invokes.
-    // OUTCOME_SETTLE_SECONDS=3 with the local settle sweep every second: a call whose final
+    // OUTCOME_SETTLE_SECONDS=2 with the local settle sweep every second: a call whose final
     // callback is lost is decided within seconds here (60 s and every minute by default).
     stack = await startLocalStack({
       TWILIO_ACCOUNT_SID: '',
       TWILIO_AUTH_TOKEN: '',
       TEXT_BACK: 'on',
       RECONCILE_INVOCATION_SECONDS: '0',
-      OUTCOME_SETTLE_SECONDS: '3',
+      OUTCOME_SETTLE_SECONDS: '2',
       LOCAL_SETTLE_SWEEP_SECONDS: '1',
     });
     // Part of starting a stack, not of any test: serverless-offline loads each function's bundle
@@ -507,16 +508,32 @@ describe('the local stack (npm start) end to end', () => {
     const out = lines.join('\n');
     expect(out).toContain('The ledger agrees with the ground truth.');
     expect(out).not.toContain('DIFFERENT');
-    expect(out).toMatch(/10 calls, \d+ callbacks, [1-9]\d* dropped/);
+    // 10 calls drawn, and the staff callbacks planned after them.
+    expect(out).toMatch(/1\d calls, \d+ callbacks, [1-9]\d* dropped/);
     expect(agrees).toBe(true);
   });
 
-  it('decides whole calls through npm start: every flow, its callbacks shuffled and some twice, one with its end lost (the settle sweep)', async () => {
+  let sentFlows: { all: ReturnType<typeof flows>; lostEnd: ReturnType<typeof flows>[number] } | undefined;
+
+  it('decides whole calls through npm start: a flow of each kind, its callbacks shuffled and some twice, one with its end lost (the settle sweep)', async () => {
     // On a day of their own: the tests below count 2026-11-24's calls exactly.
-    const all = flows(60, Date.parse('2026-10-15T15:00:00.000Z')).map((flow) => ({
-      ...flow,
-      deliveries: flow.deliveries.map((d) => ({ ...d, params: { ...d.params, AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID } })),
-    }));
+    // A flow of each kind (tests/integration/whole-call.test.ts has them all, in every order).
+    const kinds = new Set([
+      'hunt answered by the cell',
+      'hunt nobody answered',
+      'simultaneous ring, one answers',
+      'caller hangs up while it rings',
+      'caller hangs up within 10 s (a misdial)',
+      'a forwarded cell phone’s voicemail answers',
+      'caller waits in a queue and hangs up',
+      'an IVR alone handles the call',
+    ]);
+    const all = flows(60, Date.parse('2026-10-15T15:00:00.000Z'))
+      .filter((f) => kinds.has(f.name))
+      .map((flow) => ({
+        ...flow,
+        deliveries: flow.deliveries.map((d) => ({ ...d, params: { ...d.params, AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID } })),
+      }));
     const lostEnd = all.find((f) => f.name === 'hunt nobody answered');
     if (lostEnd === undefined) throw new Error('fixture');
     // A fixed shuffle (a seeded sort key per delivery), the first callback of each call twice.
@@ -530,10 +547,13 @@ describe('the local stack (npm start) end to end', () => {
       .map((d) => ({ d, k: next() }))
       .sort((a, b) => a.k - b.k)
       .map(({ d }) => d);
-    const responses = await Promise.all(
-      deliveries.map((d) => post(d.route, d.params, signLikeTwilio(token, `http://127.0.0.1:${port}${d.route}`, d.params))),
-    );
-    expect(responses.filter((r) => r.status >= 300).map((r) => r.status)).toEqual([]);
+    // Eight at a time, as the simulator sends them.
+    const statuses: number[] = [];
+    await mapLimit(deliveries, 8, async (d) => {
+      statuses.push((await post(d.route, d.params, signLikeTwilio(token, `http://127.0.0.1:${port}${d.route}`, d.params))).status);
+    });
+    expect(statuses.filter((status) => status >= 300)).toEqual([]);
+    const sentAt = Date.now();
     const outcome = (item: Record<string, unknown> | undefined) =>
       item === undefined
         ? 'not-missed'
@@ -544,7 +564,7 @@ describe('the local stack (npm start) end to end', () => {
       reason: f.expected.outcome === 'missed' ? f.expected.reason : undefined,
     }));
     let seen: typeof expected = [];
-    // The call whose end was lost settles 3 s after its last callback (the sweep runs every second).
+    // The call whose end was lost settles 2 s after its last callback (the sweep runs every second).
     for (let waited = 0; waited < 8_000; waited += 250) {
       const byPk = new Map((await items()).map((i) => [i.pk, i]));
       seen = all.map((f) => {
@@ -559,10 +579,19 @@ describe('the local stack (npm start) end to end', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     expect(seen).toEqual(expected);
+    console.log(`[e2e] flows decided ${Date.now() - sentAt} ms after the last delivery`);
     const byPk = new Map((await items()).map((i) => [i.pk, i]));
     expect(byPk.get(`CALL#${lostEnd.root}`)).toMatchObject({ source: 'settle', outcome: 'missed' });
+    sentFlows = { all, lostEnd };
+  });
+
+  it('turns those flows into contacts through the stream: a miss that opens a callback, and no other', async () => {
+    if (sentFlows === undefined) throw new Error('the flows above were not sent');
+    const { all, lostEnd } = sentFlows;
     // Contacts follow through the stream: a miss that opens a callback has its caller's contact;
-    // an answered call and a short hang-up have none.
+    // an answered call and a short hang-up have none, nor the hunt whose end was lost: its
+    // caller's number comes only with the root's own callbacks (a known limit, docs/OPERATIONS.md).
+    const opens = (f: (typeof all)[number]) => f !== lostEnd && f.expected.outcome === 'missed' && f.expected.reason !== 'short-abandoned';
     for (let waited = 0; waited < 5_000; waited += 250) {
       const contacts = new Set((await items()).filter((i) => i.type === 'contact').map((i) => i.phone));
       const want = all
@@ -572,10 +601,7 @@ describe('the local stack (npm start) end to end', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const contacts = new Set((await items()).filter((i) => i.type === 'contact').map((i) => i.phone));
-    for (const f of all) {
-      const opens = f.expected.outcome === 'missed' && f.expected.reason !== 'short-abandoned';
-      expect({ flow: f.name, contact: contacts.has(f.caller) }).toEqual({ flow: f.name, contact: opens });
-    }
+    for (const f of all) expect({ flow: f.name, contact: contacts.has(f.caller) }).toEqual({ flow: f.name, contact: opens(f) });
   });
 
   it('answers an Enqueue action with TwiML, and continues to `next` with <Redirect>', async () => {
