@@ -328,6 +328,12 @@ function count(tally: RunSummary, result: { outcome: string; reason?: string; co
   else tally.enriched += 1;
 }
 
+/** Adds an evidence write's result: enriched, unless it changed what is counted (a miss it decided is recovered). */
+function countEvidence(tally: RunSummary, result: { outcome: string; reason?: string; counted: string }): void {
+  if (result.counted === 'unchanged') tally.enriched += 1;
+  else count(tally, result);
+}
+
 /** Records one page's calls of one status; returns what it counted. */
 async function recordPage(
   deps: StepDeps,
@@ -357,8 +363,7 @@ async function recordPage(
       // Unanswered legs of calls the ledger lacks (or lacks them of): evidence, decided when the root ends.
       if (newLegs.length > 0 && !(k?.decided === true && k.answered)) {
         const legs = newLegs.map((leg) => legEvidence(leg, status));
-        await deps.ledger.record(rootReport(root, options, legs, false), undefined, settle);
-        tally.enriched += 1;
+        countEvidence(tally, await deps.ledger.record(rootReport(root, options, legs, false), undefined, settle));
       } else if (group.legs.length > 0) tally.alreadyRecorded += 1;
       const call = group.root;
       if (call !== undefined) {
@@ -369,7 +374,8 @@ async function recordPage(
           const end: Evidence[] = [{ kind: 'root', status, durationSeconds: call.duration }];
           if (deferred.size >= MAX_DEFERRED) count(tally, await deps.ledger.record(rootReport(root, options, end, true, call)));
           else {
-            await deps.ledger.record(rootReport(root, options, end, false, call), undefined, settle);
+            // (It decides at once a call the ledger knew had ended, whose decision had failed.)
+            countEvidence(tally, await deps.ledger.record(rootReport(root, options, end, false, call), undefined, settle));
             deferred.set(root, { customer: customerOf(call), at: call.startTime?.toISOString() ?? '' });
           }
         }
@@ -384,8 +390,10 @@ async function recordPage(
         if (k === undefined && group.root !== undefined)
           memory.machineLegs.set(root, [...(memory.machineLegs.get(root) ?? []), legEvidence(leg, 'completed')]);
         else if (k === undefined || k.answered || !k.legSids.has(leg.sid)) {
-          await deps.ledger.record(rootReport(root, options, [legEvidence(leg, 'completed')], false), undefined, settle);
-          tally.enriched += 1;
+          countEvidence(
+            tally,
+            await deps.ledger.record(rootReport(root, options, [legEvidence(leg, 'completed')], false), undefined, settle),
+          );
         }
         continue;
       }

@@ -8,10 +8,10 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTable } from '../../dev/table.js';
-import { classifyStatusCallback } from '../../lib/ledger/calls.js';
+import { classifyStatusCallback, customerNumber } from '../../lib/ledger/calls.js';
 import { createLedger } from '../../lib/ledger/store.js';
 import { contactKey } from '../../lib/table/keys.js';
-import { contactsPoller, freshTable, statusCallback } from '../helpers.js';
+import { contactsPoller, freshTable, LEDGER_SETTINGS, statusCallback } from '../helpers.js';
 import { FULL, finishScenario, report, SCENARIO_TIMEOUT_MS } from './scale.js';
 
 const CALLS = FULL ? 500 : 8;
@@ -41,13 +41,17 @@ describe('stream consumer', () => {
   it(
     `sends ${POISON} poison records of ${CALLS} to the on-failure destination and applies the rest once`,
     async () => {
-      const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
-      const calls = Array.from({ length: CALLS }, (_, i) => {
-        const result = classifyStatusCallback(statusCallback({ From: `+1415555${String(i).padStart(4, '0')}` }), false);
-        if (result.kind !== 'missed') throw new Error('fixture is not a missed call');
-        return result.call;
-      });
-      for (let i = 0; i < calls.length; i += 25) await Promise.all(calls.slice(i, i + 25).map((call) => ledger.record(call)));
+      const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90, settings: LEDGER_SETTINGS });
+      // Each call's root ends no-answer (the number's status callback): decided missed at once,
+      // and its contact work asked for (`contactPending`): one stream record for the contacts each.
+      const reports = Array.from({ length: CALLS }, (_, i) =>
+        classifyStatusCallback(statusCallback({ From: `+1415555${String(i).padStart(4, '0')}` })),
+      );
+      for (let i = 0; i < reports.length; i += 25) {
+        const results = await Promise.all(reports.slice(i, i + 25).map((report) => ledger.record(report)));
+        if (results.some((r) => r.outcome !== 'missed' || r.counted !== 'new')) throw new Error('fixture is not a missed call');
+      }
+      const calls = reports.map((report) => ({ rootCallSid: report.rootCallSid, customer: report.root && customerNumber(report.root) }));
       // Spread through the stream: every (CALLS / POISON)th call's record is corrupted in delivery.
       const poison = new Set(calls.filter((_, i) => i % (CALLS / POISON) === OFFSET).map((c) => c.rootCallSid));
       const faulty = contactsPoller(table, streamArn, {

@@ -13,7 +13,7 @@ import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } 
 import { createWatermark } from '../../lib/reconcile/watermark.js';
 import { callKey, WATERMARK_KEY } from '../../lib/table/keys.js';
 import { createTwilioCalls, TwilioUnavailableError } from '../../lib/twilio/client.js';
-import { ACCOUNT_SID, AUTH_TOKEN, freshTable, scanAll, webhookMissedCall } from '../helpers.js';
+import { ACCOUNT_SID, AUTH_TOKEN, freshTable, LEDGER_SETTINGS, scanAll, webhookReport } from '../helpers.js';
 import { FULL, finishScenario, report, SCENARIO_TIMEOUT_MS } from './scale.js';
 
 /** Missed calls Twilio knows, per status (no-answer spans more than one page). */
@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 const NOW = new Date('2026-11-24T03:00:00.000Z');
-const options = reconcileOptions({ accountSid: ACCOUNT_SID, includeCanceled: false, ...WINDOW_DEFAULTS });
+const options = reconcileOptions({ accountSid: ACCOUNT_SID, outcome: LEDGER_SETTINGS, callbackMinSeconds: 10, ...WINDOW_DEFAULTS });
 
 /** One run's dependencies; `hooks` see each listed page and may end the run there. */
 function run(hooks: { deadlineMs?: () => number; afterPage?: (pageNumber: number) => void } = {}) {
@@ -61,7 +61,12 @@ function run(hooks: { deadlineMs?: () => number; afterPage?: (pageNumber: number
   return reconcile(
     {
       twilio,
-      ledger: createReconcileLedger(table.as('reconcile'), { tableName: table.tableName, retentionDays: 90, sleep: async () => {} }),
+      ledger: createReconcileLedger(table.as('reconcile'), {
+        tableName: table.tableName,
+        retentionDays: 90,
+        settings: LEDGER_SETTINGS,
+        sleep: async () => {},
+      }),
       watermark: createWatermark(table.as('reconcile'), table.tableName),
       dynamoRequests: countRequests(table.as('reconcile')),
       now: () => NOW,
@@ -95,10 +100,10 @@ describe('reconciliation faults', () => {
       }
       api.calls.push(...seeded);
       // A third of them reached the webhook before the runs.
-      const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90 });
+      const ledger = createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90, settings: LEDGER_SETTINGS });
       const delivered = seeded.filter((_, i) => i % 3 === 0);
       for (let i = 0; i < delivered.length; i += 25) {
-        await Promise.all(delivered.slice(i, i + 25).map((call) => ledger.record(webhookMissedCall(call))));
+        await Promise.all(delivered.slice(i, i + 25).map((call) => ledger.record(webhookReport(call))));
       }
       const outcomes: string[] = [];
       const moved = async () => {
@@ -156,19 +161,28 @@ describe('reconciliation faults', () => {
       report.deliveries += delivered.length;
       report.duplicates = report.deliveries - total;
       const items = await scanAll(table.docs, table.tableName);
-      const stored = new Set(items.filter((i) => i.type === 'call').map((i) => String(i.pk)));
+      // Recorded means decided and counted: a failed run leaves its calls' ends as evidence, which
+      // only a finished run (or the settle sweep) decides.
+      const stored = new Set(items.filter((i) => i.type === 'call' && i.outcome === 'missed').map((i) => String(i.pk)));
+      const undecided = items.filter((i) => i.type === 'call' && i.outcome === undefined).length;
       const stats = items.filter((i) => i.type === 'stats');
       const counted = stats.reduce((sum, i) => sum + Number(i.total ?? 0), 0);
       report.recordsLost += seeded.filter((c) => !stored.has(callKey(c.sid))).length;
       report.doubleCounts += Math.max(0, stored.size - total) + Math.max(0, counted - total);
       console.log(
-        `[reliability] reconcile: runs ${outcomes.join(', ')}; ${faults} faults; last run listed ${summary.listed}, recovered ${summary.recoveredTotal}, ${summary.twilioRequests} Twilio requests`,
+        `[reliability] reconcile: runs ${outcomes.join(', ')}; ${faults} faults; last run listed ${summary.listed} on ${summary.pages} pages, recovered ${summary.recoveredTotal}, ${summary.twilioRequests} Twilio requests`,
       );
 
       expect(outcomes).toEqual(['unavailable', 'crashed', 'deadline', 'finished']);
       // No failed run moved the watermark (it is the run's acknowledgement of its window).
       expect(report.acknowledgedUnrecorded).toBe(0);
       expect(summary.listed).toBe(total);
+      // Its pages (each of the 5 statuses: no-answer, busy, failed, canceled, completed) and the 5
+      // refused attempts, nothing per call.
+      expect(summary.twilioRequests).toBe(summary.pages + 5);
+      const pages = (n: number) => Math.max(1, Math.ceil(n / PAGE_SIZE));
+      expect(summary.pages).toBe(pages(SEEDED['no-answer']) + pages(SEEDED.busy) + pages(SEEDED.failed) + 1 + 1);
+      expect(undecided).toBe(0);
       expect(stored.size).toBe(total);
       expect(counted).toBe(total);
       for (const status of Object.keys(SEEDED) as (keyof typeof SEEDED)[])

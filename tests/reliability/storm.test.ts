@@ -47,9 +47,12 @@ describe('storm', () => {
       const day = 'Tue, 24 Nov 2026 09:00:00 +0000';
       const children = [callSid(), callSid(), callSid()];
       const kinds: { resource: string; params: Record<string, string> }[] = [
+        // The parent's end: TwiML answered it, the caller waited 31 s while the three phones rang
+        // out (a `CallDuration` under SHORT_ABANDON_SECONDS would make it a short hang-up, which
+        // opens no callback: no contact).
         {
           resource: '/twilio/call-status',
-          params: statusCallback({ CallSid: parent, CallStatus: 'completed', From: caller, Timestamp: day }),
+          params: statusCallback({ CallSid: parent, CallStatus: 'completed', CallDuration: '31', From: caller, Timestamp: day }),
         },
         ...children.map((sid) => ({
           resource: '/twilio/call-status',
@@ -90,9 +93,14 @@ describe('storm', () => {
       const calls = items.filter((i) => i.type === 'call');
       const get = async (pk: string) =>
         (await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk }, ConsistentRead: true }))).Item;
-      // The day is the first recorded report's: a child leg's Timestamp, or (a Dial action has none)
-      // the day it was recorded. Whichever it was, one day counts the call once.
-      const dayTotals = items.filter((i) => i.type === 'stats').map((i) => Number(i.total ?? 0));
+      // The day is the call's start once its root's end is known (its Timestamp less its
+      // CallDuration); a decision made before, from a leg's Timestamp or (a Dial action has none)
+      // the instant it was recorded, is moved to it with the counters' difference. Whichever
+      // decided first, one day counts the call once and every other day nets to 0.
+      const byDay = new Map<string, number>();
+      for (const i of items.filter((i) => i.type === 'stats'))
+        byDay.set(String(i.day), (byDay.get(String(i.day)) ?? 0) + Number(i.total ?? 0));
+      const dayTotals = [...byDay.values()].filter((n) => n !== 0);
       const contact = await get(`CONTACT#${caller}`);
       if (calls.length === 0) report.acknowledgedUnrecorded += responses.filter((r) => r.statusCode < 300).length;
       report.doubleCounts += Math.max(0, dayTotals.reduce((a, b) => a + b, 0) - 1) + Math.max(0, Number(contact?.missedCount ?? 0) - 1);
@@ -107,6 +115,9 @@ describe('storm', () => {
       const ackedLegs = new Set(acknowledged.map(({ event }) => new URLSearchParams(event?.body ?? '').get('CallSid') ?? ''));
       for (const leg of ackedLegs) expect(calls[0]?.legSids).toContain(leg);
       expect(dayTotals).toEqual([1]);
+      expect(byDay.get('2026-11-24')).toBe(1);
+      // The whole call: three phones rang out while the caller waited 31 s.
+      expect(calls[0]).toMatchObject({ outcome: 'missed', reason: 'no-answer', status: 'no-answer' });
       expect(contact).toMatchObject({ missedCount: 1, lastCallSid: parent });
     },
     SCENARIO_TIMEOUT_MS,

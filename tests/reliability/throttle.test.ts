@@ -1,13 +1,16 @@
 /**
  * Throttling and transaction conflicts, injected where the SDK's HTTP handler meets the wire
  * of the webhook's own DynamoDB client: the SDK parses the faked answers and retries them as it
- * would AWS's. Throttles and conflicts that persist end in a 503 after bounded attempts; a
- * transaction whose answer is lost after it committed is retried into a duplicate, not a double
- * count; nothing is ever half-written (a call item and its day's counter go together).
+ * would AWS's. The faults hit a missed call's decision (the transaction that writes its outcome
+ * with its day's counters; its evidence is written before, alone). Throttles and conflicts that
+ * persist end in a 503 after bounded attempts, leaving the evidence undecided for a safety net;
+ * a transaction whose answer is lost after it committed is retried into a duplicate, not a double
+ * count; nothing is ever half-written (a decided miss and its day's counter go together).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseKnownCall } from '../../lib/ledger/call-item.js';
 import { callKey } from '../../lib/table/keys.js';
 import { freshTable, scanAll, statusCallback } from '../helpers.js';
 import {
@@ -64,7 +67,8 @@ function wrap(requestHandler: RequestHandler): void {
   const original = requestHandler.handle.bind(requestHandler);
   requestHandler.handle = async (request: HttpRequest, options?: Parameters<RequestHandler['handle']>[1]) => {
     const isTransaction = request.headers['x-amz-target'] === 'DynamoDB_20120810.TransactWriteItems';
-    const sid = isTransaction ? /"callSid":\{"S":"(CA[0-9a-f]{32})"\}/.exec(bodyText(request.body))?.[1] : undefined;
+    // A decision's transaction updates the call item by its key.
+    const sid = isTransaction ? /"pk":\{"S":"CALL#(CA[0-9a-f]{32})"\}/.exec(bodyText(request.body))?.[1] : undefined;
     const fault = sid === undefined || !faultsOn ? undefined : plan.get(sid);
     if (sid === undefined || fault === undefined) return original(request, options);
     const attempt = (attempts.get(sid) ?? 0) + 1;
@@ -148,10 +152,16 @@ describe('throttling and transaction conflicts', () => {
         `[reliability] throttle: ${calls.length} webhooks under injected faults answered in ${((performance.now() - started) / 1000).toFixed(1)} s, slowest ${(Math.max(...slowest) / 1000).toFixed(1)} s`,
       );
 
-      // Right after the faults: every 2xx is stored, every 503 left nothing, and each stored call
-      // is counted once on its day (no item without its counter, no counter without its item).
-      const storedNow = new Set((await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'call').map((i) => String(i.pk)));
-      const statsNow = (await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'stats');
+      // Right after the faults: every 2xx is a decided, counted miss; every 503 left at most its
+      // evidence (written before the decision), undecided and uncounted; each decided call is
+      // counted once on its day (no decision without its counter, no counter without its decision).
+      const decided = (items: Record<string, unknown>[]) =>
+        new Set(
+          items.filter((i) => i.type === 'call' && i.outcome === 'missed' && typeof i.countedAs === 'string').map((i) => String(i.pk)),
+        );
+      const itemsNow = await scanAll(table.docs, table.tableName);
+      const storedNow = decided(itemsNow);
+      const statsNow = itemsNow.filter((i) => i.type === 'stats');
       const byKind = (kind: Fault) => calls.map((c, i) => ({ ...c, status: first[i]?.statusCode ?? 0 })).filter((c) => c.kind === kind);
       report.acknowledgedUnrecorded += calls.filter(
         (c, i) => (first[i]?.statusCode ?? 500) < 300 && !storedNow.has(callKey(c.params.CallSid)),
@@ -164,8 +174,8 @@ describe('throttling and transaction conflicts', () => {
       expect(byKind('answer-lost-reset').map((c) => c.status)).toEqual(byKind('answer-lost-reset').map(() => 204));
       expect(byKind('throttled-always').map((c) => c.status)).toEqual(byKind('throttled-always').map(() => 503));
       expect(byKind('conflict-always').map((c) => c.status)).toEqual(byKind('conflict-always').map(() => 503));
-      for (const kind of ['throttled-always', 'conflict-always'] as const)
-        for (const c of byKind(kind)) expect(storedNow.has(callKey(c.params.CallSid))).toBe(false);
+      const refused = [...byKind('throttled-always'), ...byKind('conflict-always')];
+      for (const c of refused) expect(storedNow.has(callKey(c.params.CallSid))).toBe(false);
       expect(totalNow).toBe(storedNow.size);
       expect(storedNow.size).toBe(PER_KIND * 3);
       // Bounded: a throttle is retried by the SDK (3 attempts in all, lib/platform/aws.ts); a conflict by
@@ -177,13 +187,28 @@ describe('throttling and transaction conflicts', () => {
       expect(attemptsOf('answer-lost-500')).toEqual([2]);
       expect(attemptsOf('answer-lost-reset')).toEqual([2]);
 
-      // The faults clear; Twilio re-delivers what got a 503 (and, here, everything once more).
+      // The faults clear. Should Twilio give up on the 503s, their evidence is there, and must be
+      // where a safety net finds it: in the settle index (the sweep decides it a settle time
+      // later), or undecided to the reconciliation's eyes (it decides it from its listing).
       faultsOn = false;
+      const afterFaults = await scanAll(table.docs, table.tableName);
+      const unfindable = refused.filter((c) => {
+        const item = afterFaults.find((i) => i.pk === callKey(c.params.CallSid));
+        return item !== undefined && item.gsi1pk === undefined && parseKnownCall(item).known.decided && item.outcome !== 'missed';
+      });
+      report.recordsLost += unfindable.length;
+      // (An ended call whose decision failed is put in the settle index by the ledger, best effort;
+      // should that write fail too, only the reconciliation can find it: see
+      // tests/integration/reconcile.test.ts, "the table gone before the ledger could put it in the
+      // settle index".)
+      expect(unfindable.map((c) => c.kind)).toEqual([]);
+
+      // Twilio re-delivers what got a 503 (and, here, everything once more): nothing moves twice.
       const again = await deliverAll(calls.map((c) => c.params));
       report.deliveries += calls.length;
       report.duplicates = report.deliveries - calls.length;
       const items = await scanAll(table.docs, table.tableName);
-      const stored = new Set(items.filter((i) => i.type === 'call').map((i) => String(i.pk)));
+      const stored = decided(items);
       const total = items.filter((i) => i.type === 'stats').reduce((sum, i) => sum + Number(i.total ?? 0), 0);
       report.recordsLost += calls.filter((c) => !stored.has(callKey(c.params.CallSid))).length;
       report.doubleCounts += Math.max(0, total - calls.length);

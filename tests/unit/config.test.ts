@@ -35,7 +35,9 @@ describe('parseWebhookConfig', () => {
     expect(ledger).toMatchObject({ includeCanceled: true, shortAbandonSeconds: 15, ivrHangupsMissed: true, settleSeconds: 10 });
     expect(ledger.hours?.timeZone).toBe('America/New_York');
     expect(ledger.hours?.rules).toHaveLength(1);
-    expect(() => parseWebhookConfig({ ...base, OUTCOME_SETTLE_SECONDS: '0' })).toThrow('OUTCOME_SETTLE_SECONDS must be a whole number from 1 to 3600');
+    expect(() => parseWebhookConfig({ ...base, OUTCOME_SETTLE_SECONDS: '0' })).toThrow(
+      'OUTCOME_SETTLE_SECONDS must be a whole number from 1 to 3600',
+    );
     expect(() => parseWebhookConfig({ ...base, SHORT_ABANDON_SECONDS: 'ten' })).toThrow('SHORT_ABANDON_SECONDS');
     expect(() => parseWebhookConfig({ ...base, BUSINESS_HOURS: 'Mon 25:00-26:00' })).toThrow('BUSINESS_HOURS');
   });
@@ -43,7 +45,9 @@ describe('parseWebhookConfig', () => {
   it('knows whether the TwiML answered to an action ends the call', () => {
     expect(parseWebhookConfig({ ...base, DIAL_ACTION_TWIML: '<Response><Say>Bye</Say><Hangup/></Response>' }).dialActionEnds).toBe(true);
     expect(parseWebhookConfig({ ...base, DIAL_ACTION_TWIML: '<Response><Record maxLength="60"/></Response>' }).dialActionEnds).toBe(false);
-    expect(parseWebhookConfig({ ...base, DIAL_ACTION_TWIML: '<Response><Redirect>/next</Redirect></Response>' }).dialActionEnds).toBe(false);
+    expect(parseWebhookConfig({ ...base, DIAL_ACTION_TWIML: '<Response><Redirect>/next</Redirect></Response>' }).dialActionEnds).toBe(
+      false,
+    );
   });
 
   it('reads TWILIO_URL_FRAGMENT with or without #, and none turns the second URL off', () => {
