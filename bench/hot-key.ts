@@ -11,14 +11,13 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createTable } from '../dev/table.js';
 import { createContactsStore } from '../lib/contacts/store.js';
 import { parsePendingCall } from '../lib/ledger/call-item.js';
-import { readLedgerSettings } from '../lib/ledger/settings.js';
-import { callKey } from '../lib/table/keys.js';
 import { classifyStatusCallback } from '../lib/ledger/calls.js';
+import { readLedgerSettings } from '../lib/ledger/settings.js';
 import { createLedger } from '../lib/ledger/store.js';
 import { readStats, statsRange } from '../lib/operator/stats.js';
 import { countRequests, createDocumentClient } from '../lib/platform/aws.js';
 import { mapLimit } from '../lib/platform/pool.js';
-import { STATS_FOLD_KEY, statsKey } from '../lib/table/keys.js';
+import { callKey, STATS_FOLD_KEY, statsKey } from '../lib/table/keys.js';
 import { localClient } from './build.js';
 import type { Fresh } from './ingest.js';
 import { startMeter } from './meter.js';
@@ -85,7 +84,9 @@ export async function hotKeyBench(fresh: Fresh, calls: number, concurrency = 16)
           });
           await ledger.record(report, at);
           // The contacts function's work, as its stream record would bring it.
-          const item = (await docs.send(new GetCommand({ TableName: tableName, Key: { pk: callKey(report.rootCallSid) }, ConsistentRead: true }))).Item;
+          const item = (
+            await docs.send(new GetCommand({ TableName: tableName, Key: { pk: callKey(report.rootCallSid) }, ConsistentRead: true }))
+          ).Item;
           const work = item === undefined ? undefined : parsePendingCall(item);
           if (work !== undefined) await contacts.apply(work, at);
         },

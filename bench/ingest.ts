@@ -15,9 +15,9 @@ import { countChange, countedKey, evidenceUpdate, parsePendingCall } from '../li
 import { type CallReport, classifyStatusCallback } from '../lib/ledger/calls.js';
 import { readLedgerSettings } from '../lib/ledger/settings.js';
 import { createLedger } from '../lib/ledger/store.js';
-import { callKey } from '../lib/table/keys.js';
 import { createDocumentClient } from '../lib/platform/aws.js';
 import { mapLimit } from '../lib/platform/pool.js';
+import { callKey } from '../lib/table/keys.js';
 import { bundle, localClient, percentile } from './build.js';
 import { type MeterReading, startMeter } from './meter.js';
 
@@ -210,8 +210,18 @@ export async function ingest(fresh: Fresh, calls: number, concurrency: number): 
     return pool(reports, concurrency, async (report) => {
       const now = new Date();
       const at = now.toISOString();
-      await docs.send(new UpdateCommand(evidenceUpdate(report, now, { tableName: baselineTable, retentionDays: 90, settleAt: undefined, answered: false })));
-      const counted = countedKey({ day: at.slice(0, 10), status: 'no-answer', source: 'status-callback', reason: 'no-answer', afterHours: false });
+      await docs.send(
+        new UpdateCommand(
+          evidenceUpdate(report, now, { tableName: baselineTable, retentionDays: 90, settleAt: undefined, answered: false }),
+        ),
+      );
+      const counted = countedKey({
+        day: at.slice(0, 10),
+        status: 'no-answer',
+        source: 'status-callback',
+        reason: 'no-answer',
+        afterHours: false,
+      });
       await docs.send(
         new TransactWriteCommand({
           TransactItems: [
@@ -295,7 +305,9 @@ export async function ingest(fresh: Fresh, calls: number, concurrency: number): 
             Timestamp: new Date(missedAt).toUTCString(),
           });
           await ledger.record(report);
-          const item = (await docs.send(new GetCommand({ TableName: tableName, Key: { pk: callKey(report.rootCallSid) }, ConsistentRead: true }))).Item;
+          const item = (
+            await docs.send(new GetCommand({ TableName: tableName, Key: { pk: callKey(report.rootCallSid) }, ConsistentRead: true }))
+          ).Item;
           const work = item === undefined ? undefined : parsePendingCall(item);
           if (work !== undefined) await store.apply(work);
         },
@@ -369,16 +381,57 @@ function callFlows(n: number): { name: string; steps: { kind: string; events: AP
     from: `+1646${String(5_550_000 + i).padStart(7, '0')}`,
   }));
   const legEvent = (c: (typeof calls)[number], status: string, duration: number) =>
-    event({ ...base, CallSid: c.leg, ParentCallSid: c.root, CallStatus: status, CallDuration: String(duration), Direction: 'outbound-dial', From: '+14155559876', To: '+14155550181' });
+    event({
+      ...base,
+      CallSid: c.leg,
+      ParentCallSid: c.root,
+      CallStatus: status,
+      CallDuration: String(duration),
+      Direction: 'outbound-dial',
+      From: '+14155559876',
+      To: '+14155550181',
+    });
   const dialEvent = (c: (typeof calls)[number], status: string) =>
-    event({ ...base, CallSid: c.root, CallStatus: 'in-progress', DialCallStatus: status, DialCallSid: c.leg, DialCallDuration: status === 'completed' ? '60' : '0', Direction: 'inbound', From: c.from }, '/twilio/dial-status');
+    event(
+      {
+        ...base,
+        CallSid: c.root,
+        CallStatus: 'in-progress',
+        DialCallStatus: status,
+        DialCallSid: c.leg,
+        DialCallDuration: status === 'completed' ? '60' : '0',
+        Direction: 'inbound',
+        From: c.from,
+      },
+      '/twilio/dial-status',
+    );
   const endEvent = (c: (typeof calls)[number], duration: number) =>
     event({ ...base, CallSid: c.root, CallStatus: 'completed', CallDuration: String(duration), Direction: 'inbound', From: c.from });
   const queueEvent = (c: (typeof calls)[number]) =>
-    event({ ...base, CallSid: c.root, CallStatus: 'completed', QueueResult: 'hangup', QueueSid: `QU${'b'.repeat(32)}`, QueueTime: '45', Direction: 'inbound', From: c.from }, '/twilio/queue-status');
+    event(
+      {
+        ...base,
+        CallSid: c.root,
+        CallStatus: 'completed',
+        QueueResult: 'hangup',
+        QueueSid: `QU${'b'.repeat(32)}`,
+        QueueTime: '45',
+        Direction: 'inbound',
+        From: c.from,
+      },
+      '/twilio/queue-status',
+    );
   const answered = calls.slice();
-  const missed = calls.map(() => ({ root: `CA${randomBytes(16).toString('hex')}`, leg: `CA${randomBytes(16).toString('hex')}`, from: `+1718${String(5_550_000 + Math.floor(Math.random() * 1e6)).padStart(7, '0')}` }));
-  const queued = calls.map(() => ({ root: `CA${randomBytes(16).toString('hex')}`, leg: '', from: `+1917${String(5_550_000 + Math.floor(Math.random() * 1e6)).padStart(7, '0')}` }));
+  const missed = calls.map(() => ({
+    root: `CA${randomBytes(16).toString('hex')}`,
+    leg: `CA${randomBytes(16).toString('hex')}`,
+    from: `+1718${String(5_550_000 + Math.floor(Math.random() * 1e6)).padStart(7, '0')}`,
+  }));
+  const queued = calls.map(() => ({
+    root: `CA${randomBytes(16).toString('hex')}`,
+    leg: '',
+    from: `+1917${String(5_550_000 + Math.floor(Math.random() * 1e6)).padStart(7, '0')}`,
+  }));
   return [
     {
       name: 'answered <Dial>',

@@ -19,8 +19,8 @@
  */
 
 import type { MissedStatus } from '../ledger/calls.js';
-import { type CallReport, callStatus, type Evidence, NO_FACTS, type Reach, rootCallSid, withEvidence } from '../ledger/calls.js';
-import { decideOutcome, isMachine, isTerminal, type OutcomeSettings, statusOfReason, type TerminalStatus } from '../ledger/outcome.js';
+import { type CallReport, type Evidence, NO_FACTS, type Reach, rootCallSid, withEvidence } from '../ledger/calls.js';
+import { decideOutcome, isMachine, type OutcomeSettings, statusOfReason, type TerminalStatus } from '../ledger/outcome.js';
 import type { ReconcileLedger } from '../ledger/store.js';
 import { mapLimit } from '../platform/pool.js';
 import type { TwilioCall, TwilioCalls } from '../twilio/client.js';
