@@ -424,15 +424,16 @@ describe('the local stack (npm start) end to end', () => {
   beforeAll(async () => {
     // No Twilio settings at all: the embedded defaults must carry the stack.
     // Text-back on: the option works through npm start (its own test below).
-    // RECONCILE_INVOCATION_SECONDS=0: every reconciliation page in an invocation of its own, so that
-    // each run here continues through serverless-offline's asynchronous invokes.
+    // RECONCILE_INVOCATION_SECONDS=1: a run here hands over to a fresh asynchronous invocation
+    // after a second of work (tests/reliability/backlog.test.ts runs one page an invocation); every
+    // run starts in one, through serverless-offline's asynchronous invokes.
     // OUTCOME_SETTLE_SECONDS=2 with the local settle sweep every second: a call whose final
     // callback is lost is decided within seconds here (60 s and every minute by default).
     stack = await startLocalStack({
       TWILIO_ACCOUNT_SID: '',
       TWILIO_AUTH_TOKEN: '',
       TEXT_BACK: 'on',
-      RECONCILE_INVOCATION_SECONDS: '0',
+      RECONCILE_INVOCATION_SECONDS: '1',
       OUTCOME_SETTLE_SECONDS: '2',
       LOCAL_SETTLE_SWEEP_SECONDS: '1',
     });
