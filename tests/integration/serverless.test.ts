@@ -593,7 +593,7 @@ describe('the local stack (npm start) end to end', () => {
     // an answered call and a short hang-up have none, nor the hunt whose end was lost: its
     // caller's number comes only with the root's own callbacks (a known limit, docs/OPERATIONS.md).
     const opens = (f: (typeof all)[number]) => f !== lostEnd && f.expected.outcome === 'missed' && f.expected.reason !== 'short-abandoned';
-    for (let waited = 0; waited < 5_000; waited += 250) {
+    for (let waited = 0; waited < 8_000; waited += 250) {
       const contacts = new Set((await items()).filter((i) => i.type === 'contact').map((i) => i.phone));
       const want = all
         .filter((f) => f.expected.outcome === 'missed' && f.expected.reason !== 'short-abandoned')
