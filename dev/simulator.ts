@@ -10,6 +10,7 @@
  * handled it.
  */
 import type { MissedStatus } from '../lib/ledger/calls.js';
+import { MISSED_REASONS, type MissedReason, type QueueResult, TERMINAL_STATUSES, type TerminalStatus } from '../lib/ledger/outcome.js';
 import { callerId } from '../lib/phone/phone.js';
 import { mapLimit } from '../lib/platform/pool.js';
 import type { DialCallStatus } from '../lib/twilio/call-status.js';
@@ -22,41 +23,21 @@ export type Flow =
   /** Staff calling a missed caller back (planned after the day's calls, not drawn by weight). */
   | 'callback';
 
-/** Why a call was missed (issue 27). */
-export const REASONS = [
-  'no-answer',
-  'busy',
-  'failed',
-  'abandoned',
-  'short-abandoned',
-  'queue-abandoned',
-  'queue-full',
-  'queue-left',
-  'ivr',
-  'canceled',
-] as const;
-export type Reason = (typeof REASONS)[number];
+/**
+ * Why a call was missed, and Twilio's queue results and ended statuses: names only, shared with
+ * lib/ledger/outcome.ts. The rule that picks one (`judge` below) is this file's own.
+ */
+export const REASONS = MISSED_REASONS;
+export type Reason = MissedReason;
 
 /** What became of a call: a person took it, nobody did, or TwiML alone handled it (or it was ours and not missed). */
 export type CallOutcome = 'answered' | 'missed' | 'not-missed';
 
 export type Judgement = { outcome: 'answered' | 'not-missed' } | { outcome: 'missed'; reason: Reason };
 
-/** `QueueResult` of an `<Enqueue action>` request. */
-export type QueueResult =
-  | 'bridged'
-  | 'bridging-in-process'
-  | 'error'
-  | 'hangup'
-  | 'leave'
-  | 'redirected'
-  | 'redirected-from-bridged'
-  | 'queue-full'
-  | 'system-error';
+export type { QueueResult };
 
-type TerminalStatus = 'completed' | 'busy' | 'failed' | 'no-answer' | 'canceled';
-const TERMINAL: readonly string[] = ['completed', 'busy', 'failed', 'no-answer', 'canceled'];
-const isTerminal = (status: string | undefined): status is TerminalStatus => TERMINAL.includes(status ?? '');
+const isTerminal = (status: string | undefined): status is TerminalStatus => TERMINAL_STATUSES.some((s) => s === status);
 
 /** The settings the truth depends on (the ledger's variables of the same names). */
 export interface TruthSettings {

@@ -135,7 +135,6 @@ export interface CallRecord {
   /** Twilio's Timestamp of the root's end, and of the last report that had one. */
   endReportedAt: string | undefined;
   lastReportedAt: string | undefined;
-  decidedAt: string | undefined;
   /** In the settle index (undecided, or its evidence changed since the decision). */
   settling: boolean;
   contactApplied: string | undefined;
@@ -179,7 +178,6 @@ export function parseCallRecord(item: Readonly<Record<string, unknown>>): CallRe
     endedAt: str(item, 'endedAt'),
     endReportedAt: str(item, 'endReportedAt'),
     lastReportedAt: str(item, 'lastReportedAt'),
-    decidedAt: str(item, 'decidedAt'),
     settling: typeof item.gsi1pk === 'string',
     contactApplied: str(item, 'contactApplied') ?? legacyContact,
     contactPending: str(item, 'contactPending'),
@@ -470,7 +468,7 @@ export interface KnownCall {
   /** A person answered it. */
   answered: boolean;
 }
-export const KNOWN_CALL_PROJECTION = 'pk, customer, legSids, outcome, endedAt, #status, ev, gsi1pk';
+export const KNOWN_CALL_PROJECTION = 'pk, customer, legSids, outcome, endedAt, #status, gsi1pk';
 
 /** A call item read with `KNOWN_CALL_PROJECTION`: its root CallSid and what is known of it. */
 export function parseKnownCall(item: Readonly<Record<string, unknown>>): { rootCallSid: string; known: KnownCall } {

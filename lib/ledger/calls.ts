@@ -4,7 +4,8 @@
  * form parameters; no I/O.
  */
 
-import { CALL_STATUSES, type CallStatus, DIAL_CALL_STATUSES } from '../twilio/call-status.js';
+import { isOneOf } from '../table/items.js';
+import { CALL_STATUSES, DIAL_CALL_STATUSES } from '../twilio/call-status.js';
 import { type CallFacts, isMachine, isTerminal, QUEUE_RESULTS, type TerminalStatus } from './outcome.js';
 
 export const MISSED_STATUSES = ['no-answer', 'busy', 'failed', 'canceled'] as const;
@@ -90,15 +91,6 @@ const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
 const QUEUE_SID = /^QU[0-9a-fA-F]{32}$/;
 
 type Params = Readonly<Record<string, string>>;
-
-function isOneOf<T extends string>(values: readonly T[], value: string): value is T {
-  return (values as readonly string[]).includes(value);
-}
-
-/** The value as a Twilio call status, or undefined when it is none. */
-export function callStatus(value: string): CallStatus | undefined {
-  return isOneOf(CALL_STATUSES, value) ? value : undefined;
-}
 
 /** The root call of a leg: its parent for a `<Dial>` child leg, itself otherwise. */
 export function rootCallSid(callSid: string, parentCallSid: string | null | undefined): string {
