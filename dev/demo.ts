@@ -165,7 +165,7 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   // A person marks three of the open callbacks done (POST /callbacks/{phone}/resolve).
-  const callbacks = callbackTruth(plan, sent.sourceOf, sent.unrecoverable);
+  const callbacks = callbackTruth(plan, sent.sourceOf, new Set([...sent.unrecoverable, ...sent.lostBridges]));
   for (const [phone, openSince] of [...callbacks.open].sort().slice(0, 3)) {
     const response = await fetch(`${stack.target}/callbacks/${encodeURIComponent(phone)}/resolve`, {
       method: 'POST',
@@ -182,6 +182,7 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     // When the person marked it is the request's time, as the ledger saw it; the rest is the truth's.
     callbacks.resolved.operator += 1;
     callbacks.openNow -= 1;
+    callbacks.open.delete(phone);
     callbacks.seconds.push(Math.round((Date.parse(resolvedAt) - Date.parse(openSince)) / 1000));
   }
   // Texts follow the contacts through the stream. Each callback the ledger saw open (its
@@ -278,11 +279,38 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     log(
       `${sent.unrecoverable.size} queue misses lost their Enqueue action: Twilio's REST API lists them as completed calls, so no one can tell (left out of the truth)`,
     );
+  if (sent.lostBridges.size > 0)
+    log(
+      `${sent.lostBridges.size} queue calls bridged to an agent lost their Enqueue action: no one can tell they were answered (left out of the truth)`,
+    );
   log(`Reconciliation: ${JSON.stringify(reconciled)}\n`);
   log(`${'what'.padEnd(46)}${'ground truth'.padStart(13)}${'ledger'.padStart(9)}`);
   for (const [what, truth, ledger] of rows)
     log(`${what.padEnd(46)}${String(truth).padStart(13)}${String(ledger).padStart(9)}  ${truth === ledger ? 'ok' : 'DIFFERENT'}`);
   for (const [phone, count] of wrongContacts.slice(0, 10)) log(`  contact ${phone}: truth ${count}, ledger ${contacts.get(phone) ?? 0}`);
+  if (!agree) {
+    // Which callbacks differ: open by the truth and not on the worklist, or the other way round.
+    const listed = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = (await getJson(stack, `/callbacks?limit=100${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`)) as {
+        items: { phone: string }[];
+        nextCursor?: string | null;
+      };
+      for (const item of page.items) listed.add(item.phone);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    const ours = new Set(plan.calls.flatMap((c) => (c.customer === undefined ? [] : [c.customer])));
+    const flowsOf = (phone: string) =>
+      plan.calls
+        .filter((c) => c.customer === phone || c.legs[0]?.from === phone || c.legs[0]?.to === phone)
+        .map((c) => `${c.flow}${c.outcome === 'missed' ? `(${c.reason})` : ''}`)
+        .join(', ');
+    for (const phone of [...callbacks.open.keys()].filter((p) => !listed.has(p)).slice(0, 10))
+      log(`  open by the truth, not on the worklist: ${phone}: ${flowsOf(phone)}`);
+    for (const phone of [...listed].filter((p) => ours.has(p) && !callbacks.open.has(p)).slice(0, 10))
+      log(`  on the worklist, not open by the truth: ${phone}: ${flowsOf(phone)}`);
+  }
   log(
     `\n${agree ? 'The ledger agrees with the ground truth.' : 'The ledger DOES NOT agree with the ground truth.'} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,
   );

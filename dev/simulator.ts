@@ -61,6 +61,8 @@ export interface Reach {
   by: 'callback' | 'returned-call';
   /** Long enough, and a person answered: it resolves a callback. */
   counts: boolean;
+  /** The root call it belongs to (set by `planDay`). */
+  rootCallSid?: string;
 }
 
 export interface Callback {
@@ -742,7 +744,7 @@ export function planDay(options: PlanOptions): Plan {
     const missedStatus = draw.pick(['no-answer', 'no-answer', 'busy', 'failed'] as const);
     const call: CallContext = { accountSid: options.accountSid, business, agents, queueSid, root, caller, start, missedStatus };
     const planned = flow.plan(call, draw);
-    reaches.push(...(planned.reaches ?? []));
+    reaches.push(...(planned.reaches ?? []).map((reach) => ({ ...reach, rootCallSid: root })));
     calls.push(judged(flow.name, root, caller, planned, settings));
   }
 
@@ -750,7 +752,7 @@ export function planDay(options: PlanOptions): Plan {
     const planned = staffCallback(missedCall, draw, business, options, settings);
     if (planned === undefined) continue;
     calls.push(planned.call);
-    reaches.push(planned.reach);
+    reaches.push({ ...planned.reach, rootCallSid: planned.call.rootCallSid });
   }
   return { calls, truth: truthOf(calls), reaches, settings };
 }
@@ -877,8 +879,8 @@ export interface CallbackTruth {
  * CallDuration is 0), or the root's start as the REST API lists it when only the reconciliation
  * told of it (`sourceOf` says `reconcile`). A miss learned from other callbacks alone
  * (`evidence`) is reckoned as from its root's callback, which the ledger may not match to the
- * second. Misses in `unknown` (e.g. `SendSummary.unrecoverable`) are left out: the ledger cannot
- * know them.
+ * second. Calls in `unknown` are left out, misses and answered calls alike: the ledger cannot
+ * know them (`SendSummary.unrecoverable`, `SendSummary.lostBridges`).
  */
 export function callbackTruth(
   plan: Plan,
@@ -900,7 +902,9 @@ export function callbackTruth(
     byPhone.set(call.customer, [...(byPhone.get(call.customer) ?? []), at.toISOString()]);
   }
   for (const [phone, misses] of byPhone) {
-    const reaches = plan.reaches.filter((r) => r.phone === phone && r.counts).sort((a, b) => a.at.localeCompare(b.at));
+    const reaches = plan.reaches
+      .filter((r) => r.phone === phone && r.counts && !unknown.has(r.rootCallSid ?? ''))
+      .sort((a, b) => a.at.localeCompare(b.at));
     const groups = new Map<Reach | undefined, string[]>();
     for (const at of misses) {
       const reach = reaches.find((r) => r.at > at);
@@ -994,6 +998,11 @@ export interface SendSummary {
    * (the REST API lists them as plain `completed` calls), so no reconciliation can find them.
    */
   unrecoverable: Set<string>;
+  /**
+   * Queue calls bridged to an agent whose `<Enqueue action>` was never delivered: the same, so the
+   * returned call they are resolves no callback (left out of the worklist's truth).
+   */
+  lostBridges: Set<string>;
   callbacks: number;
   sent: number;
   dropped: number;
@@ -1013,6 +1022,7 @@ export function planDelivery(
     sourceOf: new Map(),
     differing: new Map(),
     unrecoverable: new Set(),
+    lostBridges: new Set(),
     callbacks: 0,
     sent: 0,
     dropped: 0,
@@ -1031,6 +1041,7 @@ export function planDelivery(
     const queueTold = delivered.some((c) => c.route === '/twilio/queue-status');
     const queueCall = call.callbacks.some((c) => c.route === '/twilio/queue-status');
     if (call.outcome === 'missed' && queueCall && !queueTold) summary.unrecoverable.add(call.rootCallSid);
+    if (call.outcome === 'answered' && queueCall && !queueTold) summary.lostBridges.add(call.rootCallSid);
     if (call.outcome === 'missed') {
       // The root's final status callback is the call's last.
       const rootFinal = call.callbacks.at(-1);

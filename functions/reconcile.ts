@@ -6,6 +6,7 @@
  * The nightly invocation also folds the settled days' counter shards (lib/ledger/day-counters.ts).
  */
 import type { Context } from 'aws-lambda';
+import { createCallbackResolver, openCallbacks } from '../lib/callbacks/store.js';
 import { foldDayCounters } from '../lib/ledger/day-counters.js';
 import { createReconcileLedger } from '../lib/ledger/store.js';
 import { countRequests, documents, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
@@ -36,6 +37,10 @@ const invokeSelf = (event: ContinueEvent) => invokeAsync(self, event);
 const reconciliation = createReconcileRuns({
   twilioCalls: twilioCallsFactory(config.twilio, ssm),
   ledger: createReconcileLedger(docs, { tableName: config.tableName, retentionDays: config.retentionDays, settings: config.ledger }),
+  callbacks: {
+    open: () => openCallbacks(docs, config.tableName),
+    resolve: createCallbackResolver(docs, { tableName: config.tableName }).resolve,
+  },
   watermark: createWatermark(docs, config.tableName),
   dynamoRequests: countRequests(docs),
   options: reconcileOptions({ ...config, outcome: config.ledger, accountSid: config.twilio.accountSid }),

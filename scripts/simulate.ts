@@ -51,7 +51,9 @@ console.log(
         anonymous: plan.truth.anonymous,
         contacts: plan.truth.contacts.size,
         // Once every miss is applied (the stream) and, for lost webhooks, reconciled.
-        callbacks: (({ opened, resolved, openNow }) => ({ opened, resolved, openNow }))(callbackTruth(plan, sent.sourceOf)),
+        callbacks: (({ opened, resolved, openNow }) => ({ opened, resolved, openNow }))(
+          callbackTruth(plan, sent.sourceOf, new Set([...sent.unrecoverable, ...sent.lostBridges])),
+        ),
       },
     },
     null,

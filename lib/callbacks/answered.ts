@@ -2,16 +2,19 @@
  * Which answered calls resolve a callback (the Twilio facts: a parent call ends `completed` when
  * TwiML answered it, so only a `<Dial>` or an outbound call shows that a PERSON talked):
  *
- * - an outbound call to the number (`outbound-api`, or an `outbound-dial` leg) that ends
- *   `completed` with `CallDuration` ≥ the minimum and, when Twilio says `AnsweredBy`, not a
- *   machine or fax: resolvedBy `callback`, the customer is `To`;
- * - an inbound call from the number whose `<Dial>` a person answered (the Dial action's
- *   `DialCallStatus` `completed`/`answered` with `DialCallDuration` ≥ the minimum):
- *   resolvedBy `returned-call`, the customer is `From`.
+ * - an outbound call to the number (`outbound-api`) that ends `completed` with `CallDuration` ≥
+ *   the minimum and, when Twilio says `AnsweredBy`, not a machine or fax: resolvedBy
+ *   `callback`, the customer is `To`;
+ * - an inbound call from the number whose `<Dial>` a person answered for at least the minimum:
+ *   resolvedBy `returned-call`, the customer is `From`. The Dial action says so itself
+ *   (`DialCallStatus` `completed`/`answered`, `DialCallDuration`); without one, the ledger
+ *   joins the answered leg's end to the root's caller (`answeredByWholeCall`).
  *
- * A direct inbound `completed` (an IVR, voicemail) resolves nothing.
+ * A direct inbound `completed` (an IVR, voicemail) resolves nothing, and neither does a `<Dial>`
+ * leg's own callback: its `To` is the business's phone (a hunt's cell), not the customer.
  */
 import { parseTwilioTimestamp } from '../ledger/calls.js';
+import type { ReturnedCall } from '../ledger/store.js';
 import { twilioE164 } from '../phone/phone.js';
 import type { ResolvingCall } from './model.js';
 
@@ -41,7 +44,7 @@ function startedAt(params: Params, durationSeconds: number, now: Date): string {
  */
 export function answeredByStatusCallback(params: Params, minSeconds: number, now: Date = new Date()): AnsweredCall | undefined {
   if (params.CallStatus !== 'completed') return undefined;
-  if (params.Direction !== 'outbound-api' && params.Direction !== 'outbound-dial') return undefined;
+  if (params.Direction !== 'outbound-api') return undefined;
   const answeredBy = params.AnsweredBy ?? '';
   if (answeredBy.startsWith('machine') || answeredBy === 'fax') return undefined;
   const duration = seconds(params.CallDuration);
@@ -63,6 +66,22 @@ export function answeredByDialAction(params: Params, minSeconds: number, now: Da
   // The resolving call is the dialled leg when Twilio names it, else the parent.
   const resolving = params.DialCallSid || params.CallSid || '';
   return { phone, durationSeconds: duration, call: { id: resolving, at: startedAt(params, duration, now), by: 'returned-call' } };
+}
+
+/**
+ * The answered call the ledger joined from a whole call (a person answered an inbound call's
+ * `<Dial>` leg, no Dial action reported it), or undefined when too short or the caller is not callable.
+ */
+export function answeredByWholeCall(
+  returned: ReturnedCall | undefined,
+  minSeconds: number,
+  now: Date = new Date(),
+): AnsweredCall | undefined {
+  if (returned === undefined || returned.durationSeconds < minSeconds) return undefined;
+  const phone = twilioE164(returned.customer);
+  if (phone === undefined) return undefined;
+  const at = returned.answeredAt ?? new Date(now.getTime() - returned.durationSeconds * 1000).toISOString();
+  return { phone, durationSeconds: returned.durationSeconds, call: { id: returned.legSid, at, by: 'returned-call' } };
 }
 
 /**

@@ -18,8 +18,21 @@ function answeredAt(call: TwilioCall): string | undefined {
 
 const isMachine = (answeredBy: string | null) => answeredBy !== null && (answeredBy.startsWith('machine') || answeredBy === 'fax');
 
+/**
+ * Which of these inbound roots the ledger holds as answered from a queue (`QueueResult`
+ * `bridged`), with the seconds the caller waited: the REST API lists such a call as a plain
+ * `completed` call of no legs, so only its `<Enqueue action>` told.
+ */
+export type QueueBridges = (rootCallSids: readonly string[]) => Promise<ReadonlyMap<string, number>>;
+
 /** Answered calls with `phone` that started after `since` and count as reaching it. */
-export async function reachedSince(twilio: TwilioCalls, phone: string, since: Date, minSeconds: number): Promise<ResolvingCall[]> {
+export async function reachedSince(
+  twilio: TwilioCalls,
+  phone: string,
+  since: Date,
+  minSeconds: number,
+  bridges?: QueueBridges,
+): Promise<ResolvingCall[]> {
   const after = (call: TwilioCall) => call.startTime !== null && call.startTime.getTime() > since.getTime();
   const [outbound, inbound] = await Promise.all([twilio.completed({ to: phone, since }), twilio.completed({ from: phone, since })]);
   const reached: ResolvingCall[] = [];
@@ -32,11 +45,21 @@ export async function reachedSince(twilio: TwilioCalls, phone: string, since: Da
     .filter((call) => after(call) && call.direction === 'inbound')
     .sort((a, b) => (a.startTime?.getTime() ?? 0) - (b.startTime?.getTime() ?? 0))
     .slice(0, MAX_PARENTS);
+  const unanswered: TwilioCall[] = [];
   for (const parent of parents) {
     const legs = await twilio.completed({ parentCallSid: parent.sid, since });
-    const leg = legs.find((child) => child.duration >= minSeconds);
+    const leg = legs.find((child) => child.duration >= minSeconds && !isMachine(child.answeredBy));
     const at = leg === undefined ? undefined : answeredAt(leg);
     if (leg !== undefined && at !== undefined) reached.push({ id: leg.sid, at, by: 'returned-call' });
+    else unanswered.push(parent);
+  }
+  // A caller bridged from a queue: answered from when they were taken from it (its start plus the wait).
+  const bridged =
+    bridges === undefined || unanswered.length === 0 ? new Map<string, number>() : await bridges(unanswered.map((p) => p.sid));
+  for (const parent of unanswered) {
+    const waited = bridged.get(parent.sid);
+    if (waited === undefined || parent.startTime === null) continue;
+    reached.push({ id: parent.sid, at: new Date(parent.startTime.getTime() + waited * 1000).toISOString(), by: 'returned-call' });
   }
   return reached;
 }

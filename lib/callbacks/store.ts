@@ -7,13 +7,20 @@
  * answered call that resolves nothing costs that one read and writes nothing.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { addToDay } from '../ledger/day-counters.js';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
 import { TableUnavailableError } from '../table/items.js';
-import { contactKey } from '../table/keys.js';
+import { CALLBACKS_INDEX, callbackShards, contactKey } from '../table/keys.js';
 import { cancellationCodes, RETRYABLE_REASONS } from '../table/requests.js';
-import { callbackFields, parseCallbackState, resolutionItem, resolutionTombstone } from './item.js';
+import { callbackFields, parseCallbackState, parseOpenCallbackItem, resolutionItem, resolutionTombstone } from './item.js';
 import { addCall, type CallbackState, type CounterChanges, counterDelta, episodes, type Resolution, type ResolvingCall } from './model.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -133,4 +140,42 @@ export function createCallbackResolver(
       }
     },
   };
+}
+
+/**
+ * Every open callback's number and when it opened: each shard of the open index, its two
+ * projected attributes (one Query a shard and 1 MB page; the reconciliation resolves them with
+ * the answered calls it listed).
+ */
+export async function openCallbacks(client: DynamoDBDocumentClient, tableName: string): Promise<Map<string, string>> {
+  const open = new Map<string, string>();
+  await Promise.all(
+    callbackShards('open').map(async (shard) => {
+      let start: Record<string, unknown> | undefined;
+      do {
+        let out: QueryCommandOutput;
+        try {
+          out = await client.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: CALLBACKS_INDEX,
+              KeyConditionExpression: 'gsi2pk = :shard',
+              ExpressionAttributeValues: { ':shard': shard },
+              ProjectionExpression: 'phone, #callback',
+              ExpressionAttributeNames: { '#callback': 'callback' },
+              ExclusiveStartKey: start,
+            }),
+          );
+        } catch (error) {
+          throw new TableUnavailableError('The callbacks index could not be read', { cause: error });
+        }
+        for (const item of out.Items ?? []) {
+          const callback = parseOpenCallbackItem(item);
+          open.set(callback.phone, callback.openSince);
+        }
+        start = out.LastEvaluatedKey;
+      } while (start !== undefined);
+    }),
+  );
+  return open;
 }

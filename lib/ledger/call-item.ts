@@ -40,6 +40,7 @@ import {
 import { addToDay, type CounterReader } from './day-counters.js';
 import {
   type CallFacts,
+  type LegFact,
   MISSED_REASONS,
   type MissedReason,
   type Outcome,
@@ -47,7 +48,6 @@ import {
   QUEUE_RESULTS,
   type QueueResult,
   TERMINAL_STATUSES,
-  type TerminalStatus,
 } from './outcome.js';
 
 const DAY_SECONDS = 86_400;
@@ -77,9 +77,37 @@ const LEG = 'leg#';
 const DIAL = 'dial#';
 const QUEUE = 'queue#';
 
+/**
+ * A leg's stored value: `<status>[:machine]`, and for an answered leg with a known duration
+ * `<status>:[machine]:<seconds>[:<answered epoch second>]` (the short form is 0.2.0's).
+ */
+function legValue(e: Extract<Evidence, { kind: 'leg' }>): string {
+  const machine = e.machine ? 'machine' : '';
+  if (e.durationSeconds === undefined) return machine === '' ? e.status : `${e.status}:${machine}`;
+  const answered = e.answeredAt === undefined ? '' : `:${Math.floor(Date.parse(e.answeredAt) / 1000)}`;
+  return `${e.status}:${machine}:${e.durationSeconds}${answered}`;
+}
+
+/** A stored leg value as the facts hold it. @throws InvalidItemError when it is malformed. */
+function parseLeg(value: string): LegFact {
+  const [status, machine, duration, answered] = value.split(':');
+  const number = (text: string | undefined) => (text !== undefined && /^\d{1,12}$/.test(text) ? Number(text) : undefined);
+  if (!isOneOf(TERMINAL_STATUSES, status) || (machine !== undefined && machine !== '' && machine !== 'machine')) {
+    throw new InvalidItemError('a leg status is malformed');
+  }
+  const durationSeconds = number(duration);
+  const answeredEpoch = number(answered);
+  return {
+    status,
+    machine: machine === 'machine',
+    ...(durationSeconds === undefined ? {} : { durationSeconds }),
+    ...(answeredEpoch === undefined ? {} : { answeredAt: new Date(answeredEpoch * 1000).toISOString() }),
+  };
+}
+
 /** The attribute one piece of evidence is stored in, and its value. */
 function evidenceAttribute(e: Evidence): [string, string | number][] {
-  if (e.kind === 'leg') return [[`${LEG}${e.legSid}`, e.machine ? `${e.status}:machine` : e.status]];
+  if (e.kind === 'leg') return [[`${LEG}${e.legSid}`, legValue(e)]];
   if (e.kind === 'dial') return [[`${DIAL}${e.dialSid ?? '-'}`, e.status]];
   if (e.kind === 'queue') return [[`${QUEUE}${e.queueSid}`, e.seconds === undefined ? e.result : `${e.result}:${e.seconds}`]];
   return [
@@ -90,15 +118,13 @@ function evidenceAttribute(e: Evidence): [string, string | number][] {
 
 /** The facts of a call item. @throws InvalidItemError when an evidence attribute is malformed. */
 export function factsOf(item: Readonly<Record<string, unknown>>): CallFacts {
-  const legs = new Map<string, { status: TerminalStatus; machine: boolean }>();
+  const legs = new Map<string, LegFact>();
   const dials = new Map<string, DialCallStatus>();
   const queues = new Map<string, { result: QueueResult; seconds: number | undefined }>();
   for (const [name, value] of Object.entries(item)) {
     if (typeof value !== 'string') continue;
     if (name.startsWith(LEG)) {
-      const [status, machine] = value.split(':');
-      if (!isOneOf(TERMINAL_STATUSES, status)) throw new InvalidItemError('a leg status is malformed');
-      legs.set(name.slice(LEG.length), { status, machine: machine === 'machine' });
+      legs.set(name.slice(LEG.length), parseLeg(value));
     } else if (name.startsWith(DIAL)) {
       if (!isOneOf(DIAL_CALL_STATUSES, value)) throw new InvalidItemError('a Dial status is malformed');
       dials.set(name.slice(DIAL.length), value);

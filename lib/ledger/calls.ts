@@ -6,7 +6,7 @@
 
 import { isOneOf } from '../table/items.js';
 import { CALL_STATUSES, DIAL_CALL_STATUSES } from '../twilio/call-status.js';
-import { type CallFacts, isMachine, isTerminal, QUEUE_RESULTS, type TerminalStatus } from './outcome.js';
+import { type CallFacts, isMachine, isTerminal, type LegFact, QUEUE_RESULTS, type TerminalStatus } from './outcome.js';
 
 export const MISSED_STATUSES = ['no-answer', 'busy', 'failed', 'canceled'] as const;
 export type MissedStatus = (typeof MISSED_STATUSES)[number];
@@ -30,8 +30,11 @@ export function sourceOf(value: unknown): Source | undefined {
 
 /** One fact about a root call, from one callback (or one call listed by the REST API). */
 export type Evidence =
-  /** A `<Dial>` child leg ended (its own status callback). */
-  | { kind: 'leg'; legSid: string; status: TerminalStatus; machine: boolean }
+  /**
+   * A `<Dial>` child leg ended (its own status callback), with how long it talked and when it
+   * was answered (its end less its duration) when the callback says.
+   */
+  | { kind: 'leg'; legSid: string; status: TerminalStatus; machine: boolean; durationSeconds?: number; answeredAt?: string }
   /** A `<Dial action>`: `DialCallStatus` for the leg `DialCallSid` (undefined when it names none). */
   | { kind: 'dial'; dialSid: string | undefined; status: (typeof DIAL_CALL_STATUSES)[number] }
   /** An `<Enqueue action>`: `QueueResult`, and `QueueTime` when the caller was queued. */
@@ -155,6 +158,18 @@ export function parseTwilioTimestamp(value: string | undefined): string | undefi
 const minus = (iso: string | undefined, s: number | undefined): string | undefined =>
   iso === undefined || s === undefined ? undefined : new Date(Date.parse(iso) - s * 1000).toISOString();
 
+/** A leg's end as evidence; its duration and answer time only for a leg that was answered. */
+function legEvidence(
+  legSid: string,
+  status: TerminalStatus,
+  machine: boolean,
+  durationSeconds: number | undefined,
+  answeredAt: string | undefined,
+): Evidence {
+  if (status !== 'completed' || durationSeconds === undefined) return { kind: 'leg', legSid, status, machine };
+  return { kind: 'leg', legSid, status, machine, durationSeconds, ...(answeredAt === undefined ? {} : { answeredAt }) };
+}
+
 /** The parameters every callback about a call carries. */
 function base(params: Params) {
   return {
@@ -182,7 +197,7 @@ export function classifyStatusCallback(params: Params): CallReport {
       rootCallSid: root,
       accountSid,
       legCallSids: [root, callSid],
-      evidence: final ? [{ kind: 'leg', legSid: callSid, status, machine: isMachine(params.AnsweredBy) }] : [],
+      evidence: final ? [legEvidence(callSid, status, isMachine(params.AnsweredBy), duration, minus(reportedAt, duration))] : [],
       root: undefined,
       ends: false,
       reportedAt,
@@ -257,12 +272,20 @@ export function withEvidence(facts: CallFacts, evidence: readonly Evidence[], en
   const queues = new Map(facts.queues);
   let root = facts.root;
   for (const e of evidence) {
-    if (e.kind === 'leg') legs.set(e.legSid, { status: e.status, machine: e.machine });
+    if (e.kind === 'leg') legs.set(e.legSid, legFact(e));
     else if (e.kind === 'dial') dials.set(e.dialSid ?? '-', e.status);
     else if (e.kind === 'queue') queues.set(e.queueSid, { result: e.result, seconds: e.seconds });
     else root = { status: e.status, durationSeconds: e.durationSeconds };
   }
   return { ...facts, legs, dials, queues, root, ended: facts.ended || ended };
 }
+
+/** What a leg's evidence tells of it, as the facts hold it. */
+const legFact = (e: Extract<Evidence, { kind: 'leg' }>): LegFact => ({
+  status: e.status,
+  machine: e.machine,
+  ...(e.durationSeconds === undefined ? {} : { durationSeconds: e.durationSeconds }),
+  ...(e.answeredAt === undefined ? {} : { answeredAt: e.answeredAt }),
+});
 
 export const NO_FACTS: CallFacts = { legs: new Map(), dials: new Map(), queues: new Map(), root: undefined, ended: false };

@@ -54,10 +54,19 @@ export const isTerminal = (status: CallStatus): status is TerminalStatus => TERM
 export const isMachine = (answeredBy: string | undefined): boolean =>
   answeredBy !== undefined && (answeredBy.startsWith('machine') || answeredBy === 'fax');
 
+/** A `<Dial>` leg's end: its status, whether a machine answered, and (answered) how long and since when. */
+export interface LegFact {
+  status: TerminalStatus;
+  machine: boolean;
+  durationSeconds?: number;
+  /** When it was answered (ISO 8601): its end less its duration. */
+  answeredAt?: string;
+}
+
 /** What is known of one root call: the facts its callbacks (or the REST API) reported. */
 export interface CallFacts {
   /** Each `<Dial>` child leg's final status, and whether a machine answered it. */
-  legs: ReadonlyMap<string, { status: TerminalStatus; machine: boolean }>;
+  legs: ReadonlyMap<string, LegFact>;
   /** Each Dial action's `DialCallStatus`, by its `DialCallSid` (`-` when it names none). */
   dials: ReadonlyMap<string, DialCallStatus>;
   /** Each `<Enqueue action>` result, by `QueueSid`, with `QueueTime` in seconds when given. */

@@ -26,6 +26,7 @@ import {
   countChange,
   countedKey,
   evidenceUpdate,
+  factsOf,
   KNOWN_CALL_PROJECTION,
   type KnownCall,
   parseCallRecord,
@@ -43,6 +44,23 @@ export interface RecordResult {
   counted: 'new' | 'removed' | 'changed' | 'unchanged';
   /** DynamoDB requests this report made (writes and reads), for the benchmark. */
   requests: { reads: number; writes: number };
+  /**
+   * An inbound call from a known caller that a person answered on a `<Dial>` leg no Dial action
+   * reported (a hunt's last `<Dial>`, a simultaneous ring): given by the report that completes
+   * what is known of it (the leg's end, or the root's with its caller), so that the webhook
+   * resolves the caller's open callback with it. A Dial action resolves its own leg.
+   */
+  returned?: ReturnedCall;
+}
+
+/** The leg of an inbound call that a person answered, and the caller. */
+export interface ReturnedCall {
+  /** The caller's number (the root's `From`, as the item keeps it). */
+  customer: string;
+  legSid: string;
+  durationSeconds: number;
+  /** When the leg was answered, when its callback said. */
+  answeredAt: string | undefined;
 }
 
 export interface RecordOptions {
@@ -92,6 +110,24 @@ interface Decided {
 const isConditionFailure = (error: unknown): boolean =>
   (error instanceof Error && error.name === 'ConditionalCheckFailedException') ||
   (error instanceof TransactionCanceledException && cancellationCodes(error)[0] === 'ConditionalCheckFailed');
+
+/** The returned call an answered call's item shows, when `report` brings its leg or its caller. */
+function returnedCall(item: Record<string, unknown>, report: CallReport): ReturnedCall | undefined {
+  if (item.direction !== 'inbound' || typeof item.customer !== 'string') return undefined;
+  const bringsLeg = report.evidence.some((e) => e.kind === 'leg' && e.status === 'completed' && !e.machine);
+  if (!bringsLeg && report.root === undefined) return undefined;
+  const facts = factsOf(item);
+  let best: ReturnedCall | undefined;
+  for (const [legSid, leg] of facts.legs) {
+    if (leg.status !== 'completed' || leg.machine || leg.durationSeconds === undefined) continue;
+    const dial = facts.dials.get(legSid);
+    if (dial === 'completed' || dial === 'answered') continue;
+    if (best === undefined || leg.durationSeconds > best.durationSeconds) {
+      best = { customer: item.customer, legSid, durationSeconds: leg.durationSeconds, answeredAt: leg.answeredAt };
+    }
+  }
+  return best;
+}
 
 /** The ledger on DynamoDB. */
 export function createLedger(client: DynamoDBDocumentClient, options: LedgerOptions): Ledger {
@@ -277,9 +313,10 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
         // The common case costs one write: the evidence and the answer, while nothing is counted
         // (and the Dial action's leg is not known to be a machine).
         try {
-          await update(evidenceUpdate(report, now, { ...base, settleAt: undefined, answered: true }));
+          const answered = await update(evidenceUpdate(report, now, { ...base, settleAt: undefined, answered: true }));
           requests.writes += 1;
-          return { outcome: 'answered', counted: 'unchanged', requests };
+          const returned = answered === undefined ? undefined : returnedCall(answered, report);
+          return { outcome: 'answered', counted: 'unchanged', requests, ...(returned === undefined ? {} : { returned }) };
         } catch (error) {
           requests.writes += 1;
           if (!isConditionFailure(error)) throw error;
@@ -296,7 +333,9 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
       requests.writes += 1;
       if (item === undefined) throw new TableUnavailableError('The ledger table returned no item');
       try {
-        return await decide(item, report.source, now, false, requests);
+        const result = await decide(item, report.source, now, false, requests);
+        const returned = result.outcome === 'answered' ? returnedCall(item, report) : undefined;
+        return returned === undefined ? result : { ...result, returned };
       } catch (error) {
         // An ended call whose decision failed is left to the settle sweep (best effort: the
         // table took the evidence a moment ago), never ended, undecided and out of every index.

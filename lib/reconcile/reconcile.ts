@@ -37,6 +37,8 @@ export interface RunSummary {
   recoveredTotal: number;
   /** Recorded calls to which the run added a leg or the customer's number. */
   enriched: number;
+  /** Open callbacks resolved by an answered call the run listed (its own callbacks were lost). */
+  callbacksResolved: number;
   parentsFetched: number;
   twilioRequests: number;
   /** DynamoDB requests for the window (the watermark's own read and write not counted). */
@@ -92,9 +94,18 @@ export interface ReconcileOptions {
   marginMs?: number;
 }
 
+/** The open callbacks, and what resolves one (lib/callbacks/store.ts). */
+export interface OpenCallbacks {
+  /** Each open callback's number and when it opened. */
+  open(): Promise<ReadonlyMap<string, string>>;
+  resolve(phone: string, call: Reach): Promise<{ outcome: 'resolved' | 'unchanged' }>;
+}
+
 export interface StepDeps {
   twilio: TwilioCalls;
   ledger: ReconcileLedger;
+  /** With it, the answered calls a run lists resolve the open callbacks they reach. */
+  callbacks?: OpenCallbacks;
   /** DynamoDB HTTP requests made so far by the client the ledger and watermark use. */
   dynamoRequests: () => number;
 }
@@ -148,6 +159,7 @@ export function emptySummary(window: { from: Date; to: Date }): RunSummary {
     recovered: {},
     recoveredTotal: 0,
     enriched: 0,
+    callbacksResolved: 0,
     parentsFetched: 0,
     twilioRequests: 0,
     dynamoRequests: 0,
@@ -162,6 +174,7 @@ function addCounts(summary: RunSummary, page: RunSummary): void {
   summary.pages += page.pages;
   summary.alreadyRecorded += page.alreadyRecorded;
   summary.enriched += page.enriched;
+  summary.callbacksResolved += page.callbacksResolved;
   summary.recoveredTotal += page.recoveredTotal;
   for (const [status, n] of Object.entries(page.recovered) as [MissedStatus, number][]) {
     summary.recovered[status] = (summary.recovered[status] ?? 0) + n;
@@ -244,6 +257,9 @@ export async function reconcileStep(
       const report: CallReport = { ...rootReport(root, options, [], true), reached: reachedAfter(memory, customer, at) };
       count(tally, await deps.ledger.record(report));
     });
+    // Then the open callbacks that an answered call listed reaches (its own callbacks were lost).
+    if (deps.callbacks !== undefined && memory.wholeCompleted)
+      tally.callbacksResolved = await resolveReached(deps.callbacks, memory, options);
     addCounts(summary, tally);
     deferred.clear();
     cursor = { status: options.statuses.length, lastPageSids: [] };
@@ -291,6 +307,25 @@ const remember = (memory: RunMemory, phone: string, reach: Reach) => memory.reac
 /** The answered calls with `phone` that started after `at`, as far as this invocation listed them. */
 const reachedAfter = (memory: RunMemory, phone: string, at: string): Reach[] | undefined =>
   !memory.wholeCompleted ? undefined : phone === '' ? [] : (memory.reach.get(phone) ?? []).filter((reach) => reach.at > at);
+
+/**
+ * Resolves each open callback with the first answered call listed with its number after it
+ * opened (a re-delivery of what the webhook saw changes nothing). One Query a shard of the open
+ * index, then one read per open callback so reached.
+ */
+async function resolveReached(callbacks: OpenCallbacks, memory: RunMemory, options: ReconcileOptions): Promise<number> {
+  if (memory.reach.size === 0) return 0;
+  const open = await callbacks.open();
+  const first = [...open].flatMap(([phone, since]) => {
+    const reach = (memory.reach.get(phone) ?? []).filter((r) => r.at > since).sort((a, b) => a.at.localeCompare(b.at))[0];
+    return reach === undefined ? [] : [[phone, reach] as const];
+  });
+  let resolved = 0;
+  await mapLimit(first, options.concurrency ?? 8, async ([phone, reach]) => {
+    if ((await callbacks.resolve(phone, reach)).outcome === 'resolved') resolved += 1;
+  });
+  return resolved;
+}
 
 /** The leg's own end, as evidence about its root. */
 const legEvidence = (call: TwilioCall, status: TerminalStatus): Evidence => ({

@@ -15,7 +15,15 @@ import type { TwilioCallsFactory } from '../twilio/client.js';
 import { TwilioAuthError, TwilioUnavailableError } from '../twilio/errors.js';
 import { invocationBudget } from './budget.js';
 import type { RunLease } from './lease.js';
-import { emptySummary, type ReconcileOptions, reconcileStep, reconcileWindow, START_CURSOR, type Watermark } from './reconcile.js';
+import {
+  emptySummary,
+  type OpenCallbacks,
+  type ReconcileOptions,
+  reconcileStep,
+  reconcileWindow,
+  START_CURSOR,
+  type Watermark,
+} from './reconcile.js';
 import type { RunRecord, RunStore, Trigger } from './runs.js';
 
 /** The event of an invocation that continues a run. */
@@ -30,6 +38,8 @@ export function isContinueEvent(event: unknown): event is ContinueEvent {
 export interface RunDeps {
   twilioCalls: TwilioCallsFactory;
   ledger: ReconcileLedger;
+  /** Open callbacks the run's answered calls resolve (unset: none). */
+  callbacks?: OpenCallbacks;
   watermark: Watermark;
   dynamoRequests: () => number;
   options: ReconcileOptions;
@@ -146,7 +156,12 @@ export function createReconcileRuns(deps: RunDeps) {
       // A page still loading when its deadline passes is abandoned, leaving time to stop cleanly.
       const twilio = await deps.twilioCalls({ deadlineMs: budget.twilioDeadlineMs });
       const step = await reconcileStep(
-        { twilio, ledger: deps.ledger, dynamoRequests: deps.dynamoRequests },
+        {
+          twilio,
+          ledger: deps.ledger,
+          dynamoRequests: deps.dynamoRequests,
+          ...(deps.callbacks === undefined ? {} : { callbacks: deps.callbacks }),
+        },
         { window, cursor: run.cursor, summary },
         { ...deps.options, remainingMs: budget.remainingMs, marginMs: budget.marginMs },
         async (cursor, counted) => {

@@ -90,6 +90,8 @@ function parseSummary(value: Readonly<Record<string, unknown>>): RunSummary {
     recovered,
     recoveredTotal: requireNumber(value, 'recoveredTotal'),
     enriched: requireNumber(value, 'enriched'),
+    // Runs before 0.2.0 had no such count.
+    callbacksResolved: typeof value.callbacksResolved === 'number' ? value.callbacksResolved : 0,
     parentsFetched: requireNumber(value, 'parentsFetched'),
     twilioRequests: requireNumber(value, 'twilioRequests'),
     dynamoRequests: requireNumber(value, 'dynamoRequests'),

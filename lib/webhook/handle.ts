@@ -3,7 +3,13 @@
  * account checks, then the ledger. Returns the HTTP reply; throws the named errors that the
  * function's error mappers turn into statuses.
  */
-import { type AnsweredCall, answeredByDialAction, answeredByQueue, answeredByStatusCallback } from '../callbacks/answered.js';
+import {
+  type AnsweredCall,
+  answeredByDialAction,
+  answeredByQueue,
+  answeredByStatusCallback,
+  answeredByWholeCall,
+} from '../callbacks/answered.js';
 import type { CallbackResolver } from '../callbacks/store.js';
 import { type CallReport, classifyDialAction, classifyQueueResult, classifyStatusCallback } from '../ledger/calls.js';
 import type { Ledger } from '../ledger/store.js';
@@ -163,7 +169,10 @@ export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Pr
   });
   // Only a call a person took resolves a callback: not one the ledger says nobody answered (a
   // forwarded phone's voicemail completes a Dial too).
-  const answered = result.outcome === 'missed' || result.outcome === 'undecided' ? undefined : route.answered(params, deps.config);
+  const answered =
+    result.outcome === 'missed' || result.outcome === 'undecided'
+      ? undefined
+      : (route.answered(params, deps.config) ?? answeredByWholeCall(result.returned, deps.config.callbackMinSeconds));
   if (answered !== undefined) {
     // An answered call with the number: one read when it resolves nothing (the common case).
     const resolved = await deps.callbacks.resolve(answered.phone, answered.call);

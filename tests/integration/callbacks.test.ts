@@ -14,6 +14,7 @@ import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
 import { reachedSince } from '../../lib/callbacks/reached.js';
 import { createCallbackResolver } from '../../lib/callbacks/store.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
+import { queueBridges } from '../../lib/ledger/bridges.js';
 import { parsePendingCall } from '../../lib/ledger/call-item.js';
 import { classifyStatusCallback } from '../../lib/ledger/calls.js';
 import { createLedger, createReconcileLedger } from '../../lib/ledger/store.js';
@@ -74,6 +75,7 @@ const storeAskingTwilio = () =>
         phone,
         since,
         10,
+        (sids) => queueBridges(table.as('contacts'), table.tableName, sids),
       ),
   });
 
@@ -230,6 +232,71 @@ describe('callbacks', () => {
       resolvedBy: 'returned-call',
       secondsToCallback: 1800,
     });
+  });
+
+  /** A hunt's callbacks (office no-answer, cell `cellStatus` for `talk` seconds), no Dial action. */
+  function hunt(phone: string, start: string, talk: number, answeredBy?: string) {
+    const root = callSid();
+    const at = (s: number) => rfc2822(new Date(Date.parse(start) + s * 1000).toISOString());
+    const leg = (status: string, ended: number, duration: number, extra: Record<string, string> = {}) =>
+      statusCallback({
+        CallSid: callSid(),
+        ParentCallSid: root,
+        CallStatus: status,
+        Direction: 'outbound-dial',
+        From: LINE,
+        To: '+14155550182',
+        CallDuration: String(duration),
+        Timestamp: at(ended),
+        ...extra,
+      });
+    const cell = leg('completed', 20 + talk, talk, answeredBy === undefined ? {} : { AnsweredBy: answeredBy });
+    return {
+      cellSid: cell.CallSid,
+      callbacks: [
+        leg('no-answer', 15, 0),
+        cell,
+        statusCallback({
+          CallSid: root,
+          CallStatus: 'completed',
+          Direction: 'inbound',
+          From: phone,
+          To: LINE,
+          CallDuration: String(21 + talk),
+          Timestamp: at(21 + talk),
+        }),
+      ],
+    };
+  }
+
+  it('is resolved by a hunt whose second <Dial> a person answered (no Dial action), in any order; not by a short talk or a machine', async () => {
+    // Twilio's facts: the cell leg's own callback has its To (the cell), not the caller; the
+    // root's end has the caller. Either may come first.
+    for (const order of [
+      [0, 1, 2],
+      [2, 1, 0],
+      [1, 2, 0, 1, 2],
+    ]) {
+      const phone = newPhone();
+      await miss(phone, '2026-11-24T14:00:00.000Z');
+      const { cellSid, callbacks } = hunt(phone, '2026-11-24T14:30:00.000Z', 45);
+      for (const i of order) expect(await post('call-status', callbacks[i] as Record<string, string>)).toBe(204);
+      expect((await openList()).map((item) => item.phone)).not.toContain(phone);
+      expect((await resolvedList()).filter((item) => item.phone === phone)).toEqual([
+        // Answered 20 s into the call, which started half an hour after the miss.
+        expect.objectContaining({ resolvedBy: 'returned-call', resolvingCallSid: cellSid, secondsToCallback: 1820, missedCount: 1 }),
+      ]);
+    }
+    for (const [talk, answeredBy] of [
+      [5, undefined],
+      [45, 'machine_end_beep'],
+    ] as const) {
+      const phone = newPhone();
+      await miss(phone, '2026-11-24T14:00:00.000Z');
+      for (const params of hunt(phone, '2026-11-24T14:30:00.000Z', talk, answeredBy).callbacks)
+        expect(await post('call-status', params)).toBe(204);
+      expect((await openList()).map((item) => item.phone)).toContain(phone);
+    }
   });
 
   it('does not resolve with a call that started before the miss; re-delivery changes nothing; a later miss reopens', async () => {
@@ -393,6 +460,59 @@ describe('callbacks', () => {
     expect((await openList()).map((item) => item.phone)).not.toContain(outbound);
     // Two list requests per late miss, plus one for the legs of each inbound call since it.
     expect(api.requests.length - requestsBefore).toBe(2 + 3 + 3);
+  });
+
+  it('resolves a late miss with a queue bridge only the ledger knows (Twilio lists a plain completed call); not with a voicemail leg', async () => {
+    const [bridgedCaller, voicemailCaller] = [newPhone(), newPhone()];
+    const start = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
+    const [queued, forwarded, voicemail] = [callSid(), callSid(), callSid()];
+    api.calls.push(
+      // Bridged to an agent after 40 s in the queue: to the REST API, a completed call of no legs.
+      { sid: queued, from: bridgedCaller, to: LINE, status: 'completed', direction: 'inbound', startTime: start(80), durationSeconds: 200 },
+      // A forwarded cell phone's voicemail took the other caller's call: completed, by a machine.
+      {
+        sid: forwarded,
+        from: voicemailCaller,
+        to: LINE,
+        status: 'completed',
+        direction: 'inbound',
+        startTime: start(80),
+        durationSeconds: 50,
+      },
+      {
+        sid: voicemail,
+        parentCallSid: forwarded,
+        from: LINE,
+        to: '+14155550999',
+        status: 'completed',
+        direction: 'outbound-dial',
+        startTime: start(80),
+        durationSeconds: 40,
+        answeredBy: 'machine_end_beep',
+      },
+    );
+    // The Enqueue action came and went before the miss was known: the ledger holds the bridge.
+    const bridge = statusCallback({
+      CallSid: queued,
+      CallStatus: 'completed',
+      Direction: 'inbound',
+      From: bridgedCaller,
+      To: LINE,
+      QueueResult: 'bridged',
+      QueueSid: `QU${'b'.repeat(32)}`,
+      QueueTime: '40',
+    });
+    expect(await post('queue-status', bridge)).toBe(200);
+    const store = storeAskingTwilio();
+    await miss(bridgedCaller, start(120).toISOString(), store);
+    await miss(voicemailCaller, start(120).toISOString(), store);
+    expect((await resolvedList()).find((item) => item.phone === bridgedCaller)).toMatchObject({
+      resolvedBy: 'returned-call',
+      resolvingCallSid: queued,
+      // Taken from the queue 40 s after the call started, 40 min after the miss.
+      secondsToCallback: 40 * 60 + 40,
+    });
+    expect((await openList()).map((item) => item.phone)).toContain(voicemailCaller);
   });
 
   it('resolves a miss the reconciliation recovers hours later with the callback whose webhook came first', async () => {

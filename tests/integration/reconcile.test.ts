@@ -13,6 +13,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, TransactWriteCo
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
+import { createCallbackResolver, openCallbacks } from '../../lib/callbacks/store.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
 import { parsePendingCall } from '../../lib/ledger/call-item.js';
 import { classifyDialAction } from '../../lib/ledger/calls.js';
@@ -576,6 +577,47 @@ describe('the reconciliation decides whole calls (issue 27)', () => {
     expect(await dayCounters()).toEqual({});
     // The contacts function is asked only to clear the miss's mark (it never applied it).
     expect(parsePendingCall(corrected ?? {})).toMatchObject({ action: 'clear', rootCallSid: root.sid });
+  });
+
+  it('resolves an open callback with an answered call it lists whose callbacks were lost (a hunt, a call back); only the first, once', async () => {
+    const [huntCaller, calledBack, stillOpen] = ['+14155550341', '+14155550342', '+14155550343'];
+    // Each caller missed a call 3 h ago: a callback is open on each.
+    for (const phone of [huntCaller, calledBack, stillOpen]) {
+      const missed = rootCall(phone, minutesAgo(180), 'no-answer', 30);
+      await webhookFor(missed);
+      const work = parsePendingCall((await get(callKey(missed.sid))) ?? {});
+      if (work === undefined) throw new Error('no contact work');
+      await createContactsStore(table.as('contacts'), { tableName: table.tableName }).apply(work);
+    }
+    // Then a hunt the cell answered (no callback of it delivered), and a staff call back (40 s),
+    // both listed by Twilio only; the third caller's only call back was too short (5 s).
+    const root = rootCall(huntCaller, minutesAgo(90), 'completed', 82);
+    const office = dialLeg(root, OFFICE, 'no-answer', { at: 1, ring: 15 });
+    const cell = dialLeg(root, CELL, 'completed', { at: 16, ring: 8, talk: 57 });
+    const back = rootCall(calledBack, minutesAgo(60), 'completed', 40, 'outbound-api');
+    const later = rootCall(calledBack, minutesAgo(30), 'completed', 40, 'outbound-api');
+    const short = rootCall(stillOpen, minutesAgo(60), 'completed', 5, 'outbound-api');
+    api.calls.push(root, office, cell, back, later, short);
+    const withCallbacks = () => ({
+      ...deps(),
+      callbacks: {
+        open: () => openCallbacks(table.as('reconcile'), table.tableName),
+        resolve: createCallbackResolver(table.as('reconcile'), { tableName: table.tableName }).resolve,
+      },
+    });
+
+    expect(await reconcile(withCallbacks(), options)).toMatchObject({ callbacksResolved: 2 });
+
+    const resolvedBy = async (phone: string) => (await get(contactKey(phone)))?.callbacks?.calls;
+    // The answered leg resolves it (the id the webhook's Dial action or whole call would give), answered 24 s in.
+    expect(await resolvedBy(huntCaller)).toEqual([
+      { id: cell.sid, at: new Date(root.startTime.getTime() + 24_000).toISOString(), by: 'returned-call' },
+    ]);
+    expect(await resolvedBy(calledBack)).toEqual([{ id: back.sid, at: back.startTime.toISOString(), by: 'callback' }]);
+    expect((await get(contactKey(stillOpen)))?.callback).toMatchObject({ openMissedCount: 1 });
+    expect(await dayCounters()).toMatchObject({ 'callbacks:resolved:callback': 1, 'callbacks:resolved:returned-call': 1 });
+    // The next run over the same window finds nothing more to resolve.
+    expect(await reconcile(withCallbacks(), options)).toMatchObject({ callbacksResolved: 0 });
   });
 
   it('gives a recovered miss whose number was called back the callback it found (`reached`): the contacts function asks Twilio nothing', async () => {

@@ -1,6 +1,6 @@
 /** Which answered calls resolve a callback, and when they started. */
 import { describe, expect, it } from 'vitest';
-import { answeredByDialAction, answeredByQueue, answeredByStatusCallback } from '../../lib/callbacks/answered.js';
+import { answeredByDialAction, answeredByQueue, answeredByStatusCallback, answeredByWholeCall } from '../../lib/callbacks/answered.js';
 
 const NOW = new Date('2026-11-24T12:00:00.000Z');
 const outbound = (extra: Record<string, string> = {}) => ({
@@ -41,7 +41,30 @@ describe('answered calls', () => {
       durationSeconds: 30,
       call: { id: `CA${'a'.repeat(32)}`, at: '2026-11-24T10:00:00.000Z', by: 'callback' },
     });
-    expect(answeredByStatusCallback(outbound({ Direction: 'outbound-dial' }), 10, NOW)?.call.by).toBe('callback');
+  });
+
+  it("ignores a <Dial> leg's own callback: its To is the business's phone (a hunt's cell), not the customer", () => {
+    expect(answeredByStatusCallback(outbound({ Direction: 'outbound-dial' }), 10, NOW)).toBeUndefined();
+  });
+
+  it('takes the leg of an inbound call that the ledger joined to its caller: a returned call, from when the leg was answered', () => {
+    const returned = {
+      customer: '+14155550123',
+      legSid: `CA${'c'.repeat(32)}`,
+      durationSeconds: 45,
+      answeredAt: '2026-11-24T10:00:20.000Z',
+    };
+    expect(answeredByWholeCall(returned, 10, NOW)).toEqual({
+      phone: '+14155550123',
+      durationSeconds: 45,
+      call: { id: `CA${'c'.repeat(32)}`, at: '2026-11-24T10:00:20.000Z', by: 'returned-call' },
+    });
+    expect(answeredByWholeCall({ ...returned, answeredAt: undefined }, 10, NOW)?.call.at).toBe(
+      new Date(NOW.getTime() - 45_000).toISOString(),
+    );
+    expect(answeredByWholeCall({ ...returned, durationSeconds: 9 }, 10, NOW)).toBeUndefined();
+    expect(answeredByWholeCall({ ...returned, customer: 'client:alice' }, 10, NOW)).toBeUndefined();
+    expect(answeredByWholeCall(undefined, 10, NOW)).toBeUndefined();
   });
 
   it.each([

@@ -104,13 +104,34 @@ describe('classifyStatusCallback: a <Dial> child leg', () => {
 
   it('reports a completed leg a person answered, and one a machine answered', () => {
     const person = leg({ CallStatus: 'completed', CallDuration: '62' });
-    expect(classifyStatusCallback(person).evidence).toEqual([{ kind: 'leg', legSid: person.CallSid, status: 'completed', machine: false }]);
+    // Answered at its Timestamp (09:15:42) less its CallDuration.
+    expect(classifyStatusCallback(person).evidence).toEqual([
+      {
+        kind: 'leg',
+        legSid: person.CallSid,
+        status: 'completed',
+        machine: false,
+        durationSeconds: 62,
+        answeredAt: '2026-11-24T09:14:40.000Z',
+      },
+    ]);
     for (const answeredBy of ['machine_end_beep', 'machine_start', 'fax']) {
       const machine = leg({ CallStatus: 'completed', CallDuration: '28', AnsweredBy: answeredBy });
       expect(classifyStatusCallback(machine).evidence).toEqual([
-        { kind: 'leg', legSid: machine.CallSid, status: 'completed', machine: true },
+        {
+          kind: 'leg',
+          legSid: machine.CallSid,
+          status: 'completed',
+          machine: true,
+          durationSeconds: 28,
+          answeredAt: '2026-11-24T09:15:14.000Z',
+        },
       ]);
     }
+    // A leg that was not answered carries no duration (Twilio sends 0).
+    expect(classifyStatusCallback(leg({ CallStatus: 'no-answer', CallDuration: '0' })).evidence).toEqual([
+      { kind: 'leg', legSid: expect.any(String), status: 'no-answer', machine: false },
+    ]);
     const human = leg({ CallStatus: 'completed', CallDuration: '28', AnsweredBy: 'human' });
     expect(classifyStatusCallback(human).evidence).toMatchObject([{ machine: false }]);
   });

@@ -359,6 +359,38 @@ describe('the call item', () => {
     expect(() => factsOf({ 'queue#-': 'lost:3' })).toThrow(new InvalidItemError('a queue result is malformed'));
   });
 
+  it('keeps an answered leg’s duration and answer time (its Timestamp less CallDuration), and reads both forms back', () => {
+    const params = statusCallback({
+      CallSid: LEG,
+      ParentCallSid: ROOT,
+      Direction: 'outbound-dial',
+      CallStatus: 'completed',
+      CallDuration: '45',
+      Timestamp: 'Tue, 24 Nov 2026 09:16:05 +0000',
+    });
+    const update = evidenceUpdate(classifyStatusCallback(params), NOW, {
+      tableName: 't',
+      retentionDays: 90,
+      settleAt: undefined,
+      answered: true,
+    });
+    // 09:16:05 less 45 s is 09:15:20, epoch 1795511720.
+    expect(Date.parse('2026-11-24T09:15:20.000Z') / 1000).toBe(1795511720);
+    expect(sets(update)).toMatchObject({ [`leg#${LEG}`]: 'completed::45:1795511720' });
+    const machine = classifyStatusCallback({ ...params, AnsweredBy: 'machine_end_beep' });
+    expect(sets(evidenceUpdate(machine, NOW, { tableName: 't', retentionDays: 90, settleAt: undefined, answered: false }))).toMatchObject({
+      [`leg#${LEG}`]: 'completed:machine:45:1795511720',
+    });
+    expect(factsOf({ [`leg#${LEG}`]: 'completed::45:1795511720', 'leg#CA2': 'completed:machine:28', 'leg#CA3': 'completed' }).legs).toEqual(
+      new Map([
+        [LEG, { status: 'completed', machine: false, durationSeconds: 45, answeredAt: '2026-11-24T09:15:20.000Z' }],
+        ['CA2', { status: 'completed', machine: true, durationSeconds: 28 }],
+        ['CA3', { status: 'completed', machine: false }],
+      ]),
+    );
+    expect(() => factsOf({ 'leg#CA2': 'completed:robot:28' })).toThrow(new InvalidItemError('a leg status is malformed'));
+  });
+
   it('reads a 0.1.0 item as a decided miss counted under source webhook without a reason, its contact mark kept', () => {
     const record = parseCallRecord(legacyItem({ contactAppliedAt: '2026-11-02T10:00:03.000Z', contactOutcome: 'contact:+14155550123' }));
     expect(record).toMatchObject({

@@ -499,6 +499,10 @@ describe('the simulator', () => {
     expect(starts.has(firstOpen)).toBe(true);
     const unknown = new Set(plan.calls.filter((c) => c.outcome === 'missed').map((c) => c.rootCallSid));
     expect(callbackTruth(plan, sourceOf, unknown).opened).toBe(0);
+    // An answered call left out (a bridge whose Enqueue action was lost) resolves nothing.
+    const returned = new Set(plan.reaches.filter((r) => r.by === 'returned-call').map((r) => r.rootCallSid ?? ''));
+    expect(returned.has('')).toBe(false);
+    expect(callbackTruth(plan, sourceOf, returned).resolved['returned-call']).toBe(0);
   });
 
   it('sends each delivered callback signed to its route', async () => {
