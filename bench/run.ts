@@ -15,6 +15,7 @@ import { dashboardBench } from './dashboard.js';
 import { hotKeyBench } from './hot-key.js';
 import { httpBench } from './http.js';
 import { type Fresh, ingest } from './ingest.js';
+import { pipelineBench } from './pipeline.js';
 import { reconcileBench } from './reconcile.js';
 import { statsBench } from './stats.js';
 
@@ -29,6 +30,7 @@ const size = quick
       statsRepeats: 3,
       burstCalls: 1_000,
       backlogCalls: 2_000,
+      pipelineMisses: 10,
     }
   : // Each benchmark fits in about two minutes on 2 cores (docs/BENCHMARKS.md).
     {
@@ -40,6 +42,7 @@ const size = quick
       statsRepeats: 5,
       burstCalls: 10_000,
       backlogCalls: 100_000,
+      pipelineMisses: 40,
     };
 
 // List prices (us-east-1) used by the cost model; docs/BENCHMARKS.md says where they come from.
@@ -92,6 +95,7 @@ let results: Record<string, unknown>;
   const rec = await timed('reconciliation', () => reconcileBench(withDynamo, size.reconcileCalls));
   const st = await timed('stats', () => withDynamo((endpoint) => statsBench(endpoint, size.statsCalls, size.statsRepeats)));
   const hot = await timed('day counters under a burst', () => hotKeyBench(withDynamo, size.burstCalls));
+  const pipe = await timed('miss to event and text', () => pipelineBench(size.pipelineMisses));
 
   // Cost per million missed calls, from the measured counts (one delivery each; see the doc).
   const webhookGbS = 0.25 * (ing.handler.p50Ms / 1000);
@@ -125,6 +129,7 @@ let results: Record<string, unknown>;
     reconciliation: rec,
     stats: st,
     hotKey: hot,
+    pipeline: pipe,
     cost: { pricesUsd: PRICE, perMillionMissedCallsUsd: { ...perMillion, total: Number(totalPerMillion) } },
   };
 }
@@ -137,6 +142,7 @@ const r = results as {
   reconciliation: Awaited<ReturnType<typeof reconcileBench>>;
   stats: Awaited<ReturnType<typeof statsBench>>;
   hotKey: Awaited<ReturnType<typeof hotKeyBench>>;
+  pipeline: Awaited<ReturnType<typeof pipelineBench>>;
   cost: { perMillionMissedCallsUsd: Record<string, number> };
 };
 const line = (cells: (string | number)[]) =>
@@ -266,6 +272,14 @@ line(['  GET /stats total, contacts created', '', `${hk.exact.total}, ${hk.exact
 line(['  expected (exact)', '', hk.exact.expected]);
 for (const read of hk.statsReads) line([`  GET /stats ${read.days} d (folded): requests`, '', read.requests]);
 line(['  burst wall s (DynamoDB Local)', '', hk.wallSeconds]);
+console.log('');
+const pl = r.pipeline;
+line([`a decided miss to its event and text (${pl.misses} misses)`, 'p50 / p95 ms', 'max ms']);
+line(['  to `Callback opened` on the bus', `${pl.toEvent.p50} / ${pl.toEvent.p95}`, pl.toEvent.max]);
+line(['  to the text-back (Twilio took it)', `${pl.toText.p50} / ${pl.toText.p95}`, pl.toText.max]);
+line(['  never came (events, texts)', '', `${pl.lost.events}, ${pl.lost.texts}`]);
+for (const [fn, n] of Object.entries(pl.invocationsPerMiss)) line([`  ${fn} invocations per miss`, '', n]);
+line(['  events, texts per miss', '', `${pl.eventsPerMiss}, ${pl.textsPerMiss}`]);
 console.log('');
 line(['cost per million missed calls (USD)', '', '']);
 for (const [k, v] of Object.entries(r.cost.perMillionMissedCallsUsd)) line([`  ${k}`, '', v.toFixed(2)]);

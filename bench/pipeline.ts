@@ -1,0 +1,129 @@
+/**
+ * From a decided miss to its `Callback opened` event and its text-back, through `npm start`'s
+ * stack with `TEXT_BACK=on`: signed missed-call webhooks, one every `spacingMs`, each from a
+ * number of its own; the local bus and the local Twilio API are polled every 50 ms for the event
+ * and the text of each. Also what it took: the Lambda invocations of each function the stack
+ * logged, per miss. Local figures: the local stream pollers read every 500 ms (Lambda's about 4
+ * times a second), so compare the two topologies in the same run or on one machine, not with AWS.
+ */
+import { randomBytes } from 'node:crypto';
+import { LOCAL_DEFAULTS } from '../dev/defaults.js';
+import { postLikeTwilio } from '../dev/sign.js';
+import { startLocalStack } from '../dev/stack.js';
+import { percentile } from './build.js';
+
+export interface PipelineBench {
+  misses: number;
+  /** Webhook answered (the miss decided and written) → the event on the bus, ms. */
+  toEvent: { p50: number; p95: number; max: number };
+  /** Webhook answered → the text accepted by the (local) Twilio API, ms. */
+  toText: { p50: number; p95: number; max: number };
+  /** Misses whose event or text never came within the wait. */
+  lost: { events: number; texts: number };
+  /** Lambda invocations per miss, by function, as the stack logged them. */
+  invocationsPerMiss: Record<string, number>;
+  /** Events published per miss (every detail type), and texts per miss. */
+  eventsPerMiss: number;
+  textsPerMiss: number;
+}
+
+const summary = (xs: readonly number[]) => ({
+  p50: Math.round(percentile(xs, 50)),
+  p95: Math.round(percentile(xs, 95)),
+  max: Math.round(Math.max(0, ...xs)),
+});
+
+/** Lambda invocations per function name in the stack's output (`(λ: name) RequestId: …`). */
+function invocations(output: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const match of output.matchAll(/\(λ: ([\w-]+)\) RequestId/g)) {
+    const name = match[1] ?? '';
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return counts;
+}
+
+export async function pipelineBench(misses: number, spacingMs = 250): Promise<PipelineBench> {
+  const stack = await startLocalStack({
+    TWILIO_ACCOUNT_SID: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN,
+    PUBLIC_BASE_URL: '',
+    TEXT_BACK: 'on',
+    // The settle sweep's own invocations are not the pipeline's: rarely, during the run.
+    LOCAL_SETTLE_SWEEP_SECONDS: '3600',
+  });
+  try {
+    const before = invocations(stack.output());
+    const block = 1000 + Math.floor(Math.random() * 8000);
+    const phones = Array.from({ length: misses }, (_, i) => `+1415${block}${String(i).padStart(3, '0')}`);
+    const answeredAt = new Map<string, number>();
+    const eventAt = new Map<string, number>();
+    const textAt = new Map<string, number>();
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        const [events, messages] = await Promise.all([
+          fetch(`${stack.events}/__local/events`).then((r) => r.json() as Promise<{ detailType: string; detail: { phone?: string } }[]>),
+          fetch(`${stack.twilioApi}/__local/messages`).then((r) => r.json() as Promise<{ to: string }[]>),
+        ]);
+        const now = performance.now();
+        for (const e of events) {
+          const phone = e.detail.phone;
+          if (e.detailType === 'Callback opened' && phone !== undefined && !eventAt.has(phone)) eventAt.set(phone, now);
+        }
+        for (const m of messages) if (!textAt.has(m.to)) textAt.set(m.to, now);
+        if (phones.every((p) => eventAt.has(p) && textAt.has(p))) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    for (const phone of phones) {
+      const params = {
+        AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID,
+        ApiVersion: '2010-04-01',
+        CallSid: `CA${randomBytes(16).toString('hex')}`,
+        CallStatus: 'no-answer',
+        CallDuration: '0',
+        Direction: 'inbound',
+        From: phone,
+        To: '+14155559876',
+        Timestamp: new Date().toUTCString(),
+      };
+      const response = await postLikeTwilio(`${stack.target}/twilio/call-status`, params, LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN);
+      await response.arrayBuffer();
+      if (response.status !== 204) throw new Error(`the webhook answered ${response.status}`);
+      answeredAt.set(phone, performance.now());
+      await new Promise((resolve) => setTimeout(resolve, spacingMs));
+    }
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !phones.every((p) => eventAt.has(p) && textAt.has(p))) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    polling = false;
+    await poll;
+    // Let the last invocations' log lines land.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = invocations(stack.output());
+    const delay = (at: Map<string, number>) =>
+      phones.flatMap((p) => {
+        const end = at.get(p);
+        const start = answeredAt.get(p);
+        return end === undefined || start === undefined ? [] : [Math.max(0, end - start)];
+      });
+    const perMiss = Object.fromEntries(
+      [...after].map(([name, n]) => [name, Number(((n - (before.get(name) ?? 0)) / misses).toFixed(2))] as const).filter(([, n]) => n > 0),
+    );
+    const events = (await (await fetch(`${stack.events}/__local/events`)).json()) as unknown[];
+    const texts = (await (await fetch(`${stack.twilioApi}/__local/messages`)).json()) as unknown[];
+    return {
+      misses,
+      toEvent: summary(delay(eventAt)),
+      toText: summary(delay(textAt)),
+      lost: { events: phones.filter((p) => !eventAt.has(p)).length, texts: phones.filter((p) => !textAt.has(p)).length },
+      invocationsPerMiss: perMiss,
+      eventsPerMiss: Number((events.length / misses).toFixed(2)),
+      textsPerMiss: Number((texts.length / misses).toFixed(2)),
+    };
+  } finally {
+    await stack.stop();
+  }
+}
