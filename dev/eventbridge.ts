@@ -2,10 +2,12 @@
  * A local EventBridge-compatible endpoint: answers the SDK's `PutEvents` (JSON 1.1,
  * `X-Amz-Target: AWSEvents.PutEvents`) as EventBridge does, keeps every event it received and
  * serves them at `GET /__local/events`. `refuse` makes the next entries fail (FailedEntryCount),
- * as EventBridge reports an entry it did not take.
+ * as EventBridge reports an entry it did not take. `rules` stand for the stack's rules on the bus
+ * (serverless.yml's `AWS::Events::Rule` resources): a matching event goes to its target.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { matchesPattern } from './event-filter.js';
 
 export interface ReceivedEvent {
   eventId: string;
@@ -14,6 +16,26 @@ export interface ReceivedEvent {
   detailType: string;
   eventBusName: string;
   detail: unknown;
+}
+
+/** An event as EventBridge delivers it to a rule's target. */
+export interface DeliveredEvent {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: unknown;
+}
+
+/** A rule on the local bus: the events its pattern matches go to `deliver` (not awaited: PutEvents answers first). */
+export interface LocalRule {
+  name: string;
+  pattern: unknown;
+  deliver: (event: DeliveredEvent) => Promise<void>;
 }
 
 export interface LocalEventBridge {
@@ -25,7 +47,12 @@ export interface LocalEventBridge {
 }
 
 export async function startLocalEventBridge(
-  options: { port?: number; onEvent?: (event: ReceivedEvent) => void } = {},
+  options: {
+    port?: number;
+    onEvent?: (event: ReceivedEvent) => void;
+    rules?: readonly LocalRule[];
+    onRuleError?: (rule: string, error: unknown) => void;
+  } = {},
 ): Promise<LocalEventBridge> {
   const events: ReceivedEvent[] = [];
   let refusals = 0;
@@ -68,6 +95,21 @@ export async function startLocalEventBridge(
         };
         events.push(event);
         options.onEvent?.(event);
+        const delivered: DeliveredEvent = {
+          version: '0',
+          id: event.eventId,
+          'detail-type': event.detailType,
+          source: event.source,
+          account: '000000000000',
+          time: event.receivedAt.replace(/\.\d{3}Z$/, 'Z'),
+          region: process.env.AWS_REGION ?? 'us-east-1',
+          resources: [],
+          detail,
+        };
+        for (const rule of options.rules ?? []) {
+          if (!matchesPattern(rule.pattern, delivered)) continue;
+          rule.deliver(delivered).catch((error: unknown) => options.onRuleError?.(rule.name, error));
+        }
         return { EventId: event.eventId };
       });
       res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });

@@ -39,3 +39,41 @@ export function offlineInvoker(options: {
     return parseBatchResponse(text);
   };
 }
+
+/**
+ * Lambda's asynchronous invocation, locally: the event is invoked, and a function error is
+ * retried `maximumRetryAttempts` times (Lambda waits about 1 and then 2 minutes; `delayMs` here),
+ * after which `onFailure` stands for the function's on-failure destination.
+ */
+export function asyncInvoker(options: {
+  lambdaPort: number;
+  functionName: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  maximumRetryAttempts: number;
+  delayMs?: number;
+  onFailure: (event: unknown, reason: string) => void;
+}): (event: unknown) => Promise<void> {
+  const client = new LambdaClient({
+    endpoint: `http://127.0.0.1:${options.lambdaPort}`,
+    region: options.region,
+    credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+  });
+  return async (event) => {
+    let reason = '';
+    for (let attempt = 0; attempt <= options.maximumRetryAttempts; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, options.delayMs ?? 1_000));
+      try {
+        const out = await client.send(
+          new InvokeCommand({ FunctionName: options.functionName, Payload: Buffer.from(JSON.stringify(event)) }),
+        );
+        if (out.FunctionError === undefined) return;
+        reason = (out.Payload ? Buffer.from(out.Payload).toString('utf8') : '').slice(0, 300);
+      } catch (error) {
+        reason = error instanceof Error ? error.message : String(error);
+      }
+    }
+    options.onFailure(event, reason);
+  };
+}

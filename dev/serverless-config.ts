@@ -42,3 +42,43 @@ export function readStreamEvent(functionName: string): StreamEventConfig {
   if (!Array.isArray(patterns)) throw new Error(`serverless.yml: ${functionName} stream filterPatterns must be a list`);
   return { batchSize: number('batchSize', 10), maximumRetryAttempts: number('maximumRetryAttempts', 3), filterPatterns: patterns };
 }
+
+export interface EventRuleConfig {
+  /** The rule's event pattern (EventBridge's syntax: the subset dev/event-filter.ts evaluates). */
+  pattern: unknown;
+  /** The function its one target invokes (its key under `functions:`). */
+  functionName: string;
+}
+
+/** An `AWS::Events::Rule` of serverless.yml's resources whose target is one of its functions. */
+export function readEventRule(resourceName: string): EventRuleConfig {
+  const doc = serverlessDocument();
+  const resources = isRecord(doc) && isRecord(doc.resources) && isRecord(doc.resources.Resources) ? doc.resources.Resources : {};
+  const rule = resources[resourceName];
+  const props = isRecord(rule) && isRecord(rule.Properties) ? rule.Properties : undefined;
+  const target = Array.isArray(props?.Targets) ? props.Targets[0] : undefined;
+  const arn = isRecord(target) ? target.Arn : undefined;
+  const getAtt = isRecord(arn) ? arn['Fn::GetAtt'] : undefined;
+  const logical = typeof getAtt === 'string' ? getAtt.split('.')[0] : Array.isArray(getAtt) ? getAtt[0] : undefined;
+  if (props === undefined || typeof logical !== 'string' || !logical.endsWith('LambdaFunction'))
+    throw new Error(`serverless.yml: ${resourceName} is not a rule whose target is one of its functions`);
+  const name = logical.slice(0, -'LambdaFunction'.length);
+  return { pattern: props.EventPattern, functionName: name.charAt(0).toLowerCase() + name.slice(1) };
+}
+
+/** The `AWS::Lambda::EventInvokeConfig` of a function: how often Lambda retries an asynchronous invocation. */
+export function readAsyncRetries(functionName: string): { maximumRetryAttempts: number; maximumEventAgeInSeconds: number } {
+  const doc = serverlessDocument();
+  const resources = isRecord(doc) && isRecord(doc.resources) && isRecord(doc.resources.Resources) ? doc.resources.Resources : {};
+  const logical = `${functionName.charAt(0).toUpperCase()}${functionName.slice(1)}LambdaFunction`;
+  for (const resource of Object.values(resources)) {
+    if (!isRecord(resource) || resource.Type !== 'AWS::Lambda::EventInvokeConfig' || !isRecord(resource.Properties)) continue;
+    const fn = resource.Properties.FunctionName;
+    if (!isRecord(fn) || fn.Ref !== logical) continue;
+    const { MaximumRetryAttempts: retries, MaximumEventAgeInSeconds: age } = resource.Properties;
+    if (typeof retries !== 'number' || typeof age !== 'number')
+      throw new Error(`serverless.yml: ${functionName}'s EventInvokeConfig needs literal numbers`);
+    return { maximumRetryAttempts: retries, maximumEventAgeInSeconds: age };
+  }
+  throw new Error(`serverless.yml: function ${functionName} has no EventInvokeConfig`);
+}

@@ -20,6 +20,8 @@ import { isRecord } from '../lib/table/items.js';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless variable, not a template literal.
 const CFN_TABLE_NAME = '${self:custom.tableName}';
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless variable, not a template literal.
+const CFN_DELETION_PROTECTION = '${self:custom.tableDeletionProtection}';
 const TABLE_FILE = new URL('../resources/table.yml', import.meta.url);
 
 export interface TableDefinition {
@@ -51,7 +53,7 @@ function streamViewType(value: unknown): StreamViewType {
 
 /** Reads the CloudFormation table resource, with `${self:custom.tableName}` set to `tableName`. */
 export function readTableDefinition(tableName: string): TableDefinition {
-  const text = readFileSync(TABLE_FILE, 'utf8').replaceAll(CFN_TABLE_NAME, tableName);
+  const text = readFileSync(TABLE_FILE, 'utf8').replaceAll(CFN_TABLE_NAME, tableName).replaceAll(CFN_DELETION_PROTECTION, 'false');
   const unresolved = /\$\{[^}]*\}/.exec(text.replace(/#.*$/gm, ''));
   if (unresolved) throw new Error(`resources/table.yml uses ${unresolved[0]}, which the local stack cannot resolve`);
   const doc: unknown = parse(text);

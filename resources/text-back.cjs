@@ -1,8 +1,8 @@
 // The text-back settings, checked at package time with the same code the function runs at cold
 // start (lib/textback/settings.ts, loaded through tsx): a bad TIME_ZONE or BUSINESS_HOURS fails
 // `osls package` and deploy with its name instead of deploying a function that cannot start.
-// Returns the values serverless.yml puts in the textback function's environment, and its stream
-// events: none when TEXT_BACK is off (the function then exists but is never invoked).
+// Returns the values serverless.yml puts in the textback function's environment, and the state of
+// its rule: disabled when TEXT_BACK is off (the function then exists but is never invoked).
 module.exports = async () => {
   const { register } = require('tsx/cjs/api');
   const unregister = register();
@@ -11,7 +11,8 @@ module.exports = async () => {
     const s = readTextBackSettings(process.env);
     return {
       enabled: s.enabled ? 'on' : 'off',
-      streamEnabled: s.enabled,
+      // The state of its rule on the event bus (TextBackRule).
+      ruleState: s.enabled ? 'ENABLED' : 'DISABLED',
       message: s.message,
       afterHoursMessage: s.afterHoursMessage,
       businessHours: s.hoursText,

@@ -16,11 +16,11 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { LOCAL_DEFAULTS } from '../dev/defaults.js';
 import { type DynamoDbLocal, freePort, portOpen, startDynamoDbLocal, waitForPort } from '../dev/dynamodb-local.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../dev/eventbridge.js';
-import { offlineInvoker } from '../dev/lambda-invoke.js';
+import { asyncInvoker, offlineInvoker } from '../dev/lambda-invoke.js';
 import { stopOnSignalsAndParentDeath } from '../dev/lifetime.js';
 import { publicUrlWarning } from '../dev/public-url.js';
 import { type LocalSchedule, startLocalSchedule } from '../dev/schedule.js';
-import { readStreamEvent } from '../dev/serverless-config.js';
+import { readAsyncRetries, readEventRule, readStreamEvent } from '../dev/serverless-config.js';
 import { StreamPoller } from '../dev/stream-poller.js';
 import { createTable } from '../dev/table.js';
 import { startTwilioApi, type TwilioApi } from '../dev/twilio-api.js';
@@ -117,7 +117,30 @@ async function main(): Promise<void> {
   }
 
   // The bus the events Lambda publishes to: one line per event here, all of them at GET /__local/events.
+  // With TEXT_BACK=on, serverless.yml's rule on it hands each `Callback opened` event to the
+  // textback Lambda, retried as Lambda retries an asynchronous invocation (its EventInvokeConfig).
+  const textBack = (process.env.TEXT_BACK ?? '').trim().toLowerCase() === 'on';
+  const textBackRule = readEventRule('TextBackRule');
   bus = await startLocalEventBridge({
+    rules: textBack
+      ? [
+          {
+            name: 'TextBackRule',
+            pattern: textBackRule.pattern,
+            deliver: asyncInvoker({
+              lambdaPort,
+              functionName: `missed-call-ledger-${stage}-${textBackRule.functionName}`,
+              region: awsEnv.AWS_REGION,
+              accessKeyId: awsEnv.AWS_ACCESS_KEY_ID,
+              secretAccessKey: awsEnv.AWS_SECRET_ACCESS_KEY,
+              maximumRetryAttempts: readAsyncRetries(textBackRule.functionName).maximumRetryAttempts,
+              // The local stand-in for its on-failure destination (the textback-failures queue).
+              onFailure: (_event, reason) => console.error(`textback: gave up on an event (${reason})`),
+            }),
+          },
+        ]
+      : [],
+    onRuleError: (rule, error) => console.error(`${rule}:`, error instanceof Error ? error.message : error),
     port: process.env.EVENTBRIDGE_PORT ? Number(process.env.EVENTBRIDGE_PORT) : undefined,
     onEvent: (event) => {
       const id = typeof event.detail === 'object' && event.detail !== null && 'id' in event.detail ? String(event.detail.id) : '';
@@ -169,10 +192,9 @@ async function main(): Promise<void> {
   await waitForPort(lambdaPort, 30_000);
 
   // The contacts and events Lambdas on DynamoDB Local's stream, each with its mapping's settings
-  // from serverless.yml (filters, batch size, retries), as two event source mappings would.
-  // The text-back function too, when TEXT_BACK=on (in AWS its mapping is disabled otherwise).
-  const textBack = (process.env.TEXT_BACK ?? '').trim().toLowerCase() === 'on';
-  for (const fn of textBack ? (['contacts', 'events', 'textback'] as const) : (['contacts', 'events'] as const)) {
+  // from serverless.yml (filters, batch size, retries), as the two event source mappings do: the
+  // stream's only readers (the text-back takes its events from the bus).
+  for (const fn of ['contacts', 'events'] as const) {
     const poller = new StreamPoller({
       streams: new DynamoDBStreamsClient({ endpoint: local.endpoint }),
       streamArn,
@@ -214,7 +236,7 @@ async function main(): Promise<void> {
       `  Dial action      POST ${listening}/twilio/dial-status${signedFor}`,
       `  Enqueue action   POST ${listening}/twilio/queue-status${signedFor}`,
       `  Settle sweep     every ${sweepSeconds} s (calls whose final callback never came; OUTCOME_SETTLE_SECONDS after their last)`,
-      `  Contacts         the table stream, polled every 500 ms into the contacts and events${textBack ? ' and textback' : ''} Lambdas`,
+      `  Contacts         the table stream, polled every 500 ms into the contacts and events Lambdas${textBack ? ' (the textback Lambda: its rule on the bus)' : ''}`,
       ...(textBack
         ? [
             `  Text-back        on: texts go to the Twilio API below${twilioApi ? ' (what it was asked to send: GET /__local/messages)' : ''}`,

@@ -22,8 +22,15 @@ declare module 'vitest' {
     templatePath: string;
     /** `cfn-lint --format parseable` of that template: one finding a line; `error` if it could not run. */
     cfnLint: { findings: string[]; error?: string };
+    /** The same package with every optional feature on (ALL_FEATURES): its template and its cfn-lint. */
+    allFeatures: { templatePath: string; cfnLint: { findings: string[]; error?: string } };
     /** `osls print --format json` with TWILIO_API_KEY_SID set (status 0), and with a malformed one. */
-    printed: { apiKey: { status: number; output: string }; badApiKey: { status: number; output: string } };
+    printed: {
+      apiKey: { status: number; output: string };
+      badApiKey: { status: number; output: string };
+      /** With TABLE_DELETION_PROTECTION=false. */
+      unprotected: { status: number; output: string };
+    };
     /** Where each reliability scenario leaves its counters for the combined report. */
     reliabilityDir: string;
   }
@@ -32,6 +39,7 @@ declare module 'vitest' {
 let dynamo: DynamoDbLocal | undefined;
 let reliabilityDir: string | undefined;
 let packageDir: string | undefined;
+let allFeaturesDir: string | undefined;
 
 /** The account the packaged template is built for (tests/helpers.ts ACCOUNT_SID). */
 export const PACKAGE_ACCOUNT_SID = `AC${'1'.repeat(32)}`;
@@ -46,13 +54,26 @@ function deployEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-async function packageStack(): Promise<string> {
+/** Every optional feature on: text-back, a bus of another stack given by its ARN, an alarm topic. */
+export const ALL_FEATURES: Record<string, string> = {
+  TEXT_BACK: 'on',
+  EVENT_BUS_NAME: 'arn:aws:events:us-east-1:123456789012:event-bus/crm-events',
+  ALARM_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:ops-alerts',
+};
+
+async function packageStack(extra: Record<string, string> = {}): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mcl-package-'));
-  await promisify(execFile)(join(root, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--package', dir], {
-    cwd: root,
-    env: deployEnv(),
-    timeout: 180_000,
-  });
+  // Its own build folder, gone afterwards.
+  const workFolder = join(root, `.esbuild-package-${dir.split('-').at(-1)}`);
+  try {
+    await promisify(execFile)(join(root, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--package', dir], {
+      cwd: root,
+      env: deployEnv({ ...extra, ESBUILD_WORK_FOLDER: workFolder }),
+      timeout: 180_000,
+    });
+  } finally {
+    await rm(workFolder, { recursive: true, force: true });
+  }
   return dir;
 }
 
@@ -91,12 +112,15 @@ async function lint(template: string): Promise<{ findings: string[]; error?: str
 export async function setup(project: TestProject): Promise<void> {
   // One deployment packaged (and linted), and the configuration printed under two more
   // environments: what the template tests read. Building them here keeps each test short.
-  const [local, dir, apiKey, badApiKey] = await Promise.all([
+  const [local, [dir, allDir], apiKey, badApiKey, unprotected] = await Promise.all([
     startDynamoDbLocal(),
-    packageStack(),
+    // One after the other: serverless-esbuild builds in .serverless/, which two packages cannot share.
+    packageStack().then(async (first) => [first, await packageStack(ALL_FEATURES)] as const),
     print({ TWILIO_API_KEY_SID: `SK${'2'.repeat(32)}` }),
     print({ TWILIO_API_KEY_SID: 'SKnot-a-key' }),
+    print({ TABLE_DELETION_PROTECTION: 'false' }),
   ]);
+  allFeaturesDir = allDir;
   dynamo = local;
   packageDir = dir;
   const templatePath = join(packageDir, 'cloudformation-template-update-stack.json');
@@ -104,14 +128,18 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('dynamoEndpoint', dynamo.endpoint);
   project.provide('packageDir', packageDir);
   project.provide('templatePath', templatePath);
-  project.provide('cfnLint', await lint(templatePath));
-  project.provide('printed', { apiKey, badApiKey });
+  const allTemplate = join(allDir, 'cloudformation-template-update-stack.json');
+  const [lintDefault, lintAll] = await Promise.all([lint(templatePath), lint(allTemplate)]);
+  project.provide('cfnLint', lintDefault);
+  project.provide('allFeatures', { templatePath: allTemplate, cfnLint: lintAll });
+  project.provide('printed', { apiKey, badApiKey, unprotected });
   project.provide('reliabilityDir', reliabilityDir);
 }
 
 export async function teardown(): Promise<void> {
   await dynamo?.stop();
   if (packageDir !== undefined) await rm(packageDir, { recursive: true, force: true });
+  if (allFeaturesDir !== undefined) await rm(allFeaturesDir, { recursive: true, force: true });
   if (reliabilityDir === undefined) return;
   const files = (await readdir(reliabilityDir)).filter((name) => name.endsWith('.json')).sort();
   const scenarios: ScenarioReport[] = [];

@@ -39,6 +39,13 @@ export function packagedTemplate(): Template {
   return cached;
 }
 
+let cachedAll: Template | undefined;
+/** The template packaged with every optional feature on (tests/global-setup.ts ALL_FEATURES). */
+export function allFeaturesTemplate(): Template {
+  cachedAll ??= JSON.parse(readFileSync(inject('allFeatures').templatePath, 'utf8')) as Template;
+  return cachedAll;
+}
+
 const logicalName = (fn: FunctionName) => `${fn[0]?.toUpperCase()}${fn.slice(1)}LambdaFunction`;
 
 function resource(template: Template, name: string): CfnResource {
@@ -108,7 +115,14 @@ export function rolePolicy(fn: FunctionName, physical: Physical, template = pack
   const properties = resource(template, roleName).Properties;
   if (properties.ManagedPolicyArns !== undefined) throw new Error(`iam: ${roleName} has managed policies this check cannot read`);
   const resolve = resolver(template, physical);
-  return list(properties.Policies).flatMap((policy) => {
+  // Its inline policies, and the policies of their own (AWS::IAM::Policy) attached to it.
+  const attached = Object.values(template.Resources)
+    .filter(
+      (r) =>
+        r.Type === 'AWS::IAM::Policy' && list(r.Properties.Roles).some((ref) => JSON.stringify(ref) === JSON.stringify({ Ref: roleName })),
+    )
+    .map((r) => r.Properties);
+  return [...(properties.Policies === undefined ? [] : list(properties.Policies)), ...attached].flatMap((policy) => {
     const document = (policy as { PolicyDocument: { Statement: unknown } }).PolicyDocument;
     return list(document.Statement).map((raw) => {
       const s = raw as { Effect: 'Allow' | 'Deny'; Action: unknown; Resource: unknown; NotAction?: unknown; NotResource?: unknown };

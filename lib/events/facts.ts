@@ -7,14 +7,16 @@
  * - `Outcome corrected`: a counted miss that later evidence changed: answered after all, or
  *   missed for another reason (id `outcome-corrected:<root CallSid>:<what it counts as now>`);
  * - `Callback opened`: a contact whose open callback appears, or starts later than before (the
- *   earlier one was resolved) (id `callback-opened:<phone>:<openSince>`);
+ *   earlier one was resolved) (id `callback-opened:<phone>:<openSince>`), with the `callSid` of
+ *   the miss that opened it: the text-back function's rule on the bus acts on these;
  * - `Callback resolved`: a resolution item written or changed (id
  *   `callback-resolved:<phone>:<resolving id>:<missedCount>`);
  * - `Text-back sent`: a text-back item whose opened callback's text was sent (id
  *   `text-back-sent:<phone>:<openSince>`).
  */
 
-import { callbackOpening, parseResolutionSummary } from '../callbacks/item.js';
+import { callbackOpening, parseCallbackState, parseResolutionSummary } from '../callbacks/item.js';
+import { episodes } from '../callbacks/model.js';
 import { isCountedMiss, parseCallFact, parseCallRecord } from '../ledger/call-item.js';
 import { maskPhone } from '../phone/phone.js';
 import { readable } from '../table/items.js';
@@ -81,7 +83,16 @@ export function eventsOf(eventName: string | undefined, oldImage: Image, newImag
     const opening = callbackOpening(oldImage, newImage);
     if (opening === undefined) return [];
     const id = `callback-opened:${opening.phone}:${opening.callback.openSince}`;
-    return [{ id, detailType: 'Callback opened', detail: { id, phone: opening.phone, ...opening.callback } }];
+    // The miss that opened it: the first of the open episode (the text-back reads its call).
+    const open = readable(() => episodes(parseCallbackState(newImage.callbacks)).open, 'contact item');
+    const callSid = open?.openSince === opening.callback.openSince ? open.callSids[0] : undefined;
+    return [
+      {
+        id,
+        detailType: 'Callback opened',
+        detail: { id, phone: opening.phone, ...opening.callback, ...(callSid === undefined ? {} : { callSid }) },
+      },
+    ];
   }
   if (newImage.type === 'textback') {
     const now = readable(() => parseTextBackRecord(newImage), 'text-back item');

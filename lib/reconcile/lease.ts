@@ -3,6 +3,10 @@
  * it with a conditional put (no lease, or an expired one), renews it for each invocation it
  * continues in, and gives it back when it ends; a run that crashed holds it only until it
  * expires, and the next run takes over (and learns whose lease it took).
+ *
+ * Its end is `leaseUntil` (ISO 8601). `expiresAt` is the table's TTL attribute (epoch seconds) on
+ * every other item; a lease item of 0.2.0 and before kept its end there as a string, which TTL
+ * ignores: such an item is taken over once that time has passed.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -38,9 +42,10 @@ export function createRunLease(client: DynamoDBDocumentClient, tableName: string
               type: 'lease',
               runId,
               acquiredAt: at.toISOString(),
-              expiresAt: new Date(at.getTime() + ttlMs).toISOString(),
+              leaseUntil: new Date(at.getTime() + ttlMs).toISOString(),
             },
-            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+            ConditionExpression:
+              'attribute_not_exists(pk) OR leaseUntil <= :now OR (attribute_not_exists(leaseUntil) AND expiresAt <= :now)',
             ExpressionAttributeValues: { ':now': at.toISOString() },
             ReturnValues: 'ALL_OLD',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -51,8 +56,8 @@ export function createRunLease(client: DynamoDBDocumentClient, tableName: string
         return typeof previous?.runId === 'string' && previous.releasedAt === undefined ? { tookOverFrom: previous.runId } : {};
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) {
-          const held = error.Item as { runId?: { S?: string }; expiresAt?: { S?: string } } | undefined;
-          throw new ReconcileBusyError(held?.runId?.S ?? 'unknown', held?.expiresAt?.S ?? 'unknown');
+          const held = error.Item as { runId?: { S?: string }; leaseUntil?: { S?: string }; expiresAt?: { S?: string } } | undefined;
+          throw new ReconcileBusyError(held?.runId?.S ?? 'unknown', held?.leaseUntil?.S ?? held?.expiresAt?.S ?? 'unknown');
         }
         throw new TableUnavailableError('The reconciliation lease could not be taken', { cause: error });
       }
@@ -63,7 +68,7 @@ export function createRunLease(client: DynamoDBDocumentClient, tableName: string
         {
           TableName: tableName,
           Key: { pk: RECONCILE_LEASE_KEY },
-          UpdateExpression: 'SET expiresAt = :until REMOVE releasedAt',
+          UpdateExpression: 'SET leaseUntil = :until REMOVE releasedAt, expiresAt',
           ConditionExpression: 'runId = :runId',
           ExpressionAttributeValues: { ':until': new Date(now() + ttlMs).toISOString(), ':runId': runId },
         },
@@ -77,7 +82,7 @@ export function createRunLease(client: DynamoDBDocumentClient, tableName: string
         {
           TableName: tableName,
           Key: { pk: RECONCILE_LEASE_KEY },
-          UpdateExpression: 'SET expiresAt = :now, releasedAt = :now',
+          UpdateExpression: 'SET leaseUntil = :now, releasedAt = :now REMOVE expiresAt',
           ConditionExpression: 'runId = :runId',
           ExpressionAttributeValues: { ':now': new Date(now()).toISOString(), ':runId': runId },
         },

@@ -1,17 +1,14 @@
 /**
- * The text-back function's batch: for each contact record whose callback OPENED, one decision
- * (lib/textback/model.ts) settled on the number's text-back item. A send is claimed before
- * Twilio is asked and its answer recorded after; Twilio errors are recorded, not retried by the
- * stream (the bounded retries are inside the send). Only a table that cannot be read or written
- * fails a record, and its retry finds the claim: it never texts twice.
+ * The text-back function: for each `Callback opened` event on the bus (its rule, see
+ * serverless.yml), one decision (lib/textback/model.ts) settled on the number's text-back item.
+ * A send is claimed before Twilio is asked and its answer recorded after; Twilio errors are
+ * recorded, not retried by Lambda (the bounded retries are inside the send). Only a table that
+ * cannot be read or written fails the invocation, and Lambda's retry finds the claim: it never
+ * texts twice.
  */
-import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { callbackOpening, parseCallbackState } from '../callbacks/item.js';
-import { episodes } from '../callbacks/model.js';
-import { maskPhone } from '../phone/phone.js';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { maskPhone, twilioE164 } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
-import { processStreamBatch } from '../table/stream-batch.js';
-import { fromImage } from '../table/stream-image.js';
 import type { SendOutcome, TwilioMessages } from '../twilio/messages.js';
 import type { TextBackEpisode, TextBackRecord } from './item.js';
 import { type Decision, decide, type Opening } from './model.js';
@@ -34,17 +31,26 @@ export interface TextBackDeps {
 
 export type Settled = Decision['kind'] | 'sent' | 'failed' | 'unknown' | 'contended';
 
-/** The opening of a contact's stream record, with the miss that opened it; undefined for most records. */
-export function openingOf(record: DynamoDBRecord): Opening | undefined {
-  const image = record.dynamodb;
-  if (record.eventName === 'REMOVE' || image?.NewImage === undefined) return undefined;
-  const newImage = fromImage(image.NewImage);
-  const opened = callbackOpening(image.OldImage === undefined ? undefined : fromImage(image.OldImage), newImage);
-  if (opened === undefined) return undefined;
-  const open = episodes(parseCallbackState(newImage.callbacks)).open;
-  const callSid = open?.callSids[0];
-  if (open === undefined || callSid === undefined || open.openSince !== opened.callback.openSince) return undefined;
-  return { phone: opened.phone, openSince: open.openSince, line: open.line, callSid };
+/** The event the rule delivers: lib/events/facts.ts's `Callback opened`. */
+export type OpenedEvent = EventBridgeEvent<string, Record<string, unknown>>;
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
+
+/**
+ * The opening a `Callback opened` event tells, or undefined (with the reason) when it is not one
+ * this function can act on: another event, or one without the fields it needs (published by a
+ * version before `callSid` was added, or by someone else on the bus).
+ */
+export function openingOfEvent(event: OpenedEvent): { opening: Opening } | { invalid: string } {
+  if (event.source !== 'missed-call-ledger' || event['detail-type'] !== 'Callback opened')
+    return { invalid: 'not a Callback opened event' };
+  const d = event.detail ?? {};
+  const phone = typeof d.phone === 'string' ? twilioE164(d.phone) : undefined;
+  if (phone === undefined || phone !== d.phone) return { invalid: 'detail.phone is not an E.164 number' };
+  if (typeof d.openSince !== 'string' || !ISO.test(d.openSince)) return { invalid: 'detail.openSince is not an ISO 8601 time' };
+  if (typeof d.callSid !== 'string' || !CALL_SID.test(d.callSid)) return { invalid: 'detail.callSid is not a CallSid' };
+  return { opening: { phone, openSince: d.openSince, line: typeof d.line === 'string' ? d.line : '', callSid: d.callSid } };
 }
 
 /** The number's marks after Twilio's answer. */
@@ -134,19 +140,15 @@ export async function settleOpening(opening: Opening, deps: TextBackDeps): Promi
   return 'contended';
 }
 
-/** Processes a stream batch in order; a record fails only when the table fails. */
-export async function processTextBackBatch(
-  records: readonly DynamoDBRecord[],
-  deps: TextBackDeps,
-): Promise<DynamoDBBatchResponse & { settled: Settled[] }> {
-  const settled: Settled[] = [];
-  const { batchItemFailures } = await processStreamBatch(
-    records,
-    async (record) => {
-      const opening = openingOf(record);
-      if (opening !== undefined) settled.push(await settleOpening(opening, deps));
-    },
-    { mode: 'each', failure: 'Text-back record failed; retried by the stream' },
-  );
-  return { batchItemFailures, settled };
+/**
+ * Handles one event: settles its opening, or logs why it has none (not retried: a retry would
+ * not change it). Throws only when the table fails; Lambda then retries the event.
+ */
+export async function handleOpenedEvent(event: OpenedEvent, deps: TextBackDeps): Promise<Settled | 'invalid'> {
+  const read = openingOfEvent(event);
+  if ('invalid' in read) {
+    logger.warn('Text-back event ignored', { reason: read.invalid, eventId: event.id, detailType: event['detail-type'] });
+    return 'invalid';
+  }
+  return settleOpening(read.opening, deps);
 }

@@ -112,7 +112,10 @@ describe('events to EventBridge', () => {
       source: 'status-callback',
     });
     expect(ids('Callback opened')).toEqual([`callback-opened:${phone}:2026-11-24T09:00:00.000Z`]);
-    expect(bus.events.find((e) => e.detailType === 'Callback opened')?.detail).toMatchObject({ lastReason: 'no-answer' });
+    expect(bus.events.find((e) => e.detailType === 'Callback opened')?.detail).toMatchObject({
+      lastReason: 'no-answer',
+      callSid: report.rootCallSid,
+    });
     expect(ids('Callback resolved')).toEqual([`callback-resolved:${phone}:${resolving}:1`]);
     const resolved = bus.events.find((e) => e.detailType === 'Callback resolved');
     expect(resolved).toMatchObject({
@@ -167,15 +170,17 @@ describe('events to EventBridge', () => {
     await deliver([...rootEnd, ...office]);
     await contacts.instance.pollOnce();
     await drain();
-    expect(eventsOf(hunt.root)).toEqual([`missed-call-recorded:${hunt.root}`]);
-    expect(ids('Callback opened')).toContain(`callback-opened:${hunt.caller}:2026-11-24T15:00:00.000Z`);
+    // The callback names the call that opened it (the text-back reads that call).
+    const opened = `callback-opened:${hunt.caller}:2026-11-24T15:00:00.000Z`;
+    expect(eventsOf(hunt.root)).toEqual([`missed-call-recorded:${hunt.root}`, opened]);
+    expect(bus.events.find((e) => (e.detail as { id: string }).id === opened)?.detail).toMatchObject({ callSid: hunt.root });
 
     // The cell's leg: a person answered. Delivered twice (Twilio retries).
     await deliver([...cell, ...cell]);
     await contacts.instance.pollOnce();
     await drain();
     const corrected = `outcome-corrected:${hunt.root}:none`;
-    expect(eventsOf(hunt.root)).toEqual([`missed-call-recorded:${hunt.root}`, corrected]);
+    expect(eventsOf(hunt.root)).toEqual([`missed-call-recorded:${hunt.root}`, opened, corrected]);
     expect(
       bus.events.find((e) => e.detailType === 'Outcome corrected' && (e.detail as { callSid: string }).callSid === hunt.root)?.detail,
     ).toEqual({

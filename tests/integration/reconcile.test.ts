@@ -9,7 +9,7 @@
  * `completed` with its `duration`, its `<Dial>` legs carry `parent_call_sid`, a leg a machine
  * answered `answered_by`.
  */
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
@@ -26,7 +26,7 @@ import { ReconcileDeadlineError, reconcile, reconcileOptions, WINDOW_DEFAULTS } 
 import { type ContinueEvent, createReconcileRuns } from '../../lib/reconcile/run.js';
 import { createRunStore, type RunRecord, runView } from '../../lib/reconcile/runs.js';
 import { createWatermark } from '../../lib/reconcile/watermark.js';
-import { callKey, contactKey, reconcileRunKey, WATERMARK_KEY } from '../../lib/table/keys.js';
+import { callKey, contactKey, RECONCILE_LEASE_KEY, reconcileRunKey, WATERMARK_KEY } from '../../lib/table/keys.js';
 import { createTwilioCalls, TwilioAuthError } from '../../lib/twilio/client.js';
 import {
   ACCOUNT_SID,
@@ -1203,5 +1203,30 @@ describe('the reconciliation lease', () => {
     await lease.release('run-b');
     // A lease given back is no take-over.
     expect(await lease.acquire('run-c', 1_000)).toEqual({});
+    // Its end is leaseUntil (ISO); expiresAt, the table's TTL attribute (epoch seconds), is not used.
+    const item = await get(RECONCILE_LEASE_KEY);
+    expect(item).toMatchObject({ runId: 'run-c', leaseUntil: new Date(t + 1_000).toISOString() });
+    expect(item?.expiresAt).toBeUndefined();
+  });
+
+  it('reads a lease item of 0.2.0 (its end a string in expiresAt): busy until then, taken over after', async () => {
+    let t = Date.parse('2026-11-24T03:00:00.000Z');
+    await table.docs.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: {
+          pk: RECONCILE_LEASE_KEY,
+          type: 'lease',
+          runId: 'old-run',
+          acquiredAt: '2026-11-24T02:59:00.000Z',
+          expiresAt: '2026-11-24T03:01:00.000Z',
+        },
+      }),
+    );
+    const lease = createRunLease(table.as('reconcile'), table.tableName, () => t);
+    await expect(lease.acquire('run-new', 1_000)).rejects.toMatchObject({ runningRunId: 'old-run', expiresAt: '2026-11-24T03:01:00.000Z' });
+    t += 61_000;
+    expect(await lease.acquire('run-new', 1_000)).toEqual({ tookOverFrom: 'old-run' });
+    expect(await get(RECONCILE_LEASE_KEY)).not.toHaveProperty('expiresAt');
   });
 });

@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_DEFAULTS } from '../../dev/defaults.js';
@@ -18,8 +19,9 @@ import { reconcileAndWait, waitForRun } from '../../dev/reconcile-run.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
 import { mapLimit } from '../../lib/platform/pool.js';
 import { flows } from '../flows.js';
+import { ALL_FEATURES } from '../global-setup.js';
 import { ACCOUNT_SID, dialAction, signLikeTwilio, statusCallback } from '../helpers.js';
-import { packagedTemplate } from '../iam.js';
+import { allFeaturesTemplate, packagedTemplate } from '../iam.js';
 import { responseErrors } from '../openapi.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -132,11 +134,17 @@ describe('osls package', () => {
     expect(resource('ContactsFailureQueue').Type).toBe('AWS::SQS::Queue');
   });
 
+  /** A role's statements: its inline policies and the policies of their own attached to it. */
+  const statementsOf = (role: string) => {
+    type Doc = { PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] } };
+    const attached = Object.values(template.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: role }]))
+      .map((r) => r.Properties as Doc);
+    return [...(resource(role).Properties.Policies as Doc[]), ...attached].flatMap((p) => p.PolicyDocument.Statement);
+  };
+
   it('limits the contacts role to its table, its stream, its queue and its own logs', () => {
-    const policies = resource('ContactsRole').Properties.Policies as {
-      PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] };
-    }[];
-    const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
+    const statements = statementsOf('ContactsRole');
     const resources = statements.flatMap((s) => s.Resource.map((r) => JSON.stringify(r)));
     expect(new Set(resources)).toEqual(
       new Set([
@@ -159,10 +167,7 @@ describe('osls package', () => {
   });
 
   it('limits the events role to its stream, its queue, its logs and PutEvents on the one bus', () => {
-    const policies = resource('EventsRole').Properties.Policies as {
-      PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] };
-    }[];
-    const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
+    const statements = statementsOf('EventsRole');
     expect(statements.flatMap((s) => s.Action).sort()).toEqual([
       'dynamodb:DescribeStream',
       'dynamodb:GetRecords',
@@ -203,22 +208,30 @@ describe('osls package', () => {
         'lambda:InvokeFunction',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
+        'sqs:SendMessage',
         'ssm:GetParameter',
       ].sort(),
     );
-    // Its runs continue in invocations of this one function; its runs are listed from one index.
+    // Its runs continue in invocations of this one function; its runs are listed from one index,
+    // the open callbacks (which the answered calls it lists resolve) from the other.
     const resourcesOf = (action: string) => statements.filter((s) => s.Action.includes(action)).flatMap((s) => s.Resource);
     expect(resourcesOf('lambda:InvokeFunction')).toEqual([
       // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub, not a template literal
       { 'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:missed-call-ledger-prod-reconcile' },
     ]);
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub, not a template literal
-    expect(resourcesOf('dynamodb:Query')).toEqual([{ 'Fn::Sub': '${Table.Arn}/index/byLastMissed' }]);
+    expect(resourcesOf('dynamodb:Query')).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub, not a template literal
+      { 'Fn::Sub': '${Table.Arn}/index/byLastMissed' },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub, not a template literal
+      { 'Fn::Sub': '${Table.Arn}/index/byCallbackState' },
+    ]);
+    // An invocation that failed every retry goes to its failure queue (Lambda's on-failure destination).
+    expect(resourcesOf('sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': ['ReconcileFailureQueue', 'Arn'] }]);
     // ONE Twilio credential: the auth token (no API key SID was set at package time).
     expect(text).toContain(':parameter/missed-call-ledger/prod/twilio-auth-token"');
     expect(text).not.toContain('twilio-auth-token-secondary');
     expect(text).not.toContain('twilio-api-key-secret');
-    expect(text).not.toMatch(/"\*"|StreamArn|sqs:/);
+    expect(text).not.toMatch(/"\*"|StreamArn/);
   });
 
   it('serves the operator routes behind the API key, reads plus the resolve transaction, under a usage plan with quota', () => {
@@ -262,16 +275,32 @@ describe('osls package', () => {
     expect(resource('ApiGatewayRestApi').Properties.MinimumCompressionSize).toBe(1024);
   });
 
-  it('packages the text-back off: its mapping disabled, its role the table, the stream, its queue and the ONE Twilio secret', () => {
-    const mapping = Object.values(template.Resources).find(
-      (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties.FunctionName).includes('TextbackLambdaFunction'),
-    );
-    expect(mapping?.Properties).toMatchObject({
-      Enabled: false,
-      StartingPosition: 'LATEST',
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
+  it('packages the text-back off: its rule on the bus disabled, no stream of its own, its role the table, its queue and the ONE Twilio secret', () => {
+    expect(
+      Object.values(template.Resources).filter(
+        (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties.FunctionName).includes('TextbackLambdaFunction'),
+      ),
+    ).toEqual([]);
+    expect(resource('TextBackRule').Properties).toMatchObject({
+      State: 'DISABLED',
+      EventBusName: 'default',
+      EventPattern: { source: ['missed-call-ledger'], 'detail-type': ['Callback opened'] },
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': ['TextbackLambdaFunction', 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 24, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['TextBackFailureQueue', 'Arn'] } },
+        },
+      ],
     });
-    expect(JSON.stringify(mapping?.Properties.FilterCriteria)).toContain('contact');
+    // EventBridge may invoke it, and put what it could not deliver in its queue, for this rule only.
+    expect(resource('TextBackRulePermission').Properties).toMatchObject({
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': ['TextBackRule', 'Arn'] },
+    });
+    expect(JSON.stringify(resource('TextBackFailureQueuePolicy').Properties)).toContain(
+      '"aws:SourceArn":{"Fn::GetAtt":["TextBackRule","Arn"]}',
+    );
     expect((resource('TextbackLambdaFunction').Properties.Environment as { Variables: unknown }).Variables).toMatchObject({
       TEXT_BACK: 'off',
       TIME_ZONE: 'UTC',
@@ -287,11 +316,7 @@ describe('osls package', () => {
         .sort(),
     ).toEqual(
       [
-        'dynamodb:DescribeStream',
         'dynamodb:GetItem',
-        'dynamodb:GetRecords',
-        'dynamodb:GetShardIterator',
-        'dynamodb:ListStreams',
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
         'logs:CreateLogStream',
@@ -307,6 +332,149 @@ describe('osls package', () => {
     expect(JSON.stringify(events?.Properties.FilterCriteria)).toContain('textback');
   });
 
+  it('packages the text-back on: its rule enabled, on the bus given by its ARN (every optional feature on)', () => {
+    const all = allFeaturesTemplate();
+    expect(all.Resources.TextBackRule?.Properties).toMatchObject({ State: 'ENABLED', EventBusName: ALL_FEATURES.EVENT_BUS_NAME });
+    expect((all.Resources.TextbackLambdaFunction?.Properties.Environment as { Variables: unknown } | undefined)?.Variables).toMatchObject({
+      TEXT_BACK: 'on',
+    });
+  });
+
+  for (const [name, read] of [
+    ['as packaged', () => template],
+    ['with every optional feature on', allFeaturesTemplate],
+  ] as const) {
+    it(`keeps at most two readers on the table's stream (${name})`, () => {
+      const t = read();
+      const readers = Object.entries(t.Resources).filter(
+        ([, r]) =>
+          (r.Type === 'AWS::Lambda::EventSourceMapping' || r.Type === 'AWS::Pipes::Pipe') &&
+          JSON.stringify(r.Properties).includes('"StreamArn"'),
+      );
+      expect(readers.map(([logical]) => logical).sort()).toEqual([
+        'ContactsEventSourceMappingDynamodbTable',
+        'EventsEventSourceMappingDynamodbTable',
+      ]);
+      expect(readers.length).toBeLessThanOrEqual(2);
+    });
+
+    it(`sets Lambda's retries for every function invoked asynchronously, and a queue with an alarm where its events carry work (${name})`, () => {
+      const t = read();
+      const logical = (arn: unknown): string | undefined => {
+        const text = JSON.stringify(arn);
+        return /"(\w+LambdaFunction)"/.exec(text)?.[1];
+      };
+      // Invoked asynchronously: a rule's target (schedules, the text-back's rule), and a function
+      // a role may invoke (the reconciliation continues in its own asynchronous invocations).
+      const targets = Object.values(t.Resources)
+        .filter((r) => r.Type === 'AWS::Events::Rule')
+        .flatMap((r) => (r.Properties.Targets as { Arn: unknown }[]).map((target) => logical(target.Arn)));
+      const invoked = Object.values(t.Resources)
+        .filter((r) => r.Type === 'AWS::IAM::Role')
+        .flatMap((r) => r.Properties.Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] } }[])
+        .flatMap((p) => p.PolicyDocument.Statement)
+        .filter((st) => st.Action.includes('lambda:InvokeFunction'))
+        .flatMap((st) =>
+          st.Resource.map((r) =>
+            /function:\$\{self:service\}-\$\{sls:stage\}-(\w+)"|function:missed-call-ledger-prod-(\w+)/.exec(JSON.stringify(r)),
+          ),
+        )
+        .map((m) => (m === null ? undefined : `${(m[1] ?? m[2] ?? '').replace(/^./, (c) => c.toUpperCase())}LambdaFunction`));
+      const asynchronous = [...new Set([...targets, ...invoked])].sort();
+      expect(asynchronous).toEqual(['ReconcileLambdaFunction', 'TextbackLambdaFunction', 'WebhookLambdaFunction']);
+      const configs = Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+      const configOf = (fn: string) =>
+        configs.find((c) => JSON.stringify(c.Properties.FunctionName) === JSON.stringify({ Ref: fn }))?.Properties;
+      for (const fn of asynchronous) {
+        const config = configOf(fn ?? '');
+        expect(config, fn).toMatchObject({
+          Qualifier: '$LATEST',
+          MaximumRetryAttempts: expect.any(Number),
+          MaximumEventAgeInSeconds: expect.any(Number),
+        });
+      }
+      // The settle sweep's next minute does what a lost sweep would have: no retry, no queue.
+      expect(configOf('WebhookLambdaFunction')).toMatchObject({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+      for (const [fn, queue] of [
+        ['ReconcileLambdaFunction', 'ReconcileFailureQueue'],
+        ['TextbackLambdaFunction', 'TextBackFailureQueue'],
+      ] as const) {
+        expect(configOf(fn)?.DestinationConfig, fn).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } });
+      }
+      expect(configOf('ReconcileLambdaFunction')).toMatchObject({ MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 600 });
+      // Every failure queue (stream mappings', rules', Lambda's) has an alarm on its depth.
+      const queues = Object.entries(t.Resources)
+        .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
+        .map(([logical]) => logical);
+      expect(queues.sort()).toEqual(['ContactsFailureQueue', 'EventsFailureQueue', 'ReconcileFailureQueue', 'TextBackFailureQueue']);
+      const alarms = Object.values(t.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+      for (const queue of queues) {
+        expect(alarms.find((a) => JSON.stringify(a.Properties.Dimensions).includes(`"${queue}"`))?.Properties, queue).toMatchObject({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+        });
+      }
+    });
+
+    it(`makes each stream mapping wait for a policy that lets its role read the stream (${name})`, () => {
+      const t = read();
+      for (const [logical, mapping] of Object.entries(t.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping')) {
+        const fn = /"(\w+LambdaFunction)"/.exec(JSON.stringify(mapping.Properties.FunctionName))?.[1] ?? '';
+        const role = JSON.stringify(t.Resources[fn]?.Properties.Role);
+        const roleName = /"(\w+Role)"/.exec(role)?.[1];
+        const policies = ((mapping as { DependsOn?: string[] }).DependsOn ?? [])
+          .map((name) => t.Resources[name])
+          .filter((r) => r?.Type === 'AWS::IAM::Policy');
+        const reads = policies.filter(
+          (p) =>
+            JSON.stringify(p?.Properties.Roles) === JSON.stringify([{ Ref: roleName }]) &&
+            JSON.stringify(p?.Properties.PolicyDocument).includes('dynamodb:GetRecords') &&
+            JSON.stringify(p?.Properties.PolicyDocument).includes('"Table","StreamArn"'),
+        );
+        expect(reads, logical).toHaveLength(1);
+      }
+    });
+  }
+
+  it('protects the table from deletion, unless TABLE_DELETION_PROTECTION=false (a test stage)', () => {
+    expect(resource('Table').Properties.DeletionProtectionEnabled).toBe(true);
+    expect(allFeaturesTemplate().Resources.Table?.Properties.DeletionProtectionEnabled).toBe(true);
+    const { status, output } = inject('printed').unprotected;
+    expect(status, output.slice(-2000)).toBe(0);
+    expect(
+      (JSON.parse(output) as { resources: { Resources: { Table: { Properties: unknown } } } }).resources.Resources.Table.Properties,
+    ).toMatchObject({
+      DeletionProtectionEnabled: false,
+    });
+  });
+
+  it('grants PutEvents on the bus EVENT_BUS_NAME names, by name or by ARN', () => {
+    const putEvents = (t: typeof template) =>
+      (
+        (t.Resources.EventsRole?.Properties.Policies ?? []) as {
+          PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] };
+        }[]
+      )
+        .flatMap((p) => p.PolicyDocument.Statement)
+        .filter((st) => st.Action.includes('events:PutEvents'))
+        .flatMap((st) => st.Resource);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub, not a template literal
+    expect(putEvents(template)).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default' }]);
+    expect(putEvents(allFeaturesTemplate())).toEqual([ALL_FEATURES.EVENT_BUS_NAME]);
+    const env = (t: typeof template) =>
+      ((t.Resources.EventsLambdaFunction?.Properties.Environment ?? {}) as { Variables?: Record<string, string> }).Variables ?? {};
+    expect(env(template).EVENT_BUS_NAME).toBe('default');
+    expect(env(allFeaturesTemplate()).EVENT_BUS_NAME).toBe(ALL_FEATURES.EVENT_BUS_NAME);
+    // The alarms notify the topic when one is given.
+    const actions = Object.values(allFeaturesTemplate().Resources)
+      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+      .map((a) => a.Properties.AlarmActions);
+    expect(actions.length).toBe(4);
+    expect(actions.every((a) => JSON.stringify(a) === JSON.stringify([ALL_FEATURES.ALARM_TOPIC_ARN]))).toBe(true);
+  });
+
   it('guards the data: point-in-time recovery, Retain, log retention, and no * in any IAM statement', () => {
     expect(resource('Table').Properties).toMatchObject({
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -317,11 +485,12 @@ describe('osls package', () => {
     expect(logGroups.length).toBe(7);
     expect(logGroups.every((g) => g.Properties.RetentionInDays === 30)).toBe(true);
     const roles = Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::Role');
-    const statements = roles.flatMap((r) =>
-      (r.Properties.Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] } }[]).flatMap(
-        (p) => p.PolicyDocument.Statement,
-      ),
-    );
+    const policies = Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::Policy');
+    const statements = [
+      ...roles.flatMap((r) => r.Properties.Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] } }[]),
+      ...policies.map((r) => r.Properties as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] } }),
+    ].flatMap((p) => p.PolicyDocument.Statement);
+    expect(policies.length).toBe(2);
     expect(roles.length).toBe(7);
     expect(statements.flatMap((s) => s.Action).filter((a) => a.includes('*'))).toEqual([]);
     expect(statements.flatMap((s) => s.Resource).filter((r) => r === '*')).toEqual([]);
@@ -352,9 +521,12 @@ describe('osls package', () => {
     expect(output).toContain('TWILIO_API_KEY_SID must look like SK followed by 32 hex digits');
   });
 
-  it('passes cfn-lint with no errors, and only the warnings listed here with their reason', () => {
-    // Run on the packaged template by tests/global-setup.ts, beside the packaging.
-    const { findings, error } = inject('cfnLint');
+  it.each([
+    ['as packaged', () => inject('cfnLint')],
+    ['with every optional feature on', () => inject('allFeatures').cfnLint],
+  ])('passes cfn-lint with no errors, and only the warnings listed here with their reason (%s)', (_, read) => {
+    // Run on the packaged templates by tests/global-setup.ts, beside the packaging.
+    const { findings, error } = read();
     expect(error).toBeUndefined();
     // parseable: file:line:col:endline:endcol:RULE:message
     const rules = findings.map((line) => line.split(':')[5] ?? line);
@@ -412,6 +584,17 @@ describe('osls package', () => {
   });
 });
 
+/** One invocation through serverless-offline's Lambda endpoint; its answer as text. */
+async function invokeLocal(lambdaPort: number, functionName: string, event: unknown): Promise<string> {
+  const client = new LambdaClient({
+    endpoint: `http://127.0.0.1:${lambdaPort}`,
+    region: LOCAL_DEFAULTS.AWS_REGION,
+    credentials: { accessKeyId: LOCAL_DEFAULTS.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_DEFAULTS.AWS_SECRET_ACCESS_KEY },
+  });
+  const out = await client.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(event)) }));
+  return out.Payload === undefined ? '' : Buffer.from(out.Payload).toString('utf8');
+}
+
 describe('the local stack (npm start) end to end', () => {
   let stack: LocalStack;
   let output = '';
@@ -445,8 +628,10 @@ describe('the local stack (npm start) end to end', () => {
       fetch(`${stack.target}/health`, warm),
       reconcileAndWait(stack),
       fetch(`${stack.target}/twilio/call-status`, { method: 'POST' }),
-      // The stream consumers through serverless-offline's Lambda endpoint, each with an empty batch.
-      ...['contacts', 'events', 'textback'].map((fn) =>
+      // The stream consumers through serverless-offline's Lambda endpoint, each with an empty batch;
+      // the text-back with an event it ignores (its rule's events come from the bus).
+      invokeLocal(stack.ports[1] ?? 0, 'missed-call-ledger-local-textback', { source: 'warm-up', 'detail-type': 'none', detail: {} }),
+      ...['contacts', 'events'].map((fn) =>
         offlineInvoker({
           lambdaPort: stack.ports[1] ?? 0,
           functionName: `missed-call-ledger-local-${fn}`,

@@ -1,27 +1,32 @@
 /**
- * Text-back on DynamoDB Local's real stream (serverless.yml's mapping for `textback`, its filter
- * included), the function cold-started as deployed under its role with TEXT_BACK=on, sending
- * through the official SDK to the local Twilio API: once per opened callback under duplicate
- * records, retried batches and a crash between claim and send; the cooldown; opt-out and every
- * Twilio error path; outbound and old misses never texted; short-abandoned calls and calls that
- * turned out answered never texted.
+ * Text-back as deployed: the table's stream through the events mapping (serverless.yml's filters)
+ * into the events function's code, its `Callback opened` events on a local bus whose rule is
+ * serverless.yml's `TextBackRule`, delivered to the textback function cold-started as deployed
+ * under its role with TEXT_BACK=on, sending through the official SDK to the local Twilio API:
+ * once per opened callback under duplicate events, Lambda's retries of a failed invocation and a
+ * crash between claim and send; the cooldown; opt-out and every Twilio error path; outbound and
+ * old misses never texted; short-abandoned calls and calls that turned out answered never texted.
  */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStreamEvent } from '../../dev/serverless-config.js';
+import { type DeliveredEvent, type LocalEventBridge, startLocalEventBridge } from '../../dev/eventbridge.js';
+import { readAsyncRetries, readEventRule, readStreamEvent } from '../../dev/serverless-config.js';
 import { StreamPoller } from '../../dev/stream-poller.js';
 import { createTable } from '../../dev/table.js';
 import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
 import { createCallbackResolver } from '../../lib/callbacks/store.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
+import { createPublisher } from '../../lib/events/publish.js';
+import { processEventsBatch } from '../../lib/events/stream.js';
 import { parsePendingCall } from '../../lib/ledger/call-item.js';
 import { type CallReport, classifyStatusCallback } from '../../lib/ledger/calls.js';
 import { createLedger } from '../../lib/ledger/store.js';
 import { parseDayCounts } from '../../lib/operator/stats.js';
 import { callKey, contactKey, textBackKey } from '../../lib/table/keys.js';
 import { parseTextBackRecord } from '../../lib/textback/item.js';
-import { processTextBackBatch } from '../../lib/textback/run.js';
+import { handleOpenedEvent, type OpenedEvent, type Settled } from '../../lib/textback/run.js';
 import { readTextBackSettings } from '../../lib/textback/settings.js';
 import { createTextBackStore, type TextBackStore } from '../../lib/textback/store.js';
 import { createTwilioMessages } from '../../lib/twilio/messages.js';
@@ -39,17 +44,24 @@ import {
 import { guardClient } from '../iam.js';
 import { loadHandler } from '../lambda.js';
 
-type Handler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
+type Handler = (event: OpenedEvent, context: Context) => Promise<{ settled: Settled | 'invalid' | 'off' }>;
 const context = { awsRequestId: 'tb', functionName: 'textback' } as unknown as Context;
 const LINE = '+14155559876';
 
 let table: Awaited<ReturnType<typeof freshTable>>;
 let twilio: TwilioApi;
+let bus: LocalEventBridge;
 let handler: Handler;
-let poller: StreamPoller;
+let events: StreamPoller;
 let contacts: ReturnType<typeof contactsPoller>;
-/** Every event the mapping delivered, to replay as a duplicate or retried batch. */
-const delivered: DynamoDBStreamEvent[] = [];
+/** Every event the rule delivered, to deliver again as a duplicate or a retry. */
+const delivered: DeliveredEvent[] = [];
+/** What each invocation of the function answered, or the error it failed with (Lambda then retries). */
+const invocations: ({ settled: string } | { error: string })[] = [];
+/** Deliveries still running (the bus answers PutEvents first, as EventBridge does). */
+const pending = new Set<Promise<void>>();
+/** While set, the rule's events are kept, not delivered (a test hands them to the code itself). */
+let holding = false;
 
 async function startFunction(env: Record<string, string> = {}): Promise<Handler> {
   return loadHandler<Handler>('textback', {
@@ -58,34 +70,77 @@ async function startFunction(env: Record<string, string> = {}): Promise<Handler>
   });
 }
 
+/** Lambda's asynchronous invocation: the function, retried as its EventInvokeConfig says when it fails. */
+async function invokeAsync(event: DeliveredEvent): Promise<void> {
+  const retries = readAsyncRetries('textback').maximumRetryAttempts;
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    try {
+      invocations.push(await handler(event as unknown as OpenedEvent, context));
+      return;
+    } catch (error) {
+      invocations.push({ error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
+
 beforeAll(async () => {
   twilio = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [AUTH_TOKEN] });
   table = await freshTable();
   const streamArn = (await createTable(table.client, table.tableName)).streamArn ?? '';
   handler = await startFunction();
-  poller = new StreamPoller({
-    streams: guardClient(streamsClient(), 'textback', { tableName: table.tableName, streamLabel: streamArn.split('/stream/')[1] }),
+  const rule = readEventRule('TextBackRule');
+  expect(rule.functionName).toBe('textback');
+  bus = await startLocalEventBridge({
+    rules: [
+      {
+        name: 'TextBackRule',
+        pattern: rule.pattern,
+        deliver: async (event) => {
+          delivered.push(event);
+          if (holding) return;
+          const run = invokeAsync(event);
+          pending.add(run);
+          await run.finally(() => pending.delete(run));
+        },
+      },
+    ],
+  });
+  const physical = { tableName: table.tableName, streamLabel: streamArn.split('/stream/')[1] };
+  const publish = createPublisher(
+    guardClient(
+      new EventBridgeClient({
+        endpoint: bus.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
+      'events',
+      physical,
+    ),
+    'default',
+  );
+  events = new StreamPoller({
+    streams: guardClient(streamsClient(), 'events', physical),
     streamArn,
     region: 'us-east-1',
-    config: readStreamEvent('textback'),
-    invoke: (event) => {
-      delivered.push(event);
-      return handler(event, context);
-    },
+    config: readStreamEvent('events'),
+    invoke: (event) => processEventsBatch(event.Records, publish),
     onFailure: () => {},
   });
   contacts = contactsPoller(table, streamArn);
 });
 afterAll(async () => {
+  await bus.stop();
   await twilio.stop();
   await table.drop();
 });
 
+/** The stream read to its end by the events mapping, and every delivery of the rule finished. */
 async function drain(): Promise<void> {
   for (let quiet = 0, i = 0; quiet < 2 && i < 50; i++) {
-    const result = await poller.pollOnce();
+    const result = await events.pollOnce();
     quiet = result.read === 0 ? quiet + 1 : 0;
   }
+  while (pending.size > 0) await Promise.all([...pending]);
 }
 
 const ledger = () => createLedger(table.as('webhook'), { tableName: table.tableName, retentionDays: 90, settings: LEDGER_SETTINGS });
@@ -151,23 +206,45 @@ describe('text-back through the textback function', () => {
     expect(sentTo(phone)).toHaveLength(1);
   });
 
-  it('sends nothing more when the same records come again: a duplicate delivery and a retried batch', async () => {
+  it('sends nothing more when the same event comes again: a duplicate delivery and a retried invocation', async () => {
     const phone = '+14155557302';
     delivered.length = 0;
     await miss(phone, 1);
     await drain();
-    expect(delivered.length).toBeGreaterThan(0);
+    const opened = delivered.filter((e) => (e.detail as { phone?: string }).phone === phone);
+    expect(opened).toHaveLength(1);
     const requests = messageRequests();
-    for (const event of [...delivered]) {
-      await handler(event, context);
-      await handler({ Records: [...event.Records, ...event.Records] }, context);
+    for (const event of opened) {
+      expect(await handler(event as unknown as OpenedEvent, context)).toEqual({ settled: 'duplicate' });
+      expect(await handler(event as unknown as OpenedEvent, context)).toEqual({ settled: 'duplicate' });
     }
-    // And a cold start (another container) given the same batch.
+    // And a cold start (another container) given the same event.
     const other = await startFunction();
-    for (const event of [...delivered]) await other(event, context);
+    for (const event of opened) await other(event as unknown as OpenedEvent, context);
     handler = await startFunction();
     expect(sentTo(phone)).toHaveLength(1);
     expect(messageRequests()).toBe(requests);
+  });
+
+  it('ignores an event it cannot act on (no callSid: published before 0.2.0, or by someone else), without failing', async () => {
+    const event = {
+      version: '0',
+      id: 'e1',
+      'detail-type': 'Callback opened',
+      source: 'missed-call-ledger',
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: [],
+      detail: { id: 'callback-opened:+14155557399:2026-11-24T09:00:00.000Z', phone: '+14155557399', openSince: '2026-11-24T09:00:00.000Z' },
+    } as unknown as OpenedEvent;
+    const requests = messageRequests();
+    expect(await handler(event, context)).toEqual({ settled: 'invalid' });
+    expect(await handler({ ...event, detail: { ...event.detail, phone: 'not-a-number', callSid: callSid() } }, context)).toEqual({
+      settled: 'invalid',
+    });
+    expect(messageRequests()).toBe(requests);
+    expect(await record('+14155557399')).toBeUndefined();
   });
 
   it('skips a callback that opens again within the cooldown, and texts again after it', async () => {
@@ -219,7 +296,8 @@ describe('text-back through the textback function', () => {
       episode: { state: 'failed', reason: 'not-mobile', errorCode: 21614 },
       notTextable: { reason: 'not-mobile' },
     });
-    expect(delivered.flatMap((e) => e.Records)).not.toEqual([]);
+    // Recorded, not failed: Lambda has nothing to retry.
+    expect(invocations.at(-1)).toEqual({ settled: 'failed' });
   });
 
   it('retries 429 and 5xx within the invocation: sent after two 429s; given up after three 500s, recorded as failed', async () => {
@@ -234,19 +312,14 @@ describe('text-back through the textback function', () => {
     const b = '+14155557307';
     twilio.faults.push({ kind: 'status', status: 500, times: 3, path: /Messages\.json$/ });
     requests = messageRequests();
-    const failures: DynamoDBBatchResponse[] = [];
+    const before = invocations.length;
     await miss(b, 1);
-    for (let i = 0; i < 5; i++) {
-      const before = delivered.length;
-      await poller.pollOnce();
-      for (const event of delivered.slice(before)) failures.push(await handler(event, context));
-    }
     await drain();
     expect(messageRequests()).toBe(requests + 3);
     expect(sentTo(b)).toEqual([]);
     expect(await record(b)).toMatchObject({ episode: { state: 'failed', reason: 'unavailable' } });
-    // Recorded, not left to the stream: no batch item failures.
-    expect(failures.flatMap((f) => f.batchItemFailures)).toEqual([]);
+    // Recorded, not left to Lambda's retries: one invocation, which did not fail.
+    expect(invocations.slice(before)).toEqual([{ settled: 'failed' }]);
   });
 
   it('records a refused credential (401) as a configuration failure, once', async () => {
@@ -299,34 +372,23 @@ describe('a crash between the claim and the send', () => {
       sends += 1;
       return messages;
     };
-    // The opening's record, as the mapping delivers it.
-    const records: DynamoDBRecord[] = [];
-    const capture = new StreamPoller({
-      streams: streamsClient(),
-      streamArn: (await createTable(table.client, table.tableName)).streamArn ?? '',
-      region: 'us-east-1',
-      config: readStreamEvent('textback'),
-      invoke: async (event) => {
-        records.push(...event.Records);
-        return { batchItemFailures: [] };
-      },
-      onFailure: () => {},
-    });
+    // The opening's event, as the rule delivers it (held: the code is handed it below).
+    holding = true;
+    delivered.length = 0;
     await miss(phone, 1);
-    for (let i = 0; i < 5; i++) await capture.pollOnce();
-    const opening = records.filter((r) => r.dynamodb?.NewImage?.phone?.S === phone);
-    expect(opening.length).toBeGreaterThan(0);
+    await drain();
+    holding = false;
+    const opening = delivered.filter((e) => (e.detail as { phone?: string }).phone === phone) as unknown as OpenedEvent[];
+    expect(opening).toHaveLength(1);
+    const event = opening[0] as OpenedEvent;
     const before = await today();
 
-    const crashed = await processTextBackBatch(opening, { settings, store: crashing, call, messages: counted });
-    expect(crashed.batchItemFailures.length).toBe(opening.length);
+    // The invocation fails (Lambda retries it), having sent nothing.
+    await expect(handleOpenedEvent(event, { settings, store: crashing, call, messages: counted })).rejects.toThrow('the container died');
     expect(sends).toBe(0);
-    // The stream retries the batch; then a duplicate of it comes too.
-    const retried = await processTextBackBatch(opening, { settings, store, call, messages: counted });
-    const again = await processTextBackBatch(opening, { settings, store, call, messages: counted });
-    expect(retried.batchItemFailures).toEqual([]);
-    expect(retried.settled).toContain('unknown');
-    expect(again.settled.every((s) => s === 'duplicate')).toBe(true);
+    // Lambda's retry; then a duplicate delivery of the event.
+    expect(await handleOpenedEvent(event, { settings, store, call, messages: counted })).toBe('unknown');
+    expect(await handleOpenedEvent(event, { settings, store, call, messages: counted })).toBe('duplicate');
     expect(sends).toBe(0);
     expect(sentTo(phone)).toEqual([]);
     expect((await record(phone))?.episode).toMatchObject({ state: 'unknown', reason: 'crashed-after-claim' });

@@ -73,7 +73,7 @@ describe('text-back settings', () => {
     const resolve: () => Promise<Record<string, unknown>> = createRequire(import.meta.url)('../../resources/text-back.cjs');
     vi.stubEnv('TIME_ZONE', 'America/Chicago');
     vi.stubEnv('BUSINESS_HOURS', 'Mon-Fri 08:00-18:00');
-    await expect(resolve()).resolves.toMatchObject({ enabled: 'off', streamEnabled: false, timeZone: 'America/Chicago' });
+    await expect(resolve()).resolves.toMatchObject({ enabled: 'off', ruleState: 'DISABLED', timeZone: 'America/Chicago' });
     vi.stubEnv('BUSINESS_HOURS', 'Mon-Fri 8am-6pm');
     await expect(resolve()).rejects.toThrow('BUSINESS_HOURS');
     vi.unstubAllEnvs();
