@@ -102,8 +102,10 @@ let results: Record<string, unknown>;
   const perCall = {
     apiGateway: PRICE.apiGatewayRestRequest,
     webhookLambda: PRICE.lambdaRequest + webhookGbS * PRICE.lambdaGbSecondArm,
-    // TransactWriteItems of 2 items under 1 KB: 2 WRU each.
-    webhookDynamo: 4 * PRICE.dynamoWru,
+    // A miss its one callback reports (section 2a): the evidence's UpdateItem (1 WRU), then the
+    // decision's TransactWriteItems of 2 items under 1 KB (2 WRU each). A <Dial> call reported by
+    // its leg, its Dial action and its root writes 17 (docs/BENCHMARKS.md).
+    webhookDynamo: 5 * PRICE.dynamoWru,
     // Contacts: a strongly consistent GetItem (1 RRU) and a transaction of 2-3 items (4-6 WRU);
     // batches of 25 make the Lambda request cost per call small.
     contacts: 1 * PRICE.dynamoRru + 6 * PRICE.dynamoWru + PRICE.lambdaRequest / 25 + 0.25 * 0.05 * PRICE.lambdaGbSecondArm,

@@ -12,6 +12,7 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { readAsyncRetries } from '../../dev/serverless-config.js';
 import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
 import { createCallbackResolver, openCallbacks } from '../../lib/callbacks/store.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
@@ -1038,6 +1039,31 @@ describe('the reconcile Lambda (POST /reconcile, its runs, and the schedule)', (
     await expect(handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context)).rejects.toThrow(
       /Reconciliation run .* failed: Twilio credentials rejected \(401\)/,
     );
+  });
+
+  it("is retried as its EventInvokeConfig says: a failed nightly run once more over the same window, then Lambda's failure queue", async () => {
+    // serverless.yml: one retry (Lambda's default is two), within 10 minutes, then the queue.
+    const { maximumRetryAttempts, maximumEventAgeInSeconds } = readAsyncRetries('reconcile');
+    expect({ maximumRetryAttempts, maximumEventAgeInSeconds }).toEqual({ maximumRetryAttempts: 1, maximumEventAgeInSeconds: 600 });
+    seed(1, 30, 'no-answer', new Date());
+    const handler = await coldStart({ TWILIO_AUTH_TOKEN: 'wrong' });
+    const nightly = { source: 'aws.events', 'detail-type': 'Scheduled Event' };
+    // The first delivery and Lambda's retries of it: each a fresh run that fails and gives the lease back.
+    const failures: string[] = [];
+    for (let attempt = 0; attempt <= maximumRetryAttempts; attempt++) {
+      await handler(nightly, context).then(
+        () => failures.push('succeeded'),
+        (error: unknown) => failures.push(error instanceof Error ? error.message : String(error)),
+      );
+    }
+    expect(failures).toHaveLength(2);
+    for (const failure of failures) expect(failure).toMatch(/Reconciliation run .* failed: Twilio credentials rejected \(401\)/);
+    const runs = body(await request(handler, 'GET', '/reconcile/runs')).runs as { state: string; trigger: string }[];
+    expect(runs.filter((r) => r.trigger === 'schedule').map((r) => r.state)).toEqual(['failed', 'failed']);
+    // Nothing of the window counted as done: the next night covers it again.
+    expect(await get(WATERMARK_KEY)).toBeUndefined();
+    // Then Lambda sends the event to the reconciliation's failure queue (its on-failure
+    // destination, alarmed; the template tests check both).
   });
 
   it('answers 503 when Lambda will not queue the run, ends that run failed and gives the lease back', async () => {
