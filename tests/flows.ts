@@ -6,7 +6,12 @@
  */
 import { ACCOUNT_SID, callSid } from './helpers.js';
 
-export type Route = '/twilio/call-status' | '/twilio/dial-status' | '/twilio/queue-status';
+export type Route =
+  | '/twilio/call-status'
+  | '/twilio/dial-status'
+  | '/twilio/queue-status'
+  | '/twilio/recording-status'
+  | '/twilio/transcription';
 
 export interface Delivery {
   route: Route;
@@ -24,6 +29,8 @@ export interface Flow {
   deliveries: Delivery[];
   /** What happened: a person answered, nobody did (and why), or TwiML alone handled it. */
   expected: { outcome: 'answered' } | { outcome: 'not-missed' } | { outcome: 'missed'; reason: string; status: string };
+  /** The message the caller left, as the missed call must show it. */
+  voicemail?: { recordingSid: string; durationSeconds: number; transcript?: string };
 }
 
 const LINE = '+14155559876';
@@ -109,6 +116,49 @@ function queue(root: string, caller: string, result: string, seconds: number): D
       Direction: 'inbound',
       From: caller,
       To: LINE,
+    },
+  };
+}
+
+const recordingSid = () => `RE${callSid().slice(2)}`;
+
+/** `<Record recordingStatusCallback>`: the message is ready (`completed`), or nothing was recorded (`absent`). */
+function recording(root: string, caller: string, sid: string, status: string, seconds: number, at: number): Delivery {
+  return {
+    route: '/twilio/recording-status',
+    params: {
+      AccountSid: ACCOUNT_SID,
+      CallSid: root,
+      RecordingSid: sid,
+      RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${ACCOUNT_SID}/Recordings/${sid}`,
+      RecordingStatus: status,
+      RecordingDuration: String(seconds),
+      RecordingChannels: '1',
+      RecordingSource: 'RecordVerb',
+      RecordingStartTime: stamp(at - seconds),
+      Timestamp: stamp(at),
+      From: caller,
+      To: LINE,
+    },
+  };
+}
+
+/** `<Record transcribeCallback>`: the message's transcript. */
+function transcription(root: string, caller: string, sid: string, text: string): Delivery {
+  return {
+    route: '/twilio/transcription',
+    params: {
+      AccountSid: ACCOUNT_SID,
+      CallSid: root,
+      RecordingSid: sid,
+      TranscriptionSid: `TR${sid.slice(2)}`,
+      TranscriptionStatus: 'completed',
+      TranscriptionText: text,
+      TranscriptionType: 'fast',
+      From: caller,
+      To: LINE,
+      CallStatus: 'completed',
+      Direction: 'inbound',
     },
   };
 }
@@ -223,6 +273,43 @@ export function flows(n: number, t0 = T0): Flow[] {
     make(14, 'answerOnBridge: the root itself says no-answer', '<Dial answerOnBridge="true">office</Dial>', (root, from) => ({
       deliveries: [leg(root, callSid(), OFFICE, 'no-answer', 30, 0), parentEnd(root, from, 0, 'no-answer')],
       expected: { outcome: 'missed', reason: 'no-answer', status: 'no-answer' },
+    })),
+    make(
+      15,
+      'ring the office, then voicemail',
+      '<Dial timeout="20" action=…?next=/vm>office</Dial> … <Say>Leave a message</Say><Record recordingStatusCallback=… transcribeCallback=…/>',
+      (root, from) => {
+        const sid = recordingSid();
+        const office = callSid();
+        const text = 'Hi, it is about my order, please call me back.';
+        return {
+          deliveries: [
+            leg(root, office, OFFICE, 'no-answer', 20, 0),
+            dial(root, from, 'no-answer', office, 0),
+            parentEnd(root, from, 48),
+            recording(root, from, sid, 'completed', 21, 48),
+            transcription(root, from, sid, text),
+          ],
+          expected: { outcome: 'missed', reason: 'no-answer', status: 'no-answer' },
+          voicemail: { recordingSid: sid, durationSeconds: 21, transcript: text },
+        };
+      },
+    ),
+    make(16, 'after hours, straight to voicemail', '<Say>We are closed</Say><Record recordingStatusCallback=…/>', (root, from) => {
+      const sid = recordingSid();
+      return {
+        deliveries: [parentEnd(root, from, 35), recording(root, from, sid, 'completed', 18, 35)],
+        expected: { outcome: 'missed', reason: 'voicemail', status: 'no-answer' },
+        voicemail: { recordingSid: sid, durationSeconds: 18 },
+      };
+    }),
+    make(17, 'hangs up at the beep (nothing recorded)', '<Say>We are closed</Say><Record recordingStatusCallback=…/>', (root, from) => ({
+      deliveries: [parentEnd(root, from, 9), recording(root, from, recordingSid(), 'absent', 0, 9)],
+      expected: { outcome: 'not-missed' },
+    })),
+    make(18, 'a 2-second recording (under VOICEMAIL_MIN_SECONDS)', '<Record recordingStatusCallback=…/>', (root, from) => ({
+      deliveries: [parentEnd(root, from, 8), recording(root, from, recordingSid(), 'completed', 2, 8)],
+      expected: { outcome: 'not-missed' },
     })),
   ];
 }

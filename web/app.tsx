@@ -54,6 +54,7 @@ const REASON_LABELS: Readonly<Record<MissedReason, string>> = {
   'queue-full': 'Queue full',
   'queue-left': 'Left the queue',
   ivr: 'Hung up in the menu',
+  voicemail: 'Left a voicemail',
 };
 const REASONS = Object.keys(REASON_LABELS) as MissedReason[];
 const RESOLVED_LABELS: Readonly<Record<ResolvedBy, string>> = {

@@ -47,6 +47,7 @@ import {
   opensCallback,
   QUEUE_RESULTS,
   type QueueResult,
+  type RecordingFact,
   TERMINAL_STATUSES,
 } from './outcome.js';
 
@@ -76,6 +77,10 @@ export function reasonOf(item: Readonly<Record<string, unknown>>): MissedReason 
 const LEG = 'leg#';
 const DIAL = 'dial#';
 const QUEUE = 'queue#';
+/** `rec#<RecordingSid>` = `<status>:<seconds>:<1 a message (<Record>) | 0 a recorded conversation>`. */
+const RECORDING = 'rec#';
+/** `tx#<RecordingSid>` = `completed:<text>` or `failed:`. */
+const TRANSCRIPT = 'tx#';
 
 /**
  * A leg's stored value: `<status>[:machine]`, and for an answered leg with a known duration
@@ -110,6 +115,11 @@ function evidenceAttribute(e: Evidence): [string, string | number][] {
   if (e.kind === 'leg') return [[`${LEG}${e.legSid}`, legValue(e)]];
   if (e.kind === 'dial') return [[`${DIAL}${e.dialSid ?? '-'}`, e.status]];
   if (e.kind === 'queue') return [[`${QUEUE}${e.queueSid}`, e.seconds === undefined ? e.result : `${e.result}:${e.seconds}`]];
+  if (e.kind === 'recording') {
+    const voice = e.source === 'RecordVerb' || e.source === '' ? '1' : '0';
+    return [[`${RECORDING}${e.recordingSid}`, `${e.status}:${e.durationSeconds ?? ''}:${voice}`]];
+  }
+  if (e.kind === 'transcription') return [[`${TRANSCRIPT}${e.recordingSid}`, `${e.status}:${e.text ?? ''}`]];
   return [
     ['rootStatus', e.status],
     ...(e.durationSeconds === undefined ? [] : ([['rootDuration', e.durationSeconds]] as [string, number][])),
@@ -119,6 +129,7 @@ function evidenceAttribute(e: Evidence): [string, string | number][] {
 /** The facts of a call item. @throws InvalidItemError when an evidence attribute is malformed. */
 export function factsOf(item: Readonly<Record<string, unknown>>): CallFacts {
   const legs = new Map<string, LegFact>();
+  const recordings = new Map<string, RecordingFact>();
   const dials = new Map<string, DialCallStatus>();
   const queues = new Map<string, { result: QueueResult; seconds: number | undefined }>();
   for (const [name, value] of Object.entries(item)) {
@@ -128,6 +139,30 @@ export function factsOf(item: Readonly<Record<string, unknown>>): CallFacts {
     } else if (name.startsWith(DIAL)) {
       if (!isOneOf(DIAL_CALL_STATUSES, value)) throw new InvalidItemError('a Dial status is malformed');
       dials.set(name.slice(DIAL.length), value);
+    } else if (name.startsWith(RECORDING)) {
+      const [status, secs, voice] = value.split(':');
+      if (status !== 'completed' && status !== 'failed' && status !== 'absent')
+        throw new InvalidItemError('a recording status is malformed');
+      const sid = name.slice(RECORDING.length);
+      const known = recordings.get(sid);
+      recordings.set(sid, {
+        ...(known?.transcript === undefined ? {} : { transcript: known.transcript }),
+        status,
+        seconds: secs === undefined || secs === '' ? undefined : Number(secs),
+        voice: voice !== '0',
+      });
+    } else if (name.startsWith(TRANSCRIPT)) {
+      const cut = value.indexOf(':');
+      const status = value.slice(0, cut);
+      if (cut < 0 || (status !== 'completed' && status !== 'failed')) throw new InvalidItemError('a transcription is malformed');
+      const sid = name.slice(TRANSCRIPT.length);
+      const known = recordings.get(sid);
+      recordings.set(sid, {
+        status: known?.status,
+        seconds: known?.seconds,
+        voice: known?.voice ?? true,
+        transcript: status === 'completed' ? value.slice(cut + 1) : null,
+      });
     } else if (name.startsWith(QUEUE)) {
       const [result, time] = value.split(':');
       if (!isOneOf(QUEUE_RESULTS, result)) throw new InvalidItemError('a queue result is malformed');
@@ -138,7 +173,7 @@ export function factsOf(item: Readonly<Record<string, unknown>>): CallFacts {
   const root = isOneOf(TERMINAL_STATUSES, rootStatus)
     ? { status: rootStatus, durationSeconds: typeof item.rootDuration === 'number' ? item.rootDuration : undefined }
     : NO_FACTS.root;
-  return { legs, dials, queues, root, ended: typeof item.endedAt === 'string', inbound: item.direction === 'inbound' };
+  return { legs, dials, queues, recordings, root, ended: typeof item.endedAt === 'string', inbound: item.direction === 'inbound' };
 }
 
 /** What the ledger needs to know of a call item, read field by field. */
@@ -520,9 +555,30 @@ export interface CallSummary {
   occurredAt: string;
   source: Source;
   direction: string;
+  /** The message the caller left (`<Record>`), with its transcript when one came. */
+  voicemail?: Voicemail;
+}
+
+/** A voicemail as the call item keeps it with its miss. */
+export interface Voicemail {
+  recordingSid: string;
+  durationSeconds: number;
+  transcript?: string;
+}
+
+/** The `voicemail` attribute of a call item; undefined when absent or malformed (a warning is not worth failing a read). */
+export function parseVoicemail(value: unknown): Voicemail | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.recordingSid !== 'string' || typeof v.durationSeconds !== 'number') return undefined;
+  return {
+    recordingSid: v.recordingSid,
+    durationSeconds: v.durationSeconds,
+    ...(typeof v.transcript === 'string' ? { transcript: v.transcript } : {}),
+  };
 }
 export const CALL_SUMMARY_PROJECTION = {
-  ProjectionExpression: 'callSid, #status, reason, afterHours, occurredAt, #source, direction, outcome',
+  ProjectionExpression: 'callSid, #status, reason, afterHours, occurredAt, #source, direction, outcome, voicemail',
   ExpressionAttributeNames: { '#status': 'status', '#source': 'source' },
 };
 
@@ -539,6 +595,7 @@ export function parseCallSummary(item: Readonly<Record<string, unknown>>): CallS
     occurredAt: requireString(item, 'occurredAt'),
     source,
     direction: typeof item.direction === 'string' ? item.direction : '',
+    ...(parseVoicemail(item.voicemail) === undefined ? {} : { voicemail: parseVoicemail(item.voicemail) }),
   };
 }
 

@@ -17,7 +17,7 @@ export type MissedStatus = (typeof MISSED_STATUSES)[number];
  * counters written by version 0.1.0 say `webhook` for `status-callback`; they read as it
  * ({@link sourceOf}).
  */
-export const SOURCES = ['status-callback', 'dial-action', 'queue-action', 'settle', 'reconcile'] as const;
+export const SOURCES = ['status-callback', 'dial-action', 'queue-action', 'recording', 'settle', 'reconcile'] as const;
 export type Source = (typeof SOURCES)[number];
 /** Older names of sources, still read. */
 export const LEGACY_SOURCES: Readonly<Record<string, Source>> = { webhook: 'status-callback' };
@@ -40,7 +40,18 @@ export type Evidence =
   /** An `<Enqueue action>`: `QueueResult`, and `QueueTime` when the caller was queued. */
   | { kind: 'queue'; queueSid: string; result: (typeof QUEUE_RESULTS)[number]; seconds: number | undefined }
   /** The root call's own final status (the number's status callback, or the REST API). */
-  | { kind: 'root'; status: TerminalStatus; durationSeconds: number | undefined };
+  | { kind: 'root'; status: TerminalStatus; durationSeconds: number | undefined }
+  /**
+   * A recording of the call is ready (or failed, or `absent`: nothing was recorded), from its
+   * `recordingStatusCallback`; `source` is Twilio's `RecordingSource` (`RecordVerb` for `<Record>`).
+   */
+  | { kind: 'recording'; recordingSid: string; status: RecordingStatus; durationSeconds: number | undefined; source: string }
+  /** A recording's transcription (`transcribeCallback`): its text when `completed`. */
+  | { kind: 'transcription'; recordingSid: string; status: 'completed' | 'failed'; text: string | undefined };
+
+/** `RecordingStatus` of a recording status callback that the ledger keeps (`in-progress` says nothing yet). */
+export const RECORDING_STATUSES = ['completed', 'failed', 'absent'] as const;
+export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 
 /** A call leg as a callback or the REST API describes it. */
 export interface CallLeg {
@@ -92,6 +103,7 @@ export class InvalidCallbackError extends Error {
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
 const QUEUE_SID = /^QU[0-9a-fA-F]{32}$/;
+const RECORDING_SID = /^RE[0-9a-fA-F]{32}$/;
 
 type Params = Readonly<Record<string, string>>;
 
@@ -265,19 +277,90 @@ export function classifyQueueResult(params: Params, ends: boolean): CallReport {
   };
 }
 
+/**
+ * A recording status callback (`recordingStatusCallback` of `<Record>`, or of `<Dial record>`):
+ * `CallSid` is the call that was recorded (for `<Record>`, the root). `in-progress` reports nothing.
+ * @throws InvalidCallbackError when a required parameter is missing or malformed.
+ */
+export function classifyRecordingStatus(params: Params): CallReport {
+  const { callSid, accountSid, reportedAt } = base(params);
+  const recordingSid = requireMatch(params, 'RecordingSid', RECORDING_SID, 'Twilio SID');
+  const raw = params.RecordingStatus ?? '';
+  if (raw !== 'in-progress' && !isOneOf(RECORDING_STATUSES, raw))
+    throw new InvalidCallbackError('RecordingStatus is not a Twilio recording status');
+  const durationSeconds = seconds(params, 'RecordingDuration');
+  const source = params.RecordingSource ?? '';
+  if (!/^[A-Za-z]{0,40}$/.test(source)) throw new InvalidCallbackError('RecordingSource is malformed');
+  return {
+    rootCallSid: callSid,
+    accountSid,
+    legCallSids: [callSid],
+    evidence: raw === 'in-progress' ? [] : [{ kind: 'recording', recordingSid, status: raw as RecordingStatus, durationSeconds, source }],
+    root: undefined,
+    ends: false,
+    reportedAt,
+    startedAt: undefined,
+    source: 'recording',
+  };
+}
+
+/** Transcriptions longer than this are kept cut (Twilio transcribes at most 2 minutes). */
+export const TRANSCRIPT_MAX_CHARS = 4_000;
+
+/**
+ * A transcription callback (`transcribeCallback` of `<Record transcribe>`): its text when
+ * `TranscriptionStatus` is `completed`. `CallSid` is the recorded call.
+ * @throws InvalidCallbackError when a required parameter is missing or malformed.
+ */
+export function classifyTranscription(params: Params): CallReport {
+  const { callSid, accountSid, reportedAt } = base(params);
+  const recordingSid = requireMatch(params, 'RecordingSid', RECORDING_SID, 'Twilio SID');
+  const status = params.TranscriptionStatus;
+  if (status !== 'completed' && status !== 'failed') throw new InvalidCallbackError('TranscriptionStatus is not completed or failed');
+  const text = status === 'completed' ? (params.TranscriptionText ?? '').slice(0, TRANSCRIPT_MAX_CHARS) : undefined;
+  return {
+    rootCallSid: callSid,
+    accountSid,
+    legCallSids: [callSid],
+    evidence: [{ kind: 'transcription', recordingSid, status, text }],
+    root: undefined,
+    ends: false,
+    reportedAt,
+    startedAt: undefined,
+    source: 'recording',
+  };
+}
+
 /** The facts a set of evidence makes, added to `facts` (a new object). */
 export function withEvidence(facts: CallFacts, evidence: readonly Evidence[], ended: boolean): CallFacts {
   const legs = new Map(facts.legs);
   const dials = new Map(facts.dials);
   const queues = new Map(facts.queues);
+  const recordings = new Map(facts.recordings ?? []);
   let root = facts.root;
   for (const e of evidence) {
     if (e.kind === 'leg') legs.set(e.legSid, legFact(e));
     else if (e.kind === 'dial') dials.set(e.dialSid ?? '-', e.status);
     else if (e.kind === 'queue') queues.set(e.queueSid, { result: e.result, seconds: e.seconds });
-    else root = { status: e.status, durationSeconds: e.durationSeconds };
+    else if (e.kind === 'recording') {
+      const known = recordings.get(e.recordingSid);
+      recordings.set(e.recordingSid, {
+        ...known,
+        status: e.status,
+        seconds: e.durationSeconds,
+        voice: e.source === 'RecordVerb' || e.source === '',
+      });
+    } else if (e.kind === 'transcription') {
+      const known = recordings.get(e.recordingSid);
+      recordings.set(e.recordingSid, {
+        status: known?.status,
+        seconds: known?.seconds,
+        voice: known?.voice ?? true,
+        transcript: e.text ?? null,
+      });
+    } else root = { status: e.status, durationSeconds: e.durationSeconds };
   }
-  return { ...facts, legs, dials, queues, root, ended: facts.ended || ended };
+  return { ...facts, legs, dials, queues, recordings, root, ended: facts.ended || ended };
 }
 
 /** What a leg's evidence tells of it, as the facts hold it. */
@@ -288,4 +371,11 @@ const legFact = (e: Extract<Evidence, { kind: 'leg' }>): LegFact => ({
   ...(e.answeredAt === undefined ? {} : { answeredAt: e.answeredAt }),
 });
 
-export const NO_FACTS: CallFacts = { legs: new Map(), dials: new Map(), queues: new Map(), root: undefined, ended: false };
+export const NO_FACTS: CallFacts = {
+  legs: new Map(),
+  dials: new Map(),
+  queues: new Map(),
+  recordings: new Map(),
+  root: undefined,
+  ended: false,
+};

@@ -11,7 +11,8 @@
  *
  * Otherwise it is MISSED once it has ended when Twilio says so on the root itself, or when the
  * caller reached something meant to connect them to a person (a `<Dial>`, a queue). A call that
- * TwiML alone handled (an IVR, a message) is not missed, unless `IVR_HANGUPS_MISSED=true`.
+ * TwiML alone handled (an IVR, a message) is not missed, unless the caller left a voicemail
+ * (`<Record>`, at least `VOICEMAIL_MIN_SECONDS`: reason `voicemail`) or `IVR_HANGUPS_MISSED=true`.
  */
 import type { CallStatus, DialCallStatus } from '../twilio/call-status.js';
 import type { MissedStatus } from './calls.js';
@@ -26,6 +27,7 @@ export const MISSED_REASONS = [
   'queue-full',
   'queue-left',
   'ivr',
+  'voicemail',
   'canceled',
 ] as const;
 export type MissedReason = (typeof MISSED_REASONS)[number];
@@ -71,6 +73,12 @@ export interface CallFacts {
   dials: ReadonlyMap<string, DialCallStatus>;
   /** Each `<Enqueue action>` result, by `QueueSid`, with `QueueTime` in seconds when given. */
   queues: ReadonlyMap<string, { result: QueueResult; seconds: number | undefined }>;
+  /**
+   * Each recording of the call by `RecordingSid`: its status and seconds when its status callback
+   * came, whether it is a message (`<Record>`, not a recorded conversation), and its transcript
+   * (`null`: the transcription failed; absent: none came).
+   */
+  recordings?: ReadonlyMap<string, RecordingFact>;
   /** The root's own final status and its `CallDuration`, from its status callback or the REST API. */
   root: { status: TerminalStatus; durationSeconds: number | undefined } | undefined;
   /** The root is an inbound call (a call TwiML alone handled is `ivr` only for inbound calls). */
@@ -82,6 +90,27 @@ export interface CallFacts {
   ended: boolean;
 }
 
+export interface RecordingFact {
+  status: 'completed' | 'failed' | 'absent' | undefined;
+  seconds: number | undefined;
+  voice: boolean;
+  transcript?: string | null;
+}
+
+/** The voicemail a call holds: the longest message recorded of at least `minSeconds`; undefined when none. */
+export function voicemailOf(
+  facts: CallFacts,
+  minSeconds: number,
+): { recordingSid: string; durationSeconds: number; transcript: string | null | undefined } | undefined {
+  let best: { recordingSid: string; durationSeconds: number; transcript: string | null | undefined } | undefined;
+  for (const [recordingSid, r] of facts.recordings ?? []) {
+    if (r.status !== 'completed' || !r.voice || r.seconds === undefined || r.seconds < minSeconds) continue;
+    if (best === undefined || r.seconds > best.durationSeconds)
+      best = { recordingSid, durationSeconds: r.seconds, transcript: r.transcript };
+  }
+  return best;
+}
+
 export interface OutcomeSettings {
   /** `MISSED_INCLUDE_CANCELED`: a caller who hung up while it rang is reason `canceled` (its old meaning). */
   includeCanceled: boolean;
@@ -89,7 +118,12 @@ export interface OutcomeSettings {
   shortAbandonSeconds: number;
   /** `IVR_HANGUPS_MISSED`: a call TwiML alone handled is missed (reason `ivr`). */
   ivrHangupsMissed: boolean;
+  /** `VOICEMAIL_MIN_SECONDS`: a message shorter than this is no voicemail (default 3). */
+  voicemailMinSeconds?: number;
 }
+
+/** `VOICEMAIL_MIN_SECONDS`' default: a shorter recording is a hang-up at the beep, not a message. */
+export const VOICEMAIL_MIN_SECONDS = 3;
 
 export type Outcome =
   | { outcome: 'undecided' }
@@ -161,6 +195,8 @@ export function decideOutcome(facts: CallFacts, settings: OutcomeSettings): Outc
   if (root === 'canceled') return missed(settings.includeCanceled ? 'canceled' : 'abandoned');
   const reason = queueReason(facts, settings) ?? dialReason(facts, settings);
   if (reason !== undefined) return missed(reason);
+  // TwiML alone handled it: a message left makes it a miss (an after-hours flow straight to <Record>).
+  if (voicemailOf(facts, settings.voicemailMinSeconds ?? VOICEMAIL_MIN_SECONDS) !== undefined) return missed('voicemail');
   return settings.ivrHangupsMissed && facts.inbound === true ? missed('ivr') : { outcome: 'not-missed' };
 }
 

@@ -1,10 +1,12 @@
 /**
  * The whole-call rule's settings, read by every function that records or decides calls (the
  * webhook, the settle sweep, the reconciliation): MISSED_INCLUDE_CANCELED, SHORT_ABANDON_SECONDS,
- * IVR_HANGUPS_MISSED, OUTCOME_SETTLE_SECONDS, and BUSINESS_HOURS in TIME_ZONE for `afterHours`.
+ * IVR_HANGUPS_MISSED, VOICEMAIL_MIN_SECONDS, OUTCOME_SETTLE_SECONDS, and BUSINESS_HOURS in
+ * TIME_ZONE for `afterHours`.
  */
 import { boolean, ConfigError, type Env, integer, optional, readIncludeCanceled } from '../platform/config.js';
 import { BusinessHoursError, checkTimeZone, parseBusinessHours } from '../platform/hours.js';
+import { VOICEMAIL_MIN_SECONDS } from './outcome.js';
 import type { LedgerSettings } from './store.js';
 
 /**
@@ -37,6 +39,7 @@ export function readLedgerSettings(env: Env): LedgerSettings {
     includeCanceled: readIncludeCanceled(env),
     shortAbandonSeconds: integer(env, 'SHORT_ABANDON_SECONDS', DEFAULT_SHORT_ABANDON_SECONDS, 0, 600),
     ivrHangupsMissed: boolean(env, 'IVR_HANGUPS_MISSED', false),
+    voicemailMinSeconds: integer(env, 'VOICEMAIL_MIN_SECONDS', VOICEMAIL_MIN_SECONDS, 0, 600),
     settleSeconds: integer(env, 'OUTCOME_SETTLE_SECONDS', DEFAULT_SETTLE_SECONDS, 1, 3_600),
     hours,
   };

@@ -34,7 +34,16 @@ import {
   reasonOf,
 } from './call-item.js';
 import { type CallReport, NO_FACTS, type Source, withEvidence } from './calls.js';
-import { decideOutcome, isAnswered, type MissedReason, type Outcome, type OutcomeSettings, opensCallback } from './outcome.js';
+import {
+  decideOutcome,
+  isAnswered,
+  type MissedReason,
+  type Outcome,
+  type OutcomeSettings,
+  opensCallback,
+  VOICEMAIL_MIN_SECONDS,
+  voicemailOf,
+} from './outcome.js';
 
 export interface RecordResult {
   /** The call's outcome after this report (`undecided` while it may still be answered). */
@@ -111,6 +120,13 @@ const isConditionFailure = (error: unknown): boolean =>
   (error instanceof Error && error.name === 'ConditionalCheckFailedException') ||
   (error instanceof TransactionCanceledException && cancellationCodes(error)[0] === 'ConditionalCheckFailed');
 
+/** Equal values; a flat map equal whatever the order of its keys (DynamoDB keeps none). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return a === b;
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return JSON.stringify(a, keys) === JSON.stringify(b, keys);
+}
+
 /** The returned call an answered call's item shows, when `report` brings its leg or its caller. */
 function returnedCall(item: Record<string, unknown>, report: CallReport): ReturnedCall | undefined {
   if (item.direction !== 'inbound' || typeof item.customer !== 'string') return undefined;
@@ -178,12 +194,34 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
     }
     const afterHours = settings.hours !== undefined && !isOpen(settings.hours.rules, settings.hours.timeZone, new Date(occurredAt));
     const day = occurredAt.slice(0, 10);
+    // The message the caller left, if any: shown with the miss (its transcript when one came).
+    const message = voicemailOf(facts, settings.voicemailMinSeconds ?? VOICEMAIL_MIN_SECONDS);
+    const voicemail =
+      message === undefined
+        ? {}
+        : {
+            voicemail: {
+              recordingSid: message.recordingSid,
+              durationSeconds: message.durationSeconds,
+              ...(typeof message.transcript === 'string' ? { transcript: message.transcript } : {}),
+            },
+          };
     const countedAs = countedKey({ day, status: out.status, source: decidedSource, reason: out.reason, afterHours });
     const wanted = opensCallback(out.reason);
     return {
       outcome: 'missed',
       countedAs,
-      fields: { outcome: 'missed', reason: out.reason, status: out.status, afterHours, day, occurredAt, source: decidedSource, knownAt },
+      fields: {
+        outcome: 'missed',
+        reason: out.reason,
+        status: out.status,
+        afterHours,
+        day,
+        occurredAt,
+        source: decidedSource,
+        knownAt,
+        ...voicemail,
+      },
       contactWork: wanted !== (record.contactApplied !== undefined),
     };
   }
@@ -194,7 +232,7 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
     if (d.contactWork && record.contactPending === undefined) return false;
     // A call TwiML alone handled needs no outcome written: absent and not settling is not missed.
     if (d.outcome === 'not-missed' && item.outcome === undefined) return true;
-    return Object.entries(d.fields).every(([name, value]) => name === 'knownAt' || name === 'source' || item[name] === value);
+    return Object.entries(d.fields).every(([name, value]) => name === 'knownAt' || name === 'source' || sameValue(item[name], value));
   }
 
   /** Writes a decision: the item's outcome and, when what is counted changes, the counters' difference. */
@@ -215,7 +253,7 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
       values[':counted'] = d.countedAs;
       sets.push('countedAs = :counted');
     }
-    if (d.outcome !== 'missed') removes.push('reason', 'afterHours');
+    if (d.outcome !== 'missed') removes.push('reason', 'afterHours', 'voicemail');
     if (settled) sets.push('endedAt = if_not_exists(endedAt, :now)', 'settledAt = :now');
     // Contact work asked for by an earlier decision gets a new token too: the contacts function
     // then does only what the latest decision asks (work read from an older record fails its condition).

@@ -11,7 +11,14 @@ import {
   answeredByWholeCall,
 } from '../callbacks/answered.js';
 import type { CallbackResolver } from '../callbacks/store.js';
-import { type CallReport, classifyDialAction, classifyQueueResult, classifyStatusCallback } from '../ledger/calls.js';
+import {
+  type CallReport,
+  classifyDialAction,
+  classifyQueueResult,
+  classifyRecordingStatus,
+  classifyStatusCallback,
+  classifyTranscription,
+} from '../ledger/calls.js';
 import type { Ledger } from '../ledger/store.js';
 import { maskPhone } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
@@ -80,6 +87,24 @@ export const ROUTES: ReadonlyMap<string, TwilioRoute> = new Map([
       answered: (params, config) => answeredByDialAction(params, config.callbackMinSeconds),
       // Twilio continues the call with what the Dial action answers.
       reply: actionReply,
+    },
+  ],
+  [
+    '/twilio/recording-status',
+    {
+      name: 'recording-status',
+      classify: (params) => classifyRecordingStatus(params),
+      answered: () => undefined,
+      reply: () => NO_CONTENT,
+    },
+  ],
+  [
+    '/twilio/transcription',
+    {
+      name: 'transcription',
+      classify: (params) => classifyTranscription(params),
+      answered: () => undefined,
+      reply: () => NO_CONTENT,
     },
   ],
   [

@@ -154,7 +154,7 @@ describe('GET /stats', () => {
       to: '2026-11-03',
       // The answered hunt is not counted; the corrected one no more.
       totals: { total: 8, 'no-answer': 6, busy: 1, failed: 1, canceled: 0 },
-      bySource: { 'status-callback': 6, 'dial-action': 1, 'queue-action': 0, settle: 0, reconcile: 1 },
+      bySource: { 'status-callback': 6, 'dial-action': 1, 'queue-action': 0, recording: 0, settle: 0, reconcile: 1 },
       byReason: {
         'no-answer': 4,
         busy: 1,
@@ -165,6 +165,7 @@ describe('GET /stats', () => {
         'queue-full': 0,
         'queue-left': 0,
         ivr: 0,
+        voicemail: 0,
         canceled: 0,
       },
       // Sat 10:00 and 11:00, Sun 10:00, Tue 08:00 (BUSINESS_HOURS Mon-Fri 09:00-17:00 UTC).

@@ -713,6 +713,8 @@ describe('the local stack (npm start) end to end', () => {
       'a forwarded cell phone’s voicemail answers',
       'caller waits in a queue and hangs up',
       'an IVR alone handles the call',
+      'ring the office, then voicemail',
+      'after hours, straight to voicemail',
     ]);
     const all = flows(60, Date.parse('2026-10-15T15:00:00.000Z'))
       .filter((f) => kinds.has(f.name))
@@ -787,6 +789,17 @@ describe('the local stack (npm start) end to end', () => {
     }
     const contacts = new Set((await items()).filter((i) => i.type === 'contact').map((i) => i.phone));
     for (const f of all) expect({ flow: f.name, contact: contacts.has(f.caller) }).toEqual({ flow: f.name, contact: opens(f) });
+    // A message left shows with its miss in GET /contacts/{phone}, with its transcript when one came.
+    const withMessage = all.filter((f) => f.voicemail !== undefined && opens(f));
+    expect(withMessage.length).toBeGreaterThan(0);
+    for (const f of withMessage) {
+      const response = await fetch(`${stack.target}/contacts/${encodeURIComponent(f.caller)}`, { headers: { 'x-api-key': stack.key } });
+      const body = (await response.json()) as { calls: { callSid: string; voicemail?: unknown }[] };
+      expect({ flow: f.name, voicemail: body.calls.find((c) => c.callSid === f.root)?.voicemail }).toEqual({
+        flow: f.name,
+        voicemail: f.voicemail,
+      });
+    }
   });
 
   it('answers an Enqueue action with TwiML, and continues to `next` with <Redirect>', async () => {

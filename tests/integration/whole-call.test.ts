@@ -60,13 +60,14 @@ async function ledgerSays(flow: Flow) {
     reason: call?.reason,
     status: call?.outcome === 'missed' ? call.status : undefined,
     settling: call?.gsi1pk !== undefined,
+    voicemail: call?.voicemail,
   };
 }
 
 const expectedOf = (flow: Flow) =>
   flow.expected.outcome === 'missed'
-    ? { outcome: 'missed', reason: flow.expected.reason, status: flow.expected.status, settling: false }
-    : { outcome: flow.expected.outcome, reason: undefined, status: undefined, settling: false };
+    ? { outcome: 'missed', reason: flow.expected.reason, status: flow.expected.status, settling: false, voicemail: flow.voicemail }
+    : { outcome: flow.expected.outcome, reason: undefined, status: undefined, settling: false, voicemail: undefined };
 
 /** The day's counters, less a baseline. */
 async function countersSince(before: Record<string, number>): Promise<Record<string, number>> {

@@ -50,7 +50,13 @@ afterAll(async () => {
 /** The documented successes: 204 to a status callback, 200 (TwiML) to an action. */
 const SUCCESS = new Set([200, 204]);
 const REFUSALS = new Set([400, 403, 404, 405, 413, 415]);
-const ROUTES = ['/twilio/call-status', '/twilio/dial-status', '/twilio/queue-status'] as const;
+const ROUTES = [
+  '/twilio/call-status',
+  '/twilio/dial-status',
+  '/twilio/queue-status',
+  '/twilio/recording-status',
+  '/twilio/transcription',
+] as const;
 
 /** Sends bad input: it must be refused with its 4xx. */
 async function send(event: APIGatewayProxyEvent): Promise<number> {
@@ -214,6 +220,12 @@ describe('hostile webhooks', () => {
             'QueueTime',
             'CallDuration',
             'AnsweredBy',
+            'RecordingSid',
+            'RecordingStatus',
+            'RecordingDuration',
+            'RecordingSource',
+            'TranscriptionStatus',
+            'TranscriptionText',
             'Direction',
             'From',
             'To',
@@ -222,7 +234,18 @@ describe('hostile webhooks', () => {
           { maxKeys: 5 },
         ),
         async (resource, overrides) => {
-          const params = { ...statusCallback({ CallSid: callSid() }), DialCallStatus: 'no-answer', QueueResult: 'hangup', ...overrides };
+          const params = {
+            ...statusCallback({ CallSid: callSid() }),
+            DialCallStatus: 'no-answer',
+            QueueResult: 'hangup',
+            RecordingSid: `RE${'e'.repeat(32)}`,
+            RecordingStatus: 'completed',
+            RecordingDuration: '12',
+            RecordingSource: 'RecordVerb',
+            TranscriptionStatus: 'completed',
+            TranscriptionText: 'hello',
+            ...overrides,
+          };
           const sent = await sendSigned(signed(resource, params));
           expect(SUCCESS.has(sent.status) || sent.status === 400).toBe(true);
         },

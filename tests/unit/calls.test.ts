@@ -4,7 +4,9 @@ import {
   type CallReport,
   classifyDialAction,
   classifyQueueResult,
+  classifyRecordingStatus,
   classifyStatusCallback,
+  classifyTranscription,
   customerNumber,
   InvalidCallbackError,
   lineNumber,
@@ -249,6 +251,63 @@ describe('classifyQueueResult', () => {
     [{ AccountSid: 'AC1' }, 'AccountSid is not a valid Twilio SID'],
   ])('refuses %o', (overrides, message) => {
     expect(() => classifyQueueResult(queueResult(overrides), true)).toThrow(new InvalidCallbackError(message));
+  });
+});
+
+describe("classifyRecordingStatus and classifyTranscription (the caller's message)", () => {
+  const root = callSid();
+  const recordingSid = `RE${'d'.repeat(32)}`;
+  const recording = (extra: Record<string, string> = {}) => ({
+    AccountSid: ACCOUNT_SID,
+    CallSid: root,
+    RecordingSid: recordingSid,
+    RecordingStatus: 'completed',
+    RecordingDuration: '21',
+    RecordingSource: 'RecordVerb',
+    ...extra,
+  });
+
+  it('reports a finished recording as evidence about the recorded call, which it does not end', () => {
+    expect(classifyRecordingStatus(recording())).toMatchObject({
+      rootCallSid: root,
+      ends: false,
+      source: 'recording',
+      evidence: [{ kind: 'recording', recordingSid, status: 'completed', durationSeconds: 21, source: 'RecordVerb' }],
+    });
+    expect(classifyRecordingStatus(recording({ RecordingStatus: 'absent', RecordingDuration: '0' })).evidence).toMatchObject([
+      { status: 'absent' },
+    ]);
+    // Not finished yet: nothing to keep.
+    expect(classifyRecordingStatus(recording({ RecordingStatus: 'in-progress' })).evidence).toEqual([]);
+  });
+
+  it('reports a transcription with its text (cut at 4,000 characters), or its failure', () => {
+    const params = { AccountSid: ACCOUNT_SID, CallSid: root, RecordingSid: recordingSid, TranscriptionStatus: 'completed' };
+    expect(classifyTranscription({ ...params, TranscriptionText: 'call me back' }).evidence).toEqual([
+      { kind: 'transcription', recordingSid, status: 'completed', text: 'call me back' },
+    ]);
+    expect(classifyTranscription({ ...params, TranscriptionText: 'x'.repeat(5_000) }).evidence[0]).toMatchObject({
+      text: 'x'.repeat(4_000),
+    });
+    expect(classifyTranscription({ ...params, TranscriptionStatus: 'failed' }).evidence[0]).toMatchObject({
+      status: 'failed',
+      text: undefined,
+    });
+    // Either order gives the same facts.
+    const both = [classifyRecordingStatus(recording()).evidence, classifyTranscription({ ...params, TranscriptionText: 'hi' }).evidence];
+    const facts = (order: typeof both) => withEvidence(NO_FACTS, order.flat(), true).recordings;
+    expect(facts(both)).toEqual(facts([...both].reverse()));
+    expect(facts(both)?.get(recordingSid)).toEqual({ status: 'completed', seconds: 21, voice: true, transcript: 'hi' });
+  });
+
+  it.each([
+    ['no RecordingSid', { RecordingSid: '' }, 'RecordingSid'],
+    ['a RecordingSid that is not one', { RecordingSid: 'RE123' }, 'RecordingSid'],
+    ['an unknown status', { RecordingStatus: 'lost' }, 'RecordingStatus'],
+    ['a duration that is not seconds', { RecordingDuration: 'long' }, 'RecordingDuration'],
+  ])('refuses %s', (_, extra, name) => {
+    expect(() => classifyRecordingStatus(recording(extra))).toThrow(InvalidCallbackError);
+    expect(() => classifyRecordingStatus(recording(extra))).toThrow(name);
   });
 });
 

@@ -15,8 +15,10 @@ import {
   type OutcomeSettings,
   opensCallback,
   type QueueResult,
+  type RecordingFact,
   statusOfReason,
   type TerminalStatus,
+  voicemailOf,
 } from '../../lib/ledger/outcome.js';
 import { readLedgerSettings } from '../../lib/ledger/settings.js';
 import type { DialCallStatus } from '../../lib/twilio/call-status.js';
@@ -363,6 +365,46 @@ describe('calls TwiML alone handled', () => {
   });
 });
 
+describe('voicemail: a message left', () => {
+  const message = (seconds: number, extra: Partial<RecordingFact> = {}): CallFacts => ({
+    ...facts({ root: ['completed', 40] }),
+    recordings: new Map([['RE1', { status: 'completed', seconds, voice: true, ...extra }]]),
+  });
+
+  it('makes a call TwiML alone handled a miss (reason voicemail), from VOICEMAIL_MIN_SECONDS (default 3)', () => {
+    expect(readLedgerSettings({}).voicemailMinSeconds).toBe(3);
+    expect(decideOutcome(message(3), DEFAULTS)).toEqual(missed('voicemail', 'no-answer'));
+    expect(decideOutcome(message(2), DEFAULTS)).toEqual({ outcome: 'not-missed' });
+    expect(decideOutcome(message(2), readLedgerSettings({ VOICEMAIL_MIN_SECONDS: '1' }))).toEqual(missed('voicemail', 'no-answer'));
+    expect(() => readLedgerSettings({ VOICEMAIL_MIN_SECONDS: 'soon' })).toThrow(/VOICEMAIL_MIN_SECONDS/);
+  });
+
+  it('is none when nothing was recorded, the recording failed, or it recorded a conversation (<Dial record>)', () => {
+    expect(decideOutcome(message(0, { status: 'absent' }), DEFAULTS)).toEqual({ outcome: 'not-missed' });
+    expect(decideOutcome(message(30, { status: 'failed' }), DEFAULTS)).toEqual({ outcome: 'not-missed' });
+    expect(decideOutcome(message(30, { voice: false }), DEFAULTS)).toEqual({ outcome: 'not-missed' });
+    expect(voicemailOf(message(30, { voice: false }), 3)).toBeUndefined();
+  });
+
+  it('keeps the reason of a <Dial> nobody answered, and never unanswers a call', () => {
+    const rang = { ...message(25), legs: new Map([['CA1', { status: 'no-answer' as const, machine: false }]]) };
+    expect(decideOutcome(rang, DEFAULTS)).toEqual(missed('no-answer', 'no-answer'));
+    const answered = { ...message(25), legs: new Map([['CA1', { status: 'completed' as const, machine: false }]]) };
+    expect(decideOutcome(answered, DEFAULTS)).toEqual({ outcome: 'answered' });
+  });
+
+  it('is the longest message, with its transcript once one came', () => {
+    const two: CallFacts = {
+      ...facts({ root: ['completed', 60] }),
+      recordings: new Map([
+        ['RE1', { status: 'completed', seconds: 5, voice: true }],
+        ['RE2', { status: 'completed', seconds: 20, voice: true, transcript: 'call me back' }],
+      ]),
+    };
+    expect(voicemailOf(two, 3)).toEqual({ recordingSid: 'RE2', durationSeconds: 20, transcript: 'call me back' });
+  });
+});
+
 describe('what a reason means', () => {
   it('counts each reason under the status Twilio has a word for, else no-answer', () => {
     const statuses = Object.fromEntries(MISSED_REASONS.map((reason) => [reason, statusOfReason(reason)]));
@@ -376,6 +418,7 @@ describe('what a reason means', () => {
       'queue-full': 'no-answer',
       'queue-left': 'no-answer',
       ivr: 'no-answer',
+      voicemail: 'no-answer',
       canceled: 'canceled',
     });
   });

@@ -104,7 +104,7 @@ describe('the table schema', () => {
       anonymous: 'x',
     });
     expect(counts.totals).toEqual({ total: 7, 'no-answer': 5, busy: 2, failed: 0, canceled: 0 });
-    expect(counts.bySource).toEqual({ 'status-callback': 4, 'dial-action': 0, 'queue-action': 1, settle: 1, reconcile: 1 });
+    expect(counts.bySource).toEqual({ 'status-callback': 4, 'dial-action': 0, 'queue-action': 1, recording: 0, settle: 1, reconcile: 1 });
     expect(counts.byReason).toEqual({
       'no-answer': 0,
       busy: 2,
@@ -115,6 +115,7 @@ describe('the table schema', () => {
       'queue-full': 0,
       'queue-left': 0,
       ivr: 0,
+      voicemail: 0,
       canceled: 0,
     });
     expect(counts.afterHours).toBe(2);
@@ -338,6 +339,10 @@ describe('the call item', () => {
       rootStatus: 'completed',
       rootDuration: 97,
       endedAt: NOW.toISOString(),
+      // A message and its transcript (in either order of attributes), and a recorded conversation.
+      [`tx#RE${'b'.repeat(32)}`]: 'completed:call me: back',
+      [`rec#RE${'b'.repeat(32)}`]: 'completed:21:1',
+      [`rec#RE${'c'.repeat(32)}`]: 'completed:300:0',
     });
     expect(facts).toEqual({
       legs: new Map([
@@ -349,10 +354,16 @@ describe('the call item', () => {
         [`QU${'a'.repeat(32)}`, { result: 'hangup', seconds: 95 }],
         ['-', { result: 'queue-full', seconds: undefined }],
       ]),
+      recordings: new Map([
+        [`RE${'b'.repeat(32)}`, { status: 'completed', seconds: 21, voice: true, transcript: 'call me: back' }],
+        [`RE${'c'.repeat(32)}`, { status: 'completed', seconds: 300, voice: false }],
+      ]),
       root: { status: 'completed', durationSeconds: 97 },
       ended: true,
       inbound: true,
     });
+    expect(() => factsOf({ 'rec#RE1': 'lost:3:1' })).toThrow(new InvalidItemError('a recording status is malformed'));
+    expect(() => factsOf({ 'tx#RE1': 'pending' })).toThrow(new InvalidItemError('a transcription is malformed'));
     expect(factsOf({ direction: 'outbound-api' })).toMatchObject({ root: undefined, ended: false, inbound: false });
     expect(() => factsOf({ 'leg#CA2': 'ringing' })).toThrow(new InvalidItemError('a leg status is malformed'));
     expect(() => factsOf({ 'dial#-': 'maybe' })).toThrow(new InvalidItemError('a Dial status is malformed'));

@@ -152,6 +152,7 @@ const STATUS_OF: Record<Reason, string> = {
   'queue-full': 'no-answer',
   'queue-left': 'no-answer',
   ivr: 'no-answer',
+  voicemail: 'no-answer',
 };
 
 describe('the simulator', () => {
