@@ -12,12 +12,14 @@
  * - `Callback resolved`: a resolution item written or changed (id
  *   `callback-resolved:<phone>:<resolving id>:<missedCount>`);
  * - `Text-back sent`: a text-back item whose opened callback's text was sent (id
- *   `text-back-sent:<phone>:<openSince>`).
+ *   `text-back-sent:<phone>:<openSince>`);
+ * - `Voicemail left` / `Voicemail transcribed`: a missed call's message, its transcript (ids
+ *   `voicemail-left:<RecordingSid>`, `voicemail-transcribed:<RecordingSid>`).
  */
 
 import { callbackOpening, parseCallbackState, parseResolutionSummary } from '../callbacks/item.js';
 import { episodes } from '../callbacks/model.js';
-import { isCountedMiss, parseCallFact, parseCallRecord } from '../ledger/call-item.js';
+import { type CallFact, isCountedMiss, parseCallFact, parseCallRecord, parseVoicemail } from '../ledger/call-item.js';
 import { maskPhone } from '../phone/phone.js';
 import { readable } from '../table/items.js';
 import { parseTextBackRecord } from '../textback/item.js';
@@ -29,6 +31,8 @@ export const DETAIL_TYPES = [
   'Callback opened',
   'Callback resolved',
   'Text-back sent',
+  'Voicemail left',
+  'Voicemail transcribed',
 ] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 
@@ -50,15 +54,16 @@ export function eventsOf(eventName: string | undefined, oldImage: Image, newImag
     if (!was && !is) return [];
     const call = readable(() => parseCallFact(newImage), 'call item');
     if (call === undefined) return [];
+    const messages = is ? voicemailEvents(call, oldImage, newImage) : [];
     if (!was) {
       const id = `missed-call-recorded:${call.callSid}`;
-      return [{ id, detailType: 'Missed call recorded', detail: { id, ...call } }];
+      return [{ id, detailType: 'Missed call recorded', detail: { id, ...call } }, ...messages];
     }
     // What each image counts (a 0.1.0 item: the key it was counted under, as the ledger reads it).
     const countedOf = (image: Image) =>
       image === undefined || !isCountedMiss(image) ? undefined : readable(() => parseCallRecord(image).countedAs, 'call item');
     const counted = countedOf(newImage) ?? 'none';
-    if (is && counted === countedOf(oldImage)) return [];
+    if (is && counted === countedOf(oldImage)) return messages;
     const before = oldImage === undefined ? undefined : readable(() => parseCallFact(oldImage), 'call item');
     const id = `outcome-corrected:${call.callSid}:${counted}`;
     const outcome = typeof newImage.outcome === 'string' ? newImage.outcome : 'missed';
@@ -118,6 +123,34 @@ export function eventsOf(eventName: string | undefined, oldImage: Image, newImag
     return [{ id, detailType: 'Callback resolved', detail: { ...r, id, resolutionId: r.id } }];
   }
   return [];
+}
+
+/**
+ * The voicemail facts of a counted miss's change: `Voicemail left` when its message appears (id
+ * `voicemail-left:<RecordingSid>`), `Voicemail transcribed` when its transcript does (id
+ * `voicemail-transcribed:<RecordingSid>`; Twilio's transcript usually comes after the recording).
+ */
+function voicemailEvents(call: CallFact, oldImage: Image, newImage: Image): LedgerEvent[] {
+  const now = parseVoicemail(newImage?.voicemail);
+  if (now === undefined) return [];
+  const before = parseVoicemail(oldImage?.voicemail);
+  const about = {
+    callSid: call.callSid,
+    customer: call.customer,
+    line: call.line,
+    reason: call.reason,
+    afterHours: call.afterHours === true,
+  };
+  const events: LedgerEvent[] = [];
+  if (before?.recordingSid !== now.recordingSid) {
+    const id = `voicemail-left:${now.recordingSid}`;
+    events.push({ id, detailType: 'Voicemail left', detail: { id, ...about, ...now } });
+  }
+  if (now.transcript !== undefined && (before?.recordingSid !== now.recordingSid || before.transcript === undefined)) {
+    const id = `voicemail-transcribed:${now.recordingSid}`;
+    events.push({ id, detailType: 'Voicemail transcribed', detail: { id, ...about, ...now } });
+  }
+  return events;
 }
 
 /** An event id safe to log: the number it holds masked as every logged number is. */

@@ -161,6 +161,39 @@ describe('events to EventBridge', () => {
     expect(failures).toEqual([]);
   });
 
+  it('publishes "Voicemail left" when a miss gets its message and "Voicemail transcribed" when its transcript comes, each once', async () => {
+    const rang = flowNamed(3, 'ring the office, then voicemail');
+    const closed = flowNamed(3, 'after hours, straight to voicemail');
+    // The office rang out (counted at the Dial action), then the message, then its transcript, each twice.
+    const byRoute = (flow: Flow, route: string) => flow.deliveries.filter((d) => d.route === route);
+    await deliver(rang.deliveries.filter((d) => d.route !== '/twilio/recording-status' && d.route !== '/twilio/transcription'));
+    await drain();
+    expect(eventsOf(rang.root)).toEqual([`missed-call-recorded:${rang.root}`]);
+    await deliver([...byRoute(rang, '/twilio/recording-status'), ...byRoute(rang, '/twilio/recording-status')]);
+    await drain();
+    const sid = rang.voicemail?.recordingSid ?? '';
+    expect(eventsOf(rang.root)).toEqual([`missed-call-recorded:${rang.root}`, `voicemail-left:${sid}`]);
+    await deliver([...byRoute(rang, '/twilio/transcription'), ...byRoute(rang, '/twilio/transcription')]);
+    await drain();
+    expect(eventsOf(rang.root)).toEqual([`missed-call-recorded:${rang.root}`, `voicemail-left:${sid}`, `voicemail-transcribed:${sid}`]);
+    expect(bus.events.find((e) => e.detailType === 'Voicemail transcribed' && JSON.stringify(e.detail).includes(sid))?.detail).toEqual({
+      id: `voicemail-transcribed:${sid}`,
+      callSid: rang.root,
+      customer: rang.caller,
+      line: '+14155559876',
+      reason: 'no-answer',
+      afterHours: false,
+      recordingSid: sid,
+      durationSeconds: 21,
+      transcript: rang.voicemail?.transcript,
+    });
+    // A call TwiML alone handled: the message makes it a miss, both facts at once.
+    await deliver(closed.deliveries);
+    await drain();
+    expect(eventsOf(closed.root)).toEqual([`missed-call-recorded:${closed.root}`, `voicemail-left:${closed.voicemail?.recordingSid}`]);
+    expect(failures).toEqual([]);
+  });
+
   it('publishes "Outcome corrected" once, with a stable id, when a call counted missed turns out answered', async () => {
     const hunt = flowNamed(2, 'hunt answered by the cell');
     const rootEnd = hunt.deliveries.filter((d) => d.rootEnd === true);
