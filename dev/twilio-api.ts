@@ -97,6 +97,8 @@ export interface TwilioApi {
   requests: { method: string; url: string; status: number }[];
   /** Messages accepted, in order. */
   messages: LocalMessage[];
+  /** Recordings Twilio keeps (deleted ones are removed). */
+  recordings: Map<string, LocalRecording>;
   /** Numbers that replied STOP (a send answers 21610) and numbers that are not mobile (21614). */
   optedOut: Set<string>;
   landlines: Set<string>;
@@ -104,6 +106,26 @@ export interface TwilioApi {
 }
 
 export const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
+
+/** A recording Twilio keeps (`POST /__local/recordings` adds them). */
+export interface LocalRecording {
+  sid: string;
+  callSid: string;
+  durationSeconds: number;
+  dateCreated: Date;
+}
+
+/**
+ * A silent MP3 of about `seconds`: MPEG-1 Layer III frames at 32 kHz, 32 kbps, mono, each 144
+ * bytes and 1,152 samples (36 ms) with empty side information (silence to any decoder).
+ */
+export function silentMp3(seconds: number): Buffer {
+  const frames = Math.max(1, Math.round(seconds / 0.036));
+  const frame = Buffer.alloc(144);
+  // Sync, MPEG-1, Layer III, no CRC | 32 kbps, 32 kHz, no padding | mono.
+  frame.set([0xff, 0xfb, 0x18, 0xc0]);
+  return Buffer.concat(Array.from({ length: frames }, () => frame));
+}
 
 /** A message as Twilio's API renders it (the fields of the SDK's MessageResource). */
 function messageResource(m: LocalMessage, accountSid: string): Record<string, unknown> {
@@ -233,6 +255,7 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
   const faults: Fault[] = [];
   const requests: TwilioApi['requests'] = [];
   const messages: LocalMessage[] = [];
+  const recordings = new Map<string, LocalRecording>();
   const optedOut = new Set<string>();
   const landlines = new Set<string>();
   const state: { dateFilters: DateFilterMode; maxPageSize: number } = {
@@ -270,6 +293,10 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
         return fault.status;
       }
     }
+    const recordingPath = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Recordings\/(RE[0-9a-fA-F]{32})(\.json|\.mp3)?$/.exec(
+      url.pathname,
+    );
+    if (recordingPath) return serveRecording(req, res, recordingPath[1] ?? '', recordingPath[2] ?? '', recordingPath[3] ?? '');
     const messagesPath = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Messages\.json$/.exec(url.pathname);
     if (messagesPath && req.method === 'POST') {
       if (!authorized(req)) {
@@ -444,6 +471,53 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
     return 201;
   };
 
+  /**
+   * A recording as Twilio serves it with "HTTP Basic Auth for media" on: its resource (`.json`),
+   * its audio (`.mp3`; the local API has no WAV encoder, so no extension also answers MP3), and
+   * `DELETE …json` (204; 404 once gone).
+   */
+  const serveRecording = (req: IncomingMessage, res: ServerResponse, account: string, sid: string, ext: string): number => {
+    if (!authorized(req)) {
+      twilioError(res, 401, 20003, 'Authenticate');
+      return 401;
+    }
+    const recording = account === options.accountSid ? recordings.get(sid) : undefined;
+    const path = `/2010-04-01/Accounts/${account}/Recordings/${sid}${ext}`;
+    if (recording === undefined) {
+      twilioError(res, 404, 20404, `The requested resource ${path} was not found`);
+      return 404;
+    }
+    if (req.method === 'DELETE' && ext === '.json') {
+      recordings.delete(sid);
+      res.writeHead(204);
+      res.end();
+      return 204;
+    }
+    if (req.method !== 'GET') {
+      twilioError(res, 405, 20004, 'Method not allowed');
+      return 405;
+    }
+    if (ext === '.json') {
+      send(res, 200, {
+        account_sid: account,
+        call_sid: recording.callSid,
+        sid,
+        duration: String(recording.durationSeconds),
+        status: 'completed',
+        channels: 1,
+        source: 'RecordVerb',
+        date_created: rfc2822(recording.dateCreated),
+        media_url: `https://api.twilio.com/2010-04-01/Accounts/${account}/Recordings/${sid}`,
+        uri: `/2010-04-01/Accounts/${account}/Recordings/${sid}.json`,
+      });
+      return 200;
+    }
+    const audio = silentMp3(recording.durationSeconds);
+    res.writeHead(200, { 'Content-Type': 'audio/mpeg', 'Content-Length': String(audio.length) });
+    res.end(audio);
+    return 200;
+  };
+
   /** Local-only controls: seed calls (what Twilio "knows") and inject faults. */
   const admin = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
     if (path === '/__local/faults' && req.method === 'POST') {
@@ -498,6 +572,37 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       const valid = added.filter((c): c is LocalCall => c !== undefined);
       calls.push(...valid);
       send(res, 201, { sids: valid.map((c) => c.sid) });
+      return 201;
+    }
+    if (path === '/__local/recordings' && req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(Buffer.from(chunk));
+      let given: unknown;
+      try {
+        given = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        given = undefined;
+      }
+      const list = Array.isArray(given) ? given : [given];
+      const valid = list.every(
+        (r) =>
+          typeof r === 'object' &&
+          r !== null &&
+          typeof r.sid === 'string' &&
+          /^RE[0-9a-fA-F]{32}$/.test(r.sid) &&
+          typeof r.callSid === 'string' &&
+          typeof r.durationSeconds === 'number' &&
+          r.durationSeconds >= 0 &&
+          r.durationSeconds <= 3600,
+      );
+      if (!valid) {
+        send(res, 400, { message: 'each recording needs sid (RE…), callSid and durationSeconds (0-3600)' });
+        return 400;
+      }
+      for (const r of list as { sid: string; callSid: string; durationSeconds: number }[]) {
+        recordings.set(r.sid, { sid: r.sid, callSid: r.callSid, durationSeconds: r.durationSeconds, dateCreated: new Date() });
+      }
+      send(res, 201, { recordings: recordings.size });
       return 201;
     }
     if (path === '/__local/messages' && req.method === 'GET') {
@@ -559,6 +664,7 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
     },
     requests,
     messages,
+    recordings,
     optedOut,
     landlines,
     stop: () =>

@@ -10,6 +10,8 @@ import { reconcileErrors } from '../lib/reconcile/http-errors.js';
 import { tableErrors } from '../lib/table/http-errors.js';
 import { twilioCallsFactory } from '../lib/twilio/client.js';
 import { twilioErrors } from '../lib/twilio/http-errors.js';
+import { createTwilioRecordings } from '../lib/twilio/recordings.js';
+import { restCredentials } from '../lib/twilio/rest.js';
 
 const config = parseOperatorConfig(process.env);
 logSdkVersionAtColdStart();
@@ -19,6 +21,7 @@ const deps = {
   dynamo: dynamo(),
   twilioCalls: twilioCallsFactory(config.twilio, ssm),
   callbacks: createCallbackResolver(documents(), { tableName: config.tableName }),
+  recordings: createTwilioRecordings(restCredentials(config.twilio, ssm)),
 };
 
 export const handler = httpStack(

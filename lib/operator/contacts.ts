@@ -95,7 +95,14 @@ export async function getContact(
     contact.recentCallSids.map((sid) => ({ pk: callKey(sid) })),
     { what: 'The contact calls', read: CALL_SUMMARY_PROJECTION },
   );
-  const calls = items.flatMap((call) => readable(() => parseCallSummary(call), 'call') ?? []);
+  // A voicemail's audio is served by this API (GET /recordings/{recordingSid}): its path, relative to the API's base URL.
+  const calls = items
+    .flatMap((call) => readable(() => parseCallSummary(call), 'call') ?? [])
+    .map((call) =>
+      call.voicemail === undefined
+        ? call
+        : { ...call, voicemail: { ...call.voicemail, url: `/recordings/${call.voicemail.recordingSid}` } },
+    );
   calls.sort((a, b) => b.occurredAt.localeCompare(a.occurredAt));
   const { phone, missedCount, firstMissedAt, lastMissedAt, lastCallSid, lastStatus, statusCounts } = contact;
   // The open callback, and the resolutions still kept on the contact, newest first.

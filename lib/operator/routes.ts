@@ -1,6 +1,6 @@
 /**
  * The operator API's routes (API key): `GET /stats`, `GET /contacts`, `GET /contacts/{phone}`,
- * `GET /callbacks`, `POST /callbacks/{phone}/resolve`, `GET /health`. Returns the HTTP reply; throws the errors that lib/platform/http.ts maps.
+ * `GET /callbacks`, `POST /callbacks/{phone}/resolve`, `GET /health`, `GET /recordings/{recordingSid}`. Returns the HTTP reply; throws the errors that lib/platform/http.ts maps.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -9,6 +9,7 @@ import type { CallbackResolver } from '../callbacks/store.js';
 import { operatorPhone } from '../phone/phone.js';
 import { HttpError, type HttpRequest, queryParameters } from '../platform/request.js';
 import type { TwilioCallsFactory } from '../twilio/client.js';
+import { RecordingNotFoundError, type TwilioRecordings } from '../twilio/recordings.js';
 import { countOpenCallbacks, listCallbacks, parseCallbacksQuery, parseResolveBody } from './callbacks.js';
 import type { OperatorConfig } from './config.js';
 import { getContact, listContacts, parseListQuery } from './contacts.js';
@@ -21,8 +22,12 @@ export interface OperatorDeps {
   dynamo: DynamoDBClient;
   twilioCalls: TwilioCallsFactory;
   callbacks: CallbackResolver;
+  /** Recordings' audio from Twilio (GET /recordings/{recordingSid}). */
+  recordings: TwilioRecordings;
   now?: () => Date;
 }
+
+const RECORDING_SID = /^RE[0-9a-fA-F]{32}$/;
 
 const POST_ROUTES: ReadonlySet<string> = new Set(['/callbacks/{phone}/resolve']);
 
@@ -45,6 +50,28 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
   if (request.method !== method) throw new HttpError(405, `${request.route} accepts ${method} only`);
   const query = queryParameters(request.query);
   switch (request.route) {
+    case '/recordings/{recordingSid}': {
+      const sid = request.pathParameters.recordingSid ?? '';
+      if (!RECORDING_SID.test(sid)) throw new HttpError(400, 'recordingSid must be RE followed by 32 hex digits');
+      let audio: Awaited<ReturnType<TwilioRecordings['audio']>>;
+      try {
+        audio = await deps.recordings.audio(sid);
+      } catch (error) {
+        if (error instanceof RecordingNotFoundError) throw new HttpError(404, error.message);
+        throw error;
+      }
+      // Binary through API Gateway: base64 here, bytes to a client whose Accept names audio/mpeg.
+      return {
+        statusCode: 200,
+        headers: {
+          'Content-Type': audio.contentType,
+          'Content-Length': String(audio.body.length),
+          'Cache-Control': 'private, max-age=3600',
+        },
+        body: audio.body.toString('base64'),
+        isBase64Encoded: true,
+      };
+    }
     case '/callbacks':
       return json(200, await listCallbacks(deps.documents, config.tableName, parseCallbacksQuery(query)));
     case '/callbacks/{phone}/resolve': {

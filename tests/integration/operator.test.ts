@@ -7,7 +7,7 @@ import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTable } from '../../dev/table.js';
-import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
+import { silentMp3, startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
 import { type CallReport, classifyDialAction, classifyStatusCallback } from '../../lib/ledger/calls.js';
 import { foldDayCounters } from '../../lib/ledger/day-counters.js';
 import { readLedgerSettings } from '../../lib/ledger/settings.js';
@@ -392,6 +392,46 @@ describe('GET /contacts/{phone}', () => {
   it('is 404 for an unknown number and 400 for something that is not one', async () => {
     expect(await lookup('+14155550999')).toEqual({ status: 404, body: { message: 'No contact with this number' } });
     expect(await lookup('not-a-number')).toEqual({ status: 400, body: { message: 'phone is not a valid phone number' } });
+  });
+});
+
+describe('GET /recordings/{recordingSid}', () => {
+  const get = (sid: string) =>
+    handler(
+      {
+        ...v1Event({ resource: '/recordings/{recordingSid}', params: {}, body: '' }),
+        httpMethod: 'GET',
+        body: null,
+        pathParameters: { recordingSid: sid },
+      },
+      context,
+    );
+
+  it("answers a voicemail's audio from Twilio with the REST credential, as base64 for API Gateway to send as bytes", async () => {
+    const sid = `RE${'4'.repeat(32)}`;
+    api.recordings.set(sid, { sid, callSid: callSid(), durationSeconds: 21, dateCreated: new Date() });
+    const before = api.requests.length;
+    const response = await get(sid);
+    expect(response).toMatchObject({ statusCode: 200, isBase64Encoded: true, headers: { 'Content-Type': 'audio/mpeg' } });
+    const bytes = Buffer.from(response.body, 'base64');
+    // What the local Twilio API serves: 583 silent MP3 frames of 144 bytes (21 s), asked once with the credential.
+    expect(bytes.equals(silentMp3(21))).toBe(true);
+    expect(bytes.length).toBe(583 * 144);
+    expect(response.headers?.['Content-Length']).toBe(String(bytes.length));
+    expect(api.requests.slice(before)).toEqual([
+      { method: 'GET', url: `/2010-04-01/Accounts/${ACCOUNT_SID}/Recordings/${sid}.mp3`, status: 200 },
+    ]);
+  });
+
+  it('answers 404 for a recording Twilio does not have (or deleted), 400 for a malformed sid', async () => {
+    const gone = `RE${'5'.repeat(32)}`;
+    const response = await get(gone);
+    expect(response.statusCode).toBe(404);
+    expect(JSON.parse(response.body)).toEqual({ message: `Twilio has no recording ${gone} (deleted, or never this account's)` });
+    for (const bad of ['RE123', 'CA'.padEnd(34, '0'), '../Calls']) {
+      const refused = await get(bad);
+      expect({ bad, status: refused.statusCode }).toEqual({ bad, status: 400 });
+    }
   });
 });
 

@@ -17,6 +17,7 @@ import { portOpen } from '../../dev/dynamodb-local.js';
 import { offlineInvoker } from '../../dev/lambda-invoke.js';
 import { reconcileAndWait, waitForRun } from '../../dev/reconcile-run.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
+import { silentMp3 } from '../../dev/twilio-api.js';
 import { mapLimit } from '../../lib/platform/pool.js';
 import { flows } from '../flows.js';
 import { ALL_FEATURES } from '../global-setup.js';
@@ -797,7 +798,7 @@ describe('the local stack (npm start) end to end', () => {
       const body = (await response.json()) as { calls: { callSid: string; voicemail?: unknown }[] };
       expect({ flow: f.name, voicemail: body.calls.find((c) => c.callSid === f.root)?.voicemail }).toEqual({
         flow: f.name,
-        voicemail: f.voicemail,
+        voicemail: { ...f.voicemail, url: `/recordings/${f.voicemail?.recordingSid}` },
       });
     }
   });
@@ -1003,6 +1004,22 @@ describe('the local stack (npm start) end to end', () => {
     const missedSids = [sids[0], sids[1], sids[3]];
     expect(missedSids.map((sid) => callPks.filter((pk) => pk === `CALL#${sid}`).length)).toEqual([1, 1, 1]);
     expect(callPks).not.toContain(`CALL#${sids[2]}`);
+  });
+
+  it("plays a voicemail's audio through GET /recordings/{sid}: the MP3's bytes from the local Twilio API, 403 without the key", async () => {
+    const sid = `RE${'9'.repeat(32)}`;
+    const seeded = await fetch(`${stack.twilioApi}/__local/recordings`, {
+      method: 'POST',
+      body: JSON.stringify({ sid, callSid: `CA${'9'.repeat(32)}`, durationSeconds: 12 }),
+    });
+    expect(seeded.status).toBe(201);
+    const response = await fetch(`${stack.target}/recordings/${sid}`, { headers: { 'x-api-key': stack.key, Accept: 'audio/mpeg' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('audio/mpeg');
+    expect(Buffer.from(await response.arrayBuffer()).equals(silentMp3(12))).toBe(true);
+    expect((await fetch(`${stack.target}/recordings/${sid}`)).status).toBe(403);
+    const unknown = await fetch(`${stack.target}/recordings/RE${'8'.repeat(32)}`, { headers: { 'x-api-key': stack.key } });
+    expect(unknown.status).toBe(404);
   });
 
   it('answers GET /stats and GET /health with the operator key, 403 without', async () => {

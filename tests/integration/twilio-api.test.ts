@@ -230,3 +230,37 @@ describe("the local API's responses against Twilio's OpenAPI document", () => {
     expect(conforms(body, { $ref: '#/components/schemas/api.v2010.account.call' }, 'call')).toEqual([]);
   });
 });
+
+describe('recordings on the local Twilio API (as Twilio serves them with media authentication on)', () => {
+  const auth = { Authorization: `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}` };
+  const sid = `RE${'6'.repeat(32)}`;
+  const url = (ext: string) => `${api.baseUrl}/2010-04-01/Accounts/${ACCOUNT_SID}/Recordings/${sid}${ext}`;
+
+  it('serves its resource and its MP3 with the credential, 401 without, and deletes it once', async () => {
+    const seeded = await fetch(`${api.baseUrl}/__local/recordings`, {
+      method: 'POST',
+      body: JSON.stringify([{ sid, callSid: newCallSid(), durationSeconds: 9 }]),
+    });
+    expect(seeded.status).toBe(201);
+    const resource = await fetch(url('.json'), { headers: auth });
+    expect(await resource.json()).toMatchObject({ sid, duration: '9', status: 'completed', source: 'RecordVerb' });
+    const audio = await fetch(url('.mp3'), { headers: auth });
+    expect(audio.headers.get('content-type')).toBe('audio/mpeg');
+    const bytes = Buffer.from(await audio.arrayBuffer());
+    // 250 frames of 36 ms (9 s), each an MPEG-1 Layer III header (32 kbps, 32 kHz, mono) and empty side information.
+    expect(bytes.length).toBe(250 * 144);
+    expect([...bytes.subarray(0, 4)]).toEqual([0xff, 0xfb, 0x18, 0xc0]);
+    expect((await fetch(url('.mp3'))).status).toBe(401);
+    expect((await fetch(url('.json'), { method: 'DELETE', headers: auth })).status).toBe(204);
+    expect((await fetch(url('.json'), { method: 'DELETE', headers: auth })).status).toBe(404);
+    expect((await fetch(url('.mp3'), { headers: auth })).status).toBe(404);
+  });
+
+  it('refuses a recording it cannot keep', async () => {
+    const refused = await fetch(`${api.baseUrl}/__local/recordings`, {
+      method: 'POST',
+      body: JSON.stringify({ sid: 'RE1', durationSeconds: 3 }),
+    });
+    expect(refused.status).toBe(400);
+  });
+});
