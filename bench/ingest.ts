@@ -432,6 +432,39 @@ function callFlows(n: number): { name: string; steps: { kind: string; events: AP
     leg: '',
     from: `+1917${String(5_550_000 + Math.floor(Math.random() * 1e6)).padStart(7, '0')}`,
   }));
+  // Voicemail after hours (issue 28): TwiML alone handles the call (<Say>, <Record>); the root
+  // ends, then the recording's and the transcription's callbacks make it a miss with its message.
+  const voicemail = calls.map(() => ({
+    root: `CA${randomBytes(16).toString('hex')}`,
+    leg: `RE${randomBytes(16).toString('hex')}`,
+    from: `+1347${String(5_550_000 + Math.floor(Math.random() * 1e6)).padStart(7, '0')}`,
+  }));
+  const recordingEvent = (c: (typeof calls)[number]) =>
+    event(
+      {
+        ...base,
+        CallSid: c.root,
+        RecordingSid: c.leg,
+        RecordingStatus: 'completed',
+        RecordingDuration: '21',
+        RecordingSource: 'RecordVerb',
+        RecordingChannels: '1',
+      },
+      '/twilio/recording-status',
+    );
+  const transcriptionEvent = (c: (typeof calls)[number]) =>
+    event(
+      {
+        ...base,
+        CallSid: c.root,
+        RecordingSid: c.leg,
+        TranscriptionSid: `TR${c.leg.slice(2)}`,
+        TranscriptionStatus: 'completed',
+        TranscriptionText: 'Hi, this is about my order, please call me back at this number.',
+        From: c.from,
+      },
+      '/twilio/transcription',
+    );
   return [
     {
       name: 'answered <Dial>',
@@ -447,6 +480,14 @@ function callFlows(n: number): { name: string; steps: { kind: string; events: AP
         { kind: 'unanswered leg', events: missed.map((c) => legEvent(c, 'no-answer', 0)) },
         { kind: 'Dial action (no-answer, ends the call)', events: missed.map((c) => dialEvent(c, 'no-answer')) },
         { kind: 'root end', events: missed.map((c) => endEvent(c, 31)) },
+      ],
+    },
+    {
+      name: 'voicemail after hours (<Record> only)',
+      steps: [
+        { kind: 'root end (no <Dial> evidence first)', events: voicemail.map((c) => endEvent(c, 45)) },
+        { kind: 'recording status (completed, 21 s)', events: voicemail.map((c) => recordingEvent(c)) },
+        { kind: 'transcription (completed)', events: voicemail.map((c) => transcriptionEvent(c)) },
       ],
     },
     {

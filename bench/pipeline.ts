@@ -25,6 +25,11 @@ export interface PipelineBench {
   /** Events published per miss (every detail type), and texts per miss. */
   eventsPerMiss: number;
   textsPerMiss: number;
+  /**
+   * Time to first byte of a 60 s voicemail's MP3 (270 KB): through the stack's
+   * `GET /recordings/{sid}` against the local Twilio API directly, medians of 20 each, interleaved.
+   */
+  recordingTtfb: { directMs: number; stackMs: number; ratio: number; bytes: number };
 }
 
 const summary = (xs: readonly number[]) => ({
@@ -59,6 +64,46 @@ async function send(target: string, phone: string): Promise<void> {
   const response = await postLikeTwilio(`${target}/twilio/call-status`, params, LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN);
   await response.arrayBuffer();
   if (response.status !== 204) throw new Error(`the webhook answered ${response.status}`);
+}
+
+/** Time to the response's headers (what `fetch` resolves on), then the body read to its end. */
+async function firstByte(url: string, headers: Record<string, string>): Promise<{ ms: number; bytes: number }> {
+  const t = performance.now();
+  const response = await fetch(url, { headers });
+  const ms = performance.now() - t;
+  const bytes = (await response.arrayBuffer()).byteLength;
+  if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+  return { ms, bytes };
+}
+
+async function recordingFirstByte(stack: Awaited<ReturnType<typeof startLocalStack>>): Promise<PipelineBench['recordingTtfb']> {
+  const sid = `RE${randomBytes(16).toString('hex')}`;
+  await fetch(`${stack.twilioApi}/__local/recordings`, {
+    method: 'POST',
+    body: JSON.stringify({ sid, callSid: `CA${randomBytes(16).toString('hex')}`, durationSeconds: 60 }),
+  });
+  const auth = `Basic ${Buffer.from(`${LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID}:${LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN}`).toString('base64')}`;
+  const direct = `${stack.twilioApi}/2010-04-01/Accounts/${LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID}/Recordings/${sid}.mp3`;
+  const through = `${stack.target}/recordings/${sid}`;
+  // One of each first: the operator function's bundle loads on its first invocation.
+  await firstByte(through, { 'x-api-key': stack.key, Accept: 'audio/mpeg' });
+  const a: number[] = [];
+  const b: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < 20; i++) {
+    a.push((await firstByte(direct, { Authorization: auth })).ms);
+    const viaStack = await firstByte(through, { 'x-api-key': stack.key, Accept: 'audio/mpeg' });
+    b.push(viaStack.ms);
+    bytes = viaStack.bytes;
+  }
+  const directMs = percentile(a, 50);
+  const stackMs = percentile(b, 50);
+  return {
+    directMs: Number(directMs.toFixed(1)),
+    stackMs: Number(stackMs.toFixed(1)),
+    ratio: Number((stackMs / directMs).toFixed(1)),
+    bytes,
+  };
 }
 
 export async function pipelineBench(misses: number, spacingMs = 250): Promise<PipelineBench> {
@@ -131,6 +176,7 @@ export async function pipelineBench(misses: number, spacingMs = 250): Promise<Pi
     const perMiss = Object.fromEntries(
       [...after].map(([name, n]) => [name, Number(((n - (before.get(name) ?? 0)) / misses).toFixed(2))] as const).filter(([, n]) => n > 0),
     );
+    const recordingTtfb = await recordingFirstByte(stack);
     const events = (await (await fetch(`${stack.events}/__local/events`)).json()) as unknown[];
     const texts = (await (await fetch(`${stack.twilioApi}/__local/messages`)).json()) as unknown[];
     return {
@@ -141,6 +187,7 @@ export async function pipelineBench(misses: number, spacingMs = 250): Promise<Pi
       invocationsPerMiss: perMiss,
       eventsPerMiss: Number(((events.length - eventsBefore.length) / misses).toFixed(2)),
       textsPerMiss: Number(((texts.length - textsBefore.length) / misses).toFixed(2)),
+      recordingTtfb,
     };
   } finally {
     await stack.stop();

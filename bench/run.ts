@@ -282,6 +282,11 @@ line(['  to the text-back (Twilio took it)', `${pl.toText.p50} / ${pl.toText.p95
 line(['  never came (events, texts)', '', `${pl.lost.events}, ${pl.lost.texts}`]);
 for (const [fn, n] of Object.entries(pl.invocationsPerMiss)) line([`  ${fn} invocations per miss`, '', n]);
 line(['  events, texts per miss', '', `${pl.eventsPerMiss}, ${pl.textsPerMiss}`]);
+const rt = pl.recordingTtfb;
+line([`a voicemail's MP3 (${rt.bytes} bytes): first byte`, 'median ms', '']);
+line(['  the local Twilio API directly', rt.directMs, '']);
+line(['  through GET /recordings/{sid} (npm start)', rt.stackMs, '']);
+line(['  stack / direct', '', rt.ratio]);
 console.log('');
 line(['cost per million missed calls (USD)', '', '']);
 for (const [k, v] of Object.entries(r.cost.perMillionMissedCallsUsd)) line([`  ${k}`, '', v.toFixed(2)]);
