@@ -50,31 +50,46 @@ async function messageOf(response: Response): Promise<string> {
 export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body: unknown): Promise<T>;
+  /** Audio (a voicemail's MP3 through `GET /recordings/{sid}`), with the key: an `<audio>` element cannot send it. */
+  audio(path: string): Promise<Blob>;
 }
 
 /** `GET /health` answers 503 with its report when a check fails: that is a report, not an outage. */
 const REPORTS_ON_503 = new Set(['health']);
 
 export function createApi(key: string, fetcher: typeof fetch = (input, init) => fetch(input, init)): Api {
-  async function call<T>(path: string, init: RequestInit): Promise<T> {
+  async function send(path: string, init: RequestInit, accept: string): Promise<Response> {
     let response: Response;
     try {
       response = await fetcher(path, {
         ...init,
-        headers: { ...init.headers, 'x-api-key': key, Accept: 'application/json' },
+        headers: { ...init.headers, 'x-api-key': key, Accept: accept },
         cache: 'no-store',
       });
     } catch {
       throw new UnavailableError('The ledger could not be reached');
     }
+    return response;
+  }
+  async function refusal(response: Response): Promise<Error> {
+    if (response.status === 403 || response.status === 401) return new KeyRefusedError('That key was refused');
+    if (response.status === 429) return new UnavailableError('Too many requests for this key right now');
+    if (response.status >= 500) return new UnavailableError(`The ledger is unavailable (${await messageOf(response)})`);
+    return new RequestRefusedError(response.status, await messageOf(response));
+  }
+  async function call<T>(path: string, init: RequestInit): Promise<T> {
+    const response = await send(path, init, 'application/json');
     if (response.ok || (response.status === 503 && REPORTS_ON_503.has(path.split('?')[0] ?? ''))) return (await response.json()) as T;
-    if (response.status === 403 || response.status === 401) throw new KeyRefusedError('That key was refused');
-    if (response.status === 429) throw new UnavailableError('Too many requests for this key right now');
-    if (response.status >= 500) throw new UnavailableError(`The ledger is unavailable (${await messageOf(response)})`);
-    throw new RequestRefusedError(response.status, await messageOf(response));
+    throw await refusal(response);
   }
   return {
     get: (path) => call(path, { method: 'GET' }),
+    audio: async (path) => {
+      // API Gateway answers bytes only to an Accept that names the binary type.
+      const response = await send(path, { method: 'GET' }, 'audio/mpeg');
+      if (response.ok) return response.blob();
+      throw await refusal(response);
+    },
     post: (path, body) =>
       call(path, {
         method: 'POST',

@@ -467,6 +467,47 @@ function HealthBadge() {
 
 // ---- a contact --------------------------------------------------------------------------------
 
+type VoicemailView = NonNullable<ContactDetail['calls'][number]['voicemail']> & { url?: string };
+
+/** A missed call's message: its length, its transcript, and a player fed through the operator API (with the key). */
+function Voicemail({ voicemail }: { voicemail: VoicemailView }) {
+  const { api, refused } = useSession();
+  const [source, setSource] = useState<string>();
+  const [error, setError] = useState<Error>();
+  const [busy, setBusy] = useState(false);
+  useEffect(() => () => (source === undefined ? undefined : URL.revokeObjectURL(source)), [source]);
+  const seconds = voicemail.durationSeconds;
+  const length = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+  const play = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const blob = await api.audio((voicemail.url ?? `/recordings/${voicemail.recordingSid}`).replace(/^\//, ''));
+      setSource(URL.createObjectURL(blob));
+    } catch (e) {
+      if (e instanceof KeyRefusedError) refused();
+      else setError(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="voicemail" data-recording={voicemail.recordingSid}>
+      <span class="length">{length}</span>{' '}
+      {voicemail.transcript === undefined ? <span class="empty">no transcript</span> : <q class="transcript">{voicemail.transcript}</q>}
+      {source === undefined ? (
+        <button type="button" class="play" disabled={busy} onClick={play}>
+          {busy ? 'Loading…' : 'Play voicemail'}
+        </button>
+      ) : (
+        // biome-ignore lint/a11y/useMediaCaption: a caller's message; its transcript is beside it.
+        <audio controls preload="metadata" src={source} />
+      )}
+      {error === undefined ? null : <span role="alert">{error.message}</span>}
+    </div>
+  );
+}
+
 function ContactPage({ phone }: { phone: string }) {
   const [version, setVersion] = useState(0);
   const [state, retry] = useLoad((api) => api.get<ContactDetail>(`contacts/${encodeURIComponent(phone)}`), [phone, version]);
@@ -508,6 +549,7 @@ function ContactPage({ phone }: { phone: string }) {
                   <th scope="col">When</th>
                   <th scope="col">Why</th>
                   <th scope="col">Recorded from</th>
+                  <th scope="col">Voicemail</th>
                 </tr>
               </thead>
               <tbody>
@@ -524,6 +566,7 @@ function ContactPage({ phone }: { phone: string }) {
                       ) : null}
                     </td>
                     <td>{call.source}</td>
+                    <td>{call.voicemail ? <Voicemail voicemail={call.voicemail} /> : null}</td>
                   </tr>
                 ))}
               </tbody>
