@@ -8,20 +8,22 @@ import { secretErrors } from '../lib/platform/http-errors.js';
 import { toHttpRequest } from '../lib/platform/request.js';
 import { reconcileErrors } from '../lib/reconcile/http-errors.js';
 import { tableErrors } from '../lib/table/http-errors.js';
-import { twilioCallsFactory } from '../lib/twilio/client.js';
+import { twilioCallsWith } from '../lib/twilio/client.js';
 import { twilioErrors } from '../lib/twilio/http-errors.js';
 import { createTwilioRecordings } from '../lib/twilio/recordings.js';
 import { restCredentials } from '../lib/twilio/rest.js';
 
 const config = parseOperatorConfig(process.env);
 logSdkVersionAtColdStart();
+// One REST credential resolver (one SSM read a cold start) for the Calls client and the recordings.
+const twilioCredentials = restCredentials(config.twilio, ssm);
 const deps = {
   config,
   documents: documents(),
   dynamo: dynamo(),
-  twilioCalls: twilioCallsFactory(config.twilio, ssm),
+  twilioCalls: twilioCallsWith(twilioCredentials),
   callbacks: createCallbackResolver(documents(), { tableName: config.tableName }),
-  recordings: createTwilioRecordings(restCredentials(config.twilio, ssm)),
+  recordings: createTwilioRecordings(twilioCredentials),
 };
 
 export const handler = httpStack(

@@ -467,7 +467,7 @@ function HealthBadge() {
 
 // ---- a contact --------------------------------------------------------------------------------
 
-type VoicemailView = NonNullable<ContactDetail['calls'][number]['voicemail']> & { url?: string };
+type VoicemailView = NonNullable<ContactDetail['calls'][number]['voicemail']>;
 
 /** A missed call's message: its length, its transcript, and a player fed through the operator API (with the key). */
 function Voicemail({ voicemail }: { voicemail: VoicemailView }) {
@@ -482,7 +482,8 @@ function Voicemail({ voicemail }: { voicemail: VoicemailView }) {
     setBusy(true);
     setError(undefined);
     try {
-      const blob = await api.audio((voicemail.url ?? `/recordings/${voicemail.recordingSid}`).replace(/^\//, ''));
+      // The API's path, relative to the page's base (the stage).
+      const blob = await api.audio(voicemail.url.replace(/^\//, ''));
       setSource(URL.createObjectURL(blob));
     } catch (e) {
       if (e instanceof KeyRefusedError) refused();

@@ -14,6 +14,7 @@
  * leg's own callback: its `To` is the business's phone (a hunt's cell), not the customer.
  */
 import { parseTwilioTimestamp } from '../ledger/calls.js';
+import { isMachine } from '../ledger/outcome.js';
 import type { ReturnedCall } from '../ledger/store.js';
 import { twilioE164 } from '../phone/phone.js';
 import type { ResolvingCall } from './model.js';
@@ -45,8 +46,7 @@ function startedAt(params: Params, durationSeconds: number, now: Date): string {
 export function answeredByStatusCallback(params: Params, minSeconds: number, now: Date = new Date()): AnsweredCall | undefined {
   if (params.CallStatus !== 'completed') return undefined;
   if (params.Direction !== 'outbound-api') return undefined;
-  const answeredBy = params.AnsweredBy ?? '';
-  if (answeredBy.startsWith('machine') || answeredBy === 'fax') return undefined;
+  if (isMachine(params.AnsweredBy)) return undefined;
   const duration = seconds(params.CallDuration);
   const phone = twilioE164(params.To ?? '');
   if (duration === undefined || duration < minSeconds || phone === undefined) return undefined;

@@ -4,6 +4,7 @@
  * Twilio's Calls list, with the same rules as lib/callbacks/answered.ts, instead of storing every
  * answered call of every number.
  */
+import { isMachine } from '../ledger/outcome.js';
 import type { TwilioCall, TwilioCalls } from '../twilio/client.js';
 import type { ResolvingCall } from './model.js';
 
@@ -15,8 +16,6 @@ function answeredAt(call: TwilioCall): string | undefined {
   if (call.endTime !== null) return new Date(call.endTime.getTime() - call.duration * 1000).toISOString();
   return call.startTime?.toISOString();
 }
-
-const isMachine = (answeredBy: string | null) => answeredBy !== null && (answeredBy.startsWith('machine') || answeredBy === 'fax');
 
 /**
  * Which of these inbound roots the ledger holds as answered from a queue (`QueueResult`
@@ -39,7 +38,8 @@ export async function reachedSince(
   for (const call of outbound) {
     if (!after(call) || (call.direction !== 'outbound-api' && call.direction !== 'outbound-dial')) continue;
     const at = answeredAt(call);
-    if (call.duration >= minSeconds && !isMachine(call.answeredBy) && at !== undefined) reached.push({ id: call.sid, at, by: 'callback' });
+    if (call.duration >= minSeconds && !isMachine(call.answeredBy ?? undefined) && at !== undefined)
+      reached.push({ id: call.sid, at, by: 'callback' });
   }
   const parents = inbound
     .filter((call) => after(call) && call.direction === 'inbound')
@@ -48,7 +48,7 @@ export async function reachedSince(
   const unanswered: TwilioCall[] = [];
   for (const parent of parents) {
     const legs = await twilio.completed({ parentCallSid: parent.sid, since });
-    const leg = legs.find((child) => child.duration >= minSeconds && !isMachine(child.answeredBy));
+    const leg = legs.find((child) => child.duration >= minSeconds && !isMachine(child.answeredBy ?? undefined));
     const at = leg === undefined ? undefined : answeredAt(leg);
     if (leg !== undefined && at !== undefined) reached.push({ id: leg.sid, at, by: 'returned-call' });
     else unanswered.push(parent);

@@ -116,8 +116,7 @@ function evidenceAttribute(e: Evidence): [string, string | number][] {
   if (e.kind === 'dial') return [[`${DIAL}${e.dialSid ?? '-'}`, e.status]];
   if (e.kind === 'queue') return [[`${QUEUE}${e.queueSid}`, e.seconds === undefined ? e.result : `${e.result}:${e.seconds}`]];
   if (e.kind === 'recording') {
-    const voice = e.source === 'RecordVerb' || e.source === '' ? '1' : '0';
-    return [[`${RECORDING}${e.recordingSid}`, `${e.status}:${e.durationSeconds ?? ''}:${voice}`]];
+    return [[`${RECORDING}${e.recordingSid}`, `${e.status}:${e.durationSeconds ?? ''}:${e.voice ? '1' : '0'}`]];
   }
   if (e.kind === 'transcription') return [[`${TRANSCRIPT}${e.recordingSid}`, `${e.status}:${e.text ?? ''}`]];
   return [

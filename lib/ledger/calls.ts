@@ -43,9 +43,10 @@ export type Evidence =
   | { kind: 'root'; status: TerminalStatus; durationSeconds: number | undefined }
   /**
    * A recording of the call is ready (or failed, or `absent`: nothing was recorded), from its
-   * `recordingStatusCallback`; `source` is Twilio's `RecordingSource` (`RecordVerb` for `<Record>`).
+   * `recordingStatusCallback`; `voice`: a message (`RecordingSource` `RecordVerb`, or none said),
+   * not a recorded conversation (`DialVerb`…).
    */
-  | { kind: 'recording'; recordingSid: string; status: RecordingStatus; durationSeconds: number | undefined; source: string }
+  | { kind: 'recording'; recordingSid: string; status: RecordingStatus; durationSeconds: number | undefined; voice: boolean }
   /** A recording's transcription (`transcribeCallback`): its text when `completed`. */
   | { kind: 'transcription'; recordingSid: string; status: 'completed' | 'failed'; text: string | undefined };
 
@@ -295,7 +296,18 @@ export function classifyRecordingStatus(params: Params): CallReport {
     rootCallSid: callSid,
     accountSid,
     legCallSids: [callSid],
-    evidence: raw === 'in-progress' ? [] : [{ kind: 'recording', recordingSid, status: raw as RecordingStatus, durationSeconds, source }],
+    evidence:
+      raw === 'in-progress'
+        ? []
+        : [
+            {
+              kind: 'recording',
+              recordingSid,
+              status: raw as RecordingStatus,
+              durationSeconds,
+              voice: source === 'RecordVerb' || source === '',
+            },
+          ],
     root: undefined,
     ends: false,
     reportedAt,
@@ -348,7 +360,7 @@ export function withEvidence(facts: CallFacts, evidence: readonly Evidence[], en
         ...known,
         status: e.status,
         seconds: e.durationSeconds,
-        voice: e.source === 'RecordVerb' || e.source === '',
+        voice: e.voice,
       });
     } else if (e.kind === 'transcription') {
       const known = recordings.get(e.recordingSid);

@@ -7,7 +7,7 @@ import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type OpenCallback, type ResolutionSummary, resolutionSummary } from '../callbacks/item.js';
 import { episodes } from '../callbacks/model.js';
 import { type Contact, type ContactSummary, parseContact, parseContactSummary } from '../contacts/item.js';
-import { CALL_SUMMARY_PROJECTION, type CallSummary, parseCallSummary } from '../ledger/call-item.js';
+import { CALL_SUMMARY_PROJECTION, type CallSummary, parseCallSummary, type Voicemail } from '../ledger/call-item.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError } from '../platform/request.js';
 import { readable, TableUnavailableError } from '../table/items.js';
@@ -15,6 +15,8 @@ import { CONTACT_SORT_KEY, CONTACTS_INDEX, callKey, contactKey, contactShards, t
 import { batchGetAll, shardedPage } from '../table/requests.js';
 import { type ContactTextBack, callbackTextBack, contactTextBack, parseTextBackRecord, type TextBackSummary } from '../textback/item.js';
 
+/** A missed call of a contact as `GET /contacts/{phone}` shows it: its voicemail with the URL of its audio. */
+export type ContactCall = Omit<CallSummary, 'voicemail'> & { voicemail?: Voicemail & { url: string } };
 export interface ListQuery {
   since: string | undefined;
   limit: number;
@@ -68,7 +70,7 @@ export async function getContact(
 ): Promise<
   | (ContactSummary & {
       statusCounts: Contact['statusCounts'];
-      calls: CallSummary[];
+      calls: ContactCall[];
       callback: (OpenCallback & { textBack: TextBackSummary | null }) | null;
       resolutions: ResolutionSummary[];
       textBack: ContactTextBack | null;
@@ -96,12 +98,10 @@ export async function getContact(
     { what: 'The contact calls', read: CALL_SUMMARY_PROJECTION },
   );
   // A voicemail's audio is served by this API (GET /recordings/{recordingSid}): its path, relative to the API's base URL.
-  const calls = items
+  const calls: ContactCall[] = items
     .flatMap((call) => readable(() => parseCallSummary(call), 'call') ?? [])
-    .map((call) =>
-      call.voicemail === undefined
-        ? call
-        : { ...call, voicemail: { ...call.voicemail, url: `/recordings/${call.voicemail.recordingSid}` } },
+    .map(({ voicemail, ...call }) =>
+      voicemail === undefined ? call : { ...call, voicemail: { ...voicemail, url: `/recordings/${voicemail.recordingSid}` } },
     );
   calls.sort((a, b) => b.occurredAt.localeCompare(a.occurredAt));
   const { phone, missedCount, firstMissedAt, lastMissedAt, lastCallSid, lastStatus, statusCounts } = contact;

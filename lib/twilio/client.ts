@@ -220,6 +220,10 @@ export type TwilioCallsFactory = (
  * start, retried after a failure), then a client with `options` (retries, timeouts, deadline).
  */
 export function twilioCallsFactory(config: TwilioRestConfig, ssm: () => SSMClient | Promise<SSMClient>): TwilioCallsFactory {
-  const credentials = restCredentials(config, ssm);
+  return twilioCallsWith(restCredentials(config, ssm));
+}
+
+/** The same from a credential resolver a function already has (one SSM read for all its Twilio clients). */
+export function twilioCallsWith(credentials: () => Promise<TwilioRestCredentials>): TwilioCallsFactory {
   return async (options = {}) => createTwilioCalls({ ...options, ...(await credentials()) });
 }

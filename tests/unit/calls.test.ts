@@ -272,7 +272,7 @@ describe("classifyRecordingStatus and classifyTranscription (the caller's messag
       rootCallSid: root,
       ends: false,
       source: 'recording',
-      evidence: [{ kind: 'recording', recordingSid, status: 'completed', durationSeconds: 21, source: 'RecordVerb' }],
+      evidence: [{ kind: 'recording', recordingSid, status: 'completed', durationSeconds: 21, voice: true }],
     });
     expect(classifyRecordingStatus(recording({ RecordingStatus: 'absent', RecordingDuration: '0' })).evidence).toMatchObject([
       { status: 'absent' },
