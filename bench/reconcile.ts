@@ -12,6 +12,8 @@
  * `reachedSince` for every late (reconciled) miss. Then the same window with 10% lost as an
  * asynchronous run continued over several invocations (lib/reconcile/run.ts).
  */
+
+import { rng } from '../dev/simulator.js';
 import { createTable } from '../dev/table.js';
 import { type LocalCall, newCallSid, startTwilioApi, type TwilioApi } from '../dev/twilio-api.js';
 import { reachedSince } from '../lib/callbacks/reached.js';
@@ -81,18 +83,6 @@ interface WindowCall {
   customer: string;
 }
 
-/** A small seeded generator (mulberry32): the same window every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 const plus = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000);
 const missed = (reason: MissedReason): Truth => ({
   outcome: 'missed',
@@ -111,7 +101,7 @@ const callable = (phone: string) => callerId(phone).kind === 'number';
  * when nothing answered it (`answerOnBridge`, a busy number, a failed route).
  */
 export function buildWindow(n: number, seed = 27): WindowCall[] {
-  const r = random(seed);
+  const r = rng(seed);
   const between = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   // How many calls of each kind, in records (a root and its legs; a callback is one more record).
@@ -342,7 +332,7 @@ async function seedTable(endpoint: string, tableName: string, window: readonly W
 
 /** `share` of the inbound calls, their callbacks all lost. */
 function loseCalls(window: readonly WindowCall[], share: number, seed: number): Set<string> {
-  const r = random(seed);
+  const r = rng(seed);
   const inbound = window.filter((call) => call.kind !== 'callback');
   const shuffled = inbound.map((call) => ({ call, key: r() })).sort((a, b) => a.key - b.key);
   return new Set(shuffled.slice(0, Math.round(inbound.length * share)).map(({ call }) => call.root.sid));
