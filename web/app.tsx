@@ -258,6 +258,7 @@ function WorkItem({ item, now, onResolved }: { item: OpenCallbackItem; now: numb
           </span>
         ) : null}
       </p>
+      {item.voicemail === undefined ? null : <Voicemail voicemail={item.voicemail} />}
       <div class="act">
         <ResolveAction phone={item.phone} onResolved={onResolved} />
       </div>
@@ -467,7 +468,7 @@ function HealthBadge() {
 
 // ---- a contact --------------------------------------------------------------------------------
 
-type VoicemailView = NonNullable<ContactDetail['calls'][number]['voicemail']>;
+type VoicemailView = NonNullable<OpenCallbackItem['voicemail']>;
 
 /** A missed call's message: its length, its transcript, and a player fed through the operator API (with the key). */
 function Voicemail({ voicemail }: { voicemail: VoicemailView }) {

@@ -3,12 +3,12 @@
  * callback and its `byCallbackState` index keys), the resolution items (`RESOLUTION#…`), and
  * what a contact's stream record says about a callback opening.
  */
-import { requireMissedStatus } from '../ledger/call-item.js';
+import { requireMissedStatus, type Voicemail, voicemailField } from '../ledger/call-item.js';
 import type { MissedStatus } from '../ledger/calls.js';
 import { MISSED_REASONS, type MissedReason } from '../ledger/outcome.js';
 import { InvalidItemError, isOneOf, isRecord, requireNumber, requireString } from '../table/items.js';
 import { callbackShard, resolutionKey } from '../table/keys.js';
-import { type CallbackState, EMPTY_STATE, type Episode, episodes, RESOLVED_BY, type Resolution } from './model.js';
+import { type CallbackState, EMPTY_STATE, type Episode, episodes, openVoicemail, RESOLVED_BY, type Resolution } from './model.js';
 
 /** The open callback of a number as the contact and the index show it. */
 export interface OpenCallback {
@@ -18,15 +18,18 @@ export interface OpenCallback {
   lastStatus: MissedStatus;
   lastReason: MissedReason;
   line: string;
+  /** The newest message the caller left on one of the open callback's misses. */
+  voicemail?: Voicemail;
 }
 
-const openCallback = (episode: Episode): OpenCallback => ({
+const openCallback = (episode: Episode, voicemail: Voicemail | undefined): OpenCallback => ({
   openSince: episode.openSince,
   openMissedCount: episode.missedCount,
   lastMissedAt: episode.lastMissedAt,
   lastStatus: episode.lastStatus,
   lastReason: episode.lastReason,
   line: episode.line,
+  ...(voicemail === undefined ? {} : { voicemail }),
 });
 
 /** A stored reason, or the status it stands for (stored by version 0.1.0). */
@@ -53,7 +56,7 @@ export function callbackFields(phone: string, state: CallbackState): CallbackFie
   if (open === undefined) return { callbacks: state };
   return {
     callbacks: state,
-    callback: openCallback(open),
+    callback: openCallback(open, openVoicemail(state)),
     gsi2pk: callbackShard('open', phone),
     gsi2sk: `${open.openSince}#${phone}`,
   };
@@ -74,6 +77,7 @@ export function parseCallbackState(value: unknown): CallbackState {
       status: requireMissedStatus(miss, 'status'),
       ...(miss.reason === undefined ? {} : { reason: reasonOr(miss, 'reason', 'no-answer') }),
       line: typeof miss.line === 'string' ? miss.line : '',
+      ...voicemailField(miss.voicemail),
     };
   });
   const calls = value.calls.map((call) => {
@@ -104,6 +108,7 @@ export function parseOpenCallbackItem(item: Readonly<Record<string, unknown>>): 
     lastMissedAt: requireString(cb, 'lastMissedAt'),
     lastStatus: requireMissedStatus(cb, 'lastStatus'),
     lastReason: reasonOr(cb, 'lastReason', requireMissedStatus(cb, 'lastStatus')),
+    ...voicemailField(cb.voicemail),
   };
 }
 

@@ -14,6 +14,7 @@
  * at most {@link MAX_OPEN_MISSES} open misses); older facts are archived: they stay counted and
  * a late miss older than the archive boundary no longer changes any episode.
  */
+import type { Voicemail } from '../ledger/call-item.js';
 import type { MissedStatus } from '../ledger/calls.js';
 import type { CounterReader } from '../ledger/day-counters.js';
 import type { MissedReason } from '../ledger/outcome.js';
@@ -29,6 +30,8 @@ export interface Miss {
   /** Why it was missed; a miss applied by version 0.1.0 has none (its status stands for it). */
   reason?: MissedReason;
   line: string;
+  /** The message the caller left with this call, as the call item says (its transcript once one came). */
+  voicemail?: Voicemail;
 }
 
 /** An answered call with the number (or an operator's mark): `at` is when it started. */
@@ -281,4 +284,22 @@ export function callbackDayCounts(count: CounterReader): DayCallbackCounts {
 export function removeMiss(state: CallbackState, callSid: string): CallbackState {
   if (!state.misses.some((miss) => miss.callSid === callSid)) return state;
   return { ...state, misses: state.misses.filter((miss) => miss.callSid !== callSid) };
+}
+
+/**
+ * The state with a miss's voicemail as its call item says now (a transcript came after the miss
+ * was applied). A miss no longer kept (archived, or taken back) changes nothing.
+ */
+export function withVoicemail(state: CallbackState, callSid: string, voicemail: Voicemail): CallbackState {
+  if (!state.misses.some((miss) => miss.callSid === callSid)) return state;
+  return { ...state, misses: state.misses.map((miss) => (miss.callSid === callSid ? { ...miss, voicemail } : miss)) };
+}
+
+/** The newest message left on the open callback's misses: what whoever calls back listens to first. */
+export function openVoicemail(state: CallbackState): Voicemail | undefined {
+  const open = new Set(episodes(state).open?.callSids ?? []);
+  return [...state.misses]
+    .filter((miss) => open.has(miss.callSid) && miss.voicemail !== undefined)
+    .sort(byAt)
+    .at(-1)?.voicemail;
 }

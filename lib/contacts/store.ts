@@ -8,7 +8,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { callbackFields } from '../callbacks/item.js';
-import { addMiss, counterDelta, EMPTY_STATE, mergeCounters, type ResolvingCall, removeMiss } from '../callbacks/model.js';
+import { addMiss, counterDelta, EMPTY_STATE, mergeCounters, type ResolvingCall, removeMiss, withVoicemail } from '../callbacks/model.js';
 import { dayUpdates, resolutionChanges, resolutionWrites } from '../callbacks/store.js';
 import type { ContactWork, PendingCall } from '../ledger/call-item.js';
 import { addToDay, ones } from '../ledger/day-counters.js';
@@ -20,12 +20,16 @@ import { callKey, contactKey, contactShard, contactSortKey } from '../table/keys
 import { cancellationCodes, RETRYABLE_REASONS } from '../table/requests.js';
 import { type Contact, parseContact, RECENT_CALLS } from './item.js';
 
+type VoicemailWork = Extract<ContactWork, { action: 'voicemail' }>;
+
 export type ApplyOutcome =
   | { outcome: 'applied'; contact: string; missedCount: number }
   /** The caller has no callable number: counted under `anonymous` on the day's counters. */
   | { outcome: 'anonymous'; reason: string }
   /** A miss taken back: the call turned out answered (or not a callback's miss). */
   | { outcome: 'retracted'; contact: string; missedCount: number }
+  /** An applied miss's voicemail (or its transcript) brought onto the contact's callback. */
+  | { outcome: 'voicemail'; contact: string }
   /** The call's mark only (an outcome that came and went before the contact saw it). */
   | { outcome: 'cleared' }
   /** Applied before (a replay), or the call item is gone (TTL) or asks for newer work: nothing changed. */
@@ -68,7 +72,14 @@ export function nextContact(
       phone,
       addMiss(
         existing?.callbacks ?? EMPTY_STATE,
-        { callSid: call.rootCallSid, at: call.occurredAt, status: call.status, reason: call.reason, line: call.line },
+        {
+          callSid: call.rootCallSid,
+          at: call.occurredAt,
+          status: call.status,
+          reason: call.reason,
+          line: call.line,
+          ...(call.voicemail === undefined ? {} : { voicemail: call.voicemail }),
+        },
         reached,
       ),
     ),
@@ -249,6 +260,42 @@ export function createContactsStore(client: DynamoDBDocumentClient, options: Con
     return { outcome: 'applied', contact: next.pk, missedCount: next.missedCount };
   }
 
+  /**
+   * An applied miss's voicemail brought up to date on its contact (the open callback shows the
+   * newest message), with the call's mark in the same transaction. A miss the contact no longer
+   * keeps, or already shows so, only clears the mark.
+   */
+  async function voicemail(work: VoicemailWork, now: string): Promise<ApplyOutcome> {
+    const id = callerId(work.customer);
+    if (id.kind === 'anonymous') return clear(work.rootCallSid, work.token);
+    const read = await client.send(new GetCommand({ TableName: tableName, Key: { pk: contactKey(id.e164) }, ConsistentRead: true }));
+    const existing = read.Item === undefined ? undefined : parseContact(read.Item);
+    const callbacks = existing === undefined ? undefined : withVoicemail(existing.callbacks, work.rootCallSid, work.voicemail);
+    if (existing === undefined || callbacks === undefined || JSON.stringify(callbacks) === JSON.stringify(existing.callbacks)) {
+      return clear(work.rootCallSid, work.token);
+    }
+    const { callback: _callback, gsi2pk: _gsi2pk, gsi2sk: _gsi2sk, ...kept } = existing;
+    const next: Contact = { ...kept, updatedAt: now, version: existing.version + 1, ...callbackFields(existing.phone, callbacks) };
+    const guard = { ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': existing.version } };
+    await client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName,
+              Key: { pk: callKey(work.rootCallSid) },
+              UpdateExpression: 'REMOVE contactPending',
+              ConditionExpression: 'contactPending = :token',
+              ExpressionAttributeValues: { ':token': work.token },
+            },
+          },
+          { Put: { TableName: tableName, Item: next, ...guard } },
+        ],
+      }),
+    );
+    return { outcome: 'voicemail', contact: next.pk };
+  }
+
   async function clear(rootCallSid: string, token: string): Promise<ApplyOutcome> {
     try {
       await client.send(
@@ -270,16 +317,20 @@ export function createContactsStore(client: DynamoDBDocumentClient, options: Con
   return {
     async apply(work, now = new Date()) {
       if (work.action === 'clear') return clear(work.rootCallSid, work.token);
-      const call = work;
+      const at = now.toISOString();
       // Asked at most once per apply, whatever the retries.
       let asked: Promise<ResolvingCall[]> | undefined;
-      const reached = (phone: string) => {
-        asked ??= reachedFor(phone, call, now.toISOString());
-        return asked;
-      };
+      const once =
+        work.action === 'voicemail'
+          ? () => voicemail(work, at)
+          : () =>
+              attempt(work, at, (phone) => {
+                asked ??= reachedFor(phone, work, at);
+                return asked;
+              });
       for (let n = 1; ; n++) {
         try {
-          return await attempt(call, now.toISOString(), reached);
+          return await once();
         } catch (error) {
           if (!(error instanceof TransactionCanceledException)) {
             // A contact item that cannot be read (InvalidItemError) is never overwritten.

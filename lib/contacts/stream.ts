@@ -15,6 +15,8 @@ export interface BatchSummary {
   /** Misses taken back: calls first decided missed that turned out answered. */
   retracted: number;
   anonymous: number;
+  /** Voicemails (or their transcripts) brought onto contacts after their miss. */
+  voicemails: number;
   alreadyApplied: number;
   skipped: number;
   failed: number;
@@ -38,11 +40,13 @@ async function processRecord(record: DynamoDBRecord, store: ContactsStore, summa
   else if (result.outcome === 'anonymous') summary.anonymous += 1;
   else if (result.outcome === 'retracted') summary.retracted += 1;
   else if (result.outcome === 'cleared') summary.skipped += 1;
+  else if (result.outcome === 'voicemail') summary.voicemails += 1;
   else summary.alreadyApplied += 1;
   logger.info('Contact work done', {
     callSid: work.rootCallSid,
     action: work.action,
-    ...(work.action === 'clear' ? {} : { customer: maskPhone(work.customer), status: work.status, reason: work.reason }),
+    ...(work.action === 'clear' ? {} : { customer: maskPhone(work.customer) }),
+    ...(work.action === 'apply' || work.action === 'retract' ? { status: work.status, reason: work.reason } : {}),
     outcome: result.outcome,
     ...(result.outcome === 'applied' ? { missedCount: result.missedCount } : {}),
     ...(result.outcome === 'anonymous' ? { reason: result.reason } : {}),
@@ -54,7 +58,7 @@ export async function processContactsBatch(
   records: readonly DynamoDBRecord[],
   store: ContactsStore,
 ): Promise<DynamoDBBatchResponse & { summary: BatchSummary }> {
-  const summary: BatchSummary = { applied: 0, retracted: 0, anonymous: 0, alreadyApplied: 0, skipped: 0, failed: 0 };
+  const summary: BatchSummary = { applied: 0, retracted: 0, anonymous: 0, voicemails: 0, alreadyApplied: 0, skipped: 0, failed: 0 };
   const { batchItemFailures } = await processStreamBatch(records, (record) => processRecord(record, store, summary), {
     mode: 'each',
     failure: 'Stream record failed',

@@ -453,6 +453,8 @@ export interface PendingCall {
   applied: string | undefined;
   /** The reconciliation's answered calls with the number since the miss; undefined: not looked for. */
   reached: Reach[] | undefined;
+  /** The message the caller left (`apply` only). */
+  voicemail?: Voicemail;
 }
 
 /** The reaches a call item carries (`reached`, JSON), or undefined when none were looked for. */
@@ -474,8 +476,15 @@ function parseReached(value: unknown): Reach[] | undefined {
   });
 }
 
-/** The contact work a call item asks for: a miss to apply or take back, or only its mark to clear. */
-export type ContactWork = PendingCall | { action: 'clear'; rootCallSid: string; token: string };
+/**
+ * The contact work a call item asks for: a miss to apply or take back, an applied miss's voicemail
+ * to bring up to date (a transcript, or a message, came after the miss was applied), or only its
+ * mark to clear.
+ */
+export type ContactWork =
+  | PendingCall
+  | { action: 'voicemail'; rootCallSid: string; token: string; customer: string; voicemail: Voicemail }
+  | { action: 'clear'; rootCallSid: string; token: string };
 
 /** The status a contact mark says was applied (`contact:<E.164>:<status>`; a 0.1.0 mark has none). */
 export const appliedStatus = (applied: string | undefined): MissedStatus | undefined => {
@@ -494,8 +503,15 @@ export function parsePendingCall(item: Readonly<Record<string, unknown>>): Conta
   if (record.legacy ? record.contactApplied !== undefined : record.contactPending === undefined) return undefined;
   const wanted = record.legacy || (record.outcome === 'missed' && record.countedAs !== undefined && opensCallback(reasonOf(item)));
   const token = record.contactPending;
-  if (wanted === (record.contactApplied !== undefined))
-    return token === undefined ? undefined : { action: 'clear', rootCallSid: record.rootCallSid, token };
+  if (wanted === (record.contactApplied !== undefined)) {
+    if (token === undefined) return undefined;
+    const voicemail = parseVoicemail(item.voicemail);
+    if (wanted && voicemail !== undefined && record.contactApplied?.startsWith('contact:')) {
+      const customer = requireString(item, 'customer');
+      return { action: 'voicemail', rootCallSid: record.rootCallSid, token, customer, voicemail };
+    }
+    return { action: 'clear', rootCallSid: record.rootCallSid, token };
+  }
   const occurredAt = str(item, 'occurredAt') ?? record.firstEvidenceAt ?? '';
   if (Number.isNaN(Date.parse(occurredAt))) throw new InvalidItemError('occurredAt is not a timestamp');
   const status = wanted
@@ -514,6 +530,7 @@ export function parsePendingCall(item: Readonly<Record<string, unknown>>): Conta
     token,
     applied: record.contactApplied,
     reached: parseReached(item.reached),
+    ...(wanted ? voicemailField(item.voicemail) : {}),
   };
 }
 
@@ -576,6 +593,13 @@ export function parseVoicemail(value: unknown): Voicemail | undefined {
     ...(typeof v.transcript === 'string' ? { transcript: v.transcript } : {}),
   };
 }
+
+/** `{ voicemail }` when the value is a voicemail, else `{}`: to spread into what is read. */
+export function voicemailField(value: unknown): { voicemail?: Voicemail } {
+  const voicemail = parseVoicemail(value);
+  return voicemail === undefined ? {} : { voicemail };
+}
+
 export const CALL_SUMMARY_PROJECTION = {
   ProjectionExpression: 'callSid, #status, reason, afterHours, occurredAt, #source, direction, outcome, voicemail',
   ExpressionAttributeNames: { '#status': 'status', '#source': 'source' },
@@ -594,7 +618,7 @@ export function parseCallSummary(item: Readonly<Record<string, unknown>>): CallS
     occurredAt: requireString(item, 'occurredAt'),
     source,
     direction: typeof item.direction === 'string' ? item.direction : '',
-    ...(parseVoicemail(item.voicemail) === undefined ? {} : { voicemail: parseVoicemail(item.voicemail) }),
+    ...voicemailField(item.voicemail),
   };
 }
 

@@ -226,6 +226,15 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
     };
   }
 
+  /**
+   * A miss its caller's contact has already that now has another voicemail (a message, or its
+   * transcript, came after the miss was applied): the contact's callback shows it too.
+   */
+  function withVoicemailWork(item: Record<string, unknown>, record: CallRecord, d: Decided | undefined): Decided | undefined {
+    if (d?.outcome !== 'missed' || d.contactWork || !record.contactApplied?.startsWith('contact:')) return d;
+    return sameValue(item.voicemail, d.fields.voicemail) ? d : { ...d, contactWork: true };
+  }
+
   /** Whether the item already says what `d` decides. */
   function unchanged(item: Record<string, unknown>, record: CallRecord, d: Decided): boolean {
     if (record.settling || d.countedAs !== record.countedAs) return false;
@@ -310,7 +319,7 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
     for (let attempt = 1; ; attempt++) {
       if (item === undefined) return { outcome: 'undecided', counted: 'unchanged', requests };
       const record = parseCallRecord(item);
-      const d = decision(record, settled, source, now);
+      const d = withVoicemailWork(item, record, decision(record, settled, source, now));
       if (d === undefined) return { outcome: record.outcome, ...reasonField(item, record), counted: 'unchanged', requests };
       if (unchanged(item, record, d)) return { outcome: d.outcome, ...reasonField(item, record), counted: 'unchanged', requests };
       try {

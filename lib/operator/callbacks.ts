@@ -11,6 +11,7 @@ import { isRecord, readable, TableUnavailableError } from '../table/items.js';
 import { CALLBACK_SORT_KEY, CALLBACKS_INDEX, type CallbackIndexState, callbackShards, textBackKey } from '../table/keys.js';
 import { batchGetAll, shardedPage } from '../table/requests.js';
 import { callbackTextBack, parseTextBackRecord, type TextBackSummary } from '../textback/item.js';
+import { type ServedVoicemail, withServedVoicemail } from './voicemail.js';
 
 export interface CallbacksQuery {
   state: CallbackIndexState;
@@ -21,7 +22,12 @@ export interface CallbacksQuery {
   from: string | undefined;
 }
 
-export type OpenCallbackItem = OpenCallback & { phone: string; textBack: TextBackSummary | null };
+export type OpenCallbackItem = Omit<OpenCallback, 'voicemail'> & {
+  phone: string;
+  textBack: TextBackSummary | null;
+  /** The newest message left on the callback's misses, with the path of its audio. */
+  voicemail?: ServedVoicemail;
+};
 export type ResolvedCallbackItem = Omit<ResolutionSummary, 'id'>;
 
 const binding = (q: Pick<CallbacksQuery, 'state' | 'since'>) => `${q.state}|${q.since ?? ''}`;
@@ -78,7 +84,10 @@ export async function listCallbacks(
       if (record !== undefined) records.set(record.phone, record);
     }
   }
-  return { items: open.map((item) => ({ ...item, textBack: callbackTextBack(records.get(item.phone), item.openSince) })), nextCursor };
+  return {
+    items: open.map((item) => ({ ...withServedVoicemail(item), textBack: callbackTextBack(records.get(item.phone), item.openSince) })),
+    nextCursor,
+  };
 }
 
 /** Open callbacks now: a COUNT query of each shard of the open index (reads what it counts, no items returned). */

@@ -4,19 +4,21 @@
  * newest `limit` below the cursor holds the global newest `limit`.
  */
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type OpenCallback, type ResolutionSummary, resolutionSummary } from '../callbacks/item.js';
+import { type ResolutionSummary, resolutionSummary } from '../callbacks/item.js';
 import { episodes } from '../callbacks/model.js';
 import { type Contact, type ContactSummary, parseContact, parseContactSummary } from '../contacts/item.js';
-import { CALL_SUMMARY_PROJECTION, type CallSummary, parseCallSummary, type Voicemail } from '../ledger/call-item.js';
+import { CALL_SUMMARY_PROJECTION, type CallSummary, parseCallSummary } from '../ledger/call-item.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError } from '../platform/request.js';
 import { readable, TableUnavailableError } from '../table/items.js';
 import { CONTACT_SORT_KEY, CONTACTS_INDEX, callKey, contactKey, contactShards, textBackKey } from '../table/keys.js';
 import { batchGetAll, shardedPage } from '../table/requests.js';
-import { type ContactTextBack, callbackTextBack, contactTextBack, parseTextBackRecord, type TextBackSummary } from '../textback/item.js';
+import { type ContactTextBack, callbackTextBack, contactTextBack, parseTextBackRecord } from '../textback/item.js';
+import type { OpenCallbackItem } from './callbacks.js';
+import { type ServedVoicemail, withServedVoicemail } from './voicemail.js';
 
 /** A missed call of a contact as `GET /contacts/{phone}` shows it: its voicemail with the URL of its audio. */
-export type ContactCall = Omit<CallSummary, 'voicemail'> & { voicemail?: Voicemail & { url: string } };
+export type ContactCall = Omit<CallSummary, 'voicemail'> & { voicemail?: ServedVoicemail };
 export interface ListQuery {
   since: string | undefined;
   limit: number;
@@ -71,7 +73,7 @@ export async function getContact(
   | (ContactSummary & {
       statusCounts: Contact['statusCounts'];
       calls: ContactCall[];
-      callback: (OpenCallback & { textBack: TextBackSummary | null }) | null;
+      callback: Omit<OpenCallbackItem, 'phone'> | null;
       resolutions: ResolutionSummary[];
       textBack: ContactTextBack | null;
     })
@@ -97,12 +99,7 @@ export async function getContact(
     contact.recentCallSids.map((sid) => ({ pk: callKey(sid) })),
     { what: 'The contact calls', read: CALL_SUMMARY_PROJECTION },
   );
-  // A voicemail's audio is served by this API (GET /recordings/{recordingSid}): its path, relative to the API's base URL.
-  const calls: ContactCall[] = items
-    .flatMap((call) => readable(() => parseCallSummary(call), 'call') ?? [])
-    .map(({ voicemail, ...call }) =>
-      voicemail === undefined ? call : { ...call, voicemail: { ...voicemail, url: `/recordings/${voicemail.recordingSid}` } },
-    );
+  const calls: ContactCall[] = items.flatMap((call) => readable(() => parseCallSummary(call), 'call') ?? []).map(withServedVoicemail);
   calls.sort((a, b) => b.occurredAt.localeCompare(a.occurredAt));
   const { phone, missedCount, firstMissedAt, lastMissedAt, lastCallSid, lastStatus, statusCounts } = contact;
   // The open callback, and the resolutions still kept on the contact, newest first.
@@ -119,7 +116,9 @@ export async function getContact(
     statusCounts,
     calls,
     callback:
-      contact.callback === undefined ? null : { ...contact.callback, textBack: callbackTextBack(textBack, contact.callback.openSince) },
+      contact.callback === undefined
+        ? null
+        : { ...withServedVoicemail(contact.callback), textBack: callbackTextBack(textBack, contact.callback.openSince) },
     resolutions,
     textBack: contactTextBack(textBack),
   };

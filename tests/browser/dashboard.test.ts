@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openDashboard } from '../../dev/browser.js';
 import { LOCAL_DEFAULTS } from '../../dev/defaults.js';
@@ -55,6 +55,13 @@ const CALLERS = [
     last: 'left a voicemail',
     misses: [[0.25, 'after hours, straight to voicemail']],
   },
+  // The office rang out, then a 21 s message that Twilio transcribed.
+  {
+    phone: '+14155557210',
+    shown: '(415) 555-7210',
+    last: 'no answer',
+    misses: [[0.1, 'ring the office, then voicemail']],
+  },
 ] as const satisfies readonly { phone: string; shown: string; last: string; misses: readonly Seed[] }[];
 /** Calls that open no callback: a misdial (counted as a short abandon) and a hunt the cell answered (not a miss at all). */
 const OTHERS = [
@@ -70,6 +77,18 @@ let context: BrowserContext;
 let page: Page;
 const problems: string[] = [];
 const seededAt = Date.now();
+
+/** The duration Chromium decoded from an `<audio>` element's source, once its metadata loaded. */
+const audioDuration = (audio: Locator): Promise<number> =>
+  audio.evaluate(
+    (element: HTMLAudioElement) =>
+      new Promise<number>((resolve, reject) => {
+        if (element.error !== null) reject(new Error(`audio error ${element.error.code}`));
+        if (element.readyState >= 1) resolve(element.duration);
+        element.addEventListener('loadedmetadata', () => resolve(element.duration));
+        element.addEventListener('error', () => reject(new Error(`audio error ${element.error?.code}`)));
+      }),
+  );
 
 /** A fresh copy of a flow of tests/flows.ts, by name. */
 function flowNamed(name: string, n: number): Flow {
@@ -413,15 +432,7 @@ describe('the dashboard in chromium', () => {
     const audio = message.locator('audio');
     await audio.waitFor();
     // Chromium decoded what the stack fetched from Twilio (500 MP3 frames of 36 ms).
-    const duration = await audio.evaluate(
-      (element: HTMLAudioElement) =>
-        new Promise<number>((resolve, reject) => {
-          if (element.error !== null) reject(new Error(`audio error ${element.error.code}`));
-          if (element.readyState >= 1) resolve(element.duration);
-          element.addEventListener('loadedmetadata', () => resolve(element.duration));
-          element.addEventListener('error', () => reject(new Error(`audio error ${element.error?.code}`)));
-        }),
-    );
+    const duration = await audioDuration(audio);
     expect(duration).toBeCloseTo(18, 0);
     expect(await audio.getAttribute('src')).toMatch(/^blob:/);
     // With preload="metadata" Chromium stops reading the blob once it has the metadata, and reports
@@ -433,6 +444,40 @@ describe('the dashboard in chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-voicemail.png'), fullPage: true });
     await page.getByRole('link', { name: '← Worklist' }).click();
     await page.locator('.worklist[aria-busy="false"]').waitFor();
+    expect(problems).toEqual([]);
+  });
+
+  it('shows each voicemail on the worklist, its length and its transcript, and plays it there (21 s)', async () => {
+    // The page is on the worklist (the test above came back to it).
+    await page.locator('.worklist[aria-busy="false"]').waitFor();
+    // The truth: the messages tests/flows.ts has Twilio record (and transcribe) for these callers.
+    const truth = CALLERS.flatMap((c) =>
+      c.misses.flatMap(([, what]) => {
+        const voicemail = ROOT_STATUSES.includes(what) ? undefined : flowNamed(what, 0).voicemail;
+        return voicemail === undefined ? [] : [{ phone: c.phone, ...voicemail }];
+      }),
+    );
+    expect(truth.length).toBe(2);
+    for (const { phone, durationSeconds, transcript } of truth) {
+      const message = page.locator(`.work-item[data-phone="${phone}"] .voicemail`);
+      const length = `${Math.floor(durationSeconds / 60)}:${String(durationSeconds % 60).padStart(2, '0')}`;
+      expect({ phone, length: await message.locator('.length').textContent() }).toEqual({ phone, length });
+      if (transcript === undefined) expect(await message.locator('.empty').textContent()).toBe('no transcript');
+      else expect(await message.locator('.transcript').textContent()).toBe(transcript);
+    }
+    expect(await page.locator('.work-item .voicemail').count()).toBe(truth.length);
+    const transcribed = truth.find((t) => t.transcript !== undefined);
+    const message = page.locator(`.work-item[data-phone="${transcribed?.phone}"] .voicemail`);
+    await message.getByRole('button', { name: 'Play voicemail' }).click();
+    const audio = message.locator('audio');
+    await audio.waitFor();
+    const duration = await audioDuration(audio);
+    expect(duration).toBeCloseTo(transcribed?.durationSeconds ?? 0, 0);
+    const aborted = problems.filter((p) => /^requestfailed: blob:\S+ net::ERR_ABORTED$/.test(p));
+    expect(aborted.length).toBeLessThanOrEqual(1);
+    problems.splice(0, problems.length, ...problems.filter((p) => !aborted.includes(p)));
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-worklist-voicemail.png'), fullPage: true });
     expect(problems).toEqual([]);
   });
 

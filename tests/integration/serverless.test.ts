@@ -793,13 +793,34 @@ describe('the local stack (npm start) end to end', () => {
     // A message left shows with its miss in GET /contacts/{phone}, with its transcript when one came.
     const withMessage = all.filter((f) => f.voicemail !== undefined && opens(f));
     expect(withMessage.length).toBeGreaterThan(0);
+    const headers = { 'x-api-key': stack.key };
     for (const f of withMessage) {
-      const response = await fetch(`${stack.target}/contacts/${encodeURIComponent(f.caller)}`, { headers: { 'x-api-key': stack.key } });
+      const served = { ...f.voicemail, url: `/recordings/${f.voicemail?.recordingSid}` };
+      const response = await fetch(`${stack.target}/contacts/${encodeURIComponent(f.caller)}`, { headers });
       const body = (await response.json()) as { calls: { callSid: string; voicemail?: unknown }[] };
       expect({ flow: f.name, voicemail: body.calls.find((c) => c.callSid === f.root)?.voicemail }).toEqual({
         flow: f.name,
-        voicemail: { ...f.voicemail, url: `/recordings/${f.voicemail?.recordingSid}` },
+        voicemail: served,
       });
+      // And on the open callback, in GET /callbacks (the worklist, page by page): the stream brings
+      // a transcript that came after the miss onto the contact a moment later.
+      let onWorklist: unknown;
+      for (let waited = 0; waited < 6_000 && JSON.stringify(onWorklist) !== JSON.stringify(served); waited += 250) {
+        if (waited > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+        let cursor: string | null = '';
+        onWorklist = undefined;
+        while (cursor !== null && onWorklist === undefined) {
+          const page = (await (
+            await fetch(`${stack.target}/callbacks?limit=100&cursor=${encodeURIComponent(cursor)}`, { headers })
+          ).json()) as {
+            items: { phone: string; voicemail?: unknown }[];
+            nextCursor: string | null;
+          };
+          onWorklist = page.items.find((i) => i.phone === f.caller)?.voicemail;
+          cursor = page.nextCursor;
+        }
+      }
+      expect({ flow: f.name, voicemail: onWorklist }).toEqual({ flow: f.name, voicemail: served });
     }
   });
 

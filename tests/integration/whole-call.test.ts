@@ -7,9 +7,12 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseContact } from '../../lib/contacts/item.js';
+import { createContactsStore } from '../../lib/contacts/store.js';
+import { parsePendingCall } from '../../lib/ledger/call-item.js';
 import { settleDue } from '../../lib/ledger/settle.js';
 import { createLedger, type Ledger } from '../../lib/ledger/store.js';
-import { callKey } from '../../lib/table/keys.js';
+import { callKey, contactKey } from '../../lib/table/keys.js';
 import { parseWebhookConfig } from '../../lib/webhook/config.js';
 import { ROUTES } from '../../lib/webhook/handle.js';
 import { type Delivery, type Flow, flows } from '../flows.js';
@@ -134,6 +137,45 @@ describe('the whole-call rule on DynamoDB Local', () => {
       if (flow.expected.outcome === 'missed')
         expect(counters).toMatchObject({ total: 1, [`source:${source}`]: 1, [`reason:${reason}`]: 1 });
       else expect(counters).toEqual({});
+    }
+  });
+
+  it("puts the newest voicemail on the caller's open callback, its transcript too, whether the contact catches up between callbacks or after them all", async () => {
+    const contacts = createContactsStore(table.as('contacts'), { tableName: table.tableName });
+    // The contacts function does what the call item asks for, as its stream record would.
+    const catchUp = async (root: string) => {
+      const call = await item(root);
+      const work = call === undefined ? undefined : parsePendingCall(call);
+      if (work !== undefined) await contacts.apply(work, NOW);
+    };
+    const openCallbackOf = async (caller: string) => {
+      const got = await table.docs.send(
+        new GetCommand({ TableName: table.tableName, Key: { pk: contactKey(caller) }, ConsistentRead: true }),
+      );
+      return got.Item === undefined ? undefined : parseContact(got.Item).callback;
+    };
+    let n = 0;
+    for (const [name, order] of orders) {
+      for (const eager of [true, false]) {
+        const withMessage = flows(70 + n++).filter((f) => f.voicemail !== undefined && f.expected.outcome === 'missed');
+        expect(withMessage.length).toBe(2);
+        for (const flow of withMessage) {
+          for (const delivery of order(flow.deliveries)) {
+            await deliver([delivery]);
+            if (eager) await catchUp(flow.root);
+          }
+          await catchUp(flow.root);
+          // The truth is the flow's: the message Twilio recorded and the transcript it sent.
+          expect({ flow: flow.name, order: name, eager, voicemail: (await openCallbackOf(flow.caller))?.voicemail }).toEqual({
+            flow: flow.name,
+            order: name,
+            eager,
+            voicemail: flow.voicemail,
+          });
+          const call = await item(flow.root);
+          expect(call?.contactPending).toBeUndefined();
+        }
+      }
     }
   });
 
