@@ -25,6 +25,7 @@ import { StreamPoller } from '../dev/stream-poller.js';
 import { createTable } from '../dev/table.js';
 import { startTwilioApi, type TwilioApi } from '../dev/twilio-api.js';
 import { maskedEventId } from '../lib/events/facts.js';
+import { readDeleteRecordings } from '../lib/recordings/config.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = (name: keyof typeof LOCAL_DEFAULTS): string => process.env[name]?.trim() || LOCAL_DEFAULTS[name];
@@ -117,29 +118,31 @@ async function main(): Promise<void> {
   }
 
   // The bus the events Lambda publishes to: one line per event here, all of them at GET /__local/events.
-  // With TEXT_BACK=on, serverless.yml's rule on it hands each `Callback opened` event to the
-  // textback Lambda, retried as Lambda retries an asynchronous invocation (its EventInvokeConfig).
+  // serverless.yml's rules on it hand events to their functions, retried as Lambda retries an
+  // asynchronous invocation (its EventInvokeConfig): with TEXT_BACK=on each `Callback opened`
+  // to the textback Lambda; unless DELETE_RECORDINGS=false each `Recording forgotten` to the
+  // recordings Lambda (which deletes it at the local Twilio API).
+  const rule = (resourceName: string) => {
+    const { pattern, functionName } = readEventRule(resourceName);
+    return {
+      name: resourceName,
+      pattern,
+      deliver: asyncInvoker({
+        lambdaPort,
+        functionName: `missed-call-ledger-${stage}-${functionName}`,
+        region: awsEnv.AWS_REGION,
+        accessKeyId: awsEnv.AWS_ACCESS_KEY_ID,
+        secretAccessKey: awsEnv.AWS_SECRET_ACCESS_KEY,
+        maximumRetryAttempts: readAsyncRetries(functionName).maximumRetryAttempts,
+        // The local stand-in for its on-failure destination (its failures queue).
+        onFailure: (_event, reason) => console.error(`${functionName}: gave up on an event (${reason})`),
+      }),
+    };
+  };
   const textBack = (process.env.TEXT_BACK ?? '').trim().toLowerCase() === 'on';
-  const textBackRule = readEventRule('TextBackRule');
+  const deleteRecordings = readDeleteRecordings(process.env);
   bus = await startLocalEventBridge({
-    rules: textBack
-      ? [
-          {
-            name: 'TextBackRule',
-            pattern: textBackRule.pattern,
-            deliver: asyncInvoker({
-              lambdaPort,
-              functionName: `missed-call-ledger-${stage}-${textBackRule.functionName}`,
-              region: awsEnv.AWS_REGION,
-              accessKeyId: awsEnv.AWS_ACCESS_KEY_ID,
-              secretAccessKey: awsEnv.AWS_SECRET_ACCESS_KEY,
-              maximumRetryAttempts: readAsyncRetries(textBackRule.functionName).maximumRetryAttempts,
-              // The local stand-in for its on-failure destination (the textback-failures queue).
-              onFailure: (_event, reason) => console.error(`textback: gave up on an event (${reason})`),
-            }),
-          },
-        ]
-      : [],
+    rules: [...(textBack ? [rule('TextBackRule')] : []), ...(deleteRecordings ? [rule('RecordingDeletionRule')] : [])],
     onRuleError: (rule, error) => console.error(`${rule}:`, error instanceof Error ? error.message : error),
     port: process.env.EVENTBRIDGE_PORT ? Number(process.env.EVENTBRIDGE_PORT) : undefined,
     onEvent: (event) => {

@@ -13,7 +13,7 @@ export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
 const PARTITION = 'aws';
 
-export type FunctionName = 'webhook' | 'contacts' | 'reconcile' | 'operator' | 'events' | 'textback';
+export type FunctionName = 'webhook' | 'contacts' | 'reconcile' | 'operator' | 'events' | 'textback' | 'recordings';
 
 interface CfnResource {
   Type: string;

@@ -14,12 +14,15 @@
  * - `Text-back sent`: a text-back item whose opened callback's text was sent (id
  *   `text-back-sent:<phone>:<openSince>`);
  * - `Voicemail left` / `Voicemail transcribed`: a missed call's message, its transcript (ids
- *   `voicemail-left:<RecordingSid>`, `voicemail-transcribed:<RecordingSid>`).
+ *   `voicemail-left:<RecordingSid>`, `voicemail-transcribed:<RecordingSid>`);
+ * - `Recording forgotten`: the ledger forgot a call Twilio holds a recording of (its item's TTL
+ *   deletion, or an erasure): one per recording (id `recording-forgotten:<RecordingSid>`), no
+ *   phone number in it. The recordings function's rule on the bus deletes it at Twilio.
  */
 
 import { callbackOpening, parseCallbackState, parseResolutionSummary } from '../callbacks/item.js';
 import { episodes } from '../callbacks/model.js';
-import { type CallFact, isCountedMiss, parseCallFact, parseCallRecord, parseVoicemail } from '../ledger/call-item.js';
+import { type CallFact, isCountedMiss, parseCallFact, parseCallRecord, parseVoicemail, recordingSidsOf } from '../ledger/call-item.js';
 import { maskPhone } from '../phone/phone.js';
 import { readable } from '../table/items.js';
 import { parseTextBackRecord } from '../textback/item.js';
@@ -33,6 +36,7 @@ export const DETAIL_TYPES = [
   'Text-back sent',
   'Voicemail left',
   'Voicemail transcribed',
+  'Recording forgotten',
 ] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 
@@ -47,7 +51,8 @@ type Image = Readonly<Record<string, unknown>> | undefined;
 
 /** Each item read by its owner's codec; an item that cannot be read makes no event (a warning is logged). */
 export function eventsOf(eventName: string | undefined, oldImage: Image, newImage: Image): LedgerEvent[] {
-  if (newImage === undefined || eventName === 'REMOVE') return [];
+  if (eventName === 'REMOVE') return forgottenEvents(oldImage);
+  if (newImage === undefined) return [];
   if (newImage.type === 'call') {
     const was = isCountedMiss(oldImage);
     const is = isCountedMiss(newImage);
@@ -123,6 +128,21 @@ export function eventsOf(eventName: string | undefined, oldImage: Image, newImag
     return [{ id, detailType: 'Callback resolved', detail: { ...r, id, resolutionId: r.id } }];
   }
   return [];
+}
+
+/** A call item the ledger forgot (TTL, erasure): its recordings at Twilio, to be deleted there. */
+function forgottenEvents(oldImage: Image): LedgerEvent[] {
+  if (oldImage?.type !== 'call') return [];
+  const callSid = oldImage.callSid;
+  const sids = readable(() => recordingSidsOf(oldImage), 'call item') ?? [];
+  return sids.map((recordingSid) => {
+    const id = `recording-forgotten:${recordingSid}`;
+    return {
+      id,
+      detailType: 'Recording forgotten' as const,
+      detail: { id, recordingSid, ...(typeof callSid === 'string' ? { callSid } : {}) },
+    };
+  });
 }
 
 /**

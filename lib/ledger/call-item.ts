@@ -175,6 +175,15 @@ export function factsOf(item: Readonly<Record<string, unknown>>): CallFacts {
   return { legs, dials, queues, recordings, root, ended: typeof item.endedAt === 'string', inbound: item.direction === 'inbound' };
 }
 
+/**
+ * The recordings Twilio holds for a call item (`completed` recording evidence, a voicemail or
+ * not): what is deleted at Twilio when the ledger forgets the call.
+ * @throws InvalidItemError when an evidence attribute is malformed.
+ */
+export function recordingSidsOf(item: Readonly<Record<string, unknown>>): string[] {
+  return [...(factsOf(item).recordings ?? new Map()).entries()].filter(([, r]) => r.status === 'completed').map(([sid]) => sid);
+}
+
 /** What the ledger needs to know of a call item, read field by field. */
 export interface CallRecord {
   rootCallSid: string;
@@ -305,6 +314,11 @@ export function evidenceUpdate(report: CallReport, now: Date, options: EvidenceW
     sets.push(`#e${i} = :e${i}`);
   });
   if (report.ends) sets.push('endedAt = if_not_exists(endedAt, :now)');
+  // Twilio keeps media of this call: when the ledger forgets the call (TTL, erasure), the events
+  // function's filter lets its REMOVE through, and its recordings are deleted at Twilio.
+  if (report.evidence.some((e) => e.kind === 'recording' && e.status === 'completed')) {
+    sets.push('recordingSeenAt = if_not_exists(recordingSeenAt, :now)');
+  }
   // Twilio's own times: when the call was known to have ended (a late apply asks Twilio what came since).
   if (report.reportedAt !== undefined) {
     values[':reported'] = report.reportedAt;

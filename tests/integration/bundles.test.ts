@@ -66,13 +66,14 @@ async function inputsOf(entry: string): Promise<{ text: string; inputs: string[]
 describe('the function bundles', () => {
   const { functions } = serverlessBuild();
 
-  it('are the seven functions of serverless.yml', () => {
+  it('are the eight functions of serverless.yml', () => {
     expect(functions.map((fn) => fn.name).sort()).toEqual([
       'contacts',
       'dashboard',
       'events',
       'operator',
       'reconcile',
+      'recordings',
       'textback',
       'webhook',
     ]);

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_DEFAULTS } from '../../dev/defaults.js';
 import { runDemo } from '../../dev/demo.js';
@@ -382,7 +382,12 @@ describe('osls package', () => {
         )
         .map((m) => (m === null ? undefined : `${(m[1] ?? m[2] ?? '').replace(/^./, (c) => c.toUpperCase())}LambdaFunction`));
       const asynchronous = [...new Set([...targets, ...invoked])].sort();
-      expect(asynchronous).toEqual(['ReconcileLambdaFunction', 'TextbackLambdaFunction', 'WebhookLambdaFunction']);
+      expect(asynchronous).toEqual([
+        'ReconcileLambdaFunction',
+        'RecordingsLambdaFunction',
+        'TextbackLambdaFunction',
+        'WebhookLambdaFunction',
+      ]);
       const configs = Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
       const configOf = (fn: string) =>
         configs.find((c) => JSON.stringify(c.Properties.FunctionName) === JSON.stringify({ Ref: fn }))?.Properties;
@@ -399,6 +404,7 @@ describe('osls package', () => {
       for (const [fn, queue] of [
         ['ReconcileLambdaFunction', 'ReconcileFailureQueue'],
         ['TextbackLambdaFunction', 'TextBackFailureQueue'],
+        ['RecordingsLambdaFunction', 'RecordingsFailureQueue'],
       ] as const) {
         expect(configOf(fn)?.DestinationConfig, fn).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } });
       }
@@ -407,7 +413,13 @@ describe('osls package', () => {
       const queues = Object.entries(t.Resources)
         .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
         .map(([logical]) => logical);
-      expect(queues.sort()).toEqual(['ContactsFailureQueue', 'EventsFailureQueue', 'ReconcileFailureQueue', 'TextBackFailureQueue']);
+      expect(queues.sort()).toEqual([
+        'ContactsFailureQueue',
+        'EventsFailureQueue',
+        'ReconcileFailureQueue',
+        'RecordingsFailureQueue',
+        'TextBackFailureQueue',
+      ]);
       const alarms = Object.values(t.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
       for (const queue of queues) {
         expect(alarms.find((a) => JSON.stringify(a.Properties.Dimensions).includes(`"${queue}"`))?.Properties, queue).toMatchObject({
@@ -472,7 +484,8 @@ describe('osls package', () => {
     const actions = Object.values(allFeaturesTemplate().Resources)
       .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
       .map((a) => a.Properties.AlarmActions);
-    expect(actions.length).toBe(4);
+    // One per failure queue: contacts, events, reconcile, textback, recordings.
+    expect(actions.length).toBe(5);
     expect(actions.every((a) => JSON.stringify(a) === JSON.stringify([ALL_FEATURES.ALARM_TOPIC_ARN]))).toBe(true);
   });
 
@@ -483,7 +496,8 @@ describe('osls package', () => {
     });
     expect(resource('Table').DeletionPolicy).toBe('RetainExceptOnCreate');
     const logGroups = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Logs::LogGroup');
-    expect(logGroups.length).toBe(7);
+    // One per function: webhook, contacts, events, reconcile, operator, textback, recordings, dashboard.
+    expect(logGroups.length).toBe(8);
     expect(logGroups.every((g) => g.Properties.RetentionInDays === 30)).toBe(true);
     const roles = Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::Role');
     const policies = Object.values(template.Resources).filter((r) => r.Type === 'AWS::IAM::Policy');
@@ -492,7 +506,7 @@ describe('osls package', () => {
       ...policies.map((r) => r.Properties as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] } }),
     ].flatMap((p) => p.PolicyDocument.Statement);
     expect(policies.length).toBe(2);
-    expect(roles.length).toBe(7);
+    expect(roles.length).toBe(8);
     expect(statements.flatMap((s) => s.Action).filter((a) => a.includes('*'))).toEqual([]);
     expect(statements.flatMap((s) => s.Resource).filter((r) => r === '*')).toEqual([]);
   });
@@ -632,6 +646,7 @@ describe('the local stack (npm start) end to end', () => {
       // The stream consumers through serverless-offline's Lambda endpoint, each with an empty batch;
       // the text-back with an event it ignores (its rule's events come from the bus).
       invokeLocal(stack.ports[1] ?? 0, 'missed-call-ledger-local-textback', { source: 'warm-up', 'detail-type': 'none', detail: {} }),
+      invokeLocal(stack.ports[1] ?? 0, 'missed-call-ledger-local-recordings', { source: 'warm-up', 'detail-type': 'none', detail: {} }),
       ...['contacts', 'events'].map((fn) =>
         offlineInvoker({
           lambdaPort: stack.ports[1] ?? 0,
@@ -1045,6 +1060,50 @@ describe('the local stack (npm start) end to end', () => {
     expect((await fetch(`${stack.target}/recordings/${sid}`)).status).toBe(403);
     const unknown = await fetch(`${stack.target}/recordings/RE${'8'.repeat(32)}`, { headers: { 'x-api-key': stack.key } });
     expect(unknown.status).toBe(404);
+  });
+
+  it("deletes a forgotten call's recording at Twilio: the call item's removal (as its TTL does), its event, the recordings Lambda", async () => {
+    const flow = flows(81, Date.parse('2026-10-16T15:00:00.000Z')).find((f) => f.name === 'after hours, straight to voicemail');
+    const sid = flow?.voicemail?.recordingSid;
+    if (flow === undefined || sid === undefined) throw new Error('fixture');
+    // Twilio keeps the message it recorded.
+    const kept = await fetch(`${stack.twilioApi}/__local/recordings`, {
+      method: 'POST',
+      body: JSON.stringify({ sid, callSid: flow.root, durationSeconds: flow.voicemail?.durationSeconds }),
+    });
+    expect(kept.status).toBe(201);
+    for (const d of flow.deliveries) {
+      const params = { ...d.params, AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID };
+      expect((await post(d.route, params, signLikeTwilio(token, `http://127.0.0.1:${port}${d.route}`, params))).status).toBeLessThan(300);
+    }
+    const key = { pk: `CALL#${flow.root}` };
+    expect((await docs.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }))).Item).toMatchObject({
+      outcome: 'missed',
+      reason: 'voicemail',
+      recordingSeenAt: expect.any(String),
+    });
+    // The ledger forgets the call: DynamoDB's TTL deletes the item (a REMOVE on the stream).
+    await docs.send(new DeleteCommand({ TableName: tableName, Key: key }));
+    const auth = `Basic ${Buffer.from(`${LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID}:${LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN}`).toString('base64')}`;
+    const url = `${stack.twilioApi}/2010-04-01/Accounts/${LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID}/Recordings/${sid}.json`;
+    let status = 200;
+    for (let i = 0; i < 60 && status === 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      status = (await fetch(url, { headers: { Authorization: auth } })).status;
+    }
+    expect(status).toBe(404);
+    const events = (await (await fetch(`${stack.events}/__local/events`)).json()) as {
+      detailType: string;
+      detail: Record<string, unknown>;
+    }[];
+    expect(events.filter((e) => e.detailType === 'Recording forgotten' && e.detail.recordingSid === sid)).toEqual(
+      [
+        {
+          detailType: 'Recording forgotten',
+          detail: { id: `recording-forgotten:${sid}`, recordingSid: sid, callSid: flow.root },
+        },
+      ].map((e) => expect.objectContaining(e)),
+    );
   });
 
   it('answers GET /stats and GET /health with the operator key, 403 without', async () => {

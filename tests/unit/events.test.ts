@@ -79,6 +79,31 @@ const resolution = (missedCount: number) => ({
 });
 
 describe('eventsOf: calls', () => {
+  it('says "Recording forgotten" once per completed recording when a call item is removed, with no phone number in it', () => {
+    const recorded = {
+      ...missed,
+      [`rec#RE${'a'.repeat(32)}`]: 'completed:21:1',
+      [`tx#RE${'a'.repeat(32)}`]: 'completed:Please call me back',
+      // Nothing was recorded (the caller hung up at the beep): Twilio holds nothing.
+      [`rec#RE${'b'.repeat(32)}`]: 'absent:0:1',
+      // A recorded conversation (<Dial record>) is media at Twilio too.
+      [`rec#RE${'c'.repeat(32)}`]: 'completed:95:0',
+      recordingSeenAt: '2026-11-24T09:30:30.000Z',
+    };
+    const events = eventsOf('REMOVE', recorded, undefined);
+    expect(events).toEqual(
+      ['a', 'c'].map((x) => ({
+        id: `recording-forgotten:RE${x.repeat(32)}`,
+        detailType: 'Recording forgotten',
+        detail: { id: `recording-forgotten:RE${x.repeat(32)}`, recordingSid: `RE${x.repeat(32)}`, callSid: 'CA1' },
+      })),
+    );
+    expect(JSON.stringify(events)).not.toMatch(/\+1415/);
+    // A removal of a call without recordings, of a contact: nothing.
+    expect(eventsOf('REMOVE', missed, undefined)).toEqual([]);
+    expect(eventsOf('REMOVE', { type: 'contact', phone: '+14155550123' }, undefined)).toEqual([]);
+  });
+
   it('says nothing of a call while it is not decided, nor of one decided answered or not missed', () => {
     expect(eventsOf('INSERT', undefined, undecided)).toEqual([]);
     expect(eventsOf('MODIFY', undecided, { ...undecided, 'leg#CA4': 'busy', ev: 2 })).toEqual([]);

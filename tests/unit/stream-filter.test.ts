@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { matchesPattern, passesFilters } from '../../dev/event-filter.js';
 import { readStreamEvent } from '../../dev/serverless-config.js';
+import { eventsOf } from '../../lib/events/facts.js';
+import { fromImage } from '../../lib/table/stream-image.js';
 
 type Image = Record<string, unknown>;
 const record = (eventName: string, images: { NewImage?: Image; OldImage?: Image }) => ({
@@ -138,8 +140,29 @@ describe('the events mapping filter from serverless.yml', () => {
     );
     const { countedAs: _, contactPending: _p, reason: _r, status: _s, ...notMissed } = { ...missedPending, outcome: S('not-missed') };
     expect(passes('MODIFY', { OldImage: undecided, NewImage: notMissed })).toBe(false);
-    // A corrected call's later changes (counted in neither image).
-    expect(passes('MODIFY', { OldImage: answeredRetract, NewImage: { ...answeredRetract, contactPending: S('4@y') } })).toBe(false);
+  });
+
+  it("lets a corrected call's later changes through (its status stays), which publish nothing", () => {
+    // The price of 5 patterns: one pattern (OldImage has a status) stands for "was counted" and
+    // "was a 0.1.0 miss". The function reads both images and finds nothing counted in either.
+    const later = { OldImage: answeredRetract, NewImage: { ...answeredRetract, contactPending: S('4@y') } };
+    expect(passes('MODIFY', later)).toBe(true);
+    expect(eventsOf('MODIFY', fromImage(later.OldImage as never), fromImage(later.NewImage as never))).toEqual([]);
+  });
+
+  it('passes the removal of a call Twilio holds a recording of (its TTL, an erasure), and no other removal', () => {
+    const recorded = { ...missedApplied, 'rec#RE1': S('completed:21:1'), recordingSeenAt: S('2026-11-24T15:01:30.000Z') };
+    expect(passes('REMOVE', { OldImage: recorded })).toBe(true);
+    expect(passes('REMOVE', { OldImage: missedApplied })).toBe(false);
+    expect(passes('REMOVE', { OldImage: { type: S('contact'), gsi2pk: S('CALLBACK#open#1') } })).toBe(false);
+    expect(passes('MODIFY', { OldImage: undecided, NewImage: { ...undecided, recordingSeenAt: S('2026-11-24T15:01:30.000Z') } })).toBe(
+      false,
+    );
+  });
+
+  it('stays within the 5 patterns Lambda takes per event source mapping by default (each mapping)', () => {
+    expect(filterPatterns.length).toBeLessThanOrEqual(5);
+    expect(readStreamEvent('contacts').filterPatterns.length).toBeLessThanOrEqual(5);
   });
 
   it('passes contacts with an open callback, resolutions (not their tombstones) and sent text-backs only', () => {
