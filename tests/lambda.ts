@@ -16,6 +16,7 @@ const modules = {
   operator: () => import('../functions/operator.js'),
   events: () => import('../functions/events.js'),
   textback: () => import('../functions/textback.js'),
+  recordings: () => import('../functions/recordings.js'),
 } as const;
 
 let ssm: SsmServer | undefined;

@@ -50,6 +50,8 @@ async function messageOf(response: Response): Promise<string> {
 export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body: unknown): Promise<T>;
+  /** DELETE with a JSON body (an erasure's confirmation). */
+  delete<T>(path: string, body: unknown): Promise<T>;
   /** Audio (a voicemail's MP3 through `GET /recordings/{sid}`), with the key: an `<audio>` element cannot send it. */
   audio(path: string): Promise<Blob>;
 }
@@ -96,5 +98,6 @@ export function createApi(key: string, fetcher: typeof fetch = (input, init) => 
         headers: { 'Content-Type': 'application/json' },
         body: body === undefined ? '' : JSON.stringify(body),
       }),
+    delete: (path, body) => call(path, { method: 'DELETE', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
   };
 }

@@ -3,7 +3,7 @@
  * resolved callbacks, and a page per contact (`#/contact/+15551234567`). It asks for the
  * operator key once and keeps it in this tab's sessionStorage until "Forget key".
  */
-import { createContext } from 'preact';
+import { type ComponentChildren, createContext } from 'preact';
 import { useCallback, useContext, useEffect, useErrorBoundary, useMemo, useState } from 'preact/hooks';
 import {
   type Api,
@@ -175,13 +175,67 @@ function KeyForm({ refused, onKey }: { refused: boolean; onKey: (key: string) =>
 
 // ---- the worklist ---------------------------------------------------------------------------
 
-/** "Mark called back" with an optional note: POST /callbacks/{phone}/resolve. */
-function ResolveAction({ phone, onResolved }: { phone: string; onResolved: (message: string) => void }) {
-  const { api, refused } = useSession();
-  const [open, setOpen] = useState(false);
-  const [note, setNote] = useState('');
+/**
+ * A form's submission to the API: busy while it runs, its error shown, a refused key back to the
+ * key form. `run` resolves when it succeeded (the form then goes away).
+ */
+function useSubmit(run: () => Promise<void>) {
+  const { refused } = useSession();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error>();
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await run();
+    } catch (caught) {
+      if (caught instanceof KeyRefusedError) refused();
+      else setError(caught instanceof Error ? caught : new Error(String(caught)));
+      setBusy(false);
+    }
+  };
+  return { busy, error, submit };
+}
+
+/** A form's buttons (its submit, then Cancel) and its error. */
+function FormEnd({
+  busy,
+  error,
+  onCancel,
+  children,
+}: {
+  busy: boolean;
+  error: Error | undefined;
+  onCancel: () => void;
+  children: ComponentChildren;
+}) {
+  return (
+    <>
+      <div class="actions">
+        {children}
+        <button type="button" class="secondary" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+      </div>
+      {error ? <Problem error={error} /> : null}
+    </>
+  );
+}
+
+/** "Mark called back" with an optional note: POST /callbacks/{phone}/resolve. */
+function ResolveAction({ phone, onResolved }: { phone: string; onResolved: (message: string) => void }) {
+  const { api } = useSession();
+  const [open, setOpen] = useState(false);
+  const [note, setNote] = useState('');
+  const { busy, error, submit } = useSubmit(async () => {
+    const result = await api.post<{ resolved: { secondsToCallback: number }[]; alreadyResolved?: unknown }>(
+      `callbacks/${encodeURIComponent(phone)}/resolve`,
+      note.trim() === '' ? undefined : { note: note.trim() },
+    );
+    const seconds = result.resolved[0]?.secondsToCallback;
+    onResolved(seconds === undefined ? 'Already marked as called back.' : `Marked as called back after ${formatDuration(seconds)}.`);
+  });
   if (!open) {
     return (
       <button type="button" class="resolve" onClick={() => setOpen(true)}>
@@ -189,38 +243,17 @@ function ResolveAction({ phone, onResolved }: { phone: string; onResolved: (mess
       </button>
     );
   }
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const result = await api.post<{ resolved: { secondsToCallback: number }[]; alreadyResolved?: unknown }>(
-        `callbacks/${encodeURIComponent(phone)}/resolve`,
-        note.trim() === '' ? undefined : { note: note.trim() },
-      );
-      const seconds = result.resolved[0]?.secondsToCallback;
-      onResolved(seconds === undefined ? 'Already marked as called back.' : `Marked as called back after ${formatDuration(seconds)}.`);
-    } catch (caught) {
-      if (caught instanceof KeyRefusedError) refused();
-      else setError(caught instanceof Error ? caught : new Error(String(caught)));
-      setBusy(false);
-    }
-  };
   return (
     <form class="resolve-form" onSubmit={submit}>
       <label>
         Note (optional)
         <textarea maxLength={500} rows={2} value={note} onInput={(event) => setNote(event.currentTarget.value)} />
       </label>
-      <div class="actions">
+      <FormEnd busy={busy} error={error} onCancel={() => setOpen(false)}>
         <button type="submit" disabled={busy}>
           {busy ? 'Saving…' : 'Save as called back'}
         </button>
-        <button type="button" class="secondary" onClick={() => setOpen(false)} disabled={busy}>
-          Cancel
-        </button>
-      </div>
-      {error ? <Problem error={error} /> : null}
+      </FormEnd>
     </form>
   );
 }
@@ -510,10 +543,75 @@ function Voicemail({ voicemail }: { voicemail: VoicemailView }) {
   );
 }
 
+type Erasure = { erased: { calls: number; resolutions: number; recordings: { deleted: number; gone: number } } };
+
+/**
+ * "Erase this caller…" (DELETE /contacts/{phone}): says what goes and what stays, and asks for
+ * the number typed again, as the API does.
+ */
+function EraseAction({ phone, onErased }: { phone: string; onErased: (message: string) => void }) {
+  const { api, country } = useSession();
+  const [open, setOpen] = useState(false);
+  const [typed, setTyped] = useState('');
+  const { busy, error, submit } = useSubmit(async () => {
+    const { erased } = await api.delete<Erasure>(`contacts/${encodeURIComponent(phone)}`, { confirm: typed.trim() });
+    const recordings = erased.recordings.deleted + erased.recordings.gone;
+    onErased(
+      `Erased ${formatPhone(phone, country)}: ${erased.calls} ${erased.calls === 1 ? 'call' : 'calls'}, ` +
+        `${erased.resolutions} ${erased.resolutions === 1 ? 'resolution' : 'resolutions'}, ` +
+        `${recordings} ${recordings === 1 ? 'recording' : 'recordings'} deleted at Twilio.`,
+    );
+  });
+  if (!open) {
+    return (
+      <button type="button" class="secondary erase" onClick={() => setOpen(true)}>
+        Erase this caller…
+      </button>
+    );
+  }
+  return (
+    <form class="erase-form" onSubmit={submit}>
+      <p>
+        This deletes everything the ledger keeps about this caller (their calls, callbacks, resolutions, texts) and the recordings Twilio
+        holds of their calls. The day counts stay. It cannot be undone.
+      </p>
+      <label>
+        Type the number to confirm
+        <input
+          inputMode="tel"
+          autocomplete="off"
+          spellcheck={false}
+          required
+          value={typed}
+          onInput={(event) => setTyped(event.currentTarget.value)}
+        />
+      </label>
+      <FormEnd busy={busy} error={error} onCancel={() => setOpen(false)}>
+        <button type="submit" class="danger" disabled={busy || typed.trim() === ''}>
+          {busy ? 'Erasing…' : 'Erase'}
+        </button>
+      </FormEnd>
+    </form>
+  );
+}
+
 function ContactPage({ phone }: { phone: string }) {
   const [version, setVersion] = useState(0);
   const [state, retry] = useLoad((api) => api.get<ContactDetail>(`contacts/${encodeURIComponent(phone)}`), [phone, version]);
-  const contact = state.data;
+  const [erased, setErased] = useState<string>();
+  const contact = erased === undefined ? state.data : undefined;
+  if (erased !== undefined) {
+    return (
+      <main class="contact">
+        <p>
+          <a href="#/">← Worklist</a>
+        </p>
+        <p class="done-message" role="status">
+          {erased}
+        </p>
+      </main>
+    );
+  }
   return (
     <main class="contact" aria-busy={state.status === 'loading'}>
       <p>
@@ -586,6 +684,8 @@ function ContactPage({ phone }: { phone: string }) {
               </li>
             ))}
           </ul>
+          <h3>Erasure</h3>
+          <EraseAction phone={phone} onErased={setErased} />
         </>
       )}
     </main>

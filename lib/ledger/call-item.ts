@@ -345,6 +345,9 @@ export function evidenceUpdate(report: CallReport, now: Date, options: EvidenceW
     values[':settleAt'] = options.settleAt.toISOString();
     sets.push('gsi1pk = :settlePk', 'gsi1sk = :settleAt');
   }
+  // An erased call's tombstone (lib/operator/erase.ts) takes no evidence: a late callback, or the
+  // reconciliation, cannot bring the erased caller back.
+  condition = condition === undefined ? 'attribute_not_exists(erasedAt)' : `${condition} AND attribute_not_exists(erasedAt)`;
   const adds = ['ev :one'];
   if (report.legCallSids.length > 0) {
     values[':legs'] = new Set(report.legCallSids);

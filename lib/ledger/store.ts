@@ -60,6 +60,8 @@ export interface RecordResult {
    * resolves the caller's open callback with it. A Dial action resolves its own leg.
    */
   returned?: ReturnedCall;
+  /** The call was erased (`DELETE /contacts/{phone}`): this report was refused, nothing written. */
+  erased?: true;
 }
 
 /** The leg of an inbound call that a person answered, and the caller. */
@@ -376,8 +378,16 @@ export function createLedger(client: DynamoDBDocumentClient, options: LedgerOpti
       const settleAt = report.ends
         ? undefined
         : new Date(now.getTime() + (recordOptions.settleAfterSeconds ?? settings.settleSeconds) * 1000);
-      const item = await update(evidenceUpdate(report, now, { ...base, settleAt, answered: false }));
-      requests.writes += 1;
+      let item: Record<string, unknown> | undefined;
+      try {
+        item = await update(evidenceUpdate(report, now, { ...base, settleAt, answered: false }));
+        requests.writes += 1;
+      } catch (error) {
+        requests.writes += 1;
+        // The only condition of this write: the call was erased (its caller asked). Nothing is kept.
+        if (isConditionFailure(error)) return { outcome: 'undecided', counted: 'unchanged', requests, erased: true };
+        throw error;
+      }
       if (item === undefined) throw new TableUnavailableError('The ledger table returned no item');
       try {
         const result = await decide(item, report.source, now, false, requests);

@@ -6,7 +6,7 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type OpenCallback, parseOpenCallbackItem, parseResolutionSummary, type ResolutionSummary } from '../callbacks/item.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
-import { HttpError } from '../platform/request.js';
+import { HttpError, type HttpRequest, parseJsonBody } from '../platform/request.js';
 import { isRecord, readable, TableUnavailableError } from '../table/items.js';
 import { CALLBACK_SORT_KEY, CALLBACKS_INDEX, type CallbackIndexState, callbackShards, textBackKey } from '../table/keys.js';
 import { batchGetAll, shardedPage } from '../table/requests.js';
@@ -121,16 +121,9 @@ export async function countOpenCallbacks(client: DynamoDBDocumentClient, tableNa
 }
 
 /** `{"note": "…"}` (optional, at most 500 characters) of `POST /callbacks/{phone}/resolve`. */
-export function parseResolveBody(body: string, contentType: string | undefined): { note: string | undefined } {
-  if (body.trim() === '') return { note: undefined };
-  if (contentType?.split(';')[0]?.trim().toLowerCase() !== 'application/json')
-    throw new HttpError(415, 'Content-Type must be application/json');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    throw new HttpError(400, 'body is not valid JSON');
-  }
+export function parseResolveBody(request: Pick<HttpRequest, 'body' | 'headers'>): { note: string | undefined } {
+  const parsed = parseJsonBody(request);
+  if (parsed === undefined) return { note: undefined };
   if (!isRecord(parsed) || Object.keys(parsed).some((key) => key !== 'note')) throw new HttpError(400, 'body may hold only "note"');
   const note = parsed.note;
   if (note === undefined) return { note: undefined };

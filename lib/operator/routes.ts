@@ -1,6 +1,7 @@
 /**
  * The operator API's routes (API key): `GET /stats`, `GET /contacts`, `GET /contacts/{phone}`,
- * `GET /callbacks`, `POST /callbacks/{phone}/resolve`, `GET /health`, `GET /recordings/{recordingSid}`. Returns the HTTP reply; throws the errors that lib/platform/http.ts maps.
+ * `GET /callbacks`, `POST /callbacks/{phone}/resolve`, `GET /health`, `GET /recordings/{recordingSid}`,
+ * `DELETE /contacts/{phone}` (erasure). Returns the HTTP reply; throws the errors that lib/platform/http.ts maps.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -13,6 +14,7 @@ import { RecordingNotFoundError, type TwilioRecordings } from '../twilio/recordi
 import { countOpenCallbacks, listCallbacks, parseCallbacksQuery, parseResolveBody } from './callbacks.js';
 import type { OperatorConfig } from './config.js';
 import { getContact, listContacts, parseListQuery } from './contacts.js';
+import { eraseCaller, parseEraseBody } from './erase.js';
 import { checkHealth } from './health.js';
 import { readStats, statsRange } from './stats.js';
 
@@ -29,7 +31,11 @@ export interface OperatorDeps {
 
 const RECORDING_SID = /^RE[0-9a-fA-F]{32}$/;
 
-const POST_ROUTES: ReadonlySet<string> = new Set(['/callbacks/{phone}/resolve']);
+/** The methods of each route; any other route is GET only. */
+const METHODS: Readonly<Record<string, readonly string[]>> = {
+  '/callbacks/{phone}/resolve': ['POST'],
+  '/contacts/{phone}': ['GET', 'DELETE'],
+};
 
 const json = (statusCode: number, body: unknown) => ({
   statusCode,
@@ -46,8 +52,8 @@ function phoneOf(request: HttpRequest, config: OperatorConfig): string {
 
 export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
   const { config } = deps;
-  const method = POST_ROUTES.has(request.route) ? 'POST' : 'GET';
-  if (request.method !== method) throw new HttpError(405, `${request.route} accepts ${method} only`);
+  const methods = METHODS[request.route] ?? ['GET'];
+  if (!methods.includes(request.method)) throw new HttpError(405, `${request.route} accepts ${methods.join(' and ')} only`);
   const query = queryParameters(request.query);
   switch (request.route) {
     case '/recordings/{recordingSid}': {
@@ -76,7 +82,7 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
       return json(200, await listCallbacks(deps.documents, config.tableName, parseCallbacksQuery(query)));
     case '/callbacks/{phone}/resolve': {
       const phone = phoneOf(request, config);
-      const { note } = parseResolveBody(request.body, request.headers['content-type']);
+      const { note } = parseResolveBody(request);
       const at = (deps.now?.() ?? new Date()).toISOString();
       const result = await deps.callbacks.resolve(phone, {
         id: `operator:${at}`,
@@ -105,6 +111,18 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
       return json(200, await listContacts(deps.documents, config.tableName, parseListQuery(query)));
     case '/contacts/{phone}': {
       const phone = phoneOf(request, config);
+      if (request.method === 'DELETE') {
+        parseEraseBody(request, (raw) => operatorPhone(raw, config.defaultCountry), phone);
+        const erasure = await eraseCaller(phone, {
+          documents: deps.documents,
+          tableName: config.tableName,
+          calls: () => deps.twilioCalls({ maxAttempts: 3, timeoutMs: 10_000 }),
+          recordings: deps.recordings,
+          retentionDays: config.retentionDays,
+          now: deps.now?.() ?? new Date(),
+        });
+        return json(200, erasure);
+      }
       const contact = await getContact(deps.documents, config.tableName, phone);
       if (contact === undefined) throw new HttpError(404, 'No contact with this number');
       return json(200, contact);

@@ -174,3 +174,18 @@ export function parseForm(request: HttpRequest): Record<string, string> {
   }
   return Object.fromEntries(params);
 }
+
+/**
+ * A JSON body's value: 415 unless the Content-Type is application/json, 400 when it is not JSON.
+ * An empty body is undefined.
+ */
+export function parseJsonBody(request: Pick<HttpRequest, 'body' | 'headers'>): unknown {
+  if (request.body.trim() === '') return undefined;
+  if (request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() !== 'application/json')
+    throw new HttpError(415, 'Content-Type must be application/json');
+  try {
+    return JSON.parse(request.body);
+  } catch {
+    throw new HttpError(400, 'body is not valid JSON');
+  }
+}

@@ -1,11 +1,14 @@
 /**
  * The retry rules of DynamoDB requests that the SDK does not retry by itself: cancelled
- * transactions (which reasons are worth another try) and the unprocessed keys of BatchGetItem.
+ * transactions (which reasons are worth another try) and the unprocessed keys of BatchGetItem
+ * and items of BatchWriteItem.
  */
 import { ConditionalCheckFailedException, type TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
   QueryCommand,
   UpdateCommand,
@@ -67,6 +70,42 @@ export async function batchGetAll(
     }
   }
   return items;
+}
+
+/** One write of a batch: an item put whole, or a key deleted. */
+export type BatchWrite = { put: Record<string, unknown> } | { delete: Record<string, unknown> };
+
+/**
+ * Every write, 25 a request (`BatchWriteItem`), unprocessed ones sent again with backoff. Not a
+ * transaction: each write is applied alone, so a caller makes its writes safe to repeat.
+ * @throws TableUnavailableError when a request fails or writes stay unprocessed.
+ */
+export async function batchWriteAll(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  writes: readonly BatchWrite[],
+  options: { what: string; maxAttempts?: number; sleep?: (ms: number) => Promise<void> },
+): Promise<{ requests: number }> {
+  const maxAttempts = options.maxAttempts ?? 8;
+  const sleep = options.sleep ?? defaultSleep;
+  let requests = 0;
+  for (let i = 0; i < writes.length; i += 25) {
+    let pending = writes.slice(i, i + 25).map((w) => ('put' in w ? { PutRequest: { Item: w.put } } : { DeleteRequest: { Key: w.delete } }));
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > maxAttempts)
+        throw new TableUnavailableError(`${options.what}: BatchWriteItem left ${pending.length} writes unprocessed`);
+      if (attempt > 1) await sleep(backoffMs(attempt));
+      let out: BatchWriteCommandOutput;
+      try {
+        requests += 1;
+        out = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+      } catch (error) {
+        throw new TableUnavailableError(`${options.what} could not be written`, { cause: error });
+      }
+      pending = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+    }
+  }
+  return { requests };
 }
 
 export interface ShardedPageQuery {

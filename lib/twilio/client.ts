@@ -62,6 +62,8 @@ export interface TwilioCalls {
    * started on or after the UTC day of `since` (one page of at most `limit`; callers filter the time).
    */
   completed(filter: { to?: string; from?: string; parentCallSid?: string; since: Date; limit?: number }): Promise<TwilioCall[]>;
+  /** The SIDs of every call (any status, every page) `to` or `from` the number that started on or after the UTC day of `since`. */
+  sidsWith(filter: { to?: string; from?: string; since: Date }): Promise<string[]>;
   /**
    * Proves the credentials work with a Calls list of one (`PageSize=1`): standard API keys may
    * list calls but not read `/Accounts/{Sid}`. Throws TwilioAuthError on 401/403.
@@ -202,6 +204,20 @@ export function createTwilioCalls(options: TwilioCallsOptions): TwilioCalls {
         pageSize: filter.limit ?? 50,
       });
       return page.instances.map(toCall);
+    },
+    async sidsWith(filter) {
+      const sids: string[] = [];
+      let page: PageOfCalls = await calls.page({
+        ...(filter.to === undefined ? {} : { to: filter.to }),
+        ...(filter.from === undefined ? {} : { from: filter.from }),
+        startTimeAfter: utcDay(filter.since),
+        pageSize: options.pageSize ?? 1000,
+      });
+      for (;;) {
+        sids.push(...page.instances.map((call) => call.sid));
+        if (page.nextPageUrl === undefined) return sids;
+        page = await calls.getPage(page.nextPageUrl);
+      }
     },
     async checkCredentials() {
       await calls.page({ pageSize: 1 });

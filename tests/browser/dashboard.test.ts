@@ -575,4 +575,37 @@ describe('the dashboard in chromium', () => {
     expect(seen.length).toBeGreaterThan(0);
     await other.close();
   });
+  it('erases a caller from their page behind the number typed again: a wrong number erases nothing, the right one everything', async () => {
+    // The key was forgotten above: entered again.
+    await page.getByLabel('Operator API key').fill(stack.key);
+    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    await page.locator('.worklist[aria-busy="false"]').waitFor();
+    const waiting = await page.locator('.work-item').count();
+    const [caller] = CALLERS;
+    await page.goto(`${stack.dashboard}#/contact/${encodeURIComponent(caller.phone)}`);
+    await page.locator('main.contact[aria-busy="false"]').waitFor();
+    await page.getByRole('button', { name: 'Erase this caller…' }).click();
+    const confirm = page.getByLabel('Type the number to confirm');
+    await confirm.fill('(415) 555-7202');
+    await page.getByRole('button', { name: 'Erase', exact: true }).click();
+    await expect.poll(() => page.locator('.erase-form [role="alert"]').textContent()).toContain('confirm is not the number to erase');
+    await confirm.fill(caller.shown);
+    await page.getByRole('button', { name: 'Erase', exact: true }).click();
+    // Its one missed call (the local Twilio API lists no other), nothing resolved, no recording.
+    await expect
+      .poll(() => page.locator('.done-message').textContent())
+      .toBe(`Erased ${caller.shown}: 1 call, 0 resolutions, 0 recordings deleted at Twilio.`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-erased.png'), fullPage: true });
+    await page.getByRole('link', { name: '← Worklist' }).click();
+    await page.locator('.worklist[aria-busy="false"]').waitFor();
+    expect(await page.locator('.work-item').count()).toBe(waiting - 1);
+    expect(await page.locator(`.work-item[data-phone="${caller.phone}"]`).count()).toBe(0);
+    // The wrong number's refusal (and Chromium's console line for it), nothing else.
+    const refusal = `HTTP 400 /contacts/${encodeURIComponent(caller.phone)}`;
+    expect(problems).toContain(refusal);
+    const chromiumLine = 'console error: Failed to load resource: the server responded with a status of 400 (Bad Request)';
+    expect(problems.filter((p) => p !== refusal && p !== chromiumLine)).toEqual([]);
+    problems.splice(0, problems.length);
+  });
 });

@@ -10,6 +10,7 @@ import { TwilioAuthError, TwilioUnavailableError } from '../../lib/twilio/errors
 import { createTwilioRecordings } from '../../lib/twilio/recordings.js';
 import { ACCOUNT_SID, AUTH_TOKEN, callSid } from '../helpers.js';
 import { ACCOUNT, functionEnvironment, isAllowed, REGION, rolePolicy } from '../iam.js';
+import { loadHandler } from '../lambda.js';
 
 let api: TwilioApi;
 beforeAll(async () => {
@@ -74,6 +75,19 @@ describe('the recordings function deletes a forgotten recording at Twilio', () =
     }
     expect(api.requests.length).toBe(before);
     expect(api.recordings.has(sid)).toBe(true);
+  });
+});
+
+describe('functions/recordings.ts, cold-started as packaged', () => {
+  it('deletes a forgotten recording with the REST credential it reads from SSM under its role', async () => {
+    const handler = await loadHandler<(event: unknown, context: unknown) => Promise<{ outcome: string }>>('recordings', {
+      tableName: 'unused',
+      env: { TWILIO_API_BASE_URL: api.baseUrl },
+    });
+    const sid = `RE${'6'.repeat(32)}`;
+    keep(sid);
+    expect(await handler(forgotten(sid), { functionName: 'recordings', awsRequestId: 'r1' })).toEqual({ outcome: 'deleted' });
+    expect(api.recordings.has(sid)).toBe(false);
   });
 });
 

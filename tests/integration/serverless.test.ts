@@ -235,8 +235,15 @@ describe('osls package', () => {
     expect(text).not.toMatch(/"\*"|StreamArn/);
   });
 
-  it('serves the operator routes behind the API key, reads plus the resolve transaction, under a usage plan with quota', () => {
-    for (const method of ['StatsGet', 'HealthGet', 'ContactsGet', 'CallbacksGet', 'CallbacksPhoneVarResolvePost']) {
+  it('serves the operator routes behind the API key, reads plus the resolve transaction and the erasure, under a usage plan with quota', () => {
+    for (const method of [
+      'StatsGet',
+      'HealthGet',
+      'ContactsGet',
+      'CallbacksGet',
+      'CallbacksPhoneVarResolvePost',
+      'ContactsPhoneVarDelete',
+    ]) {
       expect(resource(`ApiGatewayMethod${method}`).Properties.ApiKeyRequired).toBe(true);
     }
     expect(resource('ApiGatewayUsagePlan').Properties).toMatchObject({
@@ -249,6 +256,8 @@ describe('osls package', () => {
     const actions = policies.flatMap((p) => p.PolicyDocument.Statement).flatMap((s) => s.Action);
     expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
       'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
       'dynamodb:DescribeTable',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
@@ -1104,6 +1113,34 @@ describe('the local stack (npm start) end to end', () => {
         },
       ].map((e) => expect.objectContaining(e)),
     );
+  });
+
+  it('erases a caller through DELETE /contacts/{phone} (the number typed again), as docs/openapi.yaml says', async () => {
+    const from = '+14155550888';
+    const params = statusCallback({ AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID, From: from, CallStatus: 'no-answer' });
+    expect(
+      (await post('/twilio/call-status', params, signLikeTwilio(token, `http://127.0.0.1:${port}/twilio/call-status`, params))).status,
+    ).toBe(204);
+    const contactUrl = `${stack.target}/contacts/${encodeURIComponent(from)}`;
+    const headers = { 'x-api-key': stack.key, 'Content-Type': 'application/json' };
+    let found = 404;
+    for (let i = 0; i < 40 && found !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      found = (await fetch(contactUrl, { headers })).status;
+    }
+    expect(found).toBe(200);
+    const wrong = await fetch(contactUrl, { method: 'DELETE', headers, body: JSON.stringify({ confirm: '+14155550889' }) });
+    expect(wrong.status).toBe(400);
+    expect((await fetch(contactUrl, { method: 'DELETE', body: JSON.stringify({ confirm: from }) })).status).toBe(403);
+    const erased = await fetch(contactUrl, { method: 'DELETE', headers, body: JSON.stringify({ confirm: from }) });
+    expect(erased.status).toBe(200);
+    const body = await erased.json();
+    expect(responseErrors('/contacts/{phone}', 'DELETE', 200, body)).toEqual([]);
+    expect(body).toMatchObject({ phone: from, erased: { contact: true, calls: 1, recordings: { deleted: 0, gone: 0 } } });
+    expect((await fetch(contactUrl, { headers })).status).toBe(404);
+    const call = (await docs.send(new GetCommand({ TableName: tableName, Key: { pk: `CALL#${params.CallSid}` }, ConsistentRead: true })))
+      .Item;
+    expect(call).toEqual({ pk: `CALL#${params.CallSid}`, type: 'erased', erasedAt: expect.any(String), expiresAt: expect.any(Number) });
   });
 
   it('answers GET /stats and GET /health with the operator key, 403 without', async () => {
