@@ -42,8 +42,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function get(path: string, headers: Record<string, string> = { 'x-api-key': stack.key }, method = 'GET') {
-  const response = await fetch(`${stack.target}${path}`, { method, headers });
+async function get(path: string, headers: Record<string, string> = { 'x-api-key': stack.key }, method = 'GET', body?: string) {
+  const response = await fetch(`${stack.target}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
   return { status: response.status, text: await response.text() };
 }
 
@@ -52,9 +52,9 @@ const secrets = () => [...phones, ...phones.map((p) => p.slice(2)), ...sids, sta
 const INTERNALS = ['CONTACT#', 'CALL#', 'STATS#', 'gsi1', 'Exception', 'node_modules', '    at ', 'missed-call-ledger-'];
 
 /** One bad input: counted; a 5xx, a non-4xx when `expected` says so, or a leak is an error. */
-async function refused(path: string, expected: readonly number[], headers?: Record<string, string>, method = 'GET') {
+async function refused(path: string, expected: readonly number[], headers?: Record<string, string>, method = 'GET', sent?: string) {
   report.badInputs += 1;
-  const { status, text } = await get(path, headers, method);
+  const { status, text } = await get(path, headers, method, sent);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -78,6 +78,7 @@ const ROUTES: [string, string][] = [
   ['GET', '/health'],
   ['GET', '/contacts'],
   ['GET', `/contacts/${encodeURIComponent('+14155557100')}`],
+  ['DELETE', `/contacts/${encodeURIComponent('+14155557100')}`],
   ['POST', '/reconcile'],
   ['GET', '/reconcile/runs'],
 ];
@@ -208,5 +209,36 @@ describe('operator API', () => {
       { numRuns: RUNS },
     );
     expect(results.filter((r) => r.status >= 500 || r.leaked.length > 0 || !r.oneMessage)).toEqual([]);
+  });
+  it('answers an erasure without the right confirmation with 400 or 415, erasing nothing', async () => {
+    const [phone = '', otherPhone = ''] = phones;
+    const path = `/contacts/${encodeURIComponent(phone)}`;
+    const json = { 'x-api-key': stack.key, 'Content-Type': 'application/json' };
+    const results = [
+      await refused(path, [400], json, 'DELETE', JSON.stringify({ confirm: otherPhone })),
+      await refused(path, [400], json, 'DELETE', JSON.stringify({ confirm: phone, also: 1 })),
+      await refused(path, [400], json, 'DELETE', JSON.stringify([phone])),
+      await refused(path, [400], json, 'DELETE', ''),
+      await refused(path, [415], { 'x-api-key': stack.key, 'Content-Type': 'text/plain' }, 'DELETE', phone),
+      await refused(`/contacts/${encodeURIComponent("' OR 1=1")}`, [400], json, 'DELETE', JSON.stringify({ confirm: phone })),
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.json().filter((j) => !j.includes(phone.slice(2))),
+        ),
+        async (body) => {
+          const answer = await refused(path, [400], json, 'DELETE', body);
+          results.push(answer);
+          expect(answer.status).toBeLessThan(500);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    expect(results.filter((r) => r.status >= 500 || r.leaked.length > 0 || !r.oneMessage)).toEqual([]);
+    // Every seeded caller is still there.
+    const listed = await get('/contacts?limit=100');
+    expect(phones.filter((p) => !listed.text.includes(p))).toEqual([]);
   });
 });
