@@ -113,6 +113,30 @@ export interface LocalRecording {
   callSid: string;
   durationSeconds: number;
   dateCreated: Date;
+  /** Its transcription (`transcribe="true"`), served at `/Transcriptions/{sid}.json`; deleted with the recording. */
+  transcription?: { sid: string; text: string };
+}
+
+/**
+ * A silent WAV of `seconds`, as Twilio's default recording format: 8 kHz, 16-bit PCM, mono
+ * (16,000 bytes a second after the 44-byte RIFF header).
+ */
+export function silentWav(seconds: number): Buffer {
+  const data = Math.max(1, Math.round(seconds * 8_000)) * 2;
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(36 + data, 4);
+  header.write('WAVEfmt ', 8, 'ascii');
+  header.writeUInt32LE(16, 16); // PCM format chunk
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(1, 22); // mono
+  header.writeUInt32LE(8_000, 24); // samples a second
+  header.writeUInt32LE(16_000, 28); // bytes a second
+  header.writeUInt16LE(2, 32); // bytes a sample
+  header.writeUInt16LE(16, 34); // bits a sample
+  header.write('data', 36, 'ascii');
+  header.writeUInt32LE(data, 40);
+  return Buffer.concat([header, Buffer.alloc(data)]);
 }
 
 /**
@@ -293,10 +317,12 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
         return fault.status;
       }
     }
-    const recordingPath = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Recordings\/(RE[0-9a-fA-F]{32})(\.json|\.mp3)?$/.exec(
+    const recordingPath = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Recordings\/(RE[0-9a-fA-F]{32})(\.json|\.mp3|\.wav)?$/.exec(
       url.pathname,
     );
     if (recordingPath) return serveRecording(req, res, recordingPath[1] ?? '', recordingPath[2] ?? '', recordingPath[3] ?? '');
+    const transcriptionPath = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Transcriptions\/(TR[0-9a-fA-F]{32})\.json$/.exec(url.pathname);
+    if (transcriptionPath) return serveTranscription(req, res, transcriptionPath[1] ?? '', transcriptionPath[2] ?? '');
     const messagesPath = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Messages\.json$/.exec(url.pathname);
     if (messagesPath && req.method === 'POST') {
       if (!authorized(req)) {
@@ -473,8 +499,8 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
 
   /**
    * A recording as Twilio serves it with "HTTP Basic Auth for media" on: its resource (`.json`),
-   * its audio (`.mp3`; the local API has no WAV encoder, so no extension also answers MP3), and
-   * `DELETE …json` (204; 404 once gone).
+   * its audio (`.mp3`, or `.wav` and no extension: Twilio's default), and `DELETE …json` (204;
+   * 404 once gone; its transcription goes with it).
    */
   const serveRecording = (req: IncomingMessage, res: ServerResponse, account: string, sid: string, ext: string): number => {
     if (!authorized(req)) {
@@ -512,9 +538,36 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       });
       return 200;
     }
-    const audio = silentMp3(recording.durationSeconds);
-    res.writeHead(200, { 'Content-Type': 'audio/mpeg', 'Content-Length': String(audio.length) });
+    const mp3 = ext === '.mp3';
+    const audio = mp3 ? silentMp3(recording.durationSeconds) : silentWav(recording.durationSeconds);
+    res.writeHead(200, { 'Content-Type': mp3 ? 'audio/mpeg' : 'audio/x-wav', 'Content-Length': String(audio.length) });
     res.end(audio);
+    return 200;
+  };
+
+  /** A transcription's resource (`GET /Transcriptions/{sid}.json`), as long as its recording is kept. */
+  const serveTranscription = (req: IncomingMessage, res: ServerResponse, account: string, sid: string): number => {
+    if (!authorized(req)) {
+      twilioError(res, 401, 20003, 'Authenticate');
+      return 401;
+    }
+    const recording = account === options.accountSid ? [...recordings.values()].find((r) => r.transcription?.sid === sid) : undefined;
+    const path = `/2010-04-01/Accounts/${account}/Transcriptions/${sid}.json`;
+    if (recording?.transcription === undefined || req.method !== 'GET') {
+      twilioError(res, 404, 20404, `The requested resource ${path} was not found`);
+      return 404;
+    }
+    send(res, 200, {
+      account_sid: account,
+      sid,
+      recording_sid: recording.sid,
+      status: 'completed',
+      transcription_text: recording.transcription.text,
+      duration: String(recording.durationSeconds),
+      type: 'fast',
+      date_created: rfc2822(recording.dateCreated),
+      uri: path,
+    });
     return 200;
   };
 
@@ -593,14 +646,26 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
           typeof r.callSid === 'string' &&
           typeof r.durationSeconds === 'number' &&
           r.durationSeconds >= 0 &&
-          r.durationSeconds <= 3600,
+          r.durationSeconds <= 3600 &&
+          (r.transcription === undefined ||
+            (typeof r.transcription?.sid === 'string' &&
+              /^TR[0-9a-fA-F]{32}$/.test(r.transcription.sid) &&
+              typeof r.transcription.text === 'string')),
       );
       if (!valid) {
-        send(res, 400, { message: 'each recording needs sid (RE…), callSid and durationSeconds (0-3600)' });
+        send(res, 400, {
+          message: 'each recording needs sid (RE…), callSid and durationSeconds (0-3600), and may have transcription { sid (TR…), text }',
+        });
         return 400;
       }
-      for (const r of list as { sid: string; callSid: string; durationSeconds: number }[]) {
-        recordings.set(r.sid, { sid: r.sid, callSid: r.callSid, durationSeconds: r.durationSeconds, dateCreated: new Date() });
+      for (const r of list as Omit<LocalRecording, 'dateCreated'>[]) {
+        recordings.set(r.sid, {
+          sid: r.sid,
+          callSid: r.callSid,
+          durationSeconds: r.durationSeconds,
+          dateCreated: new Date(),
+          ...(r.transcription === undefined ? {} : { transcription: { sid: r.transcription.sid, text: r.transcription.text } }),
+        });
       }
       send(res, 201, { recordings: recordings.size });
       return 201;

@@ -256,6 +256,43 @@ describe('recordings on the local Twilio API (as Twilio serves them with media a
     expect((await fetch(url('.mp3'), { headers: auth })).status).toBe(404);
   });
 
+  it('serves the WAV (its default, with no extension too) and the transcription, which goes with the recording', async () => {
+    const wavSid = `RE${'7'.repeat(32)}`;
+    const transcriptionSid = `TR${'7'.repeat(32)}`;
+    const base = `${api.baseUrl}/2010-04-01/Accounts/${ACCOUNT_SID}`;
+    const seeded = await fetch(`${api.baseUrl}/__local/recordings`, {
+      method: 'POST',
+      body: JSON.stringify({
+        sid: wavSid,
+        callSid: newCallSid(),
+        durationSeconds: 3,
+        transcription: { sid: transcriptionSid, text: 'Call me' },
+      }),
+    });
+    expect(seeded.status).toBe(201);
+    for (const ext of ['.wav', '']) {
+      const wav = await fetch(`${base}/Recordings/${wavSid}${ext}`, { headers: auth });
+      expect(wav.headers.get('content-type')).toBe('audio/x-wav');
+      const bytes = Buffer.from(await wav.arrayBuffer());
+      // RIFF/WAVE, PCM 8 kHz mono 16-bit: 3 s are 48,000 bytes of samples after a 44-byte header.
+      expect(bytes.subarray(0, 4).toString('ascii')).toBe('RIFF');
+      expect(bytes.subarray(8, 12).toString('ascii')).toBe('WAVE');
+      expect([bytes.readUInt16LE(20), bytes.readUInt16LE(22), bytes.readUInt32LE(24), bytes.readUInt16LE(34)]).toEqual([1, 1, 8000, 16]);
+      expect(bytes.readUInt32LE(40)).toBe(48_000);
+      expect(bytes.length).toBe(44 + 48_000);
+    }
+    const transcription = await fetch(`${base}/Transcriptions/${transcriptionSid}.json`, { headers: auth });
+    expect(await transcription.json()).toMatchObject({
+      sid: transcriptionSid,
+      recording_sid: wavSid,
+      status: 'completed',
+      transcription_text: 'Call me',
+    });
+    expect((await fetch(`${base}/Transcriptions/${transcriptionSid}.json`)).status).toBe(401);
+    expect((await fetch(`${base}/Recordings/${wavSid}.json`, { method: 'DELETE', headers: auth })).status).toBe(204);
+    expect((await fetch(`${base}/Transcriptions/${transcriptionSid}.json`, { headers: auth })).status).toBe(404);
+  });
+
   it('refuses a recording it cannot keep', async () => {
     const refused = await fetch(`${api.baseUrl}/__local/recordings`, {
       method: 'POST',
