@@ -7,6 +7,8 @@
  * times a second), so compare the two topologies in the same run or on one machine, not with AWS.
  */
 import { randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_DEFAULTS } from '../dev/defaults.js';
 import { postLikeTwilio } from '../dev/sign.js';
 import { startLocalStack } from '../dev/stack.js';
@@ -30,6 +32,17 @@ export interface PipelineBench {
    * `GET /recordings/{sid}` against the local Twilio API directly, medians of 20 each, interleaved.
    */
   recordingTtfb: { directMs: number; stackMs: number; ratio: number; bytes: number };
+  /**
+   * A forgotten voicemail call (its item removed, as its TTL does) → its recording deleted at the
+   * local Twilio API: the delay, and what it took per call (invocations, events, Twilio DELETEs).
+   */
+  recordingDeletion: {
+    calls: number;
+    toDeleted: { p50: number; p95: number; max: number };
+    left: number;
+    invocationsPerCall: Record<string, number>;
+    eventsPerCall: number;
+  };
 }
 
 const summary = (xs: readonly number[]) => ({
@@ -106,6 +119,117 @@ async function recordingFirstByte(stack: Awaited<ReturnType<typeof startLocalSta
   };
 }
 
+/** A call TwiML alone handled on which the caller left a 20 s message: its end, then its recording's callback. */
+async function leaveVoicemail(target: string, phone: string, recordingSid: string): Promise<string> {
+  const callSid = `CA${randomBytes(16).toString('hex')}`;
+  const base = { AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID, CallSid: callSid, From: phone, To: '+14155559876' };
+  const end = { ...base, CallStatus: 'completed', CallDuration: '30', Direction: 'inbound', Timestamp: new Date().toUTCString() };
+  const recording = {
+    ...base,
+    RecordingSid: recordingSid,
+    RecordingStatus: 'completed',
+    RecordingDuration: '20',
+    RecordingChannels: '1',
+    RecordingSource: 'RecordVerb',
+  };
+  for (const [route, params] of [
+    ['/twilio/call-status', end],
+    ['/twilio/recording-status', recording],
+  ] as const) {
+    const response = await postLikeTwilio(`${target}${route}`, params, LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN);
+    await response.arrayBuffer();
+    if (response.status >= 300) throw new Error(`${route} answered ${response.status}`);
+  }
+  return callSid;
+}
+
+/** Voicemail calls left, Twilio keeping their recordings; each call item removed (as its TTL does), one every `spacingMs`. */
+async function recordingDeletion(
+  stack: Awaited<ReturnType<typeof startLocalStack>>,
+  calls: number,
+  spacingMs: number,
+): Promise<PipelineBench['recordingDeletion']> {
+  const docs = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: stack.dynamoEndpoint,
+      region: LOCAL_DEFAULTS.AWS_REGION,
+      credentials: { accessKeyId: LOCAL_DEFAULTS.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_DEFAULTS.AWS_SECRET_ACCESS_KEY },
+    }),
+  );
+  const tableName = 'missed-call-ledger-local';
+  const block = 1000 + Math.floor(Math.random() * 8000);
+  const left: { callSid: string; recordingSid: string }[] = [];
+  for (let i = 0; i <= calls; i++) {
+    const recordingSid = `RE${randomBytes(16).toString('hex')}`;
+    const callSid = await leaveVoicemail(stack.target, `+1415${block}${String(i).padStart(3, '0')}`, recordingSid);
+    await fetch(`${stack.twilioApi}/__local/recordings`, {
+      method: 'POST',
+      body: JSON.stringify({ sid: recordingSid, callSid, durationSeconds: 20 }),
+    });
+    left.push({ callSid, recordingSid });
+  }
+  // Every item has its recording evidence before any is removed.
+  for (const { callSid } of left) {
+    for (let waited = 0; waited < 10_000; waited += 100) {
+      const item = (await docs.send(new GetCommand({ TableName: tableName, Key: { pk: `CALL#${callSid}` }, ConsistentRead: true }))).Item;
+      if (typeof item?.recordingSeenAt === 'string') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  const auth = `Basic ${Buffer.from(`${LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID}:${LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN}`).toString('base64')}`;
+  const gone = async (sid: string) =>
+    (
+      await fetch(`${stack.twilioApi}/2010-04-01/Accounts/${LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID}/Recordings/${sid}.json`, {
+        headers: { Authorization: auth },
+      })
+    ).status === 404;
+  const awaitGone = async (sid: string, deadline: number) => {
+    while (Date.now() < deadline && !(await gone(sid))) await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  // The first one warms the recordings function (its bundle loads on its first invocation).
+  const [warm, ...measured] = left;
+  if (warm === undefined) throw new Error('no call');
+  await docs.send(new DeleteCommand({ TableName: tableName, Key: { pk: `CALL#${warm.callSid}` } }));
+  await awaitGone(warm.recordingSid, Date.now() + 30_000);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const before = invocations(stack.output());
+  const eventsBefore = ((await (await fetch(`${stack.events}/__local/events`)).json()) as unknown[]).length;
+  const removedAt = new Map<string, number>();
+  const deletedAt = new Map<string, number>();
+  const watch = Promise.all(
+    measured.map(async ({ recordingSid }) => {
+      while (!removedAt.has(recordingSid)) await new Promise((resolve) => setTimeout(resolve, 20));
+      await awaitGone(recordingSid, Date.now() + 30_000);
+      if (await gone(recordingSid)) deletedAt.set(recordingSid, performance.now());
+    }),
+  );
+  for (const { callSid, recordingSid } of measured) {
+    await docs.send(new DeleteCommand({ TableName: tableName, Key: { pk: `CALL#${callSid}` } }));
+    removedAt.set(recordingSid, performance.now());
+    await new Promise((resolve) => setTimeout(resolve, spacingMs));
+  }
+  await watch;
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const after = invocations(stack.output());
+  const eventsAfter = ((await (await fetch(`${stack.events}/__local/events`)).json()) as unknown[]).length;
+  const delays = measured.flatMap(({ recordingSid }) => {
+    const start = removedAt.get(recordingSid);
+    const end = deletedAt.get(recordingSid);
+    return start === undefined || end === undefined ? [] : [Math.max(0, end - start)];
+  });
+  return {
+    calls: measured.length,
+    toDeleted: summary(delays),
+    left: measured.length - delays.length,
+    invocationsPerCall: Object.fromEntries(
+      [...after]
+        .map(([name, n]) => [name, Number(((n - (before.get(name) ?? 0)) / measured.length).toFixed(2))] as const)
+        .filter(([, n]) => n > 0),
+    ),
+    eventsPerCall: Number(((eventsAfter - eventsBefore) / measured.length).toFixed(2)),
+  };
+}
+
 export async function pipelineBench(misses: number, spacingMs = 250): Promise<PipelineBench> {
   const stack = await startLocalStack({
     TWILIO_ACCOUNT_SID: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID,
@@ -177,6 +301,7 @@ export async function pipelineBench(misses: number, spacingMs = 250): Promise<Pi
       [...after].map(([name, n]) => [name, Number(((n - (before.get(name) ?? 0)) / misses).toFixed(2))] as const).filter(([, n]) => n > 0),
     );
     const recordingTtfb = await recordingFirstByte(stack);
+    const deletion = await recordingDeletion(stack, misses, spacingMs);
     const events = (await (await fetch(`${stack.events}/__local/events`)).json()) as unknown[];
     const texts = (await (await fetch(`${stack.twilioApi}/__local/messages`)).json()) as unknown[];
     return {
@@ -188,6 +313,7 @@ export async function pipelineBench(misses: number, spacingMs = 250): Promise<Pi
       eventsPerMiss: Number(((events.length - eventsBefore.length) / misses).toFixed(2)),
       textsPerMiss: Number(((texts.length - textsBefore.length) / misses).toFixed(2)),
       recordingTtfb,
+      recordingDeletion: deletion,
     };
   } finally {
     await stack.stop();

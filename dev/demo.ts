@@ -1,13 +1,29 @@
 /**
  * The demo: a day of simulated Twilio traffic through a running stack, with some webhooks lost,
  * the reconciliation, then the ground truth beside what GET /stats and GET /contacts report.
+ * Callers leave voicemails on some misses (issue 28): each message the ledger can know must show
+ * on its call in GET /contacts/{phone} (recording, length, transcript) with its audio served by
+ * GET /recordings/{sid}, and no other call may show one.
  * `npm run demo` (scripts/demo.ts) is its command line; the end-to-end test runs it in process.
  */
 
 import { TTC_BOUNDS } from '../lib/callbacks/model.js';
+import { mapLimit } from '../lib/platform/pool.js';
 import { registerCalls } from './cli.js';
 import { reconcileAndWait } from './reconcile-run.js';
-import { callbackTruth, planDay, REASONS, sendDay, textBackTruth, truthOf } from './simulator.js';
+import {
+  callbackTruth,
+  opensCallback,
+  type Plan,
+  planDay,
+  REASONS,
+  registerRecordings,
+  type SendSummary,
+  sendDay,
+  textBackTruth,
+  truthOf,
+  type Voicemail,
+} from './simulator.js';
 import type { LocalStack } from './stack.js';
 
 /** The stack the demo talks to. */
@@ -24,6 +40,8 @@ export interface DemoOptions {
   concurrency: number;
   /** The stack runs with TEXT_BACK=on: mark some callers opted out or not mobile, and compare the texts. */
   textBack?: boolean;
+  /** Callers leave voicemails (default true), and the demo compares them. */
+  voicemail?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -95,6 +113,134 @@ async function localMessages(stack: DemoTarget): Promise<{ to: string }[]> {
   return body.filter((m): m is { to: string } => typeof m === 'object' && m !== null && typeof m.to === 'string');
 }
 
+/** A call's voicemail as GET /contacts/{phone} shows it (`null`: the call is listed without one). */
+type ShownVoicemail = { recordingSid?: unknown; durationSeconds?: unknown; transcript?: unknown; url?: unknown } | null;
+
+/** GET with the operator key, again after a 5xx (a local function's cold start can outlast the gateway's wait). */
+async function getJsonRetrying(stack: DemoTarget, path: string): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(`${stack.target}${path}`, { headers: { 'x-api-key': stack.key } });
+    if (response.status === 200) return response.json();
+    const text = await response.text();
+    if (response.status < 500 || attempt === 4) throw new Error(`GET ${path}: ${response.status} ${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+  }
+}
+
+/** Every call GET /contacts/{phone} lists for these numbers, into `shown`: root CallSid → its voicemail. */
+async function contactVoicemails(stack: DemoTarget, phones: readonly string[], shown: Map<string, ShownVoicemail>): Promise<void> {
+  await mapLimit(phones, 4, async (phone) => {
+    const body = await getJsonRetrying(stack, `/contacts/${encodeURIComponent(phone)}`);
+    if (typeof body !== 'object' || body === null || !('calls' in body) || !Array.isArray(body.calls))
+      throw new Error(`GET /contacts/${phone} answered something else`);
+    for (const call of body.calls as { callSid?: unknown; voicemail?: ShownVoicemail }[]) {
+      if (typeof call.callSid === 'string') shown.set(call.callSid, call.voicemail ?? null);
+    }
+  });
+}
+
+/** Whether a shown voicemail is the expected one: recording, length, transcript (or none), and the URL of its audio. */
+const sameVoicemail = (shown: ShownVoicemail | undefined, expected: Voicemail): boolean =>
+  shown !== undefined &&
+  shown !== null &&
+  shown.recordingSid === expected.recordingSid &&
+  shown.durationSeconds === expected.durationSeconds &&
+  shown.transcript === expected.transcript &&
+  shown.url === `/recordings/${expected.recordingSid}`;
+
+interface VoicemailCheck {
+  /** Expected voicemails (on calls that make a contact). */
+  left: number;
+  /** Of those, shown exactly so on the call. */
+  shown: number;
+  /** Expected voicemails with a transcript, and those shown with it. */
+  transcripts: number;
+  transcriptsShown: number;
+  /** Calls of the day shown with a voicemail the truth does not have. */
+  unexpected: number;
+  /** Expected voicemails on calls no contact lists (an anonymous caller's, a short-abandoned one's): not checked. */
+  unchecked: number;
+  /** What differs, a line each. */
+  differences: string[];
+  /** The numbers whose calls differ. */
+  differingPhones: Set<string>;
+}
+
+/**
+ * The voicemails the ledger shows beside the truth's: each miss that makes a contact (opens a
+ * callback, a callable number, not left out of the truth) is looked up on its caller's
+ * GET /contacts/{phone}, and must show exactly the voicemail `SendSummary.voicemails` expects
+ * for it, or none. `shown` holds what was read before; only the numbers in `phones` (default:
+ * all of them) are read again.
+ */
+async function checkVoicemails(
+  stack: DemoTarget,
+  plan: Plan,
+  sent: SendSummary,
+  shown: Map<string, ShownVoicemail>,
+  phones?: ReadonlySet<string>,
+): Promise<VoicemailCheck> {
+  const calls = plan.calls.filter((c) => opensCallback(c) && !sent.unrecoverable.has(c.rootCallSid));
+  const checked = new Set(calls.map((c) => c.rootCallSid));
+  await contactVoicemails(
+    stack,
+    [...new Set(calls.map((c) => c.customer ?? ''))].filter((phone) => phones === undefined || phones.has(phone)),
+    shown,
+  );
+  const check: VoicemailCheck = {
+    left: 0,
+    shown: 0,
+    transcripts: 0,
+    transcriptsShown: 0,
+    unexpected: 0,
+    unchecked: [...sent.voicemails.keys()].filter((root) => !checked.has(root) && !sent.unrecoverable.has(root)).length,
+    differences: [],
+    differingPhones: new Set(),
+  };
+  for (const call of calls) {
+    const expected = sent.voicemails.get(call.rootCallSid);
+    const ledger = shown.get(call.rootCallSid);
+    if (expected === undefined) {
+      if (ledger !== undefined && ledger !== null) {
+        check.unexpected += 1;
+        check.differingPhones.add(call.customer ?? '');
+        check.differences.push(`${call.rootCallSid} (${call.flow}, ${call.customer}): truth none, ledger ${JSON.stringify(ledger)}`);
+      }
+      continue;
+    }
+    check.left += 1;
+    if (expected.transcript !== undefined) check.transcripts += 1;
+    if (sameVoicemail(ledger, expected)) {
+      check.shown += 1;
+      if (expected.transcript !== undefined) check.transcriptsShown += 1;
+    } else {
+      check.differingPhones.add(call.customer ?? '');
+      check.differences.push(
+        `${call.rootCallSid} (${call.flow}, ${call.customer}): truth ${JSON.stringify(expected)}, ledger ${JSON.stringify(ledger ?? 'call not listed')}`,
+      );
+    }
+  }
+  return check;
+}
+
+/** How many of the recordings GET /recordings/{sid} serves: 200, `audio/mpeg`, some bytes. */
+async function servedAudio(stack: DemoTarget, sids: readonly string[]): Promise<number> {
+  let served = 0;
+  await mapLimit(sids, 4, async (sid) => {
+    let response = await fetch(`${stack.target}/recordings/${sid}`, { headers: { 'x-api-key': stack.key, Accept: 'audio/mpeg' } });
+    // Again after a 5xx (a local function's cold start), as for the contacts.
+    for (let attempt = 1; response.status >= 500 && attempt < 4; attempt++) {
+      await response.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      response = await fetch(`${stack.target}/recordings/${sid}`, { headers: { 'x-api-key': stack.key, Accept: 'audio/mpeg' } });
+    }
+    const body = await response.arrayBuffer();
+    if (response.status === 200 && (response.headers.get('content-type') ?? '').startsWith('audio/mpeg') && body.byteLength > 0)
+      served += 1;
+  });
+  return served;
+}
+
 /** The upper bound of the fine bucket that holds the lower median (as GET /stats reports it); -1 for none. */
 function medianBucket(seconds: readonly number[]): number {
   const sorted = [...seconds].sort((a, b) => a - b);
@@ -115,13 +261,17 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     accountSid: options.accountSid,
     from,
     to: new Date(now - 10 * 60_000),
+    voicemail: options.voicemail ?? true,
   });
   const days = { from: from.toISOString().slice(0, 10), to: new Date(now).toISOString().slice(0, 10) };
-  if (stack.twilioApi)
+  if (stack.twilioApi) {
     await registerCalls(
       stack.twilioApi,
       plan.calls.flatMap((c) => c.legs),
     );
+    // Twilio keeps every recording, whether or not its callback arrives.
+    await registerRecordings(stack.twilioApi, plan.calls);
+  }
   const before = await stats(stack, days.from, days.to);
   // Text-back: every 9th caller who only called in has replied STOP before, every 13th is a landline.
   const texts = options.textBack ? textBackTruth(plan) : undefined;
@@ -164,6 +314,26 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     if (total === onContacts && after.anonymous - before.anonymous === truth.anonymous) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  // Voicemails: written with their calls (the webhook, the reconciliation); the contacts list
+  // the calls once the stream has brought them. Wait until they agree (or 15 s pass). Checked
+  // while the callbacks below are resolved, which changes no voicemail.
+  const expectedAudio = [...sent.voicemails]
+    .filter(([root]) => !sent.unrecoverable.has(root))
+    .map(([, voicemail]) => voicemail.recordingSid);
+  const voicemailCheck = (async () => {
+    const shownVoicemails = new Map<string, ShownVoicemail>();
+    let check = await checkVoicemails(stack, plan, sent, shownVoicemails);
+    for (let waited = 0; waited < 15_000 && check.differences.length > 0; waited += 500) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      check = await checkVoicemails(stack, plan, sent, shownVoicemails, check.differingPhones);
+    }
+    // Without the local Twilio API (--target) the recordings exist nowhere: their audio is not checked.
+    return { check, audio: stack.twilioApi ? await servedAudio(stack, expectedAudio) : undefined };
+  })().then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+
   // A person marks three of the open callbacks done (POST /callbacks/{phone}/resolve).
   const callbacks = callbackTruth(plan, sent.sourceOf, new Set([...sent.unrecoverable, ...sent.lostBridges]));
   for (const [phone, openSince] of [...callbacks.open].sort().slice(0, 3)) {
@@ -198,6 +368,9 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
+  const checked = await voicemailCheck;
+  if ('error' in checked) throw checked.error;
+  const { check: voicemails, audio } = checked.value;
   const opened = new Set(openedEvents.map((e) => e.detail.phone ?? ''));
   const after = await stats(stack, days.from, days.to);
   const delta = (pick: (s: StatsBody) => number) => pick(after) - pick(before);
@@ -234,6 +407,11 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
     ['contacts created', numbers.size, delta((s) => s.contactsCreated)],
     ['contacts listed', numbers.size, contacts.size],
     ['missed calls on contacts', onContacts, [...contacts.values()].reduce((a, b) => a + b, 0)],
+    // The messages the ledger can know (their recording callback came), on their calls.
+    ['voicemails on their missed calls', voicemails.left, voicemails.shown],
+    ['  with their transcript', voicemails.transcripts, voicemails.transcriptsShown],
+    ...(audio === undefined ? [] : [['  audio served (GET /recordings/{sid})', expectedAudio.length, audio] as [string, number, number]]),
+    ['  shown on a call with no message', 0, voicemails.unexpected],
     ['callbacks opened', callbacks.opened, delta((s) => s.callbacks.opened)],
     ['  resolved by a callback', callbacks.resolved.callback, delta((s) => s.callbacks.resolved.callback ?? 0)],
     ['  resolved by a returned call', callbacks.resolved['returned-call'], delta((s) => s.callbacks.resolved['returned-call'] ?? 0)],
@@ -275,19 +453,35 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
   log(
     `\nA day of Twilio traffic: ${plan.calls.length} calls, ${sent.callbacks} callbacks, ${sent.dropped} dropped (lost webhooks), ${sent.duplicated} delivered twice, seed ${seed}`,
   );
-  if (sent.unrecoverable.size > 0)
+  const lostQueueMisses = [...sent.unrecoverable].filter((root) => !sent.lostVoicemails.has(root)).length;
+  const lostVoicemailMisses = sent.unrecoverable.size - lostQueueMisses;
+  if (lostQueueMisses > 0)
     log(
-      `${sent.unrecoverable.size} queue misses lost their Enqueue action: Twilio's REST API lists them as completed calls, so no one can tell (left out of the truth)`,
+      `${lostQueueMisses} queue misses lost their Enqueue action: Twilio's REST API lists them as completed calls, so no one can tell (left out of the truth)`,
+    );
+  if (lostVoicemailMisses > 0)
+    log(
+      `${lostVoicemailMisses} calls straight to voicemail lost their recording callback: to the ledger TwiML alone handled them, and the REST API lists no recordings (left out of the truth)`,
     );
   if (sent.lostBridges.size > 0)
     log(
       `${sent.lostBridges.size} queue calls bridged to an agent lost their Enqueue action: no one can tell they were answered (left out of the truth)`,
     );
-  log(`Reconciliation: ${JSON.stringify(reconciled)}\n`);
+  log(`Reconciliation: ${JSON.stringify(reconciled)}`);
+  // Messages left on misses whose recording callback was lost: the ledger cannot know them.
+  const lostMessages = sent.lostVoicemails.size - lostVoicemailMisses;
+  log(
+    `voicemails: ${voicemails.left} left, ${voicemails.shown} shown, ${voicemails.transcriptsShown} transcripts` +
+      (audio === undefined ? '' : `, ${audio} played`) +
+      ` (truth: ${voicemails.transcripts} transcripts; lost with their callback, so no one can tell: ${lostMessages} messages, ${sent.lostTranscripts.size} transcripts)` +
+      (voicemails.unchecked > 0 ? `; ${voicemails.unchecked} on calls no contact lists, not checked` : '') +
+      '\n',
+  );
   log(`${'what'.padEnd(46)}${'ground truth'.padStart(13)}${'ledger'.padStart(9)}`);
   for (const [what, truth, ledger] of rows)
     log(`${what.padEnd(46)}${String(truth).padStart(13)}${String(ledger).padStart(9)}  ${truth === ledger ? 'ok' : 'DIFFERENT'}`);
   for (const [phone, count] of wrongContacts.slice(0, 10)) log(`  contact ${phone}: truth ${count}, ledger ${contacts.get(phone) ?? 0}`);
+  for (const line of voicemails.differences.slice(0, 10)) log(`  voicemail of ${line}`);
   if (!agree) {
     // Which callbacks differ: open by the truth and not on the worklist, or the other way round.
     const listed = new Set<string>();

@@ -7,7 +7,16 @@
  * whole-call rule of issue 27, never by the ledger's code: a root call is answered when a person
  * took a `<Dial>` leg or a queue bridged it; missed when it ended otherwise and the caller reached
  * a `<Dial>` or a queue, or Twilio said so on the root itself; not missed when TwiML alone
- * handled it.
+ * handled it, unless the caller left a message there (`<Record>`, reason `voicemail`).
+ *
+ * With `voicemail: true` (the demo's day) callers leave messages too (issue 28): some calls that
+ * ring out go on to `<Record>`, and calls to an after-hours line that goes straight to it are
+ * added. A message is a recording status callback (and often a transcription callback), and a
+ * recording Twilio keeps (`SimulatedCall.recordings`, for the local Twilio API); each miss's
+ * expected `voicemail` is judged from those facts too, and `planDelivery` says what the ledger
+ * can still know of it once some callbacks are lost (`SendSummary.voicemails`). Voicemail adds to
+ * a day without redrawing it: its draws come from sequences of their own, so that a seed plays the
+ * same calls, lost and duplicated alike, with voicemail or without.
  */
 import type { MissedStatus } from '../lib/ledger/calls.js';
 import { MISSED_REASONS, type MissedReason, type QueueResult, TERMINAL_STATUSES, type TerminalStatus } from '../lib/ledger/outcome.js';
@@ -21,7 +30,9 @@ import type { LocalCall } from './twilio-api.js';
 export type Flow =
   | FlowName
   /** Staff calling a missed caller back (planned after the day's calls, not drawn by weight). */
-  | 'callback';
+  | 'callback'
+  /** A closed line straight to voicemail: added to a day with voicemail on (`PlanOptions.voicemail`), not drawn by weight. */
+  | 'after-hours-voicemail';
 
 /**
  * Why a call was missed, and Twilio's queue results and ended statuses: names only, shared with
@@ -47,6 +58,8 @@ export interface TruthSettings {
   includeCanceled: boolean;
   /** `IVR_HANGUPS_MISSED` (default false). */
   ivrHangupsMissed: boolean;
+  /** `VOICEMAIL_MIN_SECONDS` (default 3): a shorter recording is a hang-up at the beep, no message. */
+  voicemailMinSeconds: number;
 }
 
 /** A call that reached a number (Twilio knows it; its webhook may or may not arrive). */
@@ -66,8 +79,29 @@ export interface Reach {
 }
 
 export interface Callback {
-  route: '/twilio/call-status' | '/twilio/dial-status' | '/twilio/queue-status';
+  route: '/twilio/call-status' | '/twilio/dial-status' | '/twilio/queue-status' | '/twilio/recording-status' | '/twilio/transcription';
+  /**
+   * The query of the URL in the TwiML, as written there (`?next=/voicemail` on a `<Dial action>`
+   * that goes on to voicemail): part of the URL Twilio requests and signs. None by default.
+   */
+  query?: string;
   params: Record<string, string>;
+}
+
+/** The message a missed call shows (`voicemail` of its call item and of GET /contacts/{phone}'s calls). */
+export interface Voicemail {
+  recordingSid: string;
+  durationSeconds: number;
+  /** Only when a transcription callback `completed` brought it (none is normal). */
+  transcript?: string;
+}
+
+/** A recording Twilio keeps (its REST API serves its audio): the body `POST /__local/recordings` takes. */
+export interface TwilioRecording {
+  sid: string;
+  /** The call recorded (for `<Record>`, the root). */
+  callSid: string;
+  durationSeconds: number;
 }
 
 export interface SimulatedCall {
@@ -75,7 +109,13 @@ export interface SimulatedCall {
   rootCallSid: string;
   /** The Twilio-side records of every leg, as the REST API lists them; the root first. */
   legs: LocalCall[];
-  /** Every callback Twilio sends for the call; the root's final status callback last. */
+  /** The call's recordings Twilio keeps (`completed` ones: a message, or a hang-up 1 or 2 s after the beep). */
+  recordings: TwilioRecording[];
+  /**
+   * Every callback Twilio sends for the call; the root's final status callback last (a message's
+   * recording and transcription callbacks, which Twilio sends after it, are listed before it:
+   * they arrive in any order anyway).
+   */
   callbacks: Callback[];
   /** Ground truth, by the rule, from all of the call's callbacks. */
   outcome: CallOutcome;
@@ -85,6 +125,13 @@ export interface SimulatedCall {
   missed: MissedStatus | undefined;
   /** The caller of a miss: their E.164 number, or `anonymous` (no callable number); undefined for other calls. */
   customer: string | 'anonymous' | undefined;
+  /**
+   * The message a miss shows, by Twilio's facts (all of the call's callbacks): the longest
+   * `<Record>` recording `completed` of at least `VOICEMAIL_MIN_SECONDS`, with its transcript
+   * when a transcription `completed`; undefined when none, and for calls not missed. What the
+   * ledger can still know of it when callbacks are lost: `SendSummary.voicemails`.
+   */
+  voicemail: Voicemail | undefined;
 }
 
 export interface Plan {
@@ -144,6 +191,20 @@ export interface CallFacts {
   dials: Map<string, DialCallStatus>;
   /** Each `<Enqueue action>` result, with `QueueTime` in seconds when sent. */
   queues: { result: QueueResult; seconds: number | undefined }[];
+  /**
+   * Each recording by `RecordingSid`, from its status callback (status, seconds, whether a
+   * `<Record>` message rather than a recorded conversation) and its transcription callback
+   * (`transcript`: the text, `null` when it failed). None when no such callback is known (the
+   * REST API's call list says nothing of recordings).
+   */
+  recordings?: Map<string, RecordingFacts>;
+}
+
+export interface RecordingFacts {
+  status: 'completed' | 'failed' | 'absent' | undefined;
+  seconds: number | undefined;
+  voice: boolean;
+  transcript?: string | null;
 }
 
 /** Answered by a machine (answering machine detection): `machine_*` (the REST API may say `machine`) or `fax`. */
@@ -154,10 +215,31 @@ const whole = (value: string | undefined) => (value !== undefined && /^\d+$/.tes
 
 /** The facts that a set of callbacks of one call reports (any order, duplicates harmless). */
 export function factsOf(callbacks: readonly Callback[]): CallFacts {
-  const facts: CallFacts = { direction: 'inbound', root: undefined, legs: new Map(), dials: new Map(), queues: [] };
+  const recordings = new Map<string, RecordingFacts>();
+  const facts: CallFacts = { direction: 'inbound', root: undefined, legs: new Map(), dials: new Map(), queues: [], recordings };
   let rootDirection: string | undefined;
   for (const { route, params } of callbacks) {
-    if (route === '/twilio/call-status') {
+    const recordingSid = params.RecordingSid ?? '';
+    const known = recordings.get(recordingSid);
+    if (route === '/twilio/recording-status') {
+      const status = RECORDING_STATUSES.find((s) => s === params.RecordingStatus);
+      // `in-progress` tells nothing yet; `DialVerb` (a recorded conversation) is no message.
+      if (status === undefined) continue;
+      const source = params.RecordingSource ?? '';
+      recordings.set(recordingSid, {
+        ...known,
+        status,
+        seconds: whole(params.RecordingDuration),
+        voice: source === 'RecordVerb' || source === '',
+      });
+    } else if (route === '/twilio/transcription') {
+      recordings.set(recordingSid, {
+        status: known?.status,
+        seconds: known?.seconds,
+        voice: known?.voice ?? true,
+        transcript: params.TranscriptionStatus === 'completed' ? (params.TranscriptionText ?? '') : null,
+      });
+    } else if (route === '/twilio/call-status') {
       if (!isTerminal(params.CallStatus)) continue;
       if (params.ParentCallSid) facts.legs.set(params.CallSid ?? '', { status: params.CallStatus, answeredBy: params.AnsweredBy });
       else {
@@ -167,7 +249,7 @@ export function factsOf(callbacks: readonly Callback[]): CallFacts {
     } else if (route === '/twilio/dial-status') {
       facts.dials.set(params.DialCallSid || '-', params.DialCallStatus as DialCallStatus);
       rootDirection ??= params.Direction;
-    } else {
+    } else if (route === '/twilio/queue-status') {
       facts.queues.push({ result: params.QueueResult as QueueResult, seconds: whole(params.QueueTime) });
       rootDirection ??= params.Direction;
     }
@@ -198,6 +280,24 @@ export function factsOfLegs(legs: readonly LocalCall[]): CallFacts {
 const durationOf = (leg: LocalCall) => leg.durationSeconds ?? 0;
 
 const ANSWERED_QUEUE: readonly QueueResult[] = ['bridged', 'bridging-in-process', 'redirected-from-bridged'];
+
+const RECORDING_STATUSES = ['completed', 'failed', 'absent'] as const;
+
+/**
+ * The message the facts hold (issue 28): the longest `<Record>` recording `completed` and at
+ * least `minSeconds` long (shorter is a hang-up at the beep, `absent` nothing recorded), with
+ * its transcript when its transcription `completed`; undefined when none. A transcription
+ * without its recording's status callback tells of no message.
+ */
+export function voicemailOfFacts(facts: CallFacts, minSeconds: number): Voicemail | undefined {
+  let best: Voicemail | undefined;
+  for (const [recordingSid, r] of facts.recordings ?? []) {
+    if (r.status !== 'completed' || !r.voice || r.seconds === undefined || r.seconds < minSeconds) continue;
+    if (best !== undefined && r.seconds <= best.durationSeconds) continue;
+    best = { recordingSid, durationSeconds: r.seconds, ...(typeof r.transcript === 'string' ? { transcript: r.transcript } : {}) };
+  }
+  return best;
+}
 
 /**
  * The rule (issue 27), written here on its own from the issue's text. The call is taken to have
@@ -242,8 +342,10 @@ export function judge(facts: CallFacts, settings: TruthSettings): Judgement {
     }
     return missed(reason);
   }
-  // 4. TwiML alone handled an inbound call (an IVR, a message). A call we placed that the
-  // callee took (`completed`) is not an IVR hang-up whatever IVR_HANGUPS_MISSED says.
+  // 4. TwiML alone handled the call: a message the caller left makes it a miss (an after-hours
+  // line straight to <Record>). Else an IVR, a greeting: a call we placed that the callee took
+  // (`completed`) is not an IVR hang-up whatever IVR_HANGUPS_MISSED says.
+  if (voicemailOfFacts(facts, settings.voicemailMinSeconds) !== undefined) return missed('voicemail');
   if (facts.direction === 'inbound' && settings.ivrHangupsMissed) return missed('ivr');
   return { outcome: 'not-missed' };
 }
@@ -298,6 +400,11 @@ interface CallContext {
   start: Date;
   /** Drawn for every call whatever its flow; the flows that miss without a choice of their own use it. */
   missedStatus: 'no-answer' | 'busy' | 'failed';
+  /**
+   * With voicemail on (`PlanOptions.voicemail`), the draws of the messages callers leave: a
+   * sequence of their own, so that the day's other draws stay as they are without voicemail.
+   */
+  voicemail: Draws | undefined;
 }
 
 /** What a flow's planner returns: the call's Twilio records and callbacks (the truth is judged from these). */
@@ -308,6 +415,8 @@ interface FlowOutcome {
   callbacks: Callback[];
   /** Answered calls with the customer that resolve a callback. */
   reaches?: Reach[];
+  /** The recordings Twilio keeps of the call. */
+  recordings?: TwilioRecording[];
 }
 
 /** A call flow: its share of a day's calls and how one of its calls goes. */
@@ -402,9 +511,18 @@ function statusCallback(call: CallContext, of: LocalCall, seq: number): Callback
  * names (the answered one), `endedAt` when the <Dial> ended. The action's URL has no `next`, so
  * the reply ends the call that second.
  */
-function dialAction(call: CallContext, parent: LocalCall, status: DialCallStatus, dialled: LocalCall | undefined, endedAt: Date): Callback {
+function dialAction(
+  call: CallContext,
+  parent: LocalCall,
+  status: DialCallStatus,
+  dialled: LocalCall | undefined,
+  endedAt: Date,
+  next?: string,
+): Callback {
   return {
     route: '/twilio/dial-status',
+    // `<Dial action="…/twilio/dial-status?next=/voicemail">`: the flow goes on there (DESIGN.md).
+    ...(next === undefined ? {} : { query: `?next=${next}` }),
     params: {
       AccountSid: call.accountSid,
       ApiVersion: '2010-04-01',
@@ -446,6 +564,123 @@ function queueAction(call: CallContext, parent: LocalCall, result: QueueResult, 
     },
   };
 }
+
+/** What a caller did at the beep of a `<Record transcribe>`, as drawn. */
+interface Message {
+  recordingSid: string;
+  /** Seconds of `<Say>` before the beep. */
+  greeting: number;
+  /** `absent`: the caller hung up at the beep, nothing recorded. */
+  status: 'completed' | 'absent';
+  /** The recording's length (0 when absent); the caller hangs up at its end, and the call ends. */
+  seconds: number;
+  /** The transcription callback Twilio sends (none when it was not asked for, or the recording too short). */
+  transcription: { status: 'completed'; text: string } | { status: 'failed' } | undefined;
+}
+
+/** What callers say (Twilio transcribes recordings of 2 to 120 s). */
+const TRANSCRIPTS = [
+  'Hi, it is about my order, please call me back.',
+  'Hello, calling about the quote you sent me last week. Call me back when you can, thanks.',
+  'I need to move my appointment on Thursday to the afternoon if possible.',
+  'Hi, this is about the invoice, there seems to be a mistake on it. Please call back.',
+  'Good morning, do you have any openings this week? Please give me a call.',
+  'Hi, returning your call from this morning.',
+] as const;
+
+/**
+ * The caller at the beep: leaves a message of 4 to 60 s (share `messages`), hangs up at the beep
+ * (`absent`, share `absent`), or after 1 or 2 s (a recording too short to be a message). A
+ * message is transcribed (70%), its transcription fails (15%) or none was asked for (15%); a
+ * 1-second or 2-second one is transcribed half the time ("Hello?"). Six draws, then the
+ * recording's SID.
+ */
+function drawMessage(draw: Draws, shares: { messages: number; absent: number }): Message {
+  const greeting = draw.between(3, 8);
+  const roll = draw.random();
+  const kind = roll < shares.messages ? 'message' : roll < shares.messages + shares.absent ? 'absent' : 'short';
+  const seconds = draw.between(4, 60);
+  const short = draw.between(1, 2);
+  const transcribed = draw.random();
+  const text = draw.pick(TRANSCRIPTS);
+  const recordingSid = `RE${hex(draw.random, 32)}`;
+  if (kind === 'absent') return { recordingSid, greeting, status: 'absent', seconds: 0, transcription: undefined };
+  if (kind === 'short') {
+    const transcription = transcribed < 0.5 ? ({ status: 'completed', text: 'Hello?' } as const) : undefined;
+    return { recordingSid, greeting, status: 'completed', seconds: short, transcription };
+  }
+  const transcription =
+    transcribed < 0.7 ? ({ status: 'completed', text } as const) : transcribed < 0.85 ? ({ status: 'failed' } as const) : undefined;
+  return { recordingSid, greeting, status: 'completed', seconds, transcription };
+}
+
+/** How long a message takes after the point the TwiML reached `<Say>`: its greeting, then the recording. */
+const messageSeconds = (message: Message) => message.greeting + message.seconds;
+
+/**
+ * The callbacks of a message on the call `parent` (which ended when the caller hung up, at the
+ * recording's end): `recordingStatusCallback` (stamped, as the actions are, for a replayed day),
+ * then the `transcribeCallback` when one comes.
+ */
+function messageCallbacks(call: CallContext, parent: LocalCall, message: Message): Callback[] {
+  const end = endOf(parent);
+  const recordingUrl = `https://api.twilio.com/2010-04-01/Accounts/${call.accountSid}/Recordings/${message.recordingSid}`;
+  const recording: Callback = {
+    route: '/twilio/recording-status',
+    params: {
+      AccountSid: call.accountSid,
+      CallSid: parent.sid,
+      RecordingSid: message.recordingSid,
+      RecordingUrl: recordingUrl,
+      RecordingStatus: message.status,
+      RecordingDuration: String(message.seconds),
+      RecordingChannels: '1',
+      RecordingSource: 'RecordVerb',
+      RecordingStartTime: rfc2822(after(end, -message.seconds)),
+      ErrorCode: '0',
+      // Not documented for the recording status callback: stamped for a replayed day's timeline.
+      Timestamp: rfc2822(end),
+    },
+  };
+  const { transcription } = message;
+  if (transcription === undefined) return [recording];
+  const transcriptionSid = `TR${message.recordingSid.slice(2)}`;
+  return [
+    recording,
+    {
+      route: '/twilio/transcription',
+      params: {
+        AccountSid: call.accountSid,
+        ApiVersion: '2010-04-01',
+        CallSid: parent.sid,
+        CallStatus: 'completed',
+        Direction: parent.direction,
+        From: parent.from,
+        To: parent.to,
+        RecordingSid: message.recordingSid,
+        RecordingUrl: recordingUrl,
+        TranscriptionSid: transcriptionSid,
+        TranscriptionStatus: transcription.status,
+        ...(transcription.status === 'completed' ? { TranscriptionText: transcription.text } : {}),
+        TranscriptionUrl: `${recordingUrl}/Transcriptions/${transcriptionSid}`,
+      },
+    },
+  ];
+}
+
+/** The recording Twilio keeps of a message (none when nothing was recorded). */
+const messageRecordings = (parent: LocalCall, message: Message | undefined): TwilioRecording[] =>
+  message === undefined || message.status !== 'completed'
+    ? []
+    : [{ sid: message.recordingSid, callSid: parent.sid, durationSeconds: message.seconds }];
+
+/**
+ * With voicemail on, whether a call whose phones rang out goes on to `<Say>` and `<Record>`
+ * (60%), and what the caller did there (a message 80%, a hang-up at the beep 10%, 1 or 2 s
+ * 10%): one draw of the voicemail sequence, then `drawMessage`'s there; none with voicemail off.
+ */
+const voicemailAfterRinging = (call: CallContext): Message | undefined =>
+  call.voicemail !== undefined && call.voicemail.random() < 0.6 ? drawMessage(call.voicemail, { messages: 0.8, absent: 0.1 }) : undefined;
 
 /** A call of one leg that ends with `status` after `seconds`, and its one status callback. */
 function oneLeg(call: CallContext, status: TerminalStatus, direction: 'inbound' | 'outbound-api', seconds: number): FlowOutcome {
@@ -512,12 +747,16 @@ const dial =
     const status = draw.pick(['no-answer', 'no-answer', 'busy'] as const);
     const ring = status === 'no-answer' ? 30 : 3;
     const children = dialled.map((to) => childLeg(call, draw, { to, status, at: 1, ring }));
-    const parent = rootLeg(call, 'completed', 'inbound', 1 + ring);
+    // The Dial action goes on to voicemail (`?next=/voicemail`), or its reply ends the call.
+    const message = voicemailAfterRinging(call);
+    const parent = rootLeg(call, 'completed', 'inbound', 1 + ring + (message === undefined ? 0 : messageSeconds(message)));
     return {
       legs: [parent, ...children],
+      recordings: messageRecordings(parent, message),
       callbacks: [
         ...children.map((child) => statusCallback(call, child, 2)),
-        dialAction(call, parent, status, children[0], endOf(parent)),
+        dialAction(call, parent, status, children[0], after(call.start, 1 + ring), message === undefined ? undefined : '/voicemail'),
+        ...(message === undefined ? [] : messageCallbacks(call, parent, message)),
         statusCallback(call, parent, 4),
       ],
     };
@@ -526,7 +765,8 @@ const dial =
 /**
  * A hunt, `<Dial timeout="15">office</Dial><Dial>cell</Dial>` with no action: the office rings
  * out after 15 s, then the cell rings (30 s by default) and is answered or not; the TwiML ends
- * and the call with it a moment later.
+ * and the call with it a moment later. With voicemail on, the TwiML of a hunt nobody answered
+ * may go on to `<Say>` and `<Record>` (`voicemailAfterRinging`).
  */
 const hunt =
   (outcome: 'answered' | 'missed') =>
@@ -539,11 +779,19 @@ const hunt =
         : childLeg(call, draw, { to: cell, status: 'no-answer', at: 15, ring: 30 });
     // The TwiML after the last <Dial> (none) ends the call a moment later.
     const moment = outcome === 'answered' ? draw.between(1, 3) : draw.between(0, 1);
-    const seconds = (endOf(second).getTime() - call.start.getTime()) / 1000 + moment;
+    const message = outcome === 'missed' ? voicemailAfterRinging(call) : undefined;
+    const seconds =
+      (endOf(second).getTime() - call.start.getTime()) / 1000 + moment + (message === undefined ? 0 : messageSeconds(message));
     const parent = rootLeg(call, 'completed', 'inbound', seconds);
     return {
       legs: [parent, first, second],
-      callbacks: [statusCallback(call, first, 2), statusCallback(call, second, 2), statusCallback(call, parent, 4)],
+      recordings: messageRecordings(parent, message),
+      callbacks: [
+        statusCallback(call, first, 2),
+        statusCallback(call, second, 2),
+        ...(message === undefined ? [] : messageCallbacks(call, parent, message)),
+        statusCallback(call, parent, 4),
+      ],
       reaches: outcome === 'answered' ? returnedCall(call, answeredAt(second)) : [],
     };
   };
@@ -641,6 +889,22 @@ const forwardedVoicemail = (call: CallContext, draw: Draws): FlowOutcome => {
 };
 
 /**
+ * A closed line straight to voicemail, `<Say>We are closed…</Say><Record transcribe>` with no
+ * `<Dial>` (TwiML alone handles it): the caller leaves a message (60%; reason `voicemail`), hangs
+ * up at the beep (20%; nothing recorded) or 1 or 2 s after it (20%); the last two are calls
+ * TwiML alone handled, not misses. Only with voicemail on, added after the day's other calls.
+ */
+const afterHoursVoicemail = (call: CallContext, draw: Draws): FlowOutcome => {
+  const message = drawMessage(draw, { messages: 0.6, absent: 0.2 });
+  const parent = rootLeg(call, 'completed', 'inbound', draw.between(2, 6) + messageSeconds(message));
+  return {
+    legs: [parent],
+    recordings: messageRecordings(parent, message),
+    callbacks: [...messageCallbacks(call, parent, message), statusCallback(call, parent, 3)],
+  };
+};
+
+/**
  * The flows of a small business's day, each with its share. A call draws its flow by weight, in
  * this order, then its start, its root CallSid, its caller and a missed status, then the draws of
  * its flow's planner.
@@ -670,10 +934,20 @@ const FLOWS = [
 
 type FlowName = (typeof FLOWS)[number]['name'];
 
-/** Share of each flow in a small business's day. */
+/** The flows only a day with voicemail on has (`PlanOptions.voicemail`). */
+export const VOICEMAIL_FLOWS: readonly Flow[] = ['after-hours-voicemail'];
+
+/** With voicemail on, calls to the after-hours line added: this share of the day's calls, rounded up. */
+const AFTER_HOURS_SHARE = 0.04;
+
+/**
+ * Share of each flow in a small business's day; 0 for the calls added to it (staff callbacks,
+ * and with voicemail on `AFTER_HOURS_SHARE` of the calls to the after-hours line).
+ */
 export const FLOW_WEIGHTS: Readonly<Record<Flow, number>> = {
   ...(Object.fromEntries(FLOWS.map((f) => [f.name, f.weight])) as Record<FlowName, number>),
   callback: 0,
+  'after-hours-voicemail': 0,
 };
 
 export interface PlanOptions {
@@ -691,23 +965,39 @@ export interface PlanOptions {
   includeCanceled?: boolean;
   /** `IVR_HANGUPS_MISSED` (default false). */
   ivrHangupsMissed?: boolean;
-  /** Only these flows, by their weights (default: every flow; the same seed then draws other calls). */
+  /** `VOICEMAIL_MIN_SECONDS` (default 3). */
+  voicemailMinSeconds?: number;
+  /**
+   * Callers leave voicemails (issue 28; the demo's day): some calls whose phones rang out go on
+   * to `<Record>`, and calls to the after-hours line are added (4% of `calls`, rounded up), with
+   * the staff callbacks of their misses. The day is otherwise the one the seed plays without
+   * voicemail (default false), the same calls with the same callbacks lost and duplicated.
+   */
+  voicemail?: boolean;
+  /**
+   * Only these flows, by their weights (default: every flow; the same seed then draws other
+   * calls). With voicemail on, `after-hours-voicemail` alone makes every call one to the
+   * after-hours line; left out, none is.
+   */
   flows?: readonly Exclude<Flow, 'callback'>[];
 }
 
 /** A planned call with its truth judged from all its callbacks. */
 function judged(flow: Flow, root: string, caller: string, planned: FlowOutcome, settings: TruthSettings): SimulatedCall {
-  const verdict = judge(factsOf(planned.callbacks), settings);
+  const facts = factsOf(planned.callbacks);
+  const verdict = judge(facts, settings);
   const reason = verdict.outcome === 'missed' ? verdict.reason : undefined;
   return {
     flow,
     rootCallSid: root,
     legs: planned.legs,
+    recordings: planned.recordings ?? [],
     callbacks: planned.callbacks,
     outcome: verdict.outcome,
     reason,
     missed: reason === undefined ? undefined : statusOfReason(reason),
     customer: reason === undefined ? undefined : callerId(caller).kind === 'number' ? caller : 'anonymous',
+    voicemail: reason === undefined ? undefined : voicemailOfFacts(facts, settings.voicemailMinSeconds),
   };
 }
 
@@ -717,10 +1007,20 @@ export function planDay(options: PlanOptions): Plan {
     shortAbandonSeconds: options.shortAbandonSeconds ?? 10,
     includeCanceled: options.includeCanceled ?? false,
     ivrHangupsMissed: options.ivrHangupsMissed ?? false,
+    voicemailMinSeconds: options.voicemailMinSeconds ?? 3,
   };
+  const voicemail = options.voicemail ?? false;
   const draw = draws(options.seed);
   const flows = options.flows === undefined ? FLOWS : FLOWS.filter((f) => options.flows?.includes(f.name));
-  if (flows.length === 0) throw new Error('planDay: options.flows names no flow');
+  const afterHours =
+    voicemail && (options.flows === undefined || options.flows.includes('after-hours-voicemail'))
+      ? flows.length === 0
+        ? options.calls
+        : Math.ceil(options.calls * AFTER_HOURS_SHARE)
+      : 0;
+  if (flows.length === 0 && afterHours === 0) throw new Error('planDay: options.flows names no flow');
+  // The messages' draws: a sequence of their own, so that voicemail does not redraw the day.
+  const messages = voicemail ? draws((options.seed ^ 0x766d) >>> 0) : undefined;
   const business = options.businessNumber ?? '+14155559876';
   const agents = ['+14155550181', '+14155550182', '+14155550183'];
   // Callers of this run: a block of numbers unique to the seed, some of them calling again.
@@ -736,24 +1036,48 @@ export function planDay(options: PlanOptions): Plan {
 
   const calls: SimulatedCall[] = [];
   const reaches: Reach[] = [];
-  for (let i = 0; i < options.calls; i++) {
+  const context = (root: string, caller: string, start: Date, missedStatus: CallContext['missedStatus']): CallContext => ({
+    accountSid: options.accountSid,
+    business,
+    agents,
+    queueSid,
+    root,
+    caller,
+    start,
+    missedStatus,
+    voicemail: messages,
+  });
+  const staffCallbacks = (missedCalls: readonly SimulatedCall[]) => {
+    for (const missedCall of missedCalls) {
+      const planned = staffCallback(missedCall, draw, business, options, settings);
+      if (planned === undefined) continue;
+      calls.push(planned.call);
+      reaches.push({ ...planned.reach, rootCallSid: planned.call.rootCallSid });
+    }
+  };
+  for (let i = 0; i < (flows.length === 0 ? 0 : options.calls); i++) {
     const flow = chooseFlow(draw, flows);
     const start = new Date(first + Math.floor((draw.random() * span) / 1000) * 1000);
     const root = draw.sid();
     const caller = flow.caller ? flow.caller(i) : draw.pick(pool);
     const missedStatus = draw.pick(['no-answer', 'no-answer', 'busy', 'failed'] as const);
-    const call: CallContext = { accountSid: options.accountSid, business, agents, queueSid, root, caller, start, missedStatus };
-    const planned = flow.plan(call, draw);
+    const planned = flow.plan(context(root, caller, start, missedStatus), draw);
     reaches.push(...(planned.reaches ?? []).map((reach) => ({ ...reach, rootCallSid: root })));
     calls.push(judged(flow.name, root, caller, planned, settings));
   }
+  staffCallbacks([...calls]);
 
-  for (const missedCall of [...calls]) {
-    const planned = staffCallback(missedCall, draw, business, options, settings);
-    if (planned === undefined) continue;
-    calls.push(planned.call);
-    reaches.push({ ...planned.reach, rootCallSid: planned.call.rootCallSid });
+  // With voicemail on, the after-hours line's calls, and staff calling back the messages left
+  // there: after all the day's other draws, which they leave as they were.
+  const added = calls.length;
+  for (let i = 0; i < afterHours; i++) {
+    const start = new Date(first + Math.floor((draw.random() * span) / 1000) * 1000);
+    const root = draw.sid();
+    const caller = draw.pick(pool);
+    const planned = afterHoursVoicemail(context(root, caller, start, 'no-answer'), draw);
+    calls.push(judged('after-hours-voicemail', root, caller, planned, settings));
   }
+  staffCallbacks(calls.slice(added));
   return { calls, truth: truthOf(calls), reaches, settings };
 }
 
@@ -970,6 +1294,10 @@ export interface SendOptions {
 /** The order a call's callbacks arrive in: shuffled (separate requests, in no guaranteed order). */
 const deliveryOrder = (callbacks: readonly Callback[], random: () => number): Callback[] => [...callbacks].sort(() => random() - 0.5);
 
+/** A message's callbacks (`<Record>`'s recording status and transcription). */
+const isMessageCallback = (callback: Callback) =>
+  callback.route === '/twilio/recording-status' || callback.route === '/twilio/transcription';
+
 /** How many times a callback arrives: lost (0) with probability `drop`, else twice with probability `duplicates`. */
 function deliveries(random: () => number, options: Pick<SendOptions, 'drop' | 'duplicates'>): 0 | 1 | 2 {
   if (random() < options.drop) return 0;
@@ -996,8 +1324,24 @@ export interface SendSummary {
   /**
    * Missed queue calls whose `<Enqueue action>` was never delivered: only that callback tells
    * (the REST API lists them as plain `completed` calls), so no reconciliation can find them.
+   * Likewise misses of reason `voicemail` (TwiML alone handled them) whose message's recording
+   * status callback was never delivered (`lostVoicemails` has them too): to the ledger they are
+   * calls TwiML alone handled.
    */
   unrecoverable: Set<string>;
+  /**
+   * The message each missed call must show (root CallSid → voicemail), from the callbacks
+   * delivered: the ledger learns of a message only from its recording status callback and of
+   * its transcript only from its transcription callback, and the reconciliation lists calls,
+   * never recordings or transcriptions. So a message whose recording status callback was lost is
+   * no voicemail the ledger can show (`lostVoicemails`), and a transcript whose callback was lost
+   * is none (`lostTranscripts`). Misses with no message the ledger can know are not keys.
+   */
+  voicemails: Map<string, Voicemail>;
+  /** Missed calls with a message (by Twilio's facts) whose recording status callback was never delivered. */
+  lostVoicemails: Set<string>;
+  /** Missed calls whose message's recording status callback came but whose transcript's callback was lost. */
+  lostTranscripts: Set<string>;
   /**
    * Queue calls bridged to an agent whose `<Enqueue action>` was never delivered: the same, so the
    * returned call they are resolves no callback (left out of the worklist's truth).
@@ -1017,12 +1361,18 @@ export function planDelivery(
   options: Pick<SendOptions, 'drop' | 'duplicates' | 'seed'>,
 ): { work: Callback[][]; summary: SendSummary } {
   const random = rng(options.seed ^ 0x5eed);
+  // A message's callbacks take their place, drop and duplicate from a sequence of their own: the
+  // day's other callbacks arrive, get lost and come twice as they do without voicemail.
+  const messageRandom = rng(options.seed ^ 0x5eed ^ 0x766d);
   const summary: SendSummary = {
     expectedBySource: { reconcile: 0 },
     sourceOf: new Map(),
     differing: new Map(),
     unrecoverable: new Set(),
     lostBridges: new Set(),
+    voicemails: new Map(),
+    lostVoicemails: new Set(),
+    lostTranscripts: new Set(),
     callbacks: 0,
     sent: 0,
     dropped: 0,
@@ -1031,9 +1381,16 @@ export function planDelivery(
     statuses: {},
   };
   const work = plan.calls.map((call) => {
-    const delivered = deliveryOrder(call.callbacks, random).flatMap((callback) => {
+    const order = deliveryOrder(
+      call.callbacks.filter((c) => !isMessageCallback(c)),
+      random,
+    );
+    for (const message of call.callbacks.filter(isMessageCallback)) {
+      order.splice(Math.floor(messageRandom() * (order.length + 1)), 0, message);
+    }
+    const delivered = order.flatMap((callback) => {
       summary.callbacks += 1;
-      const times = deliveries(random, options);
+      const times = deliveries(isMessageCallback(callback) ? messageRandom : random, options);
       if (times === 0) summary.dropped += 1;
       if (times === 2) summary.duplicated += 1;
       return Array.from({ length: times }, () => callback);
@@ -1042,6 +1399,21 @@ export function planDelivery(
     const queueCall = call.callbacks.some((c) => c.route === '/twilio/queue-status');
     if (call.outcome === 'missed' && queueCall && !queueTold) summary.unrecoverable.add(call.rootCallSid);
     if (call.outcome === 'answered' && queueCall && !queueTold) summary.lostBridges.add(call.rootCallSid);
+    if (call.outcome === 'missed' && call.voicemail !== undefined) {
+      // The voicemail the ledger must show is what the delivered callbacks tell of the message:
+      // the nightly reconciliation lists calls, never recordings or transcriptions, so nothing
+      // recovers a lost one. Its recording status callback lost: no voicemail at all (and a call
+      // straight to voicemail is then, to the ledger, a call TwiML alone handled: no miss).
+      // Its transcription callback lost (or failed): the voicemail without a transcript.
+      const told = voicemailOfFacts(factsOf(delivered), plan.settings.voicemailMinSeconds);
+      if (told === undefined) {
+        summary.lostVoicemails.add(call.rootCallSid);
+        if (call.reason === 'voicemail') summary.unrecoverable.add(call.rootCallSid);
+      } else {
+        summary.voicemails.set(call.rootCallSid, told);
+        if (call.voicemail.transcript !== undefined && told.transcript === undefined) summary.lostTranscripts.add(call.rootCallSid);
+      }
+    }
     if (call.outcome === 'missed') {
       // The root's final status callback is the call's last.
       const rootFinal = call.callbacks.at(-1);
@@ -1069,7 +1441,7 @@ export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSum
   const { work, summary } = planDelivery(plan, options);
   const target = options.target.replace(/\/+$/, '');
   const post = async (callback: Callback) => {
-    const url = `${target}${callback.route}`;
+    const url = `${target}${callback.route}${callback.query ?? ''}`;
     const response = await postLikeTwilio(url, callback.params, options.authToken);
     await response.arrayBuffer();
     summary.sent += 1;
@@ -1083,4 +1455,19 @@ export async function sendDay(plan: Plan, options: SendOptions): Promise<SendSum
     options.onProgress?.(done, work.length);
   });
   return summary;
+}
+
+/** Registers the recordings Twilio keeps of the calls in the local Twilio-shaped API (`POST /__local/recordings`), so that their audio exists. */
+export async function registerRecordings(twilioApi: string, calls: readonly SimulatedCall[]): Promise<number> {
+  const recordings = calls.flatMap((c) => c.recordings);
+  for (let i = 0; i < recordings.length; i += 500) {
+    const response = await fetch(`${twilioApi.replace(/\/+$/, '')}/__local/recordings`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(recordings.slice(i, i + 500)),
+    });
+    if (response.status !== 201)
+      throw new Error(`The local Twilio API refused the recordings: ${response.status} ${await response.text()}`);
+  }
+  return recordings.length;
 }
