@@ -26,6 +26,9 @@ import {
 } from './simulator.js';
 import type { LocalStack } from './stack.js';
 
+/** How often the demo looks again for what the stream brings (contacts, voicemails, texts). */
+const POLL_MS = 200;
+
 /** The stack the demo talks to. */
 export type DemoTarget = Pick<LocalStack, 'target' | 'key' | 'twilioApi'> & Partial<Pick<LocalStack, 'events'>>;
 
@@ -307,12 +310,12 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
   // Contacts arrive through the stream: wait until they agree (or 30 s pass).
   const numbers = new Set(truth.contacts.keys());
   let contacts = new Map<string, number>();
-  for (let waited = 0; waited < 30_000; waited += 500) {
+  for (let waited = 0; waited < 30_000; waited += POLL_MS) {
     contacts = await contactCounts(stack, new Date(from.getTime() - 60_000).toISOString(), numbers);
     const total = [...contacts.values()].reduce((a, b) => a + b, 0);
     const after = await stats(stack, days.from, days.to);
     if (total === onContacts && after.anonymous - before.anonymous === truth.anonymous) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   // Voicemails: written with their calls (the webhook, the reconciliation); the contacts list
   // the calls once the stream has brought them. Wait until they agree (or 15 s pass). Checked
@@ -323,8 +326,8 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
   const voicemailCheck = (async () => {
     const shownVoicemails = new Map<string, ShownVoicemail>();
     let check = await checkVoicemails(stack, plan, sent, shownVoicemails);
-    for (let waited = 0; waited < 15_000 && check.differences.length > 0; waited += 500) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
+    for (let waited = 0; waited < 15_000 && check.differences.length > 0; waited += POLL_MS) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       check = await checkVoicemails(stack, plan, sent, shownVoicemails, check.differingPhones);
     }
     // Without the local Twilio API (--target) the recordings exist nowhere: their audio is not checked.
@@ -361,11 +364,11 @@ export async function runDemo(stack: DemoTarget, options: DemoOptions, log: (lin
   let messages: { to: string }[] = [];
   let openedEvents: BusEvent[] = [];
   if (texts !== undefined) {
-    for (let waited = 0; waited < 30_000; waited += 500) {
+    for (let waited = 0; waited < 30_000; waited += POLL_MS) {
       [messages, openedEvents] = await Promise.all([localMessages(stack), openings(stack)]);
       const outcomes = textBackOutcomes((await stats(stack, days.from, days.to)).textBack) - textBackOutcomes(before.textBack);
       if (openedEvents.length > 0 && outcomes >= openedEvents.length) break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
   const checked = await voicemailCheck;

@@ -53,8 +53,11 @@ function lowerCaseHeaders(headers: Readonly<Record<string, string | undefined>> 
   return out;
 }
 
-function decodeBody(body: string | null | undefined, isBase64Encoded: boolean): string {
-  if (body === null || body === undefined) return '';
+function decodeBody(raw: unknown, isBase64Encoded: boolean): string {
+  if (raw === null || raw === undefined) return '';
+  // API Gateway always gives a string; serverless-offline gives a JSON body that is a lone
+  // scalar (`false`, `0`) as the value it parsed: its text again.
+  const body = typeof raw === 'string' ? raw : JSON.stringify(raw);
   if (!isBase64Encoded) {
     if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) throw new HttpError(413, `Request body is larger than ${MAX_BODY_BYTES} bytes`);
     return body;

@@ -32,6 +32,14 @@ describe('toHttpRequest', () => {
     expect(() => toHttpRequest(event)).toThrow(expect.objectContaining({ statusCode: 413 }));
   });
 
+  it("reads a JSON body serverless-offline hands over parsed (a lone false or 0) as its text, not a crash", () => {
+    for (const value of [false, 0, true, 12]) {
+      const event = v1Event({ resource: '/contacts/{phone}', params: {} });
+      (event as { body: unknown }).body = value;
+      expect(toHttpRequest(event).body).toBe(JSON.stringify(value));
+    }
+  });
+
   it('refuses invalid UTF-8 inside a base64 body', () => {
     const event = v2Event({ route: '/twilio/call-status', params: {} });
     event.body = Buffer.from([0x43, 0x61, 0xff, 0xfe]).toString('base64');

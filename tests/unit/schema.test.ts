@@ -275,7 +275,8 @@ describe('the call item', () => {
     const settleAt = new Date(NOW.getTime() + 60_000);
     const update = evidenceUpdate(classifyStatusCallback(params), NOW, { tableName: 't', retentionDays: 90, settleAt, answered: false });
     expect(update).toMatchObject({ TableName: 't', Key: { pk: callKey(ROOT) }, ReturnValues: 'ALL_NEW' });
-    expect(update.ConditionExpression).toBeUndefined();
+    // Its one condition: the call was not erased (an erased caller's tombstone takes no evidence).
+    expect(update.ConditionExpression).toBe('attribute_not_exists(erasedAt)');
     expect(sets(update)).toMatchObject({
       type: 'call',
       callSid: ROOT,
@@ -323,7 +324,7 @@ describe('the call item', () => {
     expect(sets(update)).toMatchObject({ outcome: 'answered', [`dial#${LEG}`]: 'completed' });
     expect(update.UpdateExpression).toMatch(/REMOVE gsi1pk, gsi1sk$/);
     expect(update.ConditionExpression).toBe(
-      'attribute_not_exists(countedAs) AND attribute_not_exists(#status) AND (attribute_not_exists(#dialLeg) OR NOT contains(#dialLeg, :machine))',
+      'attribute_not_exists(countedAs) AND attribute_not_exists(#status) AND (attribute_not_exists(#dialLeg) OR NOT contains(#dialLeg, :machine)) AND attribute_not_exists(erasedAt)',
     );
     expect(update.ExpressionAttributeNames).toMatchObject({ '#status': 'status', '#dialLeg': `leg#${LEG}` });
   });
