@@ -32,7 +32,7 @@ describe('toHttpRequest', () => {
     expect(() => toHttpRequest(event)).toThrow(expect.objectContaining({ statusCode: 413 }));
   });
 
-  it("reads a JSON body serverless-offline hands over parsed (a lone false or 0) as its text, not a crash", () => {
+  it('reads a JSON body serverless-offline hands over parsed (a lone false or 0) as its text, not a crash', () => {
     for (const value of [false, 0, true, 12]) {
       const event = v1Event({ resource: '/contacts/{phone}', params: {} });
       (event as { body: unknown }).body = value;
