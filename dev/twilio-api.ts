@@ -3,11 +3,14 @@
  * and fetch endpoints of API 2010-04-01 with Twilio's page envelope, RFC 2822 times, Basic
  * auth, and injectable faults (429s, 500s, a slow page); and Messages create and list, which
  * keeps what it was asked to send and answers Twilio's errors for numbers marked opted out
- * (21610), not mobile (21614) or invalid (21211). Not used in AWS.
+ * (21610), not mobile (21614) or invalid (21211); and Calls create, which places the call and
+ * plays it out against the stack as Twilio would (its Url, the `<Dial>` leg, the Dial action and
+ * the status callbacks, all signed), after scripted answers (`callOutcomes`). Not used in AWS.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { signLikeTwilio } from './sign.js';
 
 /** A call as this server stores it; `toResource` renders it as Twilio does. */
 export interface LocalCall {
@@ -82,6 +85,12 @@ export interface TwilioApiOptions {
   dateFilters?: DateFilterMode;
   /** The largest page served (default 1000, Twilio's cap); changeable later through `maxPageSize`. */
   maxPageSize?: number;
+  /** How numbers answer the calls placed through Calls create (default: `human`, 30 s). */
+  callOutcomes?: Readonly<Record<string, CallOutcome>>;
+  /** The order of a played call's last callbacks (default `natural`); changeable later through `callbackOrder`. */
+  callbackOrder?: CallbackOrder;
+  /** How long a request to the stack may take before it counts as failed (default 15 s, as Twilio). */
+  webhookTimeoutMs?: number;
 }
 
 export interface TwilioApi {
@@ -102,8 +111,210 @@ export interface TwilioApi {
   /** Numbers that replied STOP (a send answers 21610) and numbers that are not mobile (21614). */
   optedOut: Set<string>;
   landlines: Set<string>;
+  /** How each number answers a placed call (a number not here: `human`, 30 s). */
+  callOutcomes: Map<string, CallOutcome>;
+  /** The order of a played call's last callbacks, as read when the call is created. */
+  callbackOrder: CallbackOrder;
+  /** The calls placed through Calls create, in order, with what was requested of the stack for each. */
+  placed: PlacedCall[];
+  /** Resolves once every call placed so far has been played out (its last callback answered). */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** How a called number answers: a person, nobody, busy, a failure, or a machine (answering machine detection's values). */
+export type CallAnswer = 'human' | 'no-answer' | 'busy' | 'failed' | 'machine_start' | 'machine_end_beep' | 'fax' | 'unknown';
+export const CALL_ANSWERS: readonly CallAnswer[] = [
+  'human',
+  'no-answer',
+  'busy',
+  'failed',
+  'machine_start',
+  'machine_end_beep',
+  'fax',
+  'unknown',
+];
+/** The answers that end a call unanswered (status = the answer, duration 0). */
+const UNANSWERED: readonly CallAnswer[] = ['no-answer', 'busy', 'failed'];
+
+/** A number's scripted answer; `seconds` connected when answered (ignored otherwise). */
+export interface CallOutcome {
+  answer: CallAnswer;
+  seconds: number;
+}
+const DEFAULT_OUTCOME: CallOutcome = { answer: 'human', seconds: 30 };
+
+/**
+ * The order of a played call's last callbacks: `natural` = the dialled leg's status callback,
+ * then the Dial action, then the parent's status callback; `reversed` = the opposite.
+ */
+export type CallbackOrder = 'natural' | 'reversed';
+
+/** One request this API made to the stack while playing a placed call. */
+export interface PlacedRequest {
+  /** The call's Url (answered), a status callback of the created call or of its dialled leg, or the Dial action. */
+  kind: 'url' | 'status' | 'child-status' | 'dial-action';
+  method: 'GET' | 'POST';
+  /** Exactly as requested and signed (a GET carries the params in its query string, after the URL's own). */
+  url: string;
+  params: Record<string, string>;
+  /** Its X-Twilio-Signature (the first auth token). */
+  signature: string;
+  /** The HTTP status the stack answered; 0 when it did not (`error` says why). */
+  status: number;
+  error?: string;
+}
+
+/** A call placed through Calls create, as it was played out. */
+export interface PlacedCall {
+  /** The created (agent) call. */
+  sid: string;
+  from: string;
+  to: string;
+  /** Its Url (null when created with Twiml or ApplicationSid). */
+  url: string | null;
+  /** How the called number answered (its script). */
+  answer: CallAnswer;
+  /** The TwiML received from the Url (or given as Twiml); null when none was. */
+  twiml: string | null;
+  /** The SIDs of the legs its `<Dial>`s created. */
+  childSids: string[];
+  /** Every request made to the stack for it, in the order sent. */
+  requests: PlacedRequest[];
+  /** The callback order used. */
+  order: CallbackOrder;
+  /** True once played out. */
+  done: boolean;
+  /** What went wrong, if anything (an unreachable Url, TwiML without `<Response>`, …). */
+  error?: string;
+}
+
+/** Where and when a call's status callbacks go (StatusCallback, StatusCallbackMethod, StatusCallbackEvent). */
+interface StatusCallback {
+  url: string;
+  method: 'GET' | 'POST';
+  events: Set<string>;
+}
+
+/** A created call and what its create asked for, to be played out. */
+interface Placement {
+  call: LocalCall;
+  record: PlacedCall;
+  /** How its Url is requested. */
+  method: 'GET' | 'POST';
+  /** Its Twiml parameter, played instead of requesting a Url. */
+  twiml: string | null;
+  statusCallback: StatusCallback | null;
+  /** Seconds it rings unanswered before `no-answer`. */
+  timeout: number;
+  /** MachineDetection was Enable or DetectMessageEnd: AnsweredBy is sent. */
+  machineDetection: boolean;
+  /** How its To answers (its script when created). */
+  agent: CallOutcome;
+}
+
+/** A scripted outcome as `POST /__local/call-outcomes` takes it; undefined when malformed. */
+function parseOutcome(value: unknown): ({ number: string } & CallOutcome) | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const answer = CALL_ANSWERS.find((a) => a === v.answer);
+  const seconds = v.seconds === undefined ? DEFAULT_OUTCOME.seconds : Number(v.seconds);
+  if (typeof v.number !== 'string' || v.number === '' || answer === undefined) return undefined;
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 14_400) return undefined;
+  return { number: v.number, answer, seconds };
+}
+
+/** A TwiML element, as `parseTwiml` reads it: its name, attributes (entity-decoded) and children. */
+export interface TwimlElement {
+  name: string;
+  attributes: Record<string, string>;
+  children: (TwimlElement | string)[];
+}
+
+const ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;` and numeric references decoded; anything else left as is. */
+export function decodeEntities(text: string): string {
+  return text.replace(/&(#[xX][0-9a-fA-F]+|#\d+|[a-zA-Z]+);/g, (whole, ref: string) => {
+    if (ref.startsWith('#')) {
+      const code = ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number(ref.slice(1));
+      return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    }
+    return ENTITIES[ref] ?? whole;
+  });
+}
+
+/**
+ * A small, tolerant XML reader for TwiML: elements, attributes (quoted or not), text and CDATA;
+ * comments, declarations and processing instructions skipped; a stray closing tag ignored, an
+ * unclosed element closed at the end. The document's first element (`<Response>`), or undefined.
+ */
+export function parseTwiml(xml: string): TwimlElement | undefined {
+  const root: TwimlElement = { name: '#document', attributes: {}, children: [] };
+  const open: TwimlElement[] = [root];
+  const token =
+    /<!\[CDATA\[([\s\S]*?)\]\]>|<!--[\s\S]*?-->|<[?!][\s\S]*?>|<\/\s*([^\s>]+)\s*>|<([A-Za-z_][\w:.-]*)((?:\s+[^\s=/>]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*(\/?)>|([^<]+|<)/g;
+  for (const m of xml.matchAll(token)) {
+    const current = open.at(-1) ?? root;
+    const [, cdata, closing, name, attributes, selfClosing, text] = m;
+    if (cdata !== undefined) current.children.push(cdata);
+    else if (text !== undefined) current.children.push(decodeEntities(text));
+    else if (closing !== undefined) {
+      const at = open.map((e) => e.name).lastIndexOf(closing);
+      if (at > 0) open.length = at;
+    } else if (name !== undefined) {
+      const element: TwimlElement = { name, attributes: {}, children: [] };
+      for (const a of (attributes ?? '').matchAll(/([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?/g)) {
+        element.attributes[a[1] ?? ''] = decodeEntities(a[2] ?? a[3] ?? a[4] ?? '');
+      }
+      current.children.push(element);
+      if (selfClosing !== '/') open.push(element);
+    }
+  }
+  return root.children.find((c): c is TwimlElement => typeof c !== 'string');
+}
+
+/** An attribute of a TwiML element, its name matched without regard to case; undefined when absent or empty. */
+const attribute = (element: TwimlElement, name: string): string | undefined => {
+  const key = Object.keys(element.attributes).find((k) => k.toLowerCase() === name.toLowerCase());
+  const value = key === undefined ? undefined : element.attributes[key]?.trim();
+  return value === '' ? undefined : value;
+};
+/** All the text inside an element (SSML and other markup within it dropped), whitespace collapsed. */
+const textOf = (element: TwimlElement): string =>
+  element.children
+    .map((c) => (typeof c === 'string' ? c : textOf(c)))
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+const elements = (element: TwimlElement): TwimlElement[] => element.children.filter((c): c is TwimlElement => typeof c !== 'string');
+
+/** How long `<Say>` takes to speak `text`: 2.5 words a second (150 a minute), at least 1 s. */
+export const saySeconds = (text: string): number => Math.max(1, Math.ceil(text.split(/\s+/).filter(Boolean).length / 2.5));
+
+/** StatusCallbackEvent values, repeated or space-separated, lower-cased. */
+const callbackEvents = (values: readonly string[]): Set<string> =>
+  new Set(values.flatMap((v) => v.toLowerCase().split(/[\s,]+/)).filter(Boolean));
+
+const isHttpUrl = (value: string): boolean => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+};
+/** A URL of TwiML resolved against the document it came from; an absolute one is kept exactly as written. */
+const resolveUrl = (ref: string, base: string | null): string | undefined => {
+  if (/^https?:\/\//i.test(ref)) return ref;
+  if (base === null) return undefined;
+  try {
+    return new URL(ref, base).href;
+  } catch {
+    return undefined;
+  }
+};
+const E164 = /^\+[1-9]\d{6,14}$/;
 
 export const newCallSid = (): string => `CA${randomBytes(16).toString('hex')}`;
 
@@ -137,6 +348,17 @@ export function silentWav(seconds: number): Buffer {
   header.write('data', 36, 'ascii');
   header.writeUInt32LE(data, 40);
   return Buffer.concat([header, Buffer.alloc(data)]);
+}
+
+/** A request's JSON body, or undefined when it is none. */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(Buffer.from(chunk));
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -186,10 +408,12 @@ const endOf = (call: LocalCall): Date => call.endTime ?? new Date(call.startTime
 function toResource(call: LocalCall, accountSid: string): Record<string, unknown> {
   const end = endOf(call);
   const uri = `/2010-04-01/Accounts/${accountSid}/Calls/${call.sid}.json`;
+  // As Twilio renders a call not over yet: no start time while queued, no end time or duration.
+  const ended = TERMINAL.includes(call.status);
   return {
     sid: call.sid,
     date_created: rfc2822(call.startTime),
-    date_updated: rfc2822(end),
+    date_updated: rfc2822(ended ? end : call.startTime),
     parent_call_sid: call.parentCallSid ?? null,
     account_sid: accountSid,
     to: call.to,
@@ -198,9 +422,9 @@ function toResource(call: LocalCall, accountSid: string): Record<string, unknown
     from_formatted: call.from,
     phone_number_sid: null,
     status: call.status,
-    start_time: rfc2822(call.startTime),
-    end_time: rfc2822(end),
-    duration: String(call.durationSeconds ?? 0),
+    start_time: call.status === 'queued' ? null : rfc2822(call.startTime),
+    end_time: ended ? rfc2822(end) : null,
+    duration: ended ? String(call.durationSeconds ?? 0) : null,
     price: null,
     price_unit: 'USD',
     direction: call.direction,
@@ -282,10 +506,17 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
   const recordings = new Map<string, LocalRecording>();
   const optedOut = new Set<string>();
   const landlines = new Set<string>();
-  const state: { dateFilters: DateFilterMode; maxPageSize: number } = {
+  const state: { dateFilters: DateFilterMode; maxPageSize: number; callbackOrder: CallbackOrder } = {
     dateFilters: options.dateFilters ?? 'exact',
     maxPageSize: options.maxPageSize ?? 1000,
+    callbackOrder: options.callbackOrder ?? 'natural',
   };
+  const callOutcomes = new Map<string, CallOutcome>(Object.entries(options.callOutcomes ?? {}));
+  const placed: PlacedCall[] = [];
+  /** The play-outs under way. */
+  const playing = new Set<Promise<void>>();
+  /** Aborts the requests to the stack still waiting when the server stops. */
+  const stopping = new AbortController();
 
   const basicAuth = (req: IncomingMessage): { user: string; password: string } => {
     const header = req.headers.authorization ?? '';
@@ -324,6 +555,14 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
     const transcriptionPath = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Transcriptions\/(TR[0-9a-fA-F]{32})\.json$/.exec(url.pathname);
     if (transcriptionPath) return serveTranscription(req, res, transcriptionPath[1] ?? '', transcriptionPath[2] ?? '');
     const messagesPath = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Messages\.json$/.exec(url.pathname);
+    const createPath = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Calls\.json$/.exec(url.pathname);
+    if (createPath && req.method === 'POST') {
+      if (!authorized(req)) {
+        twilioError(res, 401, 20003, 'Authenticate');
+        return 401;
+      }
+      return createCall(req, res, createPath[1] ?? '');
+    }
     if (messagesPath && req.method === 'POST') {
       if (!authorized(req)) {
         twilioError(res, 401, 20003, 'Authenticate');
@@ -458,6 +697,317 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       uri: `${base}?${q.toString()}`,
     });
     return 200;
+  };
+
+  /**
+   * `POST …/Calls.json`: Twilio's checks in Twilio's order (To, its format, From, Url), then the
+   * call is kept `queued`, answered 201 with its resource, and played out once the answer is sent.
+   */
+  const createCall = async (req: IncomingMessage, res: ServerResponse, account: string): Promise<number> => {
+    if (account !== options.accountSid) {
+      twilioError(res, 404, 20404, `The requested resource /2010-04-01/Accounts/${account}/Calls.json was not found`);
+      return 404;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(Buffer.from(chunk));
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    const field = (name: string) => (form.get(name) ?? '').trim();
+    const fail = (code: number, message: string) => {
+      twilioError(res, 400, code, message);
+      return 400;
+    };
+    const to = field('To');
+    const from = field('From');
+    const url = field('Url');
+    if (to === '') return fail(21201, "No 'To' number is specified");
+    if (!E164.test(to)) return fail(21211, "Invalid 'To' Phone Number");
+    if (from === '') return fail(21213, "No 'From' number is specified");
+    if (url === '' && field('Twiml') === '' && field('ApplicationSid') === '') return fail(21205, 'Url parameter is required');
+    if (url !== '' && !isHttpUrl(url)) return fail(21205, `Url is not a valid URL: ${url}`);
+    const timeout = Number(field('Timeout') || 60);
+    const call: LocalCall = {
+      sid: newCallSid(),
+      parentCallSid: null,
+      from,
+      to,
+      status: 'queued',
+      direction: 'outbound-api',
+      startTime: new Date(),
+      durationSeconds: 0,
+      answeredBy: null,
+    };
+    calls.push(call);
+    const agent = callOutcomes.get(to) ?? DEFAULT_OUTCOME;
+    const record: PlacedCall = {
+      sid: call.sid,
+      from,
+      to,
+      url: url === '' ? null : url,
+      answer: agent.answer,
+      twiml: null,
+      childSids: [],
+      requests: [],
+      order: state.callbackOrder,
+      done: false,
+    };
+    placed.push(record);
+    const order: Placement = {
+      call,
+      record,
+      method: field('Method').toUpperCase() === 'GET' ? 'GET' : 'POST',
+      twiml: field('Twiml') === '' ? null : (form.get('Twiml') ?? ''),
+      statusCallback:
+        field('StatusCallback') === ''
+          ? null
+          : {
+              url: field('StatusCallback'),
+              method: field('StatusCallbackMethod').toUpperCase() === 'GET' ? 'GET' : 'POST',
+              events: form.has('StatusCallbackEvent') ? callbackEvents(form.getAll('StatusCallbackEvent')) : new Set(['completed']),
+            },
+      // Twilio rings for 60 s by default, 600 at most.
+      timeout: Number.isFinite(timeout) && timeout > 0 ? Math.min(600, Math.round(timeout)) : 60,
+      machineDetection: ['enable', 'detectmessageend'].includes(field('MachineDetection').toLowerCase()),
+      agent,
+    };
+    // Played once the answer has gone out (Twilio answers first, then dials); counted in
+    // `settled()` from now on.
+    const answered = new Promise<void>((resolve) => res.once('close', resolve));
+    const play: Promise<void> = answered.then(() => playCall(order)).finally(() => playing.delete(play));
+    playing.add(play);
+    send(res, 201, toResource(call, options.accountSid));
+    return 201;
+  };
+
+  /**
+   * Requests `url` of the stack as Twilio does: signed with the first auth token over the exact
+   * URL (a POST's params in its form body; a GET's appended to the query string and signed in
+   * it); recorded in `record.requests`. The answer's body, or undefined when the stack failed to
+   * answer or answered other than 2xx.
+   */
+  const requestStack = async (
+    record: PlacedCall,
+    kind: PlacedRequest['kind'],
+    method: 'GET' | 'POST',
+    url: string,
+    params: Record<string, string>,
+  ): Promise<string | undefined> => {
+    const query = new URLSearchParams(params).toString();
+    const target = method === 'GET' ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url;
+    const signature = signLikeTwilio(options.authTokens[0] ?? '', target, method === 'GET' ? {} : params);
+    const sent: PlacedRequest = { kind, method, url: target, params, signature, status: 0 };
+    record.requests.push(sent);
+    try {
+      const response = await fetch(target, {
+        method,
+        headers: {
+          'X-Twilio-Signature': signature,
+          'User-Agent': 'TwilioProxy/1.1',
+          ...(method === 'POST' ? { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' } : {}),
+        },
+        ...(method === 'POST' ? { body: query } : {}),
+        signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(options.webhookTimeoutMs ?? 15_000)]),
+      });
+      sent.status = response.status;
+      const body = await response.text();
+      if (response.ok) return body;
+      sent.error = `answered ${response.status}`;
+    } catch (error) {
+      sent.error = error instanceof Error ? error.message : String(error);
+    }
+    return undefined;
+  };
+
+  /** The params Twilio sends about `call` in every request. */
+  const aboutCall = (call: LocalCall): Record<string, string> => ({
+    AccountSid: options.accountSid,
+    ApiVersion: '2010-04-01',
+    CallSid: call.sid,
+    Called: call.to,
+    Caller: call.from,
+    Direction: call.direction,
+    From: call.from,
+    To: call.to,
+  });
+
+  /**
+   * A status callback of `call` for `event` (initiated, ringing, answered, completed), when its
+   * callback asked for that event: the send, to run now or later. Its SequenceNumber is taken
+   * when the event happens, whatever order the sends go in.
+   */
+  const statusEvent = (
+    record: PlacedCall,
+    kind: 'status' | 'child-status',
+    call: LocalCall,
+    callback: StatusCallback | null,
+    sequence: { next: number },
+    event: 'initiated' | 'ringing' | 'answered' | 'completed',
+    at: Date,
+  ): (() => Promise<unknown>) => {
+    if (callback === null || !callback.events.has(event)) return async () => {};
+    const params: Record<string, string> = {
+      ...aboutCall(call),
+      ...(call.parentCallSid ? { ParentCallSid: call.parentCallSid } : {}),
+      CallStatus:
+        event === 'initiated' ? 'initiated' : event === 'ringing' ? 'ringing' : event === 'answered' ? 'in-progress' : call.status,
+      ...(event === 'completed' ? { CallDuration: String(call.durationSeconds ?? 0) } : {}),
+      ...(call.answeredBy && (event === 'answered' || event === 'completed') ? { AnsweredBy: call.answeredBy } : {}),
+      Timestamp: rfc2822(at),
+      SequenceNumber: String(sequence.next++),
+      CallbackSource: 'call-progress-events',
+    };
+    return () => requestStack(record, kind, callback.method, callback.url, params);
+  };
+
+  /**
+   * Plays a created call out, in simulated time (no waiting: its start, end and Timestamps are
+   * its start plus the seconds it would have taken). The agent (its To) answers after its
+   * script; answered, its TwiML is fetched and read: `<Say>` and `<Pause>` take their time,
+   * `<Dial>` rings its `<Number>`, which answers after that number's script, `<Hangup>` ends it.
+   * The stored calls are updated, then the last callbacks go out in the chosen order.
+   */
+  const playCall = async (placement: Placement): Promise<void> => {
+    const { call, record } = placement;
+    const t0 = call.startTime.getTime();
+    const at = (seconds: number) => new Date(t0 + seconds * 1000);
+    const sequence = { next: 0 };
+    const parentEvent = (event: 'initiated' | 'ringing' | 'answered' | 'completed', seconds: number) =>
+      statusEvent(record, 'status', call, placement.statusCallback, sequence, event, at(seconds));
+    try {
+      call.status = 'ringing';
+      await parentEvent('initiated', 0)();
+      await parentEvent('ringing', 0)();
+      const { agent } = placement;
+      if (UNANSWERED.includes(agent.answer)) {
+        call.status = agent.answer as LocalCall['status'];
+        call.durationSeconds = 0;
+        call.endTime = at(agent.answer === 'no-answer' ? placement.timeout : 0);
+        await parentEvent('completed', (call.endTime.getTime() - t0) / 1000)();
+        return;
+      }
+      call.status = 'in-progress';
+      call.answeredBy = placement.machineDetection ? agent.answer : null;
+      await parentEvent('answered', 0)();
+      let twiml = placement.twiml;
+      if (twiml === null && record.url !== null) {
+        twiml =
+          (await requestStack(record, 'url', placement.method, record.url, {
+            ...aboutCall(call),
+            CallStatus: 'in-progress',
+            ...(call.answeredBy ? { AnsweredBy: call.answeredBy } : {}),
+          })) ?? null;
+        if (twiml === null) record.error = `its Url did not answer with TwiML (${record.requests.at(-1)?.error ?? 'no answer'})`;
+      } else if (twiml === null) record.error = 'created with an ApplicationSid: no application here, the call hangs up when answered';
+      record.twiml = twiml;
+      const response = twiml === null ? undefined : parseTwiml(twiml);
+      if (twiml !== null && response?.name !== 'Response') record.error = 'its TwiML has no <Response>';
+      // The last callbacks, in their natural order: each leg's, the Dial action's, the parent's.
+      const last: (() => Promise<unknown>)[] = [];
+      let elapsed = 0;
+      for (const verb of response?.name === 'Response' ? elements(response) : []) {
+        const name = verb.name.toLowerCase();
+        if (name === 'say') elapsed += saySeconds(textOf(verb));
+        else if (name === 'pause') elapsed += Math.max(0, Number(attribute(verb, 'length') ?? 1) || 0);
+        else if (name === 'hangup' || name === 'reject') break;
+        else if (name === 'dial') {
+          const dialled = await dial(placement, verb, elapsed, at, last);
+          elapsed = dialled.end;
+          if (dialled.action) break;
+        }
+      }
+      call.status = 'completed';
+      call.durationSeconds = elapsed;
+      call.endTime = at(elapsed);
+      last.push(parentEvent('completed', elapsed));
+      for (const sendIt of record.order === 'reversed' ? last.reverse() : last) await sendIt();
+    } catch (error) {
+      record.error = error instanceof Error ? error.message : String(error);
+    } finally {
+      record.done = true;
+    }
+  };
+
+  /**
+   * A `<Dial>` of the played call, `offset` s into it: its `<Number>` (or its text) becomes a
+   * child leg, kept in `calls`, that answers after the number's script; the leg's and the Dial
+   * action's callbacks are added to `last`. Where the call is when the Dial ends, and whether it
+   * had an action (Twilio then goes on with the action's TwiML: read here, but not played).
+   */
+  const dial = async (
+    placement: Placement,
+    verb: TwimlElement,
+    offset: number,
+    at: (seconds: number) => Date,
+    last: (() => Promise<unknown>)[],
+  ): Promise<{ end: number; action: boolean }> => {
+    const { call: parent, record } = placement;
+    const number = elements(verb).find((e) => e.name.toLowerCase() === 'number');
+    const to = number === undefined ? (elements(verb).length === 0 ? textOf(verb) : '') : textOf(number);
+    const action = attribute(verb, 'action');
+    const actionUrl = action === undefined ? undefined : resolveUrl(action, record.url);
+    if (action !== undefined && actionUrl === undefined) record.error = `cannot resolve the Dial action ${action}`;
+    // Nothing this API can dial (`<Client>`, `<Sip>`, `<Conference>`…): the call goes on.
+    if (to === '') return { end: offset, action: false };
+    // Twilio's Dial rings for 30 s by default, 600 at most.
+    const timeout = Number(attribute(verb, 'timeout') ?? 30);
+    const ring = Number.isFinite(timeout) && timeout > 0 ? Math.min(600, Math.round(timeout)) : 30;
+    const callback = number === undefined ? undefined : attribute(number, 'statusCallback');
+    const callbackUrl = callback === undefined ? undefined : resolveUrl(callback, record.url);
+    if (callback !== undefined && callbackUrl === undefined) record.error = `cannot resolve the Number statusCallback ${callback}`;
+    const child: LocalCall = {
+      sid: newCallSid(),
+      parentCallSid: parent.sid,
+      from: attribute(verb, 'callerId') ?? parent.from,
+      to,
+      status: 'ringing',
+      direction: 'outbound-dial',
+      startTime: at(offset),
+      durationSeconds: 0,
+      answeredBy: null,
+    };
+    calls.push(child);
+    record.childSids.push(child.sid);
+    const leg: StatusCallback | null =
+      number === undefined || callbackUrl === undefined
+        ? null
+        : {
+            url: callbackUrl,
+            method: attribute(number, 'statusCallbackMethod')?.toUpperCase() === 'GET' ? 'GET' : 'POST',
+            events: callbackEvents([attribute(number, 'statusCallbackEvent') ?? 'completed']),
+          };
+    const sequence = { next: 0 };
+    const legEvent = (event: 'initiated' | 'ringing' | 'answered' | 'completed', seconds: number) =>
+      statusEvent(record, 'child-status', child, leg, sequence, event, at(seconds));
+    await legEvent('initiated', offset)();
+    await legEvent('ringing', offset)();
+    const outcome = callOutcomes.get(to) ?? DEFAULT_OUTCOME;
+    const detection =
+      number !== undefined && ['enable', 'detectmessageend'].includes(attribute(number, 'machineDetection')?.toLowerCase() ?? '');
+    let end: number;
+    if (UNANSWERED.includes(outcome.answer)) {
+      child.status = outcome.answer as LocalCall['status'];
+      end = offset + (outcome.answer === 'no-answer' ? ring : 0);
+    } else {
+      child.status = 'in-progress';
+      child.answeredBy = detection ? outcome.answer : null;
+      await legEvent('answered', offset)();
+      child.status = 'completed';
+      child.durationSeconds = outcome.seconds;
+      end = offset + outcome.seconds;
+    }
+    child.endTime = at(end);
+    last.push(legEvent('completed', end));
+    if (actionUrl !== undefined) {
+      const params = {
+        ...aboutCall(parent),
+        CallStatus: 'in-progress',
+        DialCallSid: child.sid,
+        DialCallStatus: child.status,
+        DialCallDuration: String(child.durationSeconds ?? 0),
+      };
+      const method = attribute(verb, 'method')?.toUpperCase() === 'GET' ? 'GET' : 'POST';
+      last.push(() => requestStack(record, 'dial-action', method, actionUrl, params));
+    }
+    return { end, action: actionUrl !== undefined };
   };
 
   /** `POST …/Messages.json`: Twilio's checks in Twilio's order, then the message is kept. */
@@ -608,12 +1158,8 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       return 200;
     }
     if (path === '/__local/calls' && req.method === 'POST') {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(Buffer.from(chunk));
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
+      const parsed = await readJson(req);
+      if (parsed === undefined) {
         send(res, 400, { message: 'body must be JSON' });
         return 400;
       }
@@ -628,14 +1174,7 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       return 201;
     }
     if (path === '/__local/recordings' && req.method === 'POST') {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(Buffer.from(chunk));
-      let given: unknown;
-      try {
-        given = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        given = undefined;
-      }
+      const given = await readJson(req);
       const list = Array.isArray(given) ? given : [given];
       const valid = list.every(
         (r) =>
@@ -680,14 +1219,7 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
     }
     const marks = path === '/__local/opt-outs' ? optedOut : path === '/__local/landlines' ? landlines : undefined;
     if (marks !== undefined && req.method === 'POST') {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(Buffer.from(chunk));
-      let numbers: unknown;
-      try {
-        numbers = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        numbers = undefined;
-      }
+      const numbers = await readJson(req);
       if (!Array.isArray(numbers) || numbers.some((n) => typeof n !== 'string')) {
         send(res, 400, { message: 'body must be a JSON array of numbers' });
         return 400;
@@ -695,6 +1227,52 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       for (const n of numbers) marks.add(String(n));
       send(res, 201, { count: marks.size });
       return 201;
+    }
+    if (path === '/__local/call-outcomes' && req.method === 'GET') {
+      send(res, 200, { order: state.callbackOrder, outcomes: [...callOutcomes].map(([number, o]) => ({ number, ...o })) });
+      return 200;
+    }
+    if (path === '/__local/call-outcomes' && req.method === 'DELETE') {
+      callOutcomes.clear();
+      state.callbackOrder = 'natural';
+      send(res, 200, { deleted: true });
+      return 200;
+    }
+    if (path === '/__local/call-outcomes' && req.method === 'POST') {
+      const given = await readJson(req);
+      // An array of outcomes, one outcome, or { order?, outcomes? }.
+      const body = typeof given === 'object' && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : {};
+      const list: unknown[] = Array.isArray(given)
+        ? given
+        : 'number' in body
+          ? [given]
+          : Array.isArray(body.outcomes)
+            ? body.outcomes
+            : body.outcomes === undefined
+              ? []
+              : [undefined];
+      const order = body.order === undefined ? undefined : (['natural', 'reversed'] as const).find((o) => o === body.order);
+      const outcomes = list.map(parseOutcome);
+      const empty = list.length === 0 && body.order === undefined;
+      if (empty || outcomes.some((o) => o === undefined) || (body.order !== undefined && order === undefined)) {
+        send(res, 400, {
+          message: `give [{ number, answer (${CALL_ANSWERS.join('|')}), seconds (0-14400, default 30) }], or { order: natural|reversed, outcomes?: […] }`,
+        });
+        return 400;
+      }
+      for (const o of outcomes) if (o !== undefined) callOutcomes.set(o.number, { answer: o.answer, seconds: o.seconds });
+      if (order !== undefined) state.callbackOrder = order;
+      send(res, 201, { order: state.callbackOrder, outcomes: callOutcomes.size });
+      return 201;
+    }
+    if (path === '/__local/placed' && req.method === 'GET') {
+      send(res, 200, placed);
+      return 200;
+    }
+    if (path === '/__local/placed' && req.method === 'DELETE') {
+      placed.length = 0;
+      send(res, 200, { deleted: true });
+      return 200;
     }
     send(res, 404, { message: `no local route ${req.method} ${path}` });
     return 404;
@@ -732,8 +1310,20 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
     recordings,
     optedOut,
     landlines,
+    callOutcomes,
+    get callbackOrder() {
+      return state.callbackOrder;
+    },
+    set callbackOrder(order: CallbackOrder) {
+      state.callbackOrder = order;
+    },
+    placed,
+    settled: async () => {
+      while (playing.size > 0) await Promise.allSettled([...playing]);
+    },
     stop: () =>
       new Promise<void>((resolve, reject) => {
+        stopping.abort();
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
       }),

@@ -1,0 +1,77 @@
+/** A call-back attempt's outcome from its callbacks' facts, whatever their order. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type AttemptFacts, activeClaim, attemptOutcome, MAX_ATTEMPTS, withAttempt } from '../../lib/callbacks/attempts.js';
+
+const MIN = 10;
+
+describe('an attempt through Twilio', () => {
+  it('is decided from the customer’s leg first: a person, a machine, too short, no answer, busy, failed', () => {
+    const leg = (status: 'completed' | 'no-answer' | 'busy' | 'failed' | 'canceled', seconds: number, answeredBy?: string) =>
+      attemptOutcome({ leg: { callSid: 'CA2', status, seconds, ...(answeredBy ? { answeredBy } : {}) } }, MIN);
+    expect(leg('completed', 45, 'human')).toBe('reached');
+    // Detection could not tell: a person (the module says why).
+    expect(leg('completed', 45, 'unknown')).toBe('reached');
+    expect(leg('completed', 45)).toBe('reached');
+    for (const machine of ['machine_start', 'machine_end_beep', 'machine_end_silence', 'machine_end_other', 'fax']) {
+      expect({ machine, outcome: leg('completed', 45, machine) }).toEqual({ machine, outcome: 'voicemail' });
+    }
+    expect(leg('completed', 9, 'human')).toBe('too-short');
+    expect(leg('completed', MIN, 'human')).toBe('reached');
+    expect(leg('no-answer', 0)).toBe('no-answer');
+    expect(leg('canceled', 0)).toBe('no-answer');
+    expect(leg('busy', 0)).toBe('busy');
+    expect(leg('failed', 0)).toBe('failed');
+  });
+
+  it('falls back on the Dial action when the leg’s callback was lost, and says agent-missed when only the agent’s call ended', () => {
+    expect(attemptOutcome({ dial: { status: 'completed', seconds: 40 } }, MIN)).toBe('reached');
+    expect(attemptOutcome({ dial: { status: 'no-answer', seconds: 0 } }, MIN)).toBe('no-answer');
+    expect(attemptOutcome({ agent: { status: 'no-answer', seconds: 0 } }, MIN)).toBe('agent-missed');
+    expect(attemptOutcome({ agent: { status: 'completed', seconds: 4 } }, MIN)).toBe('agent-missed');
+    expect(attemptOutcome({}, MIN)).toBeUndefined();
+  });
+
+  it('ends with the same outcome in any order of its callbacks (property)', () => {
+    const parts = fc.record({
+      agent: fc.option(fc.record({ status: fc.constantFrom('completed' as const, 'no-answer' as const), seconds: fc.nat(120) }), {
+        nil: undefined,
+      }),
+      leg: fc.option(
+        fc.record({
+          callSid: fc.constant('CA2'),
+          status: fc.constantFrom('completed' as const, 'no-answer' as const, 'busy' as const),
+          seconds: fc.nat(120),
+          answeredBy: fc.constantFrom('human', 'machine_start', 'unknown'),
+        }),
+        { nil: undefined },
+      ),
+      dial: fc.option(fc.record({ status: fc.constantFrom('completed', 'no-answer'), seconds: fc.nat(120) }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(parts, fc.array(fc.nat(2), { minLength: 3, maxLength: 3 }), (p, order) => {
+        const pieces: AttemptFacts[] = [p.agent ? { agent: p.agent } : {}, p.leg ? { leg: p.leg } : {}, p.dial ? { dial: p.dial } : {}];
+        // Merged in another order, as the store merges what each callback brings.
+        const shuffled = pieces.map((piece, i) => ({ piece, k: order[i] ?? 0 })).sort((a, b) => a.k - b.k);
+        const merged: AttemptFacts = Object.assign({}, ...shuffled.map(({ piece }) => piece));
+        expect(attemptOutcome(merged, MIN)).toBe(attemptOutcome({ ...pieces[0], ...pieces[1], ...pieces[2] }, MIN));
+      }),
+    );
+  });
+
+  it('keeps the newest attempts, one per id, and a claim only until it ends', () => {
+    const many = Array.from({ length: MAX_ATTEMPTS + 5 }, (_, i) => ({
+      id: `a${i}`,
+      at: new Date(Date.UTC(2026, 11, 6, 10, i)).toISOString(),
+      agent: '+14155550100',
+    }));
+    const kept = many.reduce(withAttempt, [] as ReturnType<typeof withAttempt>);
+    expect(kept.map((a) => a.id)).toEqual(many.slice(-MAX_ATTEMPTS).map((a) => a.id));
+    const updated = withAttempt(kept, { ...(kept.at(-1) as (typeof kept)[number]), outcome: 'reached' });
+    expect(updated).toHaveLength(MAX_ATTEMPTS);
+    expect(updated.at(-1)?.outcome).toBe('reached');
+    const claim = { attemptId: 'a1', agent: '+14155550100', until: '2026-12-06T10:00:30.000Z' };
+    expect(activeClaim(claim, new Date('2026-12-06T10:00:29.000Z'))).toEqual(claim);
+    expect(activeClaim(claim, new Date('2026-12-06T10:00:30.000Z'))).toBeUndefined();
+  });
+});
