@@ -1,5 +1,7 @@
 /** The operator API (API key): stats, contacts, the callback worklist and health. */
+import { createCallingStore } from '../lib/callbacks/calling.js';
 import { createCallbackResolver } from '../lib/callbacks/store.js';
+import { callBackErrors } from '../lib/operator/call-back.js';
 import { parseOperatorConfig } from '../lib/operator/config.js';
 import { handleOperator } from '../lib/operator/routes.js';
 import { documents, dynamo, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
@@ -10,6 +12,7 @@ import { reconcileErrors } from '../lib/reconcile/http-errors.js';
 import { tableErrors } from '../lib/table/http-errors.js';
 import { twilioCallsWith } from '../lib/twilio/client.js';
 import { twilioErrors } from '../lib/twilio/http-errors.js';
+import { callPlacer } from '../lib/twilio/place-call.js';
 import { createTwilioRecordings } from '../lib/twilio/recordings.js';
 import { restCredentials } from '../lib/twilio/rest.js';
 
@@ -24,6 +27,8 @@ const deps = {
   twilioCalls: twilioCallsWith(twilioCredentials),
   callbacks: createCallbackResolver(documents(), { tableName: config.tableName }),
   recordings: createTwilioRecordings(twilioCredentials),
+  calling: createCallingStore(documents(), config.tableName),
+  placeCall: callPlacer(twilioCredentials),
 };
 
 export const handler = httpStack(
@@ -32,4 +37,5 @@ export const handler = httpStack(
   secretErrors,
   reconcileErrors,
   twilioErrors,
+  callBackErrors,
 );

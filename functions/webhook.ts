@@ -3,6 +3,7 @@
  * and, on its EventBridge schedule, the settle sweep of calls whose final callback never came.
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { createCallingStore } from '../lib/callbacks/calling.js';
 import { createCallbackResolver } from '../lib/callbacks/store.js';
 import { callbackErrors } from '../lib/ledger/http-errors.js';
 import { settleDue } from '../lib/ledger/settle.js';
@@ -22,9 +23,10 @@ logSdkVersionAtColdStart();
 const authTokens = secretResolver(config.authTokens, ssm);
 const ledger = createLedger(documents(), { tableName: config.tableName, retentionDays: config.retentionDays, settings: config.ledger });
 const callbacks = createCallbackResolver(documents(), { tableName: config.tableName });
+const calling = createCallingStore(documents(), config.tableName);
 
 const http = httpStack(
-  async (event) => handleWebhook(toHttpRequest(event), { config, authTokens, ledger, callbacks }),
+  async (event) => handleWebhook(toHttpRequest(event), { config, authTokens, ledger, callbacks, calling }),
   tableErrors,
   secretErrors,
   callbackErrors,

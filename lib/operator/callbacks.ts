@@ -4,11 +4,13 @@
  * resolution items. Both read the 8 shards of the `byCallbackState` index and merge them.
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type Attempt, activeClaim } from '../callbacks/attempts.js';
+import { type Calling, parseCalling } from '../callbacks/calling.js';
 import { type OpenCallback, parseOpenCallbackItem, parseResolutionSummary, type ResolutionSummary } from '../callbacks/item.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError, type HttpRequest, parseJsonBody } from '../platform/request.js';
 import { isRecord, readable, TableUnavailableError } from '../table/items.js';
-import { CALLBACK_SORT_KEY, CALLBACKS_INDEX, type CallbackIndexState, callbackShards, textBackKey } from '../table/keys.js';
+import { CALLBACK_SORT_KEY, CALLBACKS_INDEX, type CallbackIndexState, callbackShards, callingKey, textBackKey } from '../table/keys.js';
 import { batchGetAll, shardedPage } from '../table/requests.js';
 import { callbackTextBack, parseTextBackRecord, type TextBackSummary } from '../textback/item.js';
 import { type ServedVoicemail, withServedVoicemail } from './voicemail.js';
@@ -27,7 +29,22 @@ export type OpenCallbackItem = Omit<OpenCallback, 'voicemail'> & {
   textBack: TextBackSummary | null;
   /** The newest message left on the callback's misses, with the path of its audio. */
   voicemail?: ServedVoicemail;
+  /** Its calls back through Twilio since it opened (when there were any): how many, and the last 3, newest first. */
+  attempts?: { count: number; last: Attempt[] };
+  /** Someone is calling them through Twilio now (their claim). */
+  calling?: { agent: string; until: string };
 };
+
+/** The attempts and the claim of an open callback, from its number's calling item. */
+export function callingOf(calling: Calling | undefined, openSince: string, now: Date): Pick<OpenCallbackItem, 'attempts' | 'calling'> {
+  if (calling === undefined) return {};
+  const since = calling.attempts.filter((a) => a.at >= openSince).reverse();
+  const claim = activeClaim(calling.claim, now);
+  return {
+    ...(since.length === 0 ? {} : { attempts: { count: since.length, last: since.slice(0, 3).map(({ facts: _facts, ...a }) => a) } }),
+    ...(claim === undefined ? {} : { calling: { agent: claim.agent, until: claim.until } }),
+  };
+}
 export type ResolvedCallbackItem = Omit<ResolutionSummary, 'id'>;
 
 const binding = (q: Pick<CallbacksQuery, 'state' | 'since'>) => `${q.state}|${q.since ?? ''}`;
@@ -55,6 +72,7 @@ export async function listCallbacks(
   client: DynamoDBDocumentClient,
   tableName: string,
   q: CallbacksQuery,
+  now: Date = new Date(),
 ): Promise<{ items: (OpenCallbackItem | ResolvedCallbackItem)[]; nextCursor: string | null }> {
   const ascending = q.state === 'open';
   const { items, continueAfter } = await shardedPage(client, tableName, {
@@ -70,22 +88,32 @@ export async function listCallbacks(
   const nextCursor = continueAfter === undefined ? null : encodeCursor(continueAfter, binding(q));
   if (!ascending) return { items: items.flatMap((item) => readable(() => resolvedItem(item), 'callback item') ?? []), nextCursor };
   const open = items.flatMap((item) => readable(() => parseOpenCallbackItem(item), 'callback item') ?? []);
-  // Each open callback's text-back (TEXT_BACK=on): one BatchGetItem for the page.
+  // Each open callback's text-back (TEXT_BACK=on) and calls back through Twilio: one BatchGetItem for the page.
   const records = new Map<string, ReturnType<typeof parseTextBackRecord>>();
+  const callings = new Map<string, Calling>();
   if (open.length > 0) {
     const found = await batchGetAll(
       client,
       tableName,
-      open.map((item) => ({ pk: textBackKey(item.phone) })),
-      { what: 'The text-back items' },
+      open.flatMap((item) => [{ pk: textBackKey(item.phone) }, { pk: callingKey(item.phone) }]),
+      { what: 'The text-back and calling items' },
     );
     for (const item of found) {
+      if (item.type === 'calling') {
+        const calling = readable(() => parseCalling(item), 'calling item');
+        if (calling !== undefined) callings.set(calling.phone, calling);
+        continue;
+      }
       const record = readable(() => parseTextBackRecord(item), 'text-back item');
       if (record !== undefined) records.set(record.phone, record);
     }
   }
   return {
-    items: open.map((item) => ({ ...withServedVoicemail(item), textBack: callbackTextBack(records.get(item.phone), item.openSince) })),
+    items: open.map((item) => ({
+      ...withServedVoicemail(item),
+      textBack: callbackTextBack(records.get(item.phone), item.openSince),
+      ...callingOf(callings.get(item.phone), item.openSince, now),
+    })),
     nextCursor,
   };
 }

@@ -1,6 +1,7 @@
 /** The operator API's configuration: its table, the Twilio REST credential (health), the default country. */
 import { type CountryCode, isSupportedCountry } from 'libphonenumber-js';
-import { ConfigError, type Env, optional, readRetentionDays, readTableName } from '../platform/config.js';
+import { twilioE164 } from '../phone/phone.js';
+import { ConfigError, type Env, integer, optional, readPublicBaseUrl, readRetentionDays, readTableName } from '../platform/config.js';
 import { readTwilioRest, type TwilioRestConfig } from '../twilio/credentials.js';
 
 export interface OperatorConfig {
@@ -10,6 +11,12 @@ export interface OperatorConfig {
   defaultCountry: CountryCode;
   /** How long call items live (RETENTION_DAYS): how far back an erasure asks Twilio for the caller's calls. */
   retentionDays: number;
+  /** PUBLIC_BASE_URL: the URL Twilio reaches this API at (unset: as the request reached it). */
+  publicBaseUrl: string | undefined;
+  /** CALLBACK_CALLER_ID: the number a call back shows when its callback names no line. */
+  callbackCallerId: string | undefined;
+  /** CLAIM_SECONDS (30–3600, default 120): how long starting a call back keeps others from calling that customer. */
+  claimSeconds: number;
 }
 
 /** Parses the operator Lambda's configuration; throws ConfigError naming the bad variable. */
@@ -17,5 +24,17 @@ export function parseOperatorConfig(env: Env): OperatorConfig {
   const defaultCountry = optional(env, 'DEFAULT_COUNTRY') ?? 'US';
   if (!isSupportedCountry(defaultCountry))
     throw new ConfigError(`DEFAULT_COUNTRY must be an ISO 3166 country code, got "${defaultCountry}"`);
-  return { tableName: readTableName(env), twilio: readTwilioRest(env), defaultCountry, retentionDays: readRetentionDays(env) };
+  const callerId = optional(env, 'CALLBACK_CALLER_ID');
+  const callbackCallerId = callerId === undefined ? undefined : twilioE164(callerId);
+  if (callerId !== undefined && callbackCallerId === undefined)
+    throw new ConfigError(`CALLBACK_CALLER_ID must be a phone number in E.164 (+1…), got "${callerId}"`);
+  return {
+    tableName: readTableName(env),
+    twilio: readTwilioRest(env),
+    defaultCountry,
+    retentionDays: readRetentionDays(env),
+    publicBaseUrl: readPublicBaseUrl(env),
+    callbackCallerId,
+    claimSeconds: integer(env, 'CLAIM_SECONDS', 120, 30, 3600),
+  };
 }

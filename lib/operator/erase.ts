@@ -23,7 +23,7 @@ import { logger } from '../platform/log.js';
 import { mapLimit } from '../platform/pool.js';
 import { HttpError, type HttpRequest, parseJsonBody } from '../platform/request.js';
 import { isRecord, TableUnavailableError } from '../table/items.js';
-import { CALLBACKS_INDEX, callbackShard, callKey, contactKey, resolutionKey, textBackKey } from '../table/keys.js';
+import { CALLBACKS_INDEX, callbackShard, callingKey, callKey, contactKey, resolutionKey, textBackKey } from '../table/keys.js';
 import { type BatchWrite, batchGetAll, batchWriteAll } from '../table/requests.js';
 import type { TwilioCalls } from '../twilio/client.js';
 import type { TwilioRecordings } from '../twilio/recordings.js';
@@ -142,14 +142,16 @@ export async function eraseCaller(phone: string, deps: ErasureDeps): Promise<Era
       },
     };
   });
-  const textBack = await batchGetAll(documents, tableName, [{ pk: textBackKey(phone) }], {
-    what: 'The text-back record',
+  // The text-back record, and the calls back through Twilio (their attempts).
+  const records = await batchGetAll(documents, tableName, [{ pk: textBackKey(phone) }, { pk: callingKey(phone) }], {
+    what: 'The text-back and calling records',
     read: { ProjectionExpression: 'pk' },
   });
+  const textBack = records.filter((item) => item.pk === textBackKey(phone));
   await batchWriteAll(
     documents,
     tableName,
-    [...tombstones, ...found.map((item) => ({ delete: { pk: item.pk } })), ...textBack.map((item) => ({ delete: { pk: item.pk } }))],
+    [...tombstones, ...found.map((item) => ({ delete: { pk: item.pk } })), ...records.map((item) => ({ delete: { pk: item.pk } }))],
     { what: 'The erasure' },
   );
   if (read !== undefined) await batchWriteAll(documents, tableName, [{ delete: { pk: contactKey(phone) } }], { what: 'The contact' });

@@ -5,12 +5,15 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CallingStore } from '../callbacks/calling.js';
 import { resolutionSummary } from '../callbacks/item.js';
 import type { CallbackResolver } from '../callbacks/store.js';
 import { operatorPhone } from '../phone/phone.js';
 import { HttpError, type HttpRequest, queryParameters } from '../platform/request.js';
 import type { TwilioCallsFactory } from '../twilio/client.js';
+import type { PlaceCall } from '../twilio/place-call.js';
 import { RecordingNotFoundError, type TwilioRecordings } from '../twilio/recordings.js';
+import { callBack } from './call-back.js';
 import { countOpenCallbacks, listCallbacks, parseCallbacksQuery, parseResolveBody } from './callbacks.js';
 import type { OperatorConfig } from './config.js';
 import { getContact, listContacts, parseListQuery } from './contacts.js';
@@ -26,6 +29,9 @@ export interface OperatorDeps {
   callbacks: CallbackResolver;
   /** Recordings' audio from Twilio (GET /recordings/{recordingSid}). */
   recordings: TwilioRecordings;
+  /** Calls back through Twilio: their attempts and claims, and placing them. */
+  calling: CallingStore;
+  placeCall: PlaceCall;
   now?: () => Date;
 }
 
@@ -34,6 +40,7 @@ const RECORDING_SID = /^RE[0-9a-fA-F]{32}$/;
 /** The methods of each route; any other route is GET only. */
 const METHODS: Readonly<Record<string, readonly string[]>> = {
   '/callbacks/{phone}/resolve': ['POST'],
+  '/callbacks/{phone}/call': ['POST'],
   '/contacts/{phone}': ['GET', 'DELETE'],
 };
 
@@ -79,7 +86,7 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
       };
     }
     case '/callbacks':
-      return json(200, await listCallbacks(deps.documents, config.tableName, parseCallbacksQuery(query)));
+      return json(200, await listCallbacks(deps.documents, config.tableName, parseCallbacksQuery(query), deps.now?.() ?? new Date()));
     case '/callbacks/{phone}/resolve': {
       const phone = phoneOf(request, config);
       const { note } = parseResolveBody(request);
@@ -98,6 +105,17 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
         return json(200, { phone, resolved: [], alreadyResolved: resolutionSummary(phone, result.lastResolution) });
       }
       throw new HttpError(404, 'No open callback for this number');
+    }
+    case '/callbacks/{phone}/call': {
+      const phone = phoneOf(request, config);
+      const placed = await callBack(phone, request, {
+        config,
+        documents: deps.documents,
+        calling: deps.calling,
+        placeCall: deps.placeCall,
+        now: deps.now?.() ?? new Date(),
+      });
+      return json(202, placed);
     }
     case '/stats':
       return json(

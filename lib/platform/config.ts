@@ -53,3 +53,21 @@ export const readIncludeCanceled = (env: Env): boolean => boolean(env, 'MISSED_I
 
 /** `CALLBACK_MIN_SECONDS` (0–3600, default 10): how long an answered call must last to resolve a callback. */
 export const readCallbackMinSeconds = (env: Env): number => integer(env, 'CALLBACK_MIN_SECONDS', 10, 0, 3600);
+
+export function readPublicBaseUrl(env: Env): string | undefined {
+  const raw = optional(env, 'PUBLIC_BASE_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`PUBLIC_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`PUBLIC_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ConfigError('PUBLIC_BASE_URL must not carry a query string or fragment');
+  }
+  return raw.replace(/\/+$/, '');
+}

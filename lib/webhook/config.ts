@@ -2,7 +2,15 @@
 
 import { readLedgerSettings } from '../ledger/settings.js';
 import type { LedgerSettings } from '../ledger/store.js';
-import { ConfigError, type Env, optional, readCallbackMinSeconds, readRetentionDays, readTableName } from '../platform/config.js';
+import {
+  ConfigError,
+  type Env,
+  optional,
+  readCallbackMinSeconds,
+  readPublicBaseUrl,
+  readRetentionDays,
+  readTableName,
+} from '../platform/config.js';
 import type { SecretSource } from '../platform/secrets.js';
 import { readAccountSid } from '../twilio/credentials.js';
 
@@ -55,24 +63,6 @@ export function readAuthTokens(env: Env): SecretSource {
     throw new ConfigError('Set TWILIO_AUTH_TOKEN, or TWILIO_AUTH_TOKEN_PARAM naming an SSM SecureString parameter');
   }
   return { kind: 'ssm', primary: parameter, secondary: optional(env, 'TWILIO_AUTH_TOKEN_SECONDARY_PARAM') };
-}
-
-function readPublicBaseUrl(env: Env): string | undefined {
-  const raw = optional(env, 'PUBLIC_BASE_URL');
-  if (raw === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`PUBLIC_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`PUBLIC_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
-  }
-  if (url.search !== '' || url.hash !== '') {
-    throw new ConfigError('PUBLIC_BASE_URL must not carry a query string or fragment');
-  }
-  return raw.replace(/\/+$/, '');
 }
 
 function readUrlFragment(env: Env): string | undefined {

@@ -10,6 +10,7 @@ import {
   answeredByStatusCallback,
   answeredByWholeCall,
 } from '../callbacks/answered.js';
+import type { CallingStore } from '../callbacks/calling.js';
 import type { CallbackResolver } from '../callbacks/store.js';
 import {
   type CallReport,
@@ -24,6 +25,7 @@ import { maskPhone } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
 import { HttpError, type HttpRequest, parseForm, signedUrl } from '../platform/request.js';
 import { verifyTwilioSignature } from '../twilio/signature.js';
+import { attemptOf, callbackTwiml, recordAttemptCallback } from './attempts.js';
 import type { WebhookConfig } from './config.js';
 
 export interface HttpReply {
@@ -134,6 +136,40 @@ export interface WebhookDeps {
   authTokens: () => Promise<readonly string[]>;
   ledger: Ledger;
   callbacks: CallbackResolver;
+  /** Calls back through Twilio (their attempts); without it, their callbacks are refused. */
+  calling?: CallingStore;
+  now?: () => Date;
+}
+
+/** Twilio asks what to do once the agent of a call back answered (lib/webhook/attempts.ts). */
+export const CALLBACK_CALL_ROUTE = '/twilio/callback-call';
+
+/** A call back's own callbacks: the agent's answer (TwiML), its calls' ends and its Dial action. */
+async function handleAttempt(request: HttpRequest, deps: WebhookDeps): Promise<HttpReply | undefined> {
+  const attempt = attemptOf(request.query);
+  if (request.route !== CALLBACK_CALL_ROUTE && attempt === undefined) return undefined;
+  if (request.method !== 'POST') throw new HttpError(405, `${request.route} accepts POST only`);
+  if (attempt === undefined) throw new HttpError(400, 'attempt and customer must name a call back (attempt id, E.164 number)');
+  if (deps.calling === undefined) throw new HttpError(404, 'Calls back through Twilio are not served here');
+  const params = parseForm(request);
+  await verify(request, params, deps);
+  if (request.route === CALLBACK_CALL_ROUTE) {
+    if (attempt.line === undefined) throw new HttpError(400, 'line must be the E.164 number to call from');
+    const url = signedUrl(request, deps.config.publicBaseUrl) ?? '';
+    const base = url.slice(0, url.indexOf(CALLBACK_CALL_ROUTE));
+    return twiml(callbackTwiml(base, { attemptId: attempt.attemptId, customer: attempt.customer, line: attempt.line }));
+  }
+  if (request.route !== '/twilio/call-status' && request.route !== '/twilio/dial-status')
+    throw new HttpError(400, `${request.route} takes no call back`);
+  await recordAttemptCallback(request.route, params, attempt, {
+    calling: deps.calling,
+    callbacks: deps.callbacks,
+    minSeconds: deps.config.callbackMinSeconds,
+    now: deps.now?.() ?? new Date(),
+  });
+  return request.route === '/twilio/dial-status'
+    ? twiml('<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>')
+    : NO_CONTENT;
 }
 
 function routeOf(request: HttpRequest): TwilioRoute {
@@ -173,6 +209,8 @@ async function verify(request: HttpRequest, params: Params, deps: WebhookDeps): 
 
 /** Handles one Twilio callback end to end. */
 export async function handleWebhook(request: HttpRequest, deps: WebhookDeps): Promise<HttpReply> {
+  const attempt = await handleAttempt(request, deps);
+  if (attempt !== undefined) return attempt;
   const route = routeOf(request);
   const continuation = continuationOf(request);
   const params = parseForm(request);

@@ -712,7 +712,9 @@ describe('the local stack (npm start) end to end', () => {
         authToken: LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN,
         drop: 0.1,
         duplicates: 0.1,
-        concurrency: 8,
+        // Two at a time: serverless-offline starts a fresh (cold) Lambda worker for each
+        // concurrent invocation, so eight at once costs seconds of start-ups on a busy machine.
+        concurrency: 2,
       },
       (line) => lines.push(line),
     );
@@ -1157,6 +1159,87 @@ describe('the local stack (npm start) end to end', () => {
     const call = (await docs.send(new GetCommand({ TableName: tableName, Key: { pk: `CALL#${params.CallSid}` }, ConsistentRead: true })))
       .Item;
     expect(call).toEqual({ pk: `CALL#${params.CallSid}`, type: 'erased', erasedAt: expect.any(String), expiresAt: expect.any(Number) });
+  });
+
+  it('calls a customer back through Twilio: the agent first, the customer bridged; voicemail stays an attempt, a person resolves the callback', async () => {
+    const customer = '+14155550611';
+    const agent = '+14155550199';
+    const params = statusCallback({ AccountSid: LOCAL_DEFAULTS.TWILIO_ACCOUNT_SID, From: customer, CallStatus: 'no-answer' });
+    expect(
+      (await post('/twilio/call-status', params, signLikeTwilio(token, `http://127.0.0.1:${port}/twilio/call-status`, params))).status,
+    ).toBe(204);
+    const headers = { 'x-api-key': stack.key, 'Content-Type': 'application/json' };
+    const callUrl = `${stack.target}/callbacks/${encodeURIComponent(customer)}/call`;
+    type Item = { phone: string; attempts?: { count: number; last: { id: string; outcome?: string; agent: string }[] } };
+    const worklistItem = async (): Promise<Item | undefined> => {
+      const page = (await (await fetch(`${stack.target}/callbacks?limit=100`, { headers })).json()) as { items: Item[] };
+      return page.items.find((i) => i.phone === customer);
+    };
+    for (let i = 0; i < 40 && (await worklistItem()) === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await worklistItem()).toBeDefined();
+    // What Twilio's callees do: the agent answers; the customer's voicemail picks up first.
+    const script = (outcomes: unknown) =>
+      fetch(`${stack.twilioApi}/__local/call-outcomes`, { method: 'POST', body: JSON.stringify(outcomes) });
+    await script([
+      { number: agent, answer: 'human', seconds: 5 },
+      { number: customer, answer: 'machine_start', seconds: 20 },
+    ]);
+    const first = await fetch(callUrl, {
+      method: 'POST',
+      headers: { ...headers, 'Idempotency-Key': 'attempt-1' },
+      body: JSON.stringify({ agent }),
+    });
+    expect(first.status).toBe(202);
+    const placed = (await first.json()) as { callSid: string; attemptId: string };
+    expect(responseErrors('/callbacks/{phone}/call', 'POST', 202, placed)).toEqual([]);
+    expect(placed.attemptId).toBe('attempt-1');
+    // A double click: the same call, none placed again.
+    const again = await fetch(callUrl, {
+      method: 'POST',
+      headers: { ...headers, 'Idempotency-Key': 'attempt-1' },
+      body: JSON.stringify({ agent }),
+    });
+    expect(await again.json()).toEqual(placed);
+    const outcomeOf = async (id: string) => {
+      for (let i = 0; i < 60; i++) {
+        const outcome = (await worklistItem())?.attempts?.last.find((a) => a.id === id)?.outcome;
+        if (outcome !== undefined) return outcome;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return undefined;
+    };
+    expect(await outcomeOf('attempt-1')).toBe('voicemail');
+    expect((await worklistItem())?.attempts).toMatchObject({ count: 1, last: [{ id: 'attempt-1', agent, outcome: 'voicemail' }] });
+    // Twilio failing: nothing placed, nothing recorded.
+    await fetch(`${stack.twilioApi}/__local/faults`, { method: 'POST', body: JSON.stringify({ kind: 'status', status: 503, times: 1 }) });
+    const refused = await fetch(callUrl, {
+      method: 'POST',
+      headers: { ...headers, 'Idempotency-Key': 'attempt-2' },
+      body: JSON.stringify({ agent }),
+    });
+    expect(refused.status).toBe(502);
+    expect((await worklistItem())?.attempts?.count).toBe(1);
+    // A person answers this time: the callback resolves by itself, as called back.
+    await script([{ number: customer, answer: 'human', seconds: 45 }]);
+    const second = await fetch(callUrl, {
+      method: 'POST',
+      headers: { ...headers, 'Idempotency-Key': 'attempt-3' },
+      body: JSON.stringify({ agent }),
+    });
+    expect(second.status).toBe(202);
+    let contact: { callback: unknown; resolutions: { resolvedBy: string }[] } | undefined;
+    for (let i = 0; i < 60 && (contact === undefined || contact.callback !== null); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      contact = (await (await fetch(`${stack.target}/contacts/${encodeURIComponent(customer)}`, { headers })).json()) as typeof contact;
+    }
+    expect(contact?.callback).toBeNull();
+    expect(contact?.resolutions[0]?.resolvedBy).toBe('callback');
+    // The calls out are not missed calls: the ledger has no item for the agent's call.
+    const byPk = new Map((await items()).map((i) => [i.pk, i]));
+    expect(byPk.has(`CALL#${placed.callSid}`)).toBe(false);
+    // No open callback any more: nothing to call.
+    const none = await fetch(callUrl, { method: 'POST', headers, body: JSON.stringify({ agent }) });
+    expect(none.status).toBe(404);
   });
 
   it('answers GET /stats and GET /health with the operator key, 403 without', async () => {
