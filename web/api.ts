@@ -49,7 +49,7 @@ async function messageOf(response: Response): Promise<string> {
 
 export interface Api {
   get<T>(path: string): Promise<T>;
-  post<T>(path: string, body: unknown): Promise<T>;
+  post<T>(path: string, body: unknown, headers?: Record<string, string>): Promise<T>;
   /** DELETE with a JSON body (an erasure's confirmation). */
   delete<T>(path: string, body: unknown): Promise<T>;
   /** Audio (a voicemail's MP3 through `GET /recordings/{sid}`), with the key: an `<audio>` element cannot send it. */
@@ -92,10 +92,10 @@ export function createApi(key: string, fetcher: typeof fetch = (input, init) => 
       if (response.ok) return response.blob();
       throw await refusal(response);
     },
-    post: (path, body) =>
+    post: (path, body, headers = {}) =>
       call(path, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { ...headers, 'Content-Type': 'application/json' },
         body: body === undefined ? '' : JSON.stringify(body),
       }),
     delete: (path, body) => call(path, { method: 'DELETE', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),

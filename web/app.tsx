@@ -177,7 +177,7 @@ function KeyForm({ refused, onKey }: { refused: boolean; onKey: (key: string) =>
 
 /**
  * A form's submission to the API: busy while it runs, its error shown, a refused key back to the
- * key form. `run` resolves when it succeeded (the form then goes away).
+ * key form.
  */
 function useSubmit(run: () => Promise<void>) {
   const { refused } = useSession();
@@ -192,6 +192,8 @@ function useSubmit(run: () => Promise<void>) {
     } catch (caught) {
       if (caught instanceof KeyRefusedError) refused();
       else setError(caught instanceof Error ? caught : new Error(String(caught)));
+    } finally {
+      // A form that stays (a call back's) can be sent again.
       setBusy(false);
     }
   };
@@ -258,7 +260,95 @@ function ResolveAction({ phone, onResolved }: { phone: string; onResolved: (mess
   );
 }
 
-function WorkItem({ item, now, onResolved }: { item: OpenCallbackItem; now: number; onResolved: (message: string) => void }) {
+/** The agent's phone for "Call back", kept in this browser (until people sign in: issue 30). */
+const AGENT_STORAGE = 'mcl.agentPhone';
+type AttemptOutcome = NonNullable<NonNullable<OpenCallbackItem['attempts']>['last'][number]['outcome']>;
+const ATTEMPT_LABELS: Readonly<Record<AttemptOutcome, string>> = {
+  reached: 'reached',
+  voicemail: 'voicemail',
+  'no-answer': 'no answer',
+  busy: 'busy',
+  failed: 'failed',
+  'agent-missed': 'you did not pick up',
+  'too-short': 'too short',
+};
+
+/**
+ * "Call back" through Twilio (POST /callbacks/{phone}/call): asks once for the agent's phone,
+ * then follows the call on the contact (GET /contacts/{phone}) until its attempt has an outcome.
+ */
+function CallBackAction({ phone, onDone }: { phone: string; onDone: (message: string, resolved: boolean) => void }) {
+  const { api } = useSession();
+  const [open, setOpen] = useState(false);
+  const [agent, setAgent] = useState(() => localStorage.getItem(AGENT_STORAGE) ?? '');
+  const [progress, setProgress] = useState<string>();
+  const { busy, error, submit } = useSubmit(async () => {
+    localStorage.setItem(AGENT_STORAGE, agent.trim());
+    const placed = await api.post<{ callSid: string; attemptId: string }>(
+      `callbacks/${encodeURIComponent(phone)}/call`,
+      { agent: agent.trim() },
+      { 'Idempotency-Key': crypto.randomUUID() },
+    );
+    setOpen(false);
+    setProgress('Ringing your phone…');
+    for (let i = 0; i < 120; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const contact = await api.get<ContactDetail>(`contacts/${encodeURIComponent(phone)}`);
+      if (contact.callback === null) {
+        setProgress(undefined);
+        onDone('Reached: the callback is resolved.', true);
+        return;
+      }
+      const outcome = contact.callback.attempts?.last.find((a) => a.id === placed.attemptId)?.outcome;
+      if (outcome !== undefined) {
+        setProgress(undefined);
+        onDone(`Call back: ${ATTEMPT_LABELS[outcome]}. The callback stays open.`, false);
+        return;
+      }
+      setProgress('Calling…');
+    }
+    setProgress(undefined);
+  });
+  if (progress !== undefined) {
+    return (
+      <p class="calling" role="status">
+        {progress}
+      </p>
+    );
+  }
+  if (!open) {
+    return (
+      <button type="button" class="secondary call-back" onClick={() => setOpen(true)}>
+        Call back
+      </button>
+    );
+  }
+  return (
+    <form class="resolve-form" onSubmit={submit}>
+      <label>
+        Your phone (Twilio rings it first)
+        <input inputMode="tel" autocomplete="tel" required value={agent} onInput={(event) => setAgent(event.currentTarget.value)} />
+      </label>
+      <FormEnd busy={busy} error={error} onCancel={() => setOpen(false)}>
+        <button type="submit" disabled={busy || agent.trim() === ''}>
+          {busy ? 'Calling…' : 'Ring me, then them'}
+        </button>
+      </FormEnd>
+    </form>
+  );
+}
+
+function WorkItem({
+  item,
+  now,
+  onResolved,
+  onCalled,
+}: {
+  item: OpenCallbackItem;
+  now: number;
+  onResolved: (message: string) => void;
+  onCalled: (message: string) => void;
+}) {
   const waited = (now - Date.parse(item.openSince)) / 1000;
   const calls = item.openMissedCount;
   const { country } = useSession();
@@ -292,7 +382,21 @@ function WorkItem({ item, now, onResolved }: { item: OpenCallbackItem; now: numb
         ) : null}
       </p>
       {item.voicemail === undefined ? null : <Voicemail voicemail={item.voicemail} />}
+      {item.attempts === undefined && item.calling === undefined ? null : (
+        <p class="attempts">
+          {item.calling === undefined ? null : <span class="being-called">being called by {formatPhone(item.calling.agent, country)}</span>}
+          {item.attempts === undefined ? null : (
+            <span class="tried" data-count={item.attempts.count}>
+              {item.attempts.count} {item.attempts.count === 1 ? 'attempt' : 'attempts'}:{' '}
+              {item.attempts.last
+                .map((a) => `${a.outcome === undefined ? 'in progress' : ATTEMPT_LABELS[a.outcome]} ${formatTime(a.at)}`)
+                .join(', ')}
+            </span>
+          )}
+        </p>
+      )}
       <div class="act">
+        <CallBackAction phone={item.phone} onDone={(message, resolved) => (resolved ? onResolved(message) : onCalled(message))} />
         <ResolveAction phone={item.phone} onResolved={onResolved} />
       </div>
     </li>
@@ -345,6 +449,10 @@ function Worklist({ onResolved }: { onResolved: () => void }) {
               setItems((previous) => previous.filter((other) => other.phone !== item.phone));
               setAnnounce(`${formatPhone(item.phone, country)}: ${message}`);
               onResolved();
+            }}
+            onCalled={(message) => {
+              setAnnounce(`${formatPhone(item.phone, country)}: ${message}`);
+              retry();
             }}
           />
         ))}

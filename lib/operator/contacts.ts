@@ -4,6 +4,7 @@
  * newest `limit` below the cursor holds the global newest `limit`.
  */
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { parseCalling } from '../callbacks/calling.js';
 import { type ResolutionSummary, resolutionSummary } from '../callbacks/item.js';
 import { episodes } from '../callbacks/model.js';
 import { type Contact, type ContactSummary, parseContact, parseContactSummary } from '../contacts/item.js';
@@ -11,10 +12,10 @@ import { CALL_SUMMARY_PROJECTION, type CallSummary, parseCallSummary } from '../
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError } from '../platform/request.js';
 import { readable, TableUnavailableError } from '../table/items.js';
-import { CONTACT_SORT_KEY, CONTACTS_INDEX, callKey, contactKey, contactShards, textBackKey } from '../table/keys.js';
+import { CONTACT_SORT_KEY, CONTACTS_INDEX, callingKey, callKey, contactKey, contactShards, textBackKey } from '../table/keys.js';
 import { batchGetAll, shardedPage } from '../table/requests.js';
 import { type ContactTextBack, callbackTextBack, contactTextBack, parseTextBackRecord } from '../textback/item.js';
-import type { OpenCallbackItem } from './callbacks.js';
+import { callingOf, type OpenCallbackItem } from './callbacks.js';
 import { type ServedVoicemail, withServedVoicemail } from './voicemail.js';
 
 /** A missed call of a contact as `GET /contacts/{phone}` shows it: its voicemail with the URL of its audio. */
@@ -69,6 +70,7 @@ export async function getContact(
   client: DynamoDBDocumentClient,
   tableName: string,
   e164: string,
+  now: Date = new Date(),
 ): Promise<
   | (ContactSummary & {
       statusCounts: Contact['statusCounts'];
@@ -81,9 +83,10 @@ export async function getContact(
 > {
   let item: Record<string, unknown> | undefined;
   let textBackItem: Record<string, unknown> | undefined;
+  let callingItem: Record<string, unknown> | undefined;
   try {
-    [item, textBackItem] = await Promise.all(
-      [contactKey(e164), textBackKey(e164)].map(
+    [item, textBackItem, callingItem] = await Promise.all(
+      [contactKey(e164), textBackKey(e164), callingKey(e164)].map(
         async (pk) => (await client.send(new GetCommand({ TableName: tableName, Key: { pk } }))).Item,
       ),
     );
@@ -91,6 +94,7 @@ export async function getContact(
     throw new TableUnavailableError('The contact could not be read', { cause: error });
   }
   const textBack = readable(() => parseTextBackRecord(textBackItem), 'text-back item');
+  const calling = callingItem === undefined ? undefined : readable(() => parseCalling(callingItem), 'calling item');
   const contact = item === undefined ? undefined : readable(() => parseContact(item), 'contact');
   if (contact === undefined) return undefined;
   const items = await batchGetAll(
@@ -118,7 +122,11 @@ export async function getContact(
     callback:
       contact.callback === undefined
         ? null
-        : { ...withServedVoicemail(contact.callback), textBack: callbackTextBack(textBack, contact.callback.openSince) },
+        : {
+            ...withServedVoicemail(contact.callback),
+            textBack: callbackTextBack(textBack, contact.callback.openSince),
+            ...callingOf(calling, contact.callback.openSince, now),
+          },
     resolutions,
     textBack: contactTextBack(textBack),
   };

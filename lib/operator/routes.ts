@@ -141,7 +141,7 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
         });
         return json(200, erasure);
       }
-      const contact = await getContact(deps.documents, config.tableName, phone);
+      const contact = await getContact(deps.documents, config.tableName, phone, deps.now?.() ?? new Date());
       if (contact === undefined) throw new HttpError(404, 'No contact with this number');
       return json(200, contact);
     }

@@ -608,4 +608,37 @@ describe('the dashboard in chromium', () => {
     expect(problems.filter((p) => p !== refusal && p !== chromiumLine)).toEqual([]);
     problems.splice(0, problems.length);
   });
+  it('calls a customer back through Twilio from the worklist: voicemail shows as an attempt, a person reached resolves it', async () => {
+    // The page is on the worklist with the key (the test above came back to it).
+    await page.locator('.worklist[aria-busy="false"]').waitFor();
+    const caller = CALLERS[1];
+    const agent = '+14155550199';
+    const script = (outcomes: unknown) =>
+      fetch(`${stack.twilioApi}/__local/call-outcomes`, { method: 'POST', body: JSON.stringify(outcomes) });
+    await script([
+      { number: agent, answer: 'human', seconds: 5 },
+      { number: caller.phone, answer: 'machine_start', seconds: 20 },
+    ]);
+    const item = page.locator(`.work-item[data-phone="${caller.phone}"]`);
+    await item.getByRole('button', { name: 'Call back' }).click();
+    await item.getByLabel('Your phone (Twilio rings it first)').fill('(415) 555-0199');
+    await item.getByRole('button', { name: 'Ring me, then them' }).click();
+    await expect
+      .poll(() => page.locator('.worklist .sr-status').textContent(), { timeout: 8_000 })
+      .toBe(`${caller.shown}: Call back: voicemail. The callback stays open.`);
+    await expect.poll(() => item.locator('.attempts .tried').textContent()).toMatch(/^1 attempt: voicemail /);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await item.screenshot({ path: join(ARTIFACTS, 'dashboard-call-back-attempt.png') });
+    // The agent's phone is remembered; this time a person answers: the callback resolves by itself.
+    await script([{ number: caller.phone, answer: 'human', seconds: 45 }]);
+    await item.getByRole('button', { name: 'Call back' }).click();
+    expect(await item.getByLabel('Your phone (Twilio rings it first)').inputValue()).toBe('(415) 555-0199');
+    await item.getByRole('button', { name: 'Ring me, then them' }).click();
+    await expect.poll(() => page.locator(`.work-item[data-phone="${caller.phone}"]`).count(), { timeout: 8_000 }).toBe(0);
+    expect(await page.locator('.worklist .sr-status').textContent()).toBe(`${caller.shown}: Reached: the callback is resolved.`);
+    // What Twilio was asked: two calls to the agent, from the line the caller called.
+    const placed = (await (await fetch(`${stack.twilioApi}/__local/placed`)).json()) as { to: string; from: string }[];
+    expect(placed.filter((p) => p.to === agent).map((p) => p.from)).toEqual(['+14155559876', '+14155559876']);
+    expect(problems).toEqual([]);
+  });
 });

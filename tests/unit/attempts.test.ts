@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type AttemptFacts, activeClaim, attemptOutcome, MAX_ATTEMPTS, withAttempt } from '../../lib/callbacks/attempts.js';
+import { attemptFacts, attemptOf, callbackTwiml, spokenNumber } from '../../lib/webhook/attempts.js';
 
 const MIN = 10;
 
@@ -73,5 +74,56 @@ describe('an attempt through Twilio', () => {
     const claim = { attemptId: 'a1', agent: '+14155550100', until: '2026-12-06T10:00:30.000Z' };
     expect(activeClaim(claim, new Date('2026-12-06T10:00:29.000Z'))).toEqual(claim);
     expect(activeClaim(claim, new Date('2026-12-06T10:00:30.000Z'))).toBeUndefined();
+  });
+});
+
+describe("a call back's TwiML and callbacks (lib/webhook/attempts.ts)", () => {
+  it('says the number digit by digit, then bridges the customer from the line with machine detection', () => {
+    const twiml = callbackTwiml('https://api.example.com/prod', { attemptId: 'a1', customer: '+14155550142', line: '+14155559876' });
+    expect(spokenNumber('+14155550142')).toBe('4 1 5 5 5 5 0 1 4 2');
+    expect(spokenNumber('+442071838750')).toBe('4 4 2 0 7 1 8 3 8 7 5 0');
+    expect(twiml).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Calling 4 1 5 5 5 5 0 1 4 2.</Say>' +
+        '<Dial callerId="+14155559876" answerOnBridge="true" action="https://api.example.com/prod/twilio/dial-status?attempt=a1&amp;customer=%2B14155550142">' +
+        '<Number machineDetection="Enable" statusCallback="https://api.example.com/prod/twilio/call-status?attempt=a1&amp;customer=%2B14155550142" statusCallbackEvent="completed">+14155550142</Number>' +
+        '</Dial></Response>',
+    );
+  });
+
+  it('reads the attempt from the query, and refuses one that names no attempt or number', () => {
+    expect(attemptOf('')).toBeUndefined();
+    expect(attemptOf('next=%2Fvoicemail')).toBeUndefined();
+    expect(attemptOf('attempt=a1&customer=%2B14155550142&line=%2B14155559876')).toEqual({
+      attemptId: 'a1',
+      customer: '+14155550142',
+      line: '+14155559876',
+    });
+    for (const bad of [
+      'attempt=a1',
+      'attempt=a1&customer=anonymous',
+      'attempt=..%2F&customer=%2B14155550142',
+      `attempt=${'x'.repeat(65)}&customer=%2B14155550142`,
+    ]) {
+      expect(() => attemptOf(bad)).toThrow('attempt and customer must name a call back');
+    }
+  });
+
+  it("tells the agent's end from the customer's leg (ParentCallSid) and the Dial action, and ignores progress", () => {
+    expect(attemptFacts('/twilio/call-status', { CallSid: 'CA1', CallStatus: 'no-answer', CallDuration: '0' })).toEqual({
+      agent: { status: 'no-answer', seconds: 0 },
+    });
+    expect(
+      attemptFacts('/twilio/call-status', {
+        CallSid: 'CA2',
+        ParentCallSid: 'CA1',
+        CallStatus: 'completed',
+        CallDuration: '31',
+        AnsweredBy: 'human',
+      }),
+    ).toEqual({ leg: { callSid: 'CA2', status: 'completed', seconds: 31, answeredBy: 'human' } });
+    expect(attemptFacts('/twilio/dial-status', { DialCallStatus: 'busy', DialCallSid: 'CA2' })).toEqual({
+      dial: { status: 'busy', seconds: 0, dialCallSid: 'CA2' },
+    });
+    expect(attemptFacts('/twilio/call-status', { CallSid: 'CA1', CallStatus: 'in-progress' })).toBeUndefined();
   });
 });
