@@ -17,9 +17,12 @@
  *   `voicemail-left:<RecordingSid>`, `voicemail-transcribed:<RecordingSid>`);
  * - `Recording forgotten`: the ledger forgot a call Twilio holds a recording of (its item's TTL
  *   deletion, or an erasure): one per recording (id `recording-forgotten:<RecordingSid>`), no
- *   phone number in it. The recordings function's rule on the bus deletes it at Twilio.
+ *   phone number in it. The recordings function's rule on the bus deletes it at Twilio;
+ * - `Callback attempted`: a call back through Twilio has its outcome, or another one (id
+ *   `callback-attempted:<phone>:<attempt id>:<outcome>`).
  */
 
+import { parseCalling } from '../callbacks/calling.js';
 import { callbackOpening, parseCallbackState, parseResolutionSummary } from '../callbacks/item.js';
 import { episodes } from '../callbacks/model.js';
 import { type CallFact, isCountedMiss, parseCallFact, parseCallRecord, parseVoicemail, recordingSidsOf } from '../ledger/call-item.js';
@@ -37,6 +40,7 @@ export const DETAIL_TYPES = [
   'Voicemail left',
   'Voicemail transcribed',
   'Recording forgotten',
+  'Callback attempted',
 ] as const;
 export type DetailType = (typeof DETAIL_TYPES)[number];
 
@@ -104,6 +108,7 @@ export function eventsOf(eventName: string | undefined, oldImage: Image, newImag
       },
     ];
   }
+  if (newImage.type === 'calling') return attemptedEvents(oldImage, newImage);
   if (newImage.type === 'textback') {
     const now = readable(() => parseTextBackRecord(newImage), 'text-back item');
     const e = now?.episode;
@@ -128,6 +133,33 @@ export function eventsOf(eventName: string | undefined, oldImage: Image, newImag
     return [{ id, detailType: 'Callback resolved', detail: { ...r, id, resolutionId: r.id } }];
   }
   return [];
+}
+
+/** Each call back whose outcome appeared or changed on a calling item. */
+function attemptedEvents(oldImage: Image, newImage: Image): LedgerEvent[] {
+  const now = newImage === undefined ? undefined : readable(() => parseCalling(newImage), 'calling item');
+  if (now === undefined) return [];
+  const before = oldImage?.type === 'calling' ? readable(() => parseCalling(oldImage), 'calling item') : undefined;
+  const was = new Map((before?.attempts ?? []).map((a) => [a.id, a.outcome]));
+  return now.attempts.flatMap((a): LedgerEvent[] => {
+    if (a.outcome === undefined || was.get(a.id) === a.outcome) return [];
+    const id = `callback-attempted:${now.phone}:${a.id}:${a.outcome}`;
+    return [
+      {
+        id,
+        detailType: 'Callback attempted',
+        detail: {
+          id,
+          phone: now.phone,
+          attemptId: a.id,
+          at: a.at,
+          agent: a.agent,
+          outcome: a.outcome,
+          ...(a.callSid ? { callSid: a.callSid } : {}),
+        },
+      },
+    ];
+  });
 }
 
 /** A call item the ledger forgot (TTL, erasure): its recordings at Twilio, to be deleted there. */

@@ -1234,6 +1234,17 @@ describe('the local stack (npm start) end to end', () => {
     }
     expect(contact?.callback).toBeNull();
     expect(contact?.resolutions[0]?.resolvedBy).toBe('callback');
+    // Each outcome is a fact on the bus.
+    let attempted: string[] = [];
+    for (let i = 0; i < 40 && attempted.length < 2; i++) {
+      const events = (await (await fetch(`${stack.events}/__local/events`)).json()) as { detailType: string; detail: { id: string } }[];
+      attempted = events.filter((e) => e.detailType === 'Callback attempted' && e.detail.id.includes(customer)).map((e) => e.detail.id);
+      if (attempted.length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(attempted.sort()).toEqual([
+      `callback-attempted:${customer}:attempt-1:voicemail`,
+      `callback-attempted:${customer}:attempt-3:reached`,
+    ]);
     // The calls out are not missed calls: the ledger has no item for the agent's call.
     const byPk = new Map((await items()).map((i) => [i.pk, i]));
     expect(byPk.has(`CALL#${placed.callSid}`)).toBe(false);

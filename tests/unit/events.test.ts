@@ -104,6 +104,39 @@ describe('eventsOf: calls', () => {
     expect(eventsOf('REMOVE', { type: 'contact', phone: '+14155550123' }, undefined)).toEqual([]);
   });
 
+  it('says "Callback attempted" once per outcome a call back through Twilio gets (a changed outcome again), nothing while it rings', () => {
+    const calling = (outcome?: string) => ({
+      pk: 'CALLING#+14155550123',
+      type: 'calling',
+      phone: '+14155550123',
+      version: 3,
+      attempts: [
+        { id: 'a0', at: '2026-12-06T10:00:00.000Z', agent: '+14155550199', outcome: 'voicemail', facts: {} },
+        { id: 'a1', at: '2026-12-06T11:00:00.000Z', agent: '+14155550199', callSid: 'CA1', facts: {}, ...(outcome ? { outcome } : {}) },
+      ],
+    });
+    expect(eventsOf('MODIFY', calling('voicemail'), calling())).toEqual([]);
+    expect(eventsOf('MODIFY', calling(), calling())).toEqual([]);
+    const id = 'callback-attempted:+14155550123:a1:reached';
+    expect(eventsOf('MODIFY', calling(), calling('reached'))).toEqual([
+      {
+        id,
+        detailType: 'Callback attempted',
+        detail: {
+          id,
+          phone: '+14155550123',
+          attemptId: 'a1',
+          at: '2026-12-06T11:00:00.000Z',
+          agent: '+14155550199',
+          outcome: 'reached',
+          callSid: 'CA1',
+        },
+      },
+    ]);
+    expect(eventsOf('MODIFY', calling('reached'), calling('reached'))).toEqual([]);
+    expect(eventsOf('MODIFY', calling('agent-missed'), calling('reached')).map((e) => e.id)).toEqual([id]);
+  });
+
   it('says nothing of a call while it is not decided, nor of one decided answered or not missed', () => {
     expect(eventsOf('INSERT', undefined, undecided)).toEqual([]);
     expect(eventsOf('MODIFY', undecided, { ...undecided, 'leg#CA4': 'busy', ev: 2 })).toEqual([]);

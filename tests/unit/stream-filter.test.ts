@@ -165,7 +165,7 @@ describe('the events mapping filter from serverless.yml', () => {
     expect(readStreamEvent('contacts').filterPatterns.length).toBeLessThanOrEqual(5);
   });
 
-  it('passes contacts with an open callback, resolutions (not their tombstones) and sent text-backs only', () => {
+  it('passes contacts with an open callback, resolutions (not their tombstones), text-back and calling items', () => {
     expect(passes('MODIFY', { NewImage: { type: S('contact'), gsi2pk: S('CALLBACK#open#1') } })).toBe(true);
     expect(passes('MODIFY', { NewImage: { type: S('contact') } })).toBe(false);
     expect(passes('INSERT', { NewImage: { type: S('resolution'), gsi2pk: S('CALLBACK#resolved#1') } })).toBe(true);
@@ -173,7 +173,11 @@ describe('the events mapping filter from serverless.yml', () => {
       false,
     );
     expect(passes('MODIFY', { NewImage: { type: S('textback'), episode: { M: { state: S('sent') } } } })).toBe(true);
-    expect(passes('MODIFY', { NewImage: { type: S('textback'), episode: { M: { state: S('claimed') } } } })).toBe(false);
+    // Every text-back change passes (one pattern for them and the calling items: 5 at most); only a sent one is a fact.
+    const claimed = { type: S('textback'), phone: S('+14155550123'), version: { N: '2' }, episode: { M: { state: S('claimed') } } };
+    expect(passes('MODIFY', { NewImage: claimed })).toBe(true);
+    expect(eventsOf('MODIFY', undefined, fromImage(claimed as never))).toEqual([]);
+    expect(passes('MODIFY', { NewImage: { type: S('calling'), phone: S('+14155550123') } })).toBe(true);
     expect(passes('REMOVE', { OldImage: missedApplied })).toBe(false);
   });
 });
