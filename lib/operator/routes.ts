@@ -8,12 +8,12 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CallingStore } from '../callbacks/calling.js';
 import { resolutionSummary } from '../callbacks/item.js';
 import type { CallbackResolver } from '../callbacks/store.js';
-import { operatorPhone } from '../phone/phone.js';
+import { callerId, operatorPhone } from '../phone/phone.js';
 import { HttpError, type HttpRequest, queryParameters } from '../platform/request.js';
 import type { TwilioCallsFactory } from '../twilio/client.js';
 import type { PlaceCall } from '../twilio/place-call.js';
 import { RecordingNotFoundError, type TwilioRecordings } from '../twilio/recordings.js';
-import { callBack } from './call-back.js';
+import { CallBackError, callBack } from './call-back.js';
 import { countOpenCallbacks, listCallbacks, parseCallbacksQuery, parseResolveBody } from './callbacks.js';
 import type { OperatorConfig } from './config.js';
 import { getContact, listContacts, parseListQuery } from './contacts.js';
@@ -107,6 +107,10 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
       throw new HttpError(404, 'No open callback for this number');
     }
     case '/callbacks/{phone}/call': {
+      // A withheld caller (anonymous, restricted, Twilio's withheld numbers) has nobody to call back.
+      const id = callerId(request.pathParameters.phone ?? '');
+      if (id.kind === 'anonymous' && id.reason !== 'invalid')
+        throw new CallBackError(409, 'The customer withheld their number: there is nobody to call back');
       const phone = phoneOf(request, config);
       const placed = await callBack(phone, request, {
         config,

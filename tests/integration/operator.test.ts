@@ -435,6 +435,75 @@ describe('GET /recordings/{recordingSid}', () => {
   });
 });
 
+describe('POST /callbacks/{phone}/call', () => {
+  const call = (h: typeof handler, phone: string, body: unknown, key?: string) =>
+    h(
+      {
+        ...v1Event({ resource: '/callbacks/{phone}/call', params: {}, body: JSON.stringify(body), contentType: 'application/json' }),
+        headers: {
+          Host: 'abc123.execute-api.us-east-1.amazonaws.com',
+          'Content-Type': 'application/json',
+          ...(key === undefined ? {} : { 'Idempotency-Key': key }),
+        },
+        pathParameters: { phone },
+      },
+      context,
+    );
+  const reply = (response: { statusCode: number; body: string }) => ({ status: response.statusCode, body: JSON.parse(response.body) });
+
+  it('refuses what it cannot call: a withheld caller 409, no open callback 404, a bad agent 400; Twilio refusing 502 and nothing kept', async () => {
+    expect(reply(await call(handler, 'anonymous', { agent: '+14155550199' }))).toEqual({
+      status: 409,
+      body: { message: 'The customer withheld their number: there is nobody to call back' },
+    });
+    expect(reply(await call(handler, '+14155550999', { agent: '+14155550199' }))).toEqual({
+      status: 404,
+      body: { message: 'No open callback for this number' },
+    });
+    expect(reply(await call(handler, '+14155550101', { agent: 'my cell' }))).toEqual({
+      status: 400,
+      body: { message: 'agent must be your phone number (E.164, or national)' },
+    });
+    // Twilio answers 503 (the SDK sends once: a call is never placed twice).
+    api.faults.push({ kind: 'status', status: 503, times: 1 });
+    const refused = reply(await call(handler, '+14155550101', { agent: '+14155550199' }, 'refused-1'));
+    expect(refused.status).toBe(502);
+    expect(refused.body.message).toMatch(/^Twilio refused the call \(20500\): /);
+    const contact = reply(
+      await handler(
+        {
+          ...v1Event({ resource: '/contacts/{phone}', params: {}, body: '' }),
+          httpMethod: 'GET',
+          body: null,
+          pathParameters: { phone: '+14155550101' },
+        },
+        context,
+      ),
+    );
+    expect(contact.body.callback.attempts).toBeUndefined();
+  });
+
+  it('places the agent’s call from the line the customer called, once per Idempotency-Key, and claims the customer', async () => {
+    // Twilio reaches this API at PUBLIC_BASE_URL (a closed port here: the call is placed, never played).
+    const placing = await operator({ PUBLIC_BASE_URL: 'http://127.0.0.1:9/prod' });
+    const before = api.calls.length;
+    const first = reply(await call(placing, '(415) 555-0101', { agent: '(415) 555-0199' }, 'k-1'));
+    expect(first).toEqual({ status: 202, body: { callSid: expect.stringMatching(/^CA[0-9a-f]{32}$/), attemptId: 'k-1' } });
+    expect(reply(await call(placing, '+14155550101', { agent: '+14155550199' }, 'k-1'))).toEqual(first);
+    const created = api.calls.slice(before);
+    expect(created).toEqual([
+      expect.objectContaining({ sid: first.body.callSid, to: '+14155550199', from: LINE, direction: 'outbound-api' }),
+    ]);
+    const placed = api.placed.find((p) => p.sid === first.body.callSid);
+    expect(placed?.url).toBe(`http://127.0.0.1:9/prod/twilio/callback-call?attempt=k-1&customer=%2B14155550101&line=%2B14155559876`);
+    // Someone else meanwhile: refused with who holds it, unless forced.
+    const claimed = reply(await call(placing, '+14155550101', { agent: '+14155550198' }, 'k-2'));
+    expect(claimed.status).toBe(409);
+    expect(claimed.body.message).toMatch(/^Being called by \+14155550199 until .+: wait, or send "force": true$/);
+    expect(reply(await call(placing, '+14155550101', { agent: '+14155550198', force: true }, 'k-3')).status).toBe(202);
+  });
+});
+
 describe('GET /health', () => {
   it('is 200 with both checks ok and their latencies', async () => {
     const { status, body } = await getRoute('/health');
