@@ -104,7 +104,8 @@ export class InvalidCallbackError extends Error {
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
 const QUEUE_SID = /^QU[0-9a-fA-F]{32}$/;
-const RECORDING_SID = /^RE[0-9a-fA-F]{32}$/;
+/** A Twilio RecordingSid. */
+export const RECORDING_SID = /^RE[0-9a-fA-F]{32}$/;
 
 type Params = Readonly<Record<string, string>>;
 

@@ -8,6 +8,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CallingStore } from '../callbacks/calling.js';
 import { resolutionSummary } from '../callbacks/item.js';
 import type { CallbackResolver } from '../callbacks/store.js';
+import { RECORDING_SID } from '../ledger/calls.js';
 import { callerId, operatorPhone } from '../phone/phone.js';
 import { HttpError, type HttpRequest, queryParameters } from '../platform/request.js';
 import type { TwilioCallsFactory } from '../twilio/client.js';
@@ -34,8 +35,6 @@ export interface OperatorDeps {
   placeCall: PlaceCall;
   now?: () => Date;
 }
-
-const RECORDING_SID = /^RE[0-9a-fA-F]{32}$/;
 
 /** The methods of each route; any other route is GET only. */
 const METHODS: Readonly<Record<string, readonly string[]>> = {

@@ -5,6 +5,8 @@
  * Twilio may recover from (unavailable, throttled, a refused credential) throws, so that Lambda
  * retries the event and then sends it to the failure queue (serverless.yml).
  */
+
+import { RECORDING_SID } from '../ledger/calls.js';
 import { logger } from '../platform/log.js';
 import type { TwilioRecordings } from '../twilio/recordings.js';
 
@@ -15,8 +17,6 @@ export interface ForgottenEvent {
 }
 
 export type Forgotten = 'deleted' | 'gone' | 'off' | 'invalid';
-
-const RECORDING_SID = /^RE[0-9a-fA-F]{32}$/;
 
 export async function handleForgottenRecording(
   event: ForgottenEvent,

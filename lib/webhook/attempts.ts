@@ -20,7 +20,9 @@ import type { CallbackResolver } from '../callbacks/store.js';
 import { maskPhone, twilioE164 } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
 import { HttpError } from '../platform/request.js';
+import { isOneOf } from '../table/items.js';
 import { CALL_STATUSES, type CallStatus } from '../twilio/call-status.js';
+import { xmlEscape } from './twiml.js';
 
 type Params = Readonly<Record<string, string>>;
 
@@ -35,9 +37,6 @@ export function attemptOf(query: string): { attemptId: string; customer: string;
   const line = q.get('line');
   return { attemptId, customer, line: line === null ? undefined : (twilioE164(line) ?? undefined) };
 }
-
-const xml = (text: string): string =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
 /** The number said digit by digit (`4 1 5, 5 5 5, …`), for the agent to hear whom they call. */
 export const spokenNumber = (e164: string): string =>
@@ -55,16 +54,15 @@ export function callbackTwiml(base: string, attempt: { attemptId: string; custom
   const query = `attempt=${encodeURIComponent(attempt.attemptId)}&customer=${encodeURIComponent(attempt.customer)}`;
   return (
     '<?xml version="1.0" encoding="UTF-8"?><Response>' +
-    `<Say>Calling ${xml(spokenNumber(attempt.customer))}.</Say>` +
-    `<Dial callerId="${xml(attempt.line)}" answerOnBridge="true" action="${xml(`${base}/twilio/dial-status?${query}`)}">` +
-    `<Number machineDetection="Enable" statusCallback="${xml(`${base}/twilio/call-status?${query}`)}" statusCallbackEvent="completed">` +
-    `${xml(attempt.customer)}</Number></Dial></Response>`
+    `<Say>Calling ${xmlEscape(spokenNumber(attempt.customer))}.</Say>` +
+    `<Dial callerId="${xmlEscape(attempt.line)}" answerOnBridge="true" action="${xmlEscape(`${base}/twilio/dial-status?${query}`)}">` +
+    `<Number machineDetection="Enable" statusCallback="${xmlEscape(`${base}/twilio/call-status?${query}`)}" statusCallbackEvent="completed">` +
+    `${xmlEscape(attempt.customer)}</Number></Dial></Response>`
   );
 }
 
 const seconds = (value: string | undefined): number => (value !== undefined && /^\d{1,7}$/.test(value) ? Number(value) : 0);
-const callStatus = (value: string | undefined): CallStatus | undefined =>
-  (CALL_STATUSES as readonly string[]).includes(value ?? '') ? (value as CallStatus) : undefined;
+const callStatus = (value: string | undefined): CallStatus | undefined => (isOneOf(CALL_STATUSES, value) ? value : undefined);
 
 /** What one callback of an attempt's call says; undefined when it says nothing final. */
 export function attemptFacts(route: '/twilio/call-status' | '/twilio/dial-status', params: Params): AttemptFacts | undefined {

@@ -27,6 +27,7 @@ import { HttpError, type HttpRequest, parseForm, signedUrl } from '../platform/r
 import { verifyTwilioSignature } from '../twilio/signature.js';
 import { attemptOf, callbackTwiml, recordAttemptCallback } from './attempts.js';
 import type { WebhookConfig } from './config.js';
+import { xmlEscape } from './twiml.js';
 
 export interface HttpReply {
   statusCode: number;
@@ -56,8 +57,6 @@ export interface TwilioRoute {
 
 const NO_CONTENT: HttpReply = { statusCode: 204, body: '' };
 const twiml = (body: string): HttpReply => ({ statusCode: 200, headers: { 'Content-Type': 'text/xml' }, body });
-const xmlEscape = (text: string): string =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
 /** An action's reply: `<Redirect>` to `next` when asked (the flow goes on), else the configured TwiML. */
 const actionReply = (config: WebhookConfig, { next }: Continuation): HttpReply =>
