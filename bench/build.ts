@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -16,9 +16,14 @@ const twilioApart: { twilioApartPlugin: () => import('esbuild').Plugin } = creat
 
 /**
  * Bundles `entry` (relative to the repository) into bench/.build/<name>.cjs; returns its path and
- * size. `@aws-sdk/*` stays external (the Lambda runtime's) unless `bundleSdk`.
+ * size. `@aws-sdk/*` stays external (the Lambda runtime's) unless `bundleSdk`; `plugins` run after
+ * serverless.yml's (a benchmark's variant of a function, e.g. a module stubbed out).
  */
-export async function bundle(entry: string, name: string, options: { bundleSdk?: boolean } = {}): Promise<{ file: string; bytes: number }> {
+export async function bundle(
+  entry: string,
+  name: string,
+  options: { bundleSdk?: boolean; plugins?: readonly Plugin[] } = {},
+): Promise<{ file: string; bytes: number }> {
   const outdir = join(root, 'bench/.build');
   mkdirSync(outdir, { recursive: true });
   // Under functions/, as serverless-esbuild lays them out (the contacts client lands in __only_contacts/ beside it).
@@ -32,7 +37,7 @@ export async function bundle(entry: string, name: string, options: { bundleSdk?:
     target: 'node22',
     format: 'cjs',
     external: options.bundleSdk ? [] : ['@aws-sdk/*'],
-    plugins: [dashboardBuild.dashboardAssetsPlugin(), twilioApart.twilioApartPlugin()],
+    plugins: [dashboardBuild.dashboardAssetsPlugin(), twilioApart.twilioApartPlugin(), ...(options.plugins ?? [])],
     logLevel: 'silent',
   });
   return { file, bytes: statSync(file).size };

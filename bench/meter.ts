@@ -4,7 +4,8 @@
  * the request), so a benchmark can report requests and read/write units per call of any client,
  * the bundled handlers' included. A request refused by a condition reports no capacity here (AWS
  * bills such a write as at least 1 write unit). It also counts the writes to every item key
- * (`keyWrites`), to find a hot key.
+ * (`keyWrites`), to find a hot key, the keys `BatchGetItem` asks for (`batchGetKeys`) and the units
+ * by operation (`unitsByOp`).
  */
 import { createServer, request, type Server } from 'node:http';
 
@@ -30,6 +31,10 @@ export interface MeterReading {
   writeUnits: number;
   /** Requests answered with an error (a failed condition, a cancelled transaction…). */
   errors: number;
+  /** Keys asked for by `BatchGetItem` requests (the ones it left unprocessed and were asked again included). */
+  batchGetKeys?: number;
+  /** Capacity units by operation (read units of the reads, write units of the writes). */
+  unitsByOp?: Record<string, number>;
 }
 
 /** Writes to one item key: how many, and how many of them inside a transaction (2 write units per KB each). */
@@ -81,7 +86,7 @@ function unitsOf(body: unknown): number {
 
 export async function startMeter(target: string): Promise<Meter> {
   const upstream = new URL(target);
-  let reading: MeterReading = { requests: {}, readUnits: 0, writeUnits: 0, errors: 0 };
+  let reading: MeterReading = { requests: {}, readUnits: 0, writeUnits: 0, errors: 0, batchGetKeys: 0, unitsByOp: {} };
   let perKey = new Map<string, KeyWrites>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -101,6 +106,10 @@ export async function startMeter(target: string): Promise<Meter> {
             perKey.set(key, counted);
           }
         }
+        if (op === 'BatchGetItem') {
+          const tables = Object.values((json.RequestItems as Record<string, { Keys?: unknown[] }>) ?? {});
+          reading.batchGetKeys = (reading.batchGetKeys ?? 0) + tables.reduce((n, t) => n + (t.Keys?.length ?? 0), 0);
+        }
         json.ReturnConsumedCapacity = 'TOTAL';
         body = Buffer.from(JSON.stringify(json));
       }
@@ -115,6 +124,7 @@ export async function startMeter(target: string): Promise<Meter> {
             const units = unitsOf(JSON.parse(answer.toString('utf8') || '{}'));
             if (WRITES.has(op)) reading.writeUnits += units;
             else reading.readUnits += units;
+            if (reading.unitsByOp !== undefined) reading.unitsByOp[op] = (reading.unitsByOp[op] ?? 0) + units;
           }
           res.writeHead(up.statusCode ?? 500, up.headers);
           res.end(answer);
@@ -135,7 +145,7 @@ export async function startMeter(target: string): Promise<Meter> {
     read: () => structuredClone(reading),
     keyWrites: () => new Map(perKey),
     reset: () => {
-      reading = { requests: {}, readUnits: 0, writeUnits: 0, errors: 0 };
+      reading = { requests: {}, readUnits: 0, writeUnits: 0, errors: 0, batchGetKeys: 0, unitsByOp: {} };
       perKey = new Map();
     },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -1,6 +1,6 @@
 /**
- * `npm run bench` (`-- --quick` for the small CI run): cold start, ingestion, reconciliation and
- * stats, each against a baseline measured in the same run; prints a table and writes
+ * `npm run bench` (`-- --quick` for the small CI run): cold start, ingestion, reconciliation,
+ * stats and a call back through Twilio, each against a baseline measured in the same run; prints a table and writes
  * bench/results/latest.json. docs/BENCHMARKS.md explains the figures.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { startDynamoDbLocal } from '../dev/dynamodb-local.js';
 import { MISSED_REASONS } from '../lib/ledger/outcome.js';
 import { logger } from '../lib/platform/log.js';
 import { root } from './build.js';
+import { callBackBench } from './call-back.js';
 import { coldStart } from './cold-start.js';
 import { dashboardBench } from './dashboard.js';
 import { hotKeyBench } from './hot-key.js';
@@ -31,6 +32,8 @@ const size = quick
       burstCalls: 1_000,
       backlogCalls: 2_000,
       pipelineMisses: 10,
+      callBackInitRuns: 3,
+      callBackAttempts: 2,
     }
   : // Each benchmark fits in about two minutes on 2 cores (docs/BENCHMARKS.md).
     {
@@ -43,6 +46,8 @@ const size = quick
       burstCalls: 10_000,
       backlogCalls: 100_000,
       pipelineMisses: 40,
+      callBackInitRuns: 20,
+      callBackAttempts: 10,
     };
 
 // List prices (us-east-1) used by the cost model; docs/BENCHMARKS.md says where they come from.
@@ -96,6 +101,9 @@ let results: Record<string, unknown>;
   const st = await timed('stats', () => withDynamo((endpoint) => statsBench(endpoint, size.statsCalls, size.statsRepeats)));
   const hot = await timed('day counters under a burst', () => hotKeyBench(withDynamo, size.burstCalls));
   const pipe = await timed('miss to event and text', () => pipelineBench(size.pipelineMisses));
+  const callBack = await timed('call back through Twilio', () =>
+    callBackBench(withDynamo, { initRuns: size.callBackInitRuns, attemptsPerOutcome: size.callBackAttempts }),
+  );
 
   // Cost per million missed calls, from the measured counts (one delivery each; see the doc).
   const webhookGbS = 0.25 * (ing.handler.p50Ms / 1000);
@@ -132,6 +140,7 @@ let results: Record<string, unknown>;
     stats: st,
     hotKey: hot,
     pipeline: pipe,
+    callBack,
     cost: { pricesUsd: PRICE, perMillionMissedCallsUsd: { ...perMillion, total: Number(totalPerMillion) } },
   };
 }
@@ -145,6 +154,7 @@ const r = results as {
   stats: Awaited<ReturnType<typeof statsBench>>;
   hotKey: Awaited<ReturnType<typeof hotKeyBench>>;
   pipeline: Awaited<ReturnType<typeof pipelineBench>>;
+  callBack: Awaited<ReturnType<typeof callBackBench>>;
   cost: { perMillionMissedCallsUsd: Record<string, number> };
 };
 const line = (cells: (string | number)[]) =>
@@ -293,6 +303,41 @@ line(['  item removed (TTL) → DELETE at the local Twilio API', `${rd.toDeleted
 line(['  recordings left at Twilio', '', rd.left]);
 for (const [fn, n] of Object.entries(rd.invocationsPerCall)) line([`  ${fn} invocations per call`, '', n]);
 line(['  events per call', '', rd.eventsPerCall]);
+console.log('');
+const cb = r.callBack;
+const cc = cb.coldStart;
+line([`call back (issue 29): operator cold start, ${cc.runs} runs`, 'bundle bytes', 'init ms (med)']);
+line(['  as deployed (with place-call)', cc.withPlaceCall.bytes, cc.withPlaceCall.initMedianMs.toFixed(1)]);
+line(['  place-call stubbed out', cc.withoutPlaceCall.bytes, cc.withoutPlaceCall.initMedianMs.toFixed(1)]);
+line(['  with / without: bytes delta, init ratio', cc.bytesDelta, cc.initRatio.toFixed(2)]);
+const units = (c: { readUnits: number; writeUnits: number }) => `${c.readUnits} / ${c.writeUnits}`;
+line([`one call back, per outcome (${cb.attemptsPerOutcome} attempts each)`, 'read / write', 'Twilio reqs', '  DynamoDB requests']);
+for (const o of cb.outcomes) {
+  const toUs = Object.entries(o.twilio.toUs)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(' + ');
+  const who = o.script.agent === 'human' ? `customer ${o.script.customer}` : `agent ${o.script.agent}`;
+  line([`  ${o.outcome} (${who})`, units(o.dynamo), o.twilio.total, `  ${ops(o.dynamo)}`]);
+  line(['    POST /callbacks/{phone}/call', units(o.operator), o.twilio.rest, `  ${ops(o.operator)}`]);
+  line([
+    '    its callbacks through the webhook',
+    units(o.webhook),
+    Number((o.twilio.total - o.twilio.rest).toFixed(3)),
+    `  ${ops(o.webhook)}`,
+  ]);
+  line(['    Twilio: the create, then to our URLs', '', '', `  ${o.twilio.rest} create; ${toUs || 'none'}`]);
+  for (const [kind, c] of Object.entries(o.webhookByRequest)) line([`      its ${kind} request`, units(c), '', `  ${ops(c)}`]);
+  const refused = o.dynamo.conditionFailures;
+  if (refused > 0) line(['    DynamoDB requests refused (a condition)', '', '', `  ${refused}`]);
+}
+const wl = cb.worklist;
+line([`GET /callbacks, a page of ${wl.pageItems} open callbacks`, 'read units', 'BatchGet RU', '  DynamoDB requests']);
+line(['  none called back', wl.withoutAttempts.readUnits, wl.withoutAttempts.batchGetReadUnits, `  ${ops(wl.withoutAttempts)}`]);
+line(['  all called back', wl.withAttempts.readUnits, wl.withAttempts.batchGetReadUnits, `  ${ops(wl.withAttempts)}`]);
+line(['  text-back keys alone (before issue 29)', '', wl.textBackKeysOnly.readUnits, '  1 BatchGetItem']);
+line(['  BatchGet keys per item (before)', '', `${wl.withAttempts.batchGetKeysPerItem} (${wl.textBackKeysOnly.keysPerItem})`]);
+line(['  calling items: read units per item', 'none called', wl.callingReadUnitsPerItem.withoutAttempts]);
+line(['', 'all called', wl.callingReadUnitsPerItem.withAttempts]);
 console.log('');
 line(['cost per million missed calls (USD)', '', '']);
 for (const [k, v] of Object.entries(r.cost.perMillionMissedCallsUsd)) line([`  ${k}`, '', v.toFixed(2)]);

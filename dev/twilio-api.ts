@@ -137,11 +137,17 @@ export const CALL_ANSWERS: readonly CallAnswer[] = [
 /** The answers that end a call unanswered (status = the answer, duration 0). */
 const UNANSWERED: readonly CallAnswer[] = ['no-answer', 'busy', 'failed'];
 
-/** A number's scripted answer; `seconds` connected when answered (ignored otherwise). */
+/**
+ * A number's scripted answer; `seconds` connected when answered (ignored otherwise); `ringMs`,
+ * real milliseconds it rings before it answers or gives up (a page can watch the call go on).
+ */
 export interface CallOutcome {
   answer: CallAnswer;
   seconds: number;
+  ringMs?: number;
 }
+const ringFor = (outcome: CallOutcome): Promise<void> =>
+  outcome.ringMs ? new Promise((resolve) => setTimeout(resolve, outcome.ringMs)) : Promise.resolve();
 const DEFAULT_OUTCOME: CallOutcome = { answer: 'human', seconds: 30 };
 
 /**
@@ -221,7 +227,9 @@ function parseOutcome(value: unknown): ({ number: string } & CallOutcome) | unde
   const seconds = v.seconds === undefined ? DEFAULT_OUTCOME.seconds : Number(v.seconds);
   if (typeof v.number !== 'string' || v.number === '' || answer === undefined) return undefined;
   if (!Number.isInteger(seconds) || seconds < 0 || seconds > 14_400) return undefined;
-  return { number: v.number, answer, seconds };
+  const ringMs = v.ringMs === undefined ? 0 : Number(v.ringMs);
+  if (!Number.isInteger(ringMs) || ringMs < 0 || ringMs > 10_000) return undefined;
+  return { number: v.number, answer, seconds, ...(ringMs > 0 ? { ringMs } : {}) };
 }
 
 /** A TwiML element, as `parseTwiml` reads it: its name, attributes (entity-decoded) and children. */
@@ -877,6 +885,7 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       await parentEvent('initiated', 0)();
       await parentEvent('ringing', 0)();
       const { agent } = placement;
+      await ringFor(agent);
       if (UNANSWERED.includes(agent.answer)) {
         call.status = agent.answer as LocalCall['status'];
         call.durationSeconds = 0;
@@ -980,6 +989,7 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
     await legEvent('initiated', offset)();
     await legEvent('ringing', offset)();
     const outcome = callOutcomes.get(to) ?? DEFAULT_OUTCOME;
+    await ringFor(outcome);
     const detection =
       number !== undefined && ['enable', 'detectmessageend'].includes(attribute(number, 'machineDetection')?.toLowerCase() ?? '');
     let end: number;
@@ -1256,11 +1266,11 @@ export async function startTwilioApi(options: TwilioApiOptions): Promise<TwilioA
       const empty = list.length === 0 && body.order === undefined;
       if (empty || outcomes.some((o) => o === undefined) || (body.order !== undefined && order === undefined)) {
         send(res, 400, {
-          message: `give [{ number, answer (${CALL_ANSWERS.join('|')}), seconds (0-14400, default 30) }], or { order: natural|reversed, outcomes?: […] }`,
+          message: `give [{ number, answer (${CALL_ANSWERS.join('|')}), seconds (0-14400, default 30), ringMs? (0-10000) }], or { order: natural|reversed, outcomes?: […] }`,
         });
         return 400;
       }
-      for (const o of outcomes) if (o !== undefined) callOutcomes.set(o.number, { answer: o.answer, seconds: o.seconds });
+      for (const o of outcomes) if (o !== undefined) callOutcomes.set(o.number, { answer: o.answer, seconds: o.seconds, ringMs: o.ringMs });
       if (order !== undefined) state.callbackOrder = order;
       send(res, 201, { order: state.callbackOrder, outcomes: callOutcomes.size });
       return 201;

@@ -61,6 +61,7 @@ const RESOLVED_LABELS: Readonly<Record<ResolvedBy, string>> = {
   callback: 'Called back',
   'returned-call': 'They called again',
   operator: 'Marked by a person',
+  unreachable: 'Closed as unreachable',
 };
 const RANGES = [
   { label: 'Today', days: 1 },
@@ -273,6 +274,15 @@ const ATTEMPT_LABELS: Readonly<Record<AttemptOutcome, string>> = {
   'too-short': 'too short',
 };
 
+type AttemptView = NonNullable<OpenCallbackItem['attempts']>['last'][number];
+const PROGRESS_LABELS: Readonly<Record<NonNullable<AttemptView['progress']>, string>> = {
+  placing: 'Placing the call…',
+  'ringing-agent': 'Ringing your phone…',
+  'calling-customer': 'Calling the customer…',
+};
+const attemptText = (a: AttemptView): string =>
+  a.outcome !== undefined ? ATTEMPT_LABELS[a.outcome] : a.progress === 'calling-customer' ? 'calling the customer' : 'ringing the agent';
+
 /**
  * "Call back" through Twilio (POST /callbacks/{phone}/call): asks once for the agent's phone,
  * then follows the call on the contact (GET /contacts/{phone}) until its attempt has an outcome.
@@ -299,13 +309,13 @@ function CallBackAction({ phone, onDone }: { phone: string; onDone: (message: st
         onDone('Reached: the callback is resolved.', true);
         return;
       }
-      const outcome = contact.callback.attempts?.last.find((a) => a.id === placed.attemptId)?.outcome;
-      if (outcome !== undefined) {
+      const attempt = contact.callback.attempts?.last.find((a) => a.id === placed.attemptId);
+      if (attempt?.outcome !== undefined) {
         setProgress(undefined);
-        onDone(`Call back: ${ATTEMPT_LABELS[outcome]}. The callback stays open.`, false);
+        onDone(`Call back: ${ATTEMPT_LABELS[attempt.outcome]}. The callback stays open.`, false);
         return;
       }
-      setProgress('Calling…');
+      setProgress(PROGRESS_LABELS[attempt?.progress ?? 'ringing-agent']);
     }
     setProgress(undefined);
   });
@@ -318,7 +328,15 @@ function CallBackAction({ phone, onDone }: { phone: string; onDone: (message: st
   }
   if (!open) {
     return (
-      <button type="button" class="secondary call-back" onClick={() => setOpen(true)}>
+      <button
+        type="button"
+        class="secondary call-back"
+        onClick={() => {
+          // The phone given on any item (or an earlier visit) since this one was drawn.
+          setAgent(localStorage.getItem(AGENT_STORAGE) ?? agent);
+          setOpen(true);
+        }}
+      >
         Call back
       </button>
     );
@@ -332,6 +350,33 @@ function CallBackAction({ phone, onDone }: { phone: string; onDone: (message: st
       <FormEnd busy={busy} error={error} onCancel={() => setOpen(false)}>
         <button type="submit" disabled={busy || agent.trim() === ''}>
           {busy ? 'Calling…' : 'Ring me, then them'}
+        </button>
+      </FormEnd>
+    </form>
+  );
+}
+
+/** After CALLBACK_MAX_ATTEMPTS failed calls back: close it as unreachable (not "called back"). */
+function UnreachableAction({ phone, onResolved }: { phone: string; onResolved: (message: string) => void }) {
+  const { api } = useSession();
+  const [open, setOpen] = useState(false);
+  const { busy, error, submit } = useSubmit(async () => {
+    await api.post(`callbacks/${encodeURIComponent(phone)}/resolve`, { unreachable: true });
+    onResolved('Closed as unreachable.');
+  });
+  if (!open) {
+    return (
+      <button type="button" class="secondary unreachable" onClick={() => setOpen(true)}>
+        Close as unreachable
+      </button>
+    );
+  }
+  return (
+    <form class="resolve-form" onSubmit={submit}>
+      <p class="hint">They were not reached after several calls back. A new missed call opens a new callback.</p>
+      <FormEnd busy={busy} error={error} onCancel={() => setOpen(false)}>
+        <button type="submit" disabled={busy}>
+          {busy ? 'Closing…' : 'Close it'}
         </button>
       </FormEnd>
     </form>
@@ -388,9 +433,7 @@ function WorkItem({
           {item.attempts === undefined ? null : (
             <span class="tried" data-count={item.attempts.count}>
               {item.attempts.count} {item.attempts.count === 1 ? 'attempt' : 'attempts'}:{' '}
-              {item.attempts.last
-                .map((a) => `${a.outcome === undefined ? 'in progress' : ATTEMPT_LABELS[a.outcome]} ${formatTime(a.at)}`)
-                .join(', ')}
+              {item.attempts.last.map((a) => `${attemptText(a)} ${formatTime(a.at)}`).join(', ')}
             </span>
           )}
         </p>
@@ -398,6 +441,7 @@ function WorkItem({
       <div class="act">
         <CallBackAction phone={item.phone} onDone={(message, resolved) => (resolved ? onResolved(message) : onCalled(message))} />
         <ResolveAction phone={item.phone} onResolved={onResolved} />
+        {item.canCloseUnreachable ? <UnreachableAction phone={item.phone} onResolved={onResolved} /> : null}
       </div>
     </li>
   );
@@ -481,7 +525,7 @@ function Tile({ label, value, hint }: { label: string; value: string | number; h
 function medianText(stats: StatsResponse): string {
   const median = stats.callbacks.medianSecondsToCallback;
   if (median !== null) return `≤ ${formatDuration(median)}`;
-  return stats.callbacks.resolved.total === 0 ? '–' : '> 72 h';
+  return stats.callbacks.resolved.total === stats.callbacks.resolved.unreachable ? '–' : '> 72 h';
 }
 
 function Numbers({ version }: { version: number }) {
@@ -498,6 +542,7 @@ function Numbers({ version }: { version: number }) {
   const busy = state.status === 'loading' || state.data?.days !== days;
   // The reasons of this range only (ten mostly empty legend entries say little), each in its own colour.
   const seen = REASONS.filter((key) => (stats?.byReason[key] ?? 0) > 0);
+  const calledBack = stats === undefined ? 0 : stats.callbacks.resolved.total - stats.callbacks.resolved.unreachable;
   return (
     <section aria-labelledby="numbers-title" class="numbers" aria-busy={busy} data-days={state.data?.days}>
       <div class="section-head">
@@ -521,11 +566,20 @@ function Numbers({ version }: { version: number }) {
           <div class="tiles">
             <Tile label="Open now" value={stats.openNow} />
             <Tile label="Missed calls" value={stats.totals.total} />
-            <Tile label="Called back" value={stats.callbacks.resolved.total} />
+            <Tile label="Called back" value={calledBack} />
             <Tile
               label="Within 1 hour"
-              value={percent(stats.callbacks.within['15m'] + stats.callbacks.within['1h'], stats.callbacks.resolved.total)}
+              value={percent(stats.callbacks.within['15m'] + stats.callbacks.within['1h'], calledBack)}
               hint="of those called back"
+            />
+            <Tile
+              label="Calls back placed"
+              value={stats.callbacks.attempts.total}
+              hint={
+                stats.callbacks.attemptsPerResolution === null
+                  ? 'through Twilio'
+                  : `${stats.callbacks.attemptsPerResolution} per resolved callback`
+              }
             />
             <Tile label="Median time to callback" value={medianText(stats)} />
             <Tile label="After hours" value={stats.afterHours} hint="missed outside business hours" />
@@ -573,9 +627,13 @@ function Resolved({ version }: { version: number }) {
         {state.data?.items.map((item) => (
           <li key={`${item.phone}#${item.resolvedAt}`} data-phone={item.phone}>
             <Phone phone={item.phone} />
-            <span class="after" data-seconds={item.secondsToCallback}>
-              after {formatDuration(item.secondsToCallback)}
-            </span>
+            {item.resolvedBy === 'unreachable' ? (
+              <span class="after">after {item.attempts} calls back</span>
+            ) : (
+              <span class="after" data-seconds={item.secondsToCallback}>
+                after {formatDuration(item.secondsToCallback)}
+              </span>
+            )}
             <span class="by">{RESOLVED_LABELS[item.resolvedBy]}</span>
             <time dateTime={item.resolvedAt}>{formatTime(item.resolvedAt)}</time>
             {item.note ? <q class="note">{item.note}</q> : null}

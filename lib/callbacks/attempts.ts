@@ -25,6 +25,8 @@ export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /** What an attempt's callbacks said (each kept as it came; any order). */
 export interface AttemptFacts {
+  /** When the agent answered (Twilio asked for the call's TwiML): the customer is being called. */
+  agentAnswered?: string;
   /** The agent's call (the root) ended. */
   agent?: { status: CallStatus; seconds: number };
   /** The customer's leg ended (`<Number statusCallback>`). */
@@ -65,6 +67,15 @@ export interface Attempt {
   outcome?: AttemptOutcome;
 }
 
+/** Where an attempt without an outcome is: Twilio not answered yet, ringing the agent, calling the customer. */
+export type AttemptProgress = 'placing' | 'ringing-agent' | 'calling-customer';
+
+export function attemptProgress(attempt: Attempt & { facts: AttemptFacts }): AttemptProgress | undefined {
+  if (attempt.outcome !== undefined) return undefined;
+  if (attempt.facts.agentAnswered !== undefined) return 'calling-customer';
+  return attempt.callSid === undefined ? 'placing' : 'ringing-agent';
+}
+
 /** At most this many attempts are kept on a callback (the newest). */
 export const MAX_ATTEMPTS = 20;
 
@@ -73,6 +84,18 @@ export function withAttempt(attempts: readonly Attempt[], attempt: Attempt): Att
   const others = attempts.filter((a) => a.id !== attempt.id);
   return [...others, attempt].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).slice(-MAX_ATTEMPTS);
 }
+
+/** Attempts placed (Twilio created their call, or they have an outcome) from `from` to `to` (ISO instants, inclusive). */
+export const placedBetween = (attempts: readonly Attempt[], from: string, to: string): number =>
+  attempts.filter((a) => a.at >= from && a.at <= to && (a.callSid !== undefined || a.outcome !== undefined)).length;
+
+/**
+ * Attempts that tried the customer and did not reach them: every outcome but `reached` and
+ * `agent-missed` (the customer was never dialled). `CALLBACK_MAX_ATTEMPTS` of them since the
+ * callback opened let it be closed as `unreachable`.
+ */
+export const failedSince = (attempts: readonly Attempt[], since: string): number =>
+  attempts.filter((a) => a.at >= since && a.outcome !== undefined && a.outcome !== 'reached' && a.outcome !== 'agent-missed').length;
 
 /** Who holds a callback while they call: until `until`, nobody else may start a call. */
 export interface Claim {

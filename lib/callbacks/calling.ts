@@ -5,10 +5,13 @@
  * race with a call in progress. Every write is conditional on the version read, and read again
  * when another write came first.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { addToDay } from '../ledger/day-counters.js';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
 import { InvalidItemError, isOneOf, isRecord, TableUnavailableError } from '../table/items.js';
 import { callingKey } from '../table/keys.js';
+import { cancellationCodes } from '../table/requests.js';
 import { CALL_STATUSES } from '../twilio/call-status.js';
 import {
   ATTEMPT_OUTCOMES,
@@ -20,6 +23,13 @@ import {
   type Claim,
   withAttempt,
 } from './attempts.js';
+
+/** An attempt's outcome before and after a write: counted (`callbacks:attempts:<outcome>`) on the day it was placed. */
+interface Counted {
+  day: string;
+  before: AttemptOutcome | undefined;
+  after: AttemptOutcome | undefined;
+}
 
 /** An attempt with the facts its callbacks brought. */
 export type KeptAttempt = Attempt & { facts: AttemptFacts };
@@ -46,6 +56,8 @@ const status = (v: unknown) => (isOneOf(CALL_STATUSES, v) ? v : undefined);
 function parseFacts(value: unknown): AttemptFacts {
   if (!isRecord(value)) return {};
   const facts: AttemptFacts = {};
+  const agentAnswered = str(value.agentAnswered);
+  if (agentAnswered !== undefined) facts.agentAnswered = agentAnswered;
   const agent = isRecord(value.agent) ? status(value.agent.status) : undefined;
   if (agent !== undefined && isRecord(value.agent)) facts.agent = { status: agent, seconds: num(value.agent.seconds) };
   const leg = isRecord(value.leg) ? status(value.leg.status) : undefined;
@@ -136,21 +148,34 @@ export function createCallingStore(
     return item === undefined ? undefined : parseCalling(item);
   }
 
-  /** Writes `next` if the item is still at the version read; false when another write came first. */
-  async function write(expected: Calling | undefined, next: Omit<Calling, 'version'>, now: string): Promise<boolean> {
+  /**
+   * Writes `next` if the item is still at the version read; false when another write came first.
+   * An attempt's outcome counted on the day it was placed goes in the same transaction.
+   */
+  async function write(expected: Calling | undefined, next: Omit<Calling, 'version'>, now: string, count?: Counted): Promise<boolean> {
+    const put = {
+      TableName: tableName,
+      Item: { pk: callingKey(next.phone), type: 'calling', ...next, version: (expected?.version ?? 0) + 1, updatedAt: now },
+      ...(expected === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : { ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': expected.version } }),
+    };
+    const counters = new Map<string, number>();
+    if (count?.before !== undefined) counters.set(`callbacks:attempts:${count.before}`, -1);
+    if (count?.after !== undefined)
+      counters.set(`callbacks:attempts:${count.after}`, (counters.get(`callbacks:attempts:${count.after}`) ?? 0) + 1);
     try {
-      await client.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: { pk: callingKey(next.phone), type: 'calling', ...next, version: (expected?.version ?? 0) + 1, updatedAt: now },
-          ...(expected === undefined
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': expected.version } }),
-        }),
-      );
+      if (count === undefined || count.before === count.after) await client.send(new PutCommand(put));
+      else
+        await client.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Put: put }, { Update: addToDay(tableName, count.day, counters, now, next.phone) }],
+          }),
+        );
       return true;
     } catch (error) {
       if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (error instanceof TransactionCanceledException && cancellationCodes(error)[0] === 'ConditionalCheckFailed') return false;
       throw new TableUnavailableError('The calling item could not be written', { cause: error });
     }
   }
@@ -158,13 +183,13 @@ export function createCallingStore(
   /** Reads, changes and writes until the write holds; `change` answers the next state (or undefined: nothing to write). */
   async function update<T>(
     phone: string,
-    change: (current: Calling | undefined) => { next: Omit<Calling, 'version'> | undefined; result: T },
+    change: (current: Calling | undefined) => { next: Omit<Calling, 'version'> | undefined; result: T; count?: Counted },
     now: string,
   ): Promise<T> {
     for (let n = 1; ; n++) {
       const current = await read(phone);
-      const { next, result } = change(current);
-      if (next === undefined || (await write(current, next, now))) return result;
+      const { next, result, count } = change(current);
+      if (next === undefined || (await write(current, next, now, count))) return result;
       if (n >= maxAttempts) throw new TableUnavailableError('The calling item kept changing');
       await sleep(backoffMs(n));
     }
@@ -228,6 +253,10 @@ export function createCallingStore(
           if (current === undefined || known === undefined) return { next: undefined, result: undefined };
           const merged: AttemptFacts = { ...known.facts, ...facts };
           const outcome = attemptOutcome(merged, minSeconds);
+          // Decided, and only a customer's leg can change a decision (the Dial action and the
+          // agent's end rank below it): nothing worth a write (bench/call-back.ts).
+          if (known.outcome !== undefined && outcome === known.outcome && facts.leg === undefined)
+            return { next: undefined, result: { before: known.outcome, attempt: known } };
           const attempt: KeptAttempt = { ...known, facts: merged, ...(outcome === undefined ? {} : { outcome }) };
           if (JSON.stringify(attempt) === JSON.stringify(known)) return { next: undefined, result: { before: known.outcome, attempt } };
           const { version: _v, claim, ...rest } = current;
@@ -236,6 +265,7 @@ export function createCallingStore(
           return {
             next: { ...rest, attempts: withAttempt(current.attempts, attempt) as KeptAttempt[], ...(keep ? { claim } : {}) },
             result: { before: known.outcome, attempt },
+            count: { day: known.at.slice(0, 10), before: known.outcome, after: attempt.outcome },
           };
         },
         new Date().toISOString(),

@@ -87,6 +87,7 @@ export function parseCallbackState(value: unknown): CallbackState {
       at: requireString(call, 'at'),
       by: call.by,
       ...(typeof call.note === 'string' ? { note: call.note } : {}),
+      ...(typeof call.attempts === 'number' && call.attempts > 0 ? { attempts: call.attempts } : {}),
     };
   });
   const archivedBefore = value.archivedBefore;
@@ -163,6 +164,7 @@ export function parseResolutionSummary(item: Readonly<Record<string, unknown>>):
     resolvedAt: requireString(r, 'resolvedAt'),
     resolvedBy: r.resolvedBy,
     secondsToCallback: requireNumber(r, 'secondsToCallback'),
+    attempts: typeof r.attempts === 'number' ? r.attempts : 0,
     ...(typeof r.resolvingCallSid === 'string' ? { resolvingCallSid: r.resolvingCallSid } : {}),
     ...(typeof r.note === 'string' ? { note: r.note } : {}),
   };

@@ -18,9 +18,18 @@ import type { Voicemail } from '../ledger/call-item.js';
 import type { MissedStatus } from '../ledger/calls.js';
 import type { CounterReader } from '../ledger/day-counters.js';
 import type { MissedReason } from '../ledger/outcome.js';
+import { ATTEMPT_OUTCOMES, type AttemptOutcome } from './attempts.js';
 
-export const RESOLVED_BY = ['callback', 'returned-call', 'operator'] as const;
+/**
+ * How a callback was closed: the customer reached by a call back (`callback`) or by calling again
+ * (`returned-call`), a person's mark (`operator`), or closed as `unreachable` after
+ * `CALLBACK_MAX_ATTEMPTS` failed calls back (not a callback: no time to callback is counted).
+ */
+export const RESOLVED_BY = ['callback', 'returned-call', 'operator', 'unreachable'] as const;
 export type ResolvedBy = (typeof RESOLVED_BY)[number];
+
+/** Kinds of resolution that reached the customer (or say so): their times count as times to callback. */
+export const reachedKind = (by: ResolvedBy): boolean => by !== 'unreachable';
 
 /** One missed call of the number. `line` is the Twilio number the customer tried ('' if unknown). */
 export interface Miss {
@@ -41,6 +50,8 @@ export interface ResolvingCall {
   at: string;
   by: ResolvedBy;
   note?: string;
+  /** Calls back through Twilio placed on the callback before it closed (none kept: 0). */
+  attempts?: number;
 }
 
 export interface CallbackState {
@@ -70,6 +81,8 @@ export interface Resolution extends Episode {
   resolvingCallSid: string | undefined;
   note: string | undefined;
   secondsToCallback: number;
+  /** Calls back through Twilio placed on it before it closed. */
+  attempts: number;
 }
 
 export const MAX_RESOLUTIONS = 10;
@@ -118,6 +131,7 @@ export function episodes(state: CallbackState): { open: Episode | undefined; res
         resolvedBy: call.by,
         resolvingCallSid: call.by === 'operator' ? undefined : call.id,
         note: call.note,
+        attempts: call.attempts ?? 0,
         secondsToCallback: Math.max(0, Math.round((Date.parse(call.at) - Date.parse(episode.openSince)) / 1000)),
       },
     ];
@@ -218,6 +232,8 @@ export function countersOf(state: CallbackState): CounterChanges {
   for (const r of resolutions) {
     const day = r.resolvedAt.slice(0, 10);
     bump(changes, day, `callbacks:resolved:${r.resolvedBy}`, 1);
+    bump(changes, day, 'callbacks:attemptsResolved', r.attempts);
+    if (!reachedKind(r.resolvedBy)) continue;
     bump(changes, day, `callbacks:within:${withinBucket(r.secondsToCallback)}`, 1);
     bump(changes, day, `callbacks:ttc:${ttcBucket(r.secondsToCallback)}`, 1);
     bump(changes, day, 'callbacks:secondsToCallback', r.secondsToCallback);
@@ -251,8 +267,12 @@ export interface DayCallbackCounts {
   /** Resolutions whose resolving call started (or mark was made) on the day, by kind. */
   resolved: Record<ResolvedBy, number>;
   within: Record<WithinBucket, number>;
-  /** Sum of the day's times to callback (exact). */
+  /** Sum of the day's times to callback (exact; `unreachable` closes have none). */
   secondsToCallback: number;
+  /** Calls back through Twilio placed on the day's resolutions (summed over them). */
+  attemptsResolved: number;
+  /** Calls back through Twilio that got their outcome, by the day they were placed. */
+  attempts: Record<AttemptOutcome, number>;
   /** Fine buckets of the times to callback: upper bound in seconds (or `inf`) → count. */
   ttc: Record<string, number>;
 }
@@ -264,6 +284,7 @@ export function callbackDayCounts(count: CounterReader): DayCallbackCounts {
       callback: count('callbacks:resolved:callback'),
       'returned-call': count('callbacks:resolved:returned-call'),
       operator: count('callbacks:resolved:operator'),
+      unreachable: count('callbacks:resolved:unreachable'),
     },
     within: {
       '15m': count('callbacks:within:15m'),
@@ -273,6 +294,11 @@ export function callbackDayCounts(count: CounterReader): DayCallbackCounts {
       later: count('callbacks:within:later'),
     },
     secondsToCallback: count('callbacks:secondsToCallback'),
+    attemptsResolved: count('callbacks:attemptsResolved'),
+    attempts: Object.fromEntries(ATTEMPT_OUTCOMES.map((outcome) => [outcome, count(`callbacks:attempts:${outcome}`)])) as Record<
+      AttemptOutcome,
+      number
+    >,
     ttc: Object.fromEntries([...TTC_BOUNDS.map(String), 'inf'].map((bound) => [bound, count(`callbacks:ttc:${bound}`)])),
   };
 }

@@ -17,9 +17,11 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { addToDay } from '../ledger/day-counters.js';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
-import { TableUnavailableError } from '../table/items.js';
-import { CALLBACKS_INDEX, callbackShards, contactKey } from '../table/keys.js';
+import { readable, TableUnavailableError } from '../table/items.js';
+import { CALLBACKS_INDEX, callbackShards, callingKey, contactKey } from '../table/keys.js';
 import { cancellationCodes, RETRYABLE_REASONS } from '../table/requests.js';
+import { placedBetween } from './attempts.js';
+import { parseCalling } from './calling.js';
 import { callbackFields, parseCallbackState, parseOpenCallbackItem, resolutionItem, resolutionTombstone } from './item.js';
 import { addCall, type CallbackState, type CounterChanges, counterDelta, episodes, type Resolution, type ResolvingCall } from './model.js';
 
@@ -72,6 +74,19 @@ export function createCallbackResolver(
   const maxAttempts = options.maxAttempts ?? 8;
   const sleep = options.sleep ?? defaultSleep;
 
+  async function attemptsBetween(phone: string, from: string, to: string): Promise<number> {
+    const found = await client.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: { pk: callingKey(phone) },
+        ConsistentRead: true,
+        ProjectionExpression: 'phone, attempts',
+      }),
+    );
+    const calling = found.Item === undefined ? undefined : readable(() => parseCalling(found.Item ?? {}), 'calling item');
+    return calling === undefined ? 0 : placedBetween(calling.attempts, from, to);
+  }
+
   async function attempt(phone: string, call: ResolvingCall): Promise<ResolveOutcome> {
     const read = await client.send(
       new GetCommand({
@@ -83,11 +98,17 @@ export function createCallbackResolver(
     );
     const item = read.Item;
     const before = parseCallbackState(item?.callbacks);
-    const after = addCall(before, call);
+    let after = addCall(before, call);
     if (item === undefined || after === before) {
       const { open, resolutions } = episodes(before);
       return { outcome: 'unchanged', open: open !== undefined, lastResolution: resolutions.at(-1) };
     }
+    // It closes an episode: with the calls back placed on it (one more read, only when something closes).
+    const openSince = episodes(after).resolutions.find((r) => r.id === call.id)?.openSince;
+    // A call back that reached them counts itself, however its answer time was reckoned.
+    const until = call.by === 'callback' ? new Date().toISOString() : call.at;
+    const attempts = openSince === undefined ? 0 : await attemptsBetween(phone, openSince, until);
+    if (attempts > 0) after = addCall(before, { ...call, attempts });
     const now = new Date().toISOString();
     const change = resolutionChanges(before, after);
     const fields = callbackFields(phone, after);

@@ -3,16 +3,25 @@
  * open callbacks on contact items; `state=resolved`: most recently resolved first, from the
  * resolution items. Both read the 8 shards of the `byCallbackState` index and merge them.
  */
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type Attempt, activeClaim } from '../callbacks/attempts.js';
-import { type Calling, parseCalling } from '../callbacks/calling.js';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type Attempt, type AttemptProgress, activeClaim, attemptProgress, failedSince } from '../callbacks/attempts.js';
+import { type Calling, type KeptAttempt, parseCalling } from '../callbacks/calling.js';
 import { type OpenCallback, parseOpenCallbackItem, parseResolutionSummary, type ResolutionSummary } from '../callbacks/item.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError, type HttpRequest, parseJsonBody } from '../platform/request.js';
 import { isRecord, readable, TableUnavailableError } from '../table/items.js';
-import { CALLBACK_SORT_KEY, CALLBACKS_INDEX, type CallbackIndexState, callbackShards, callingKey, textBackKey } from '../table/keys.js';
+import {
+  CALLBACK_SORT_KEY,
+  CALLBACKS_INDEX,
+  type CallbackIndexState,
+  callbackShards,
+  callingKey,
+  contactKey,
+  textBackKey,
+} from '../table/keys.js';
 import { batchGetAll, shardedPage } from '../table/requests.js';
 import { callbackTextBack, parseTextBackRecord, type TextBackSummary } from '../textback/item.js';
+import { CallBackError } from './call-back.js';
 import { type ServedVoicemail, withServedVoicemail } from './voicemail.js';
 
 export interface CallbacksQuery {
@@ -30,19 +39,38 @@ export type OpenCallbackItem = Omit<OpenCallback, 'voicemail'> & {
   /** The newest message left on the callback's misses, with the path of its audio. */
   voicemail?: ServedVoicemail;
   /** Its calls back through Twilio since it opened (when there were any): how many, and the last 3, newest first. */
-  attempts?: { count: number; last: Attempt[] };
+  attempts?: { count: number; last: (Attempt & { progress?: AttemptProgress })[] };
   /** Someone is calling them through Twilio now (their claim). */
   calling?: { agent: string; until: string };
+  /** CALLBACK_MAX_ATTEMPTS failed calls back since it opened: it may be closed as `unreachable`. */
+  canCloseUnreachable?: true;
 };
 
-/** The attempts and the claim of an open callback, from its number's calling item. */
-export function callingOf(calling: Calling | undefined, openSince: string, now: Date): Pick<OpenCallbackItem, 'attempts' | 'calling'> {
+/** An attempt as listed: without its facts, with its progress while it has no outcome. */
+function shownAttempt(attempt: KeptAttempt): Attempt & { progress?: AttemptProgress } {
+  const { facts: _facts, ...shown } = attempt;
+  const progress = attemptProgress(attempt);
+  return progress === undefined ? shown : { ...shown, progress };
+}
+
+/**
+ * The attempts and the claim of an open callback, from its number's calling item. An attempt
+ * without an outcome whose agent answered (Twilio asked for its TwiML) is `calling the customer`.
+ */
+export function callingOf(
+  calling: Calling | undefined,
+  openSince: string,
+  now: Date,
+  maxAttempts: number | undefined,
+): Pick<OpenCallbackItem, 'attempts' | 'calling' | 'canCloseUnreachable'> {
   if (calling === undefined) return {};
   const since = calling.attempts.filter((a) => a.at >= openSince).reverse();
   const claim = activeClaim(calling.claim, now);
+  const closable = maxAttempts !== undefined && failedSince(since, openSince) >= maxAttempts;
   return {
-    ...(since.length === 0 ? {} : { attempts: { count: since.length, last: since.slice(0, 3).map(({ facts: _facts, ...a }) => a) } }),
+    ...(since.length === 0 ? {} : { attempts: { count: since.length, last: since.slice(0, 3).map(shownAttempt) } }),
     ...(claim === undefined ? {} : { calling: { agent: claim.agent, until: claim.until } }),
+    ...(closable ? { canCloseUnreachable: true as const } : {}),
   };
 }
 export type ResolvedCallbackItem = Omit<ResolutionSummary, 'id'>;
@@ -73,6 +101,7 @@ export async function listCallbacks(
   tableName: string,
   q: CallbacksQuery,
   now: Date = new Date(),
+  maxAttempts?: number,
 ): Promise<{ items: (OpenCallbackItem | ResolvedCallbackItem)[]; nextCursor: string | null }> {
   const ascending = q.state === 'open';
   const { items, continueAfter } = await shardedPage(client, tableName, {
@@ -112,7 +141,7 @@ export async function listCallbacks(
     items: open.map((item) => ({
       ...withServedVoicemail(item),
       textBack: callbackTextBack(records.get(item.phone), item.openSince),
-      ...callingOf(callings.get(item.phone), item.openSince, now),
+      ...callingOf(callings.get(item.phone), item.openSince, now, maxAttempts),
     })),
     nextCursor,
   };
@@ -148,13 +177,44 @@ export async function countOpenCallbacks(client: DynamoDBDocumentClient, tableNa
   return counts.reduce((a, b) => a + b, 0);
 }
 
-/** `{"note": "…"}` (optional, at most 500 characters) of `POST /callbacks/{phone}/resolve`. */
-export function parseResolveBody(request: Pick<HttpRequest, 'body' | 'headers'>): { note: string | undefined } {
+/**
+ * `{"note": "…", "unreachable": true}` (both optional; a note of at most 500 characters) of
+ * `POST /callbacks/{phone}/resolve`.
+ */
+export function parseResolveBody(request: Pick<HttpRequest, 'body' | 'headers'>): { note: string | undefined; unreachable: boolean } {
   const parsed = parseJsonBody(request);
-  if (parsed === undefined) return { note: undefined };
-  if (!isRecord(parsed) || Object.keys(parsed).some((key) => key !== 'note')) throw new HttpError(400, 'body may hold only "note"');
-  const note = parsed.note;
-  if (note === undefined) return { note: undefined };
-  if (typeof note !== 'string' || note.length > 500) throw new HttpError(400, 'note must be a string of at most 500 characters');
-  return { note };
+  if (parsed === undefined) return { note: undefined, unreachable: false };
+  if (!isRecord(parsed) || Object.keys(parsed).some((key) => key !== 'note' && key !== 'unreachable'))
+    throw new HttpError(400, 'body may hold only "note" and "unreachable"');
+  const { note, unreachable } = parsed;
+  if (unreachable !== undefined && typeof unreachable !== 'boolean') throw new HttpError(400, 'unreachable must be true or false');
+  if (note !== undefined && (typeof note !== 'string' || note.length > 500))
+    throw new HttpError(400, 'note must be a string of at most 500 characters');
+  return { note, unreachable: unreachable === true };
+}
+
+/** When the number's open callback opened (a consistent read of its contact), or undefined. */
+export async function openSinceOf(client: DynamoDBDocumentClient, tableName: string, phone: string): Promise<string | undefined> {
+  let callback: unknown;
+  try {
+    const read = await client.send(
+      new GetCommand({ TableName: tableName, Key: { pk: contactKey(phone) }, ProjectionExpression: 'callback', ConsistentRead: true }),
+    );
+    callback = read.Item?.callback;
+  } catch (error) {
+    throw new TableUnavailableError('The contact could not be read', { cause: error });
+  }
+  return isRecord(callback) && typeof callback.openSince === 'string' ? callback.openSince : undefined;
+}
+
+/**
+ * May this open callback be closed as `unreachable`? Only with CALLBACK_MAX_ATTEMPTS set and
+ * that many failed calls back since it opened.
+ * @throws CallBackError 409 saying why not.
+ */
+export function requireUnreachable(calling: Calling | undefined, openSince: string, maxAttempts: number | undefined): void {
+  if (maxAttempts === undefined) throw new CallBackError(409, 'Closing as unreachable is off: set CALLBACK_MAX_ATTEMPTS');
+  const failed = failedSince(calling?.attempts ?? [], openSince);
+  if (failed < maxAttempts)
+    throw new CallBackError(409, `${failed} of ${maxAttempts} failed calls back so far: it cannot be closed as unreachable yet`);
 }

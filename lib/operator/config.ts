@@ -17,6 +17,11 @@ export interface OperatorConfig {
   callbackCallerId: string | undefined;
   /** CLAIM_SECONDS (30–3600, default 120): how long starting a call back keeps others from calling that customer. */
   claimSeconds: number;
+  /**
+   * CALLBACK_MAX_ATTEMPTS (1–20, unset: off): after this many failed calls back since it opened,
+   * a callback may be closed as `unreachable`.
+   */
+  maxAttempts: number | undefined;
 }
 
 /** Parses the operator Lambda's configuration; throws ConfigError naming the bad variable. */
@@ -36,5 +41,6 @@ export function parseOperatorConfig(env: Env): OperatorConfig {
     publicBaseUrl: readPublicBaseUrl(env),
     callbackCallerId,
     claimSeconds: integer(env, 'CLAIM_SECONDS', 120, 30, 3600),
+    maxAttempts: optional(env, 'CALLBACK_MAX_ATTEMPTS') === undefined ? undefined : integer(env, 'CALLBACK_MAX_ATTEMPTS', 0, 1, 20),
   };
 }

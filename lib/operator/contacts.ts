@@ -71,6 +71,7 @@ export async function getContact(
   tableName: string,
   e164: string,
   now: Date = new Date(),
+  maxAttempts?: number,
 ): Promise<
   | (ContactSummary & {
       statusCounts: Contact['statusCounts'];
@@ -125,7 +126,7 @@ export async function getContact(
         : {
             ...withServedVoicemail(contact.callback),
             textBack: callbackTextBack(textBack, contact.callback.openSince),
-            ...callingOf(calling, contact.callback.openSince, now),
+            ...callingOf(calling, contact.callback.openSince, now, maxAttempts),
           },
     resolutions,
     textBack: contactTextBack(textBack),

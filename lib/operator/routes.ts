@@ -15,7 +15,7 @@ import type { TwilioCallsFactory } from '../twilio/client.js';
 import type { PlaceCall } from '../twilio/place-call.js';
 import { RecordingNotFoundError, type TwilioRecordings } from '../twilio/recordings.js';
 import { CallBackError, callBack } from './call-back.js';
-import { countOpenCallbacks, listCallbacks, parseCallbacksQuery, parseResolveBody } from './callbacks.js';
+import { countOpenCallbacks, listCallbacks, openSinceOf, parseCallbacksQuery, parseResolveBody, requireUnreachable } from './callbacks.js';
 import type { OperatorConfig } from './config.js';
 import { getContact, listContacts, parseListQuery } from './contacts.js';
 import { eraseCaller, parseEraseBody } from './erase.js';
@@ -85,17 +85,22 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
       };
     }
     case '/callbacks':
-      return json(200, await listCallbacks(deps.documents, config.tableName, parseCallbacksQuery(query), deps.now?.() ?? new Date()));
+      return json(
+        200,
+        await listCallbacks(deps.documents, config.tableName, parseCallbacksQuery(query), deps.now?.() ?? new Date(), config.maxAttempts),
+      );
     case '/callbacks/{phone}/resolve': {
       const phone = phoneOf(request, config);
-      const { note } = parseResolveBody(request);
+      const { note, unreachable } = parseResolveBody(request);
       const at = (deps.now?.() ?? new Date()).toISOString();
-      const result = await deps.callbacks.resolve(phone, {
-        id: `operator:${at}`,
-        at,
-        by: 'operator',
-        ...(note === undefined ? {} : { note }),
-      });
+      if (unreachable) {
+        // Closed as unreachable: only after CALLBACK_MAX_ATTEMPTS failed calls back since it opened.
+        const openSince = await openSinceOf(deps.documents, config.tableName, phone);
+        if (openSince === undefined) throw new HttpError(404, 'No open callback for this number');
+        requireUnreachable(await deps.calling.read(phone), openSince, config.maxAttempts);
+      }
+      const by = unreachable ? 'unreachable' : 'operator';
+      const result = await deps.callbacks.resolve(phone, { id: `${by}:${at}`, at, by, ...(note === undefined ? {} : { note }) });
       if (result.outcome === 'resolved') {
         return json(200, { phone, resolved: result.resolutions.map((r) => resolutionSummary(phone, r)) });
       }
@@ -144,7 +149,7 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
         });
         return json(200, erasure);
       }
-      const contact = await getContact(deps.documents, config.tableName, phone, deps.now?.() ?? new Date());
+      const contact = await getContact(deps.documents, config.tableName, phone, deps.now?.() ?? new Date(), config.maxAttempts);
       if (contact === undefined) throw new HttpError(404, 'No contact with this number');
       return json(200, contact);
     }

@@ -4,7 +4,8 @@
  * day's item, plus the 64 shards of the days not folded yet (today, yesterday, the day before).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { callbackDayCounts, type DayCallbackCounts, RESOLVED_BY, type ResolvedBy, TTC_BOUNDS } from '../callbacks/model.js';
+import { ATTEMPT_OUTCOMES } from '../callbacks/attempts.js';
+import { callbackDayCounts, type DayCallbackCounts, RESOLVED_BY, type ResolvedBy, reachedKind, TTC_BOUNDS } from '../callbacks/model.js';
 import { type ContactDayCounts, contactDayCounts } from '../contacts/item.js';
 import { type CallDayCounts, callDayCounts } from '../ledger/call-item.js';
 import { MISSED_STATUSES, SOURCES } from '../ledger/calls.js';
@@ -36,8 +37,12 @@ export interface CallbackStats {
    * bucket that holds the median; null without resolutions or beyond the last bound (72 h).
    */
   medianSecondsToCallback: number | null;
-  /** The exact mean, in whole seconds; null without resolutions. */
+  /** The exact mean, in whole seconds; null without resolutions (`unreachable` closes are not callbacks). */
   averageSecondsToCallback: number | null;
+  /** Calls back through Twilio that got their outcome, by outcome, by the day they were placed. */
+  attempts: DayCallbackCounts['attempts'] & { total: number };
+  /** Calls back through Twilio placed per resolution (all kinds, a resolution without any counts 0); null without resolutions. */
+  attemptsPerResolution: number | null;
 }
 
 type Shown = Omit<Counts, 'callbacks'> & { callbacks: CallbackStats };
@@ -66,6 +71,8 @@ export function medianFromBuckets(ttc: Readonly<Record<string, number>>): number
 function shown(counts: Counts): Shown {
   const { callbacks, ...rest } = counts;
   const resolvedTotal = RESOLVED_BY.reduce((sum, by) => sum + callbacks.resolved[by], 0);
+  const called = RESOLVED_BY.filter(reachedKind).reduce((sum, by) => sum + callbacks.resolved[by], 0);
+  const attemptsTotal = ATTEMPT_OUTCOMES.reduce((sum, outcome) => sum + callbacks.attempts[outcome], 0);
   return {
     ...rest,
     callbacks: {
@@ -73,7 +80,9 @@ function shown(counts: Counts): Shown {
       resolved: { ...callbacks.resolved, total: resolvedTotal },
       within: callbacks.within,
       medianSecondsToCallback: medianFromBuckets(callbacks.ttc),
-      averageSecondsToCallback: resolvedTotal === 0 ? null : Math.round(callbacks.secondsToCallback / resolvedTotal),
+      averageSecondsToCallback: called === 0 ? null : Math.round(callbacks.secondsToCallback / called),
+      attempts: { ...callbacks.attempts, total: attemptsTotal },
+      attemptsPerResolution: resolvedTotal === 0 ? null : Math.round((callbacks.attemptsResolved / resolvedTotal) * 100) / 100,
     },
   };
 }
@@ -113,6 +122,8 @@ function add(sum: Counts, day: Counts): void {
   for (const by of RESOLVED_BY) a.resolved[by] += b.resolved[by];
   for (const key of Object.keys(a.within) as (keyof typeof a.within)[]) a.within[key] += b.within[key];
   a.secondsToCallback += b.secondsToCallback;
+  a.attemptsResolved += b.attemptsResolved;
+  for (const outcome of ATTEMPT_OUTCOMES) a.attempts[outcome] += b.attempts[outcome];
   for (const [bound, n] of Object.entries(b.ttc)) a.ttc[bound] = (a.ttc[bound] ?? 0) + n;
   const [t, u] = [sum.textBack, day.textBack];
   t.sent += u.sent;

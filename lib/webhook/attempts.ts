@@ -88,6 +88,22 @@ export function attemptFacts(route: '/twilio/call-status' | '/twilio/dial-status
   return { agent: { status, seconds: seconds(params.CallDuration) } };
 }
 
+/**
+ * The agent answered (Twilio asks for the TwiML): the attempt shows `calling-customer`. Only
+ * progress for the dashboard: when the table cannot take it, the call goes on all the same.
+ */
+export async function markAgentAnswered(
+  calling: CallingStore,
+  attempt: { attemptId: string; customer: string },
+  deps: { minSeconds: number; now: Date },
+): Promise<void> {
+  try {
+    await calling.record(attempt.customer, attempt.attemptId, { agentAnswered: deps.now.toISOString() }, deps.minSeconds);
+  } catch (error) {
+    logger.warn('The call back’s progress was not kept', { attemptId: attempt.attemptId, error: String(error) });
+  }
+}
+
 /** Records one callback of an attempt's call; a `reached` outcome resolves the customer's callback. */
 export async function recordAttemptCallback(
   route: '/twilio/call-status' | '/twilio/dial-status',

@@ -25,7 +25,7 @@ import { maskPhone } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
 import { HttpError, type HttpRequest, parseForm, signedUrl } from '../platform/request.js';
 import { verifyTwilioSignature } from '../twilio/signature.js';
-import { attemptOf, callbackTwiml, recordAttemptCallback } from './attempts.js';
+import { attemptOf, callbackTwiml, markAgentAnswered, recordAttemptCallback } from './attempts.js';
 import type { WebhookConfig } from './config.js';
 import { xmlEscape } from './twiml.js';
 
@@ -156,6 +156,7 @@ async function handleAttempt(request: HttpRequest, deps: WebhookDeps): Promise<H
     if (attempt.line === undefined) throw new HttpError(400, 'line must be the E.164 number to call from');
     const url = signedUrl(request, deps.config.publicBaseUrl) ?? '';
     const base = url.slice(0, url.indexOf(CALLBACK_CALL_ROUTE));
+    await markAgentAnswered(deps.calling, attempt, { minSeconds: deps.config.callbackMinSeconds, now: deps.now?.() ?? new Date() });
     return twiml(callbackTwiml(base, { attemptId: attempt.attemptId, customer: attempt.customer, line: attempt.line }));
   }
   if (request.route !== '/twilio/call-status' && request.route !== '/twilio/dial-status')

@@ -195,7 +195,7 @@ type Stats = DayStats & { openNow: number; days: (DayStats & { day: string })[] 
 
 beforeAll(async () => {
   [stack, browser] = await Promise.all([
-    startLocalStack({ BUSINESS_HOURS: businessHoursClosedAround(AFTER_HOURS.hoursAgo), TIME_ZONE: 'UTC' }),
+    startLocalStack({ BUSINESS_HOURS: businessHoursClosedAround(AFTER_HOURS.hoursAgo), TIME_ZONE: 'UTC', CALLBACK_MAX_ATTEMPTS: '2' }),
     launchChromium(),
   ]);
   let n = 0;
@@ -231,6 +231,7 @@ beforeAll(async () => {
   }
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
   page = watch(await context.newPage(), problems);
+  page.setDefaultTimeout(6_000);
 }, 120_000);
 
 afterAll(async () => {
@@ -639,6 +640,68 @@ describe('the dashboard in chromium', () => {
     // What Twilio was asked: two calls to the agent, from the line the caller called.
     const placed = (await (await fetch(`${stack.twilioApi}/__local/placed`)).json()) as { to: string; from: string }[];
     expect(placed.filter((p) => p.to === agent).map((p) => p.from)).toEqual(['+14155559876', '+14155559876']);
+    expect(problems).toEqual([]);
+  });
+  it('shows a call back going on (ringing you, calling the customer) and, on another screen, who is calling', async () => {
+    const caller = CALLERS[5];
+    const agent = '+14155550199';
+    // Twilio rings the agent 1.5 s, then the customer 4 s, who does not answer.
+    await fetch(`${stack.twilioApi}/__local/call-outcomes`, {
+      method: 'POST',
+      body: JSON.stringify([
+        { number: agent, answer: 'human', seconds: 5, ringMs: 1_500 },
+        { number: caller.phone, answer: 'no-answer', seconds: 0, ringMs: 4_000 },
+      ]),
+    });
+    const item = page.locator(`.work-item[data-phone="${caller.phone}"]`);
+    await item.getByRole('button', { name: 'Call back' }).click();
+    await item.getByRole('button', { name: 'Ring me, then them' }).click();
+    const progress = item.locator('.calling[role="status"]');
+    await expect.poll(() => progress.textContent()).toBe('Ringing your phone…');
+    await expect.poll(() => progress.textContent(), { timeout: 4_000 }).toBe('Calling the customer…');
+    // Meanwhile the worklist of anyone else says who holds the customer.
+    const other = watch(await context.newPage(), problems);
+    await other.goto(stack.dashboard);
+    await other.getByLabel('Operator API key').fill(stack.key);
+    await other.getByRole('button', { name: 'Open the dashboard' }).click();
+    const there = other.locator(`.work-item[data-phone="${caller.phone}"]`);
+    await expect.poll(() => there.locator('.being-called').textContent()).toBe('being called by (415) 555-0199');
+    expect(await there.locator('.tried').textContent()).toMatch(/^1 attempt: calling the customer /);
+    await other.close();
+    await expect
+      .poll(() => page.locator('.worklist .sr-status').textContent(), { timeout: 6_000 })
+      .toBe(`${caller.shown}: Call back: no answer. The callback stays open.`);
+    await expect.poll(() => item.locator('.tried').textContent()).toMatch(/^1 attempt: no answer /);
+    expect(await item.locator('.being-called').count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+  it('after CALLBACK_MAX_ATTEMPTS failed calls back, closes the callback as unreachable (not as called back)', async () => {
+    const caller = CALLERS[5];
+    await fetch(`${stack.twilioApi}/__local/call-outcomes`, {
+      method: 'POST',
+      body: JSON.stringify([{ number: caller.phone, answer: 'busy', seconds: 0 }]),
+    });
+    const item = page.locator(`.work-item[data-phone="${caller.phone}"]`);
+    // One failed attempt so far (the test above): not closable yet.
+    expect(await item.getByRole('button', { name: 'Close as unreachable' }).count()).toBe(0);
+    await item.getByRole('button', { name: 'Call back' }).click();
+    await item.getByRole('button', { name: 'Ring me, then them' }).click();
+    await expect.poll(() => item.locator('.tried').textContent(), { timeout: 8_000 }).toMatch(/^2 attempts: busy .*, no answer /);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await item.screenshot({ path: join(ARTIFACTS, 'dashboard-call-back-unreachable.png') });
+    await item.getByRole('button', { name: 'Close as unreachable' }).click();
+    await item.getByRole('button', { name: 'Close it' }).click();
+    await expect.poll(() => page.locator(`.work-item[data-phone="${caller.phone}"]`).count()).toBe(0);
+    const done = page.locator(`.done li[data-phone="${caller.phone}"]`);
+    await expect.poll(() => done.locator('.by').textContent()).toBe('Closed as unreachable');
+    expect(await done.locator('.after').textContent()).toBe('after 2 calls back');
+    const resolved = await api<{ items: { phone: string; resolvedBy: string; attempts: number }[] }>('callbacks?state=resolved');
+    expect(resolved.items.find((r) => r.phone === caller.phone)).toMatchObject({ resolvedBy: 'unreachable', attempts: 2 });
+    // This file placed 4 calls back (voicemail and reached for (415) 555-7202, no answer and busy
+    // here) and closed 3 callbacks (a mark with none, the reached one after 2, this one after 2).
+    const tile = page.locator('.tile[data-tile="Calls back placed"]');
+    await expect.poll(() => tile.locator('.value').textContent()).toBe('4');
+    expect(await tile.textContent()).toContain(`${Math.round((4 / 3) * 100) / 100} per resolved callback`);
     expect(problems).toEqual([]);
   });
 });

@@ -218,6 +218,8 @@ describe('callbacks', () => {
       resolvedBy: 'callback',
       resolvingCallSid: resolving,
       secondsToCallback: 900,
+      // Not placed through POST /callbacks/{phone}/call: no attempts of the stack's own.
+      attempts: 0,
     });
   });
 
@@ -348,10 +350,13 @@ describe('callbacks', () => {
     expect(status).toBe(200);
     expect(body.callbacks).toEqual({
       opened: 2,
-      resolved: { callback: 1, 'returned-call': 1, operator: 0, total: 2 },
+      resolved: { callback: 1, 'returned-call': 1, operator: 0, unreachable: 0, total: 2 },
       within: { '15m': 0, '1h': 1, '4h': 1, '24h': 0, later: 0 },
       medianSecondsToCallback: 1_200,
       averageSecondsToCallback: (1_200 + 10_800) / 2,
+      // Neither was called back through the stack's POST /callbacks/{phone}/call.
+      attempts: { reached: 0, voicemail: 0, 'no-answer': 0, busy: 0, failed: 0, 'agent-missed': 0, 'too-short': 0, total: 0 },
+      attemptsPerResolution: 0,
     });
     expect(body.days[0].callbacks).toEqual(body.callbacks);
     expect(body.openNow).toBe((await openList()).length);

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClaimedError, createCallingStore } from '../../lib/callbacks/calling.js';
+import { readStats } from '../../lib/operator/stats.js';
 import { freshTable } from '../helpers.js';
 
 let table: Awaited<ReturnType<typeof freshTable>>;
@@ -67,7 +68,7 @@ describe('the calling item', () => {
     expect(await webhook.record(phone, 'gone', { agent: { status: 'completed', seconds: 3 } }, 10)).toBeUndefined();
   });
 
-  it('loses no callback when the agent’s end and the customer’s leg are recorded at the same time', async () => {
+  it('loses no deciding callback when the agent’s end, the Dial action and the customer’s leg are recorded at the same time', async () => {
     const store = createCallingStore(table.as('webhook'), table.tableName);
     const phone = '+14155550703';
     await store.start(phone, { id: 'c1', agent: AGENT }, { now: T0, claimSeconds: 120, force: false });
@@ -78,6 +79,30 @@ describe('the calling item', () => {
     ]);
     const attempt = (await store.read(phone))?.attempts[0];
     expect(attempt?.outcome).toBe('reached');
-    expect(Object.keys(attempt?.facts ?? {}).sort()).toEqual(['agent', 'dial', 'leg']);
+    // The leg decides, whatever came first; what comes after a decision it cannot change is not written.
+    expect(attempt?.facts.leg).toEqual({ callSid: 'CA3', status: 'completed', seconds: 45, answeredBy: 'human' });
+  });
+
+  it('counts each attempt once by its outcome on the day it was placed, and moves the count when a later callback changes it', async () => {
+    const store = createCallingStore(table.as('webhook'), table.tableName);
+    const phone = '+14155550704';
+    const day = '2026-12-01';
+    const placedAt = new Date(`${day}T23:59:00.000Z`);
+    const attempts = async () => (await readStats(table.docs, table.tableName, { from: day, to: day, days: [day] })).callbacks.attempts;
+    await store.start(phone, { id: 'd1', agent: AGENT }, { now: placedAt, claimSeconds: 120, force: false });
+    // The Dial action first (its leg's callback late): a 40 s answer is `reached` …
+    await store.record(phone, 'd1', { dial: { status: 'completed', seconds: 40 } }, 10);
+    expect(await attempts()).toMatchObject({ reached: 1, voicemail: 0, total: 1 });
+    // … until the leg says a machine answered: voicemail, the reached count taken back.
+    await store.record(phone, 'd1', { leg: { callSid: 'CA4', status: 'completed', seconds: 40, answeredBy: 'machine_start' } }, 10);
+    expect(await attempts()).toMatchObject({ reached: 0, voicemail: 1, total: 1 });
+    // The same callbacks again (Twilio retried), and the agent's end: counted once.
+    await store.record(phone, 'd1', { leg: { callSid: 'CA4', status: 'completed', seconds: 40, answeredBy: 'machine_start' } }, 10);
+    await store.record(phone, 'd1', { agent: { status: 'completed', seconds: 50 } }, 10);
+    expect(await attempts()).toMatchObject({ reached: 0, voicemail: 1, total: 1 });
+    // The agent answered (progress only): no outcome, nothing counted.
+    await store.start(phone, { id: 'd2', agent: AGENT }, { now: new Date(placedAt.getTime() + 1000), claimSeconds: 120, force: false });
+    await store.record(phone, 'd2', { agentAnswered: new Date().toISOString() }, 10);
+    expect(await attempts()).toMatchObject({ total: 1 });
   });
 });

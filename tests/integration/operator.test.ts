@@ -8,6 +8,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTable } from '../../dev/table.js';
 import { silentMp3, startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
+import type { AttemptFacts } from '../../lib/callbacks/attempts.js';
+import { createCallingStore } from '../../lib/callbacks/calling.js';
 import { type CallReport, classifyDialAction, classifyStatusCallback } from '../../lib/ledger/calls.js';
 import { foldDayCounters } from '../../lib/ledger/day-counters.js';
 import { readLedgerSettings } from '../../lib/ledger/settings.js';
@@ -501,6 +503,71 @@ describe('POST /callbacks/{phone}/call', () => {
     expect(claimed.status).toBe(409);
     expect(claimed.body.message).toMatch(/^Being called by \+14155550199 until .+: wait, or send "force": true$/);
     expect(reply(await call(placing, '+14155550101', { agent: '+14155550198', force: true }, 'k-3')).status).toBe(202);
+  });
+});
+
+describe('POST /callbacks/{phone}/resolve {"unreachable": true}', () => {
+  const resolve = (h: typeof handler, phone: string, body: unknown) =>
+    h(
+      {
+        ...v1Event({ resource: '/callbacks/{phone}/resolve', params: {}, body: JSON.stringify(body), contentType: 'application/json' }),
+        pathParameters: { phone },
+      },
+      context,
+    );
+  const reply = (response: { statusCode: number; body: string }) => ({ status: response.statusCode, body: JSON.parse(response.body) });
+  const openItem = async (h: typeof handler, phone: string) => {
+    const response = await h({ ...v1Event({ resource: '/callbacks', params: {}, body: '' }), httpMethod: 'GET', body: null }, context);
+    return JSON.parse(response.body).items.find((i: { phone: string }) => i.phone === phone);
+  };
+
+  it('closes a callback as unreachable only after CALLBACK_MAX_ATTEMPTS failed calls back: its own kind, with its attempts, counted apart', async () => {
+    // +14155550102 has an open callback (its failed call on 11-02). Calls back through Twilio, as
+    // their callbacks would record them: busy, then the agent did not pick up (not a try at the customer).
+    const phone = '+14155550102';
+    const calling = createCallingStore(table.as('webhook'), table.tableName);
+    const tried = async (id: string, facts: AttemptFacts) => {
+      await calling.start(phone, { id, agent: '+14155550199' }, { now: new Date(), claimSeconds: 120, force: true });
+      await calling.placed(phone, id, callSid());
+      await calling.record(phone, id, facts, 10);
+    };
+    await tried('u-1', { leg: { callSid: callSid(), status: 'busy', seconds: 0 } });
+    await tried('u-2', { agent: { status: 'no-answer', seconds: 0 } });
+    expect(reply(await resolve(handler, phone, { unreachable: true }))).toEqual({
+      status: 409,
+      body: { message: 'Closing as unreachable is off: set CALLBACK_MAX_ATTEMPTS' },
+    });
+    const limited = await operator({ CALLBACK_MAX_ATTEMPTS: '2' });
+    expect(reply(await resolve(limited, phone, { unreachable: true }))).toEqual({
+      status: 409,
+      body: { message: '1 of 2 failed calls back so far: it cannot be closed as unreachable yet' },
+    });
+    expect(await openItem(limited, phone)).toMatchObject({ attempts: { count: 2 } });
+    expect((await openItem(limited, phone)).canCloseUnreachable).toBeUndefined();
+    await tried('u-3', { leg: { callSid: callSid(), status: 'completed', seconds: 20, answeredBy: 'machine_end_beep' } });
+    const item = await openItem(limited, phone);
+    expect(item).toMatchObject({ canCloseUnreachable: true, attempts: { count: 3 } });
+    expect(item.attempts.last.map((a: { outcome: string }) => a.outcome)).toEqual(['voicemail', 'agent-missed', 'busy']);
+    expect(reply(await resolve(limited, phone, { unreachable: 'yes' }))).toEqual({
+      status: 400,
+      body: { message: 'unreachable must be true or false' },
+    });
+    const closed = reply(await resolve(limited, phone, { unreachable: true, note: 'three tries' }));
+    expect(closed).toMatchObject({
+      status: 200,
+      body: { phone, resolved: [{ resolvedBy: 'unreachable', attempts: 3, note: 'three tries', missedCount: 1 }] },
+    });
+    expect(await openItem(limited, phone)).toBeUndefined();
+    // Today's counters: one unreachable close, no time to callback from it; the attempts by outcome.
+    const today = new Date().toISOString().slice(0, 10);
+    const { body } = await getRoute('/stats', { from: today, to: today });
+    expect(body.callbacks.resolved.unreachable).toBe(1);
+    expect(body.callbacks.within).toEqual({ '15m': 0, '1h': 0, '4h': 0, '24h': 0, later: 0 });
+    expect(body.callbacks.attempts).toMatchObject({ busy: 1, 'agent-missed': 1, voicemail: 1, reached: 0 });
+    expect(body.callbacks.attempts.total).toBe(3);
+    expect(body.callbacks.attemptsPerResolution).toBe(Math.round((3 / body.callbacks.resolved.total) * 100) / 100);
+    // Closed already: nothing open to close.
+    expect(reply(await resolve(limited, phone, { unreachable: true })).status).toBe(404);
   });
 });
 

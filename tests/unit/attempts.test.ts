@@ -1,7 +1,16 @@
 /** A call-back attempt's outcome from its callbacks' facts, whatever their order. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type AttemptFacts, activeClaim, attemptOutcome, MAX_ATTEMPTS, withAttempt } from '../../lib/callbacks/attempts.js';
+import {
+  type AttemptFacts,
+  activeClaim,
+  attemptOutcome,
+  attemptProgress,
+  failedSince,
+  MAX_ATTEMPTS,
+  placedBetween,
+  withAttempt,
+} from '../../lib/callbacks/attempts.js';
 import { attemptFacts, attemptOf, callbackTwiml, spokenNumber } from '../../lib/webhook/attempts.js';
 
 const MIN = 10;
@@ -74,6 +83,37 @@ describe('an attempt through Twilio', () => {
     const claim = { attemptId: 'a1', agent: '+14155550100', until: '2026-12-06T10:00:30.000Z' };
     expect(activeClaim(claim, new Date('2026-12-06T10:00:29.000Z'))).toEqual(claim);
     expect(activeClaim(claim, new Date('2026-12-06T10:00:30.000Z'))).toBeUndefined();
+  });
+});
+
+describe('the attempts of a callback', () => {
+  const attempt = (id: string, minute: number, more: Partial<Parameters<typeof attemptProgress>[0]> = {}) => ({
+    id,
+    at: new Date(Date.UTC(2026, 11, 6, 10, minute)).toISOString(),
+    agent: '+14155550100',
+    facts: {},
+    ...more,
+  });
+  it('shows where a call without an outcome is: placing, ringing the agent, calling the customer', () => {
+    expect(attemptProgress(attempt('a', 0))).toBe('placing');
+    expect(attemptProgress(attempt('a', 0, { callSid: 'CA1' }))).toBe('ringing-agent');
+    expect(attemptProgress(attempt('a', 0, { callSid: 'CA1', facts: { agentAnswered: '2026-12-06T10:00:09Z' } }))).toBe('calling-customer');
+    expect(attemptProgress(attempt('a', 0, { callSid: 'CA1', outcome: 'busy' }))).toBeUndefined();
+  });
+  it('counts the placed ones in a span, and the failed tries at the customer since the callback opened', () => {
+    const attempts = [
+      attempt('a', 0, { callSid: 'CA1', outcome: 'voicemail' }),
+      attempt('b', 5, { callSid: 'CA2', outcome: 'agent-missed' }),
+      attempt('c', 10, { callSid: 'CA3', outcome: 'no-answer' }),
+      attempt('d', 15), // Twilio never answered its create: not placed
+      attempt('e', 20, { callSid: 'CA5', outcome: 'reached' }),
+      attempt('f', 25, { callSid: 'CA6', outcome: 'too-short' }),
+    ];
+    expect(placedBetween(attempts, attempts[0]?.at ?? '', attempts[4]?.at ?? '')).toBe(4);
+    expect(placedBetween(attempts, attempts[1]?.at ?? '', attempts[5]?.at ?? '')).toBe(4);
+    // Voicemail, no answer and too short tried the customer; agent-missed and reached do not count.
+    expect(failedSince(attempts, attempts[0]?.at ?? '')).toBe(3);
+    expect(failedSince(attempts, attempts[3]?.at ?? '')).toBe(1);
   });
 });
 

@@ -297,3 +297,30 @@ describe('the callback model: a miss taken back (the call turned out answered)',
     );
   });
 });
+
+describe('the callback model: unreachable closes and attempts', () => {
+  it('counts an unreachable close as a resolution of its own, with its attempts, and no time to callback', () => {
+    const { state, summed } = run([
+      { kind: 'miss', miss: miss('CA1', 0) },
+      { kind: 'call', call: { ...call('unreachable:1', 90, 'unreachable'), attempts: 3 } },
+      { kind: 'miss', miss: miss('CA2', 100) },
+      { kind: 'call', call: { ...call('CA9', 130), attempts: 1 } },
+    ]);
+    expect(episodes(state).resolutions.map((r) => [r.resolvedBy, r.attempts, r.secondsToCallback])).toEqual([
+      ['unreachable', 3, 90 * 60],
+      ['callback', 1, 30 * 60],
+    ]);
+    // Only the call back that reached them has a time to callback; both count their attempts.
+    expect(plain(summed)).toEqual({
+      '2026-11-24': {
+        'callbacks:attemptsResolved': 4,
+        'callbacks:opened': 2,
+        'callbacks:resolved:callback': 1,
+        'callbacks:resolved:unreachable': 1,
+        'callbacks:secondsToCallback': 30 * 60,
+        'callbacks:ttc:1800': 1,
+        'callbacks:within:1h': 1,
+      },
+    });
+  });
+});
