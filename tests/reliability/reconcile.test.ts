@@ -17,7 +17,7 @@ import { ACCOUNT_SID, AUTH_TOKEN, freshTable, LEDGER_SETTINGS, scanAll, webhookR
 import { FULL, finishScenario, report, SCENARIO_TIMEOUT_MS } from './scale.js';
 
 /** Missed calls Twilio knows, per status (no-answer spans more than one page). */
-const SEEDED = FULL ? { 'no-answer': 3_600, busy: 1_800, failed: 600 } : { 'no-answer': 50, busy: 12, failed: 6 };
+const SEEDED = FULL ? { 'no-answer': 3_600, busy: 1_800, failed: 600 } : { 'no-answer': 30, busy: 8, failed: 4 };
 /** Twilio's page size: the largest in the large run, small pages in npm test. */
 const PAGE_SIZE = FULL ? 1000 : 20;
 
