@@ -313,10 +313,10 @@ describe('the dashboard in chromium', () => {
   });
 
   it('redraws the charts for each range with the day totals the API reports', async () => {
+    // (7 days: the next test.)
     for (const [label, days] of [
       ['Today', 1],
       ['30 days', 30],
-      ['7 days', 7],
     ] as const) {
       await page.getByRole('button', { name: label, exact: true }).click();
       const section = page.locator(`.numbers[data-days="${days}"][aria-busy="false"]`);
