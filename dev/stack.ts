@@ -21,8 +21,16 @@ export interface LocalStack {
   events: string;
   /** DynamoDB Local's endpoint (region us-east-1, the fixed local credentials). */
   dynamoEndpoint: string | undefined;
-  /** The ports the stack listens on (HTTP, Lambda invoke, DynamoDB Local, the local Twilio API). */
+  /** The ports the stack listens on (HTTP, Lambda invoke, DynamoDB Local, the local Twilio API, Cognito). */
   ports: number[];
+  /** The local user pool (moto's server), the people's API key and the first admin. */
+  cognito: {
+    endpoint: string;
+    userPoolId: string;
+    clientId: string;
+    peopleKey: string;
+    admin: { email: string; password: string };
+  };
   /** The process this started: `npm start`, or the shell that runs it (`parentShell`). */
   launcher: ChildProcess;
   /** Everything `npm start` printed so far (stdout and stderr). */
@@ -102,6 +110,8 @@ export async function startLocalStack(
   const dynamoEndpoint = /DynamoDB Local\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
   const dashboard = /Dashboard\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
   const events = /Events\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? '';
+  const signIn = /Sign in\s+(\S+) \/ (\S+)/.exec(output);
+  const pool = /Cognito\s+(http:\/\/127\.0\.0\.1:\d+)\s+pool (\S+)\s+client (\S+)\s+\(moto_server; people's key (\S+)\)/.exec(output);
   if (!key || !twilioApi || !dashboard)
     throw new Error('Could not read the operator key, the Twilio API URL or the dashboard URL from npm start');
   const portOf = (url: string | undefined) => Number(new URL(url ?? 'http://127.0.0.1:0').port);
@@ -112,7 +122,14 @@ export async function startLocalStack(
     twilioApi,
     events,
     dynamoEndpoint,
-    ports: [port, lambdaPort, portOf(dynamoEndpoint), portOf(twilioApi)],
+    ports: [port, lambdaPort, portOf(dynamoEndpoint), portOf(twilioApi), portOf(pool?.[1])],
+    cognito: {
+      endpoint: pool?.[1] ?? '',
+      userPoolId: pool?.[2] ?? '',
+      clientId: pool?.[3] ?? '',
+      peopleKey: pool?.[4] ?? '',
+      admin: { email: signIn?.[1] ?? '', password: signIn?.[2] ?? '' },
+    },
     launcher: child,
     output: () => output,
     processes: () => processesMarked(id),

@@ -1,4 +1,7 @@
-/** The operator API (API key): stats, contacts, the callback worklist and health. */
+/** The operator API (a person's Cognito token, or a machine's API key): stats, contacts, the callback worklist, calls back, erasure and health. */
+import { tokenVerifier } from '../lib/auth/caller.js';
+import { readAuthConfig } from '../lib/auth/config.js';
+import { authErrors } from '../lib/auth/http-errors.js';
 import { createCallingStore } from '../lib/callbacks/calling.js';
 import { createCallbackResolver } from '../lib/callbacks/store.js';
 import { callBackErrors } from '../lib/operator/call-back.js';
@@ -17,11 +20,13 @@ import { createTwilioRecordings } from '../lib/twilio/recordings.js';
 import { restCredentials } from '../lib/twilio/rest.js';
 
 const config = parseOperatorConfig(process.env);
+const authConfig = readAuthConfig(process.env);
 logSdkVersionAtColdStart();
 // One REST credential resolver (one SSM read a cold start) for the Calls client and the recordings.
 const twilioCredentials = restCredentials(config.twilio, ssm);
 const deps = {
   config,
+  auth: { config: authConfig, verify: authConfig === undefined ? undefined : tokenVerifier(authConfig) },
   documents: documents(),
   dynamo: dynamo(),
   twilioCalls: twilioCallsWith(twilioCredentials),
@@ -38,4 +43,5 @@ export const handler = httpStack(
   reconcileErrors,
   twilioErrors,
   callBackErrors,
+  authErrors,
 );

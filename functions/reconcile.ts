@@ -1,11 +1,14 @@
 /**
- * The reconciliation: nightly on a schedule, and on demand as `POST /reconcile` (operator API
- * key), which answers 202 with the run's id at once; the run goes on in asynchronous invocations
+ * The reconciliation: nightly on a schedule, and on demand as `POST /reconcile` (a person's
+ * token or a machine's API key, lib/auth/caller.ts), which answers 202 with the run's id at once; the run goes on in asynchronous invocations
  * of this function (`{ reconcileRun }` events) until its window is done. `GET /reconcile/runs`
  * and `GET /reconcile/runs/{runId}` show runs. One run at a time (409 while another runs).
  * The nightly invocation also folds the settled days' counter shards (lib/ledger/day-counters.ts).
  */
 import type { Context } from 'aws-lambda';
+import { identify, requirePermission, tokenVerifier } from '../lib/auth/caller.js';
+import { readAuthConfig } from '../lib/auth/config.js';
+import { authErrors } from '../lib/auth/http-errors.js';
 import { createCallbackResolver, openCallbacks } from '../lib/callbacks/store.js';
 import { foldDayCounters } from '../lib/ledger/day-counters.js';
 import { createReconcileLedger } from '../lib/ledger/store.js';
@@ -50,18 +53,25 @@ const reconciliation = createReconcileRuns({
   invocationLimitMs: config.invocationLimitMs,
 });
 
+const authConfig = readAuthConfig(process.env);
+const auth = { config: authConfig, verify: authConfig === undefined ? undefined : tokenVerifier(authConfig) };
+
 const http = httpStack(
-  async (event) =>
-    handleReconcileRoute(toHttpRequest(event), {
+  async (event) => {
+    const request = toHttpRequest(event);
+    requirePermission(await identify(request, auth), 'work');
+    return handleReconcileRoute(request, {
       start: () => reconciliation.start('http'),
       invokeSelf,
       abandon: reconciliation.abandon,
       runs,
-    }),
+    });
+  },
   tableErrors,
   secretErrors,
   reconcileErrors,
   twilioErrors,
+  authErrors,
 );
 
 function isHttpEvent(event: unknown): event is Parameters<typeof http>[0] {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { type LocalCognito, startLocalCognito } from '../dev/cognito.js';
 import { LOCAL_DEFAULTS } from '../dev/defaults.js';
 import { type DynamoDbLocal, freePort, portOpen, startDynamoDbLocal, waitForPort } from '../dev/dynamodb-local.js';
 import { type LocalEventBridge, startLocalEventBridge } from '../dev/eventbridge.js';
@@ -36,6 +37,7 @@ let sweep: LocalSchedule | undefined;
 let bus: LocalEventBridge | undefined;
 let twilioApi: TwilioApi | undefined;
 let dynamo: Promise<DynamoDbLocal> | undefined;
+let cognito: Promise<LocalCognito> | undefined;
 let stopping = false;
 
 /** Sends `signal` to serverless-offline's whole process group (osls, esbuild, Lambda workers). */
@@ -65,7 +67,12 @@ async function stop(code: number): Promise<never> {
     await Promise.all(pollers.map((poller) => poller.stop().catch(() => {})));
     await sweep?.stop().catch(() => {});
     await bus?.stop().catch(() => {});
-    await Promise.allSettled([offlineGone.then(() => clearTimeout(escalate)), twilioApi?.stop(), dynamo?.then((d) => d.stop())]);
+    await Promise.allSettled([
+      offlineGone.then(() => clearTimeout(escalate)),
+      twilioApi?.stop(),
+      dynamo?.then((d) => d.stop()),
+      cognito?.then((c) => c.stop()),
+    ]);
   }
   process.exit(code);
 }
@@ -94,6 +101,10 @@ async function main(): Promise<void> {
   // DynamoDB Local (about 3 s to open its port) starts while serverless-offline builds.
   dynamo = startDynamoDbLocal({ port: dynamoPort });
   dynamo.catch(() => {});
+  // People sign in with a local Cognito user pool (moto's server) and its first admin.
+  const admin = { email: env('LOCAL_ADMIN_EMAIL'), password: env('LOCAL_ADMIN_PASSWORD') };
+  cognito = startLocalCognito({ region: LOCAL_DEFAULTS.AWS_REGION, admin });
+  cognito.catch(() => {});
 
   // DynamoDB Local scopes data by access key and region: every process here uses the same fixed
   // pair, whatever AWS credentials the shell holds, so nothing local can reach a real account.
@@ -151,6 +162,7 @@ async function main(): Promise<void> {
     },
   });
 
+  const pool = await cognito;
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ...awsEnv,
@@ -167,6 +179,10 @@ async function main(): Promise<void> {
     AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${lambdaPort}`,
     // The operator key: OPERATOR_API_KEY when set, a random one otherwise (printed below).
     OPERATOR_API_KEY: process.env.OPERATOR_API_KEY?.trim() || `local-${randomBytes(16).toString('hex')}`,
+    PEOPLE_API_KEY: env('PEOPLE_API_KEY'),
+    USER_POOL_ID: pool.userPoolId,
+    USER_POOL_CLIENT_ID: pool.clientId,
+    COGNITO_ENDPOINT: pool.endpoint,
   };
   delete childEnv.AWS_SESSION_TOKEN;
   delete childEnv.AWS_PROFILE;
@@ -247,7 +263,9 @@ async function main(): Promise<void> {
         : []),
       `  Events           ${bus.endpoint}  (local EventBridge; one line per event below, all at GET /__local/events)`,
       `  Dashboard        ${listening}/  (open it in a browser; it asks for the operator key below)`,
-      `  Operator API     x-api-key: ${childEnv.OPERATOR_API_KEY}`,
+      `  Sign in          ${admin.email} / ${admin.password}  (the first admin: LOCAL_ADMIN_EMAIL, LOCAL_ADMIN_PASSWORD)`,
+      `  Cognito          ${pool.endpoint}  pool ${pool.userPoolId}  client ${pool.clientId}  (moto_server; people's key ${childEnv.PEOPLE_API_KEY})`,
+      `  Operator API     x-api-key: ${childEnv.OPERATOR_API_KEY}  (machines; people: Authorization: Bearer <token>)`,
       `                   GET ${listening}/stats  GET ${listening}/callbacks  GET ${listening}/health  POST ${listening}/reconcile`,
       `  Twilio API       ${twilioApiBaseUrl}${twilioApi ? '  (local; seed calls with POST /__local/calls)' : ''}`,
       `  DynamoDB Local   ${local.endpoint}  table ${tableName}  (region ${awsEnv.AWS_REGION}, access key ${awsEnv.AWS_ACCESS_KEY_ID})`,

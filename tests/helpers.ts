@@ -203,6 +203,9 @@ export function formBody(params: Record<string, string>): string {
 }
 
 /** A REST API (v1) proxy event as API Gateway delivers it behind the `prod` stage. */
+/** A machine's operator API key, as API Gateway passes it on after checking it. */
+export const MACHINE_API_KEY = 'test-machine-api-key-000000';
+
 export function v1Event(options: {
   resource: string;
   params: Record<string, string>;
@@ -212,6 +215,11 @@ export function v1Event(options: {
   contentType?: string;
   body?: string;
   query?: Record<string, string>;
+  /**
+   * The `x-api-key` API Gateway checked on a private (operator) route and passes on: a machine's
+   * key by default ({@link MACHINE_API_KEY}); null for none. Twilio's routes ignore it.
+   */
+  apiKey?: string | null;
 }): APIGatewayProxyEvent {
   const host = options.host ?? 'abc123.execute-api.us-east-1.amazonaws.com';
   const headers: Record<string, string> = {
@@ -219,6 +227,7 @@ export function v1Event(options: {
     'Content-Type': options.contentType ?? 'application/x-www-form-urlencoded; charset=utf-8',
     'X-Forwarded-Proto': 'https',
     'I-Twilio-Idempotency-Token': randomUUID(),
+    ...(options.apiKey === null ? {} : { 'x-api-key': options.apiKey ?? MACHINE_API_KEY }),
   };
   if (options.signature !== undefined) headers['X-Twilio-Signature'] = options.signature;
   const stagePath = options.stagePath ?? '/prod';

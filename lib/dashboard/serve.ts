@@ -1,9 +1,10 @@
 /**
- * The operator dashboard's page: `GET /` (the HTML shell) and `GET /dashboard/{file}` (its
- * content-hashed script and stylesheet), from the same API Gateway origin as the operator API, so
- * the page's requests need no CORS. Neither route needs the API key: the page holds no data and
- * asks the operator for the key, which only its API requests carry.
+ * The operator dashboard's page: `GET /` (the HTML shell), `GET /dashboard/{file}` (its
+ * content-hashed script and stylesheet) and `GET /auth/config` (where people sign in), from the
+ * same API Gateway origin as the operator API, so the page's requests need no CORS. None needs a
+ * key or a token: the page holds no data; only its API requests carry them.
  */
+import type { AuthConfig } from '../auth/config.js';
 import { HttpError, type HttpRequest } from '../platform/request.js';
 
 export interface DashboardAsset {
@@ -15,6 +16,19 @@ export interface DashboardAsset {
 export interface DashboardConfig {
   /** ISO 3166 country whose numbers the page shows in national format. */
   defaultCountry: string;
+  /** Where people sign in (`GET /auth/config`); undefined when the stack has no user pool. */
+  auth?: AuthConfig;
+}
+
+/** `GET /auth/config`: what the page needs to sign people in; `endpoint` only where Cognito is not AWS's. */
+export function authConfigBody(auth: AuthConfig): Record<string, string> {
+  return {
+    region: auth.region,
+    userPoolId: auth.userPoolId,
+    clientId: auth.clientId,
+    ...(auth.endpoint === undefined ? {} : { endpoint: auth.endpoint }),
+    ...(auth.peopleApiKey === undefined ? {} : { apiKey: auth.peopleApiKey }),
+  };
 }
 
 /** The page loads only what the stack serves, and talks only to its own origin. */
@@ -60,6 +74,14 @@ export function createDashboard(assets: readonly DashboardAsset[], config: Dashb
         statusCode: 200,
         headers: { 'Content-Type': shell.contentType, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS },
         body: html,
+      };
+    }
+    if (request.route === '/auth/config') {
+      if (config.auth === undefined) throw new HttpError(404, 'Sign-in is not configured on this stack');
+      return {
+        statusCode: 200,
+        headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache', ...SECURITY_HEADERS },
+        body: JSON.stringify(authConfigBody(config.auth)),
       };
     }
     if (request.route === '/dashboard/{file}') {

@@ -5,6 +5,8 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { identify, requirePermission, type VerifyToken } from '../auth/caller.js';
+import type { AuthConfig } from '../auth/config.js';
 import type { CallingStore } from '../callbacks/calling.js';
 import { resolutionSummary } from '../callbacks/item.js';
 import type { CallbackResolver } from '../callbacks/store.js';
@@ -24,6 +26,8 @@ import { readStats, statsRange } from './stats.js';
 
 export interface OperatorDeps {
   config: OperatorConfig;
+  /** Who may call: people's tokens verified against the pool, or a machine's API key. */
+  auth: { config: AuthConfig | undefined; verify: VerifyToken | undefined };
   documents: DynamoDBDocumentClient;
   dynamo: DynamoDBClient;
   twilioCalls: TwilioCallsFactory;
@@ -60,6 +64,9 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
   const { config } = deps;
   const methods = METHODS[request.route] ?? ['GET'];
   if (!methods.includes(request.method)) throw new HttpError(405, `${request.route} accepts ${methods.join(' and ')} only`);
+  // Every route needs to know who calls (401 otherwise); each says what it needs below.
+  const caller = await identify(request, deps.auth);
+  requirePermission(caller, 'work');
   const query = queryParameters(request.query);
   switch (request.route) {
     case '/recordings/{recordingSid}': {

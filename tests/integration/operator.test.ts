@@ -24,6 +24,7 @@ import {
   dialAction,
   freshTable,
   LEDGER_SETTINGS,
+  MACHINE_API_KEY,
   scanAll,
   statusCallback,
   v1Event,
@@ -445,6 +446,7 @@ describe('POST /callbacks/{phone}/call', () => {
         headers: {
           Host: 'abc123.execute-api.us-east-1.amazonaws.com',
           'Content-Type': 'application/json',
+          'x-api-key': MACHINE_API_KEY,
           ...(key === undefined ? {} : { 'Idempotency-Key': key }),
         },
         pathParameters: { phone },

@@ -1321,6 +1321,40 @@ describe('the local stack (npm start) end to end', () => {
     expect(found?.calls).toHaveLength(2);
   });
 
+  it('signs the printed first admin in at the local user pool (as GET /auth/config says where); the people’s key needs their token', async () => {
+    const config = await fetch(`${stack.target}/auth/config`);
+    const body = await config.json();
+    expect(responseErrors('/auth/config', 'GET', config.status, body)).toEqual([]);
+    expect(body).toEqual({
+      region: 'us-east-1',
+      userPoolId: stack.cognito.userPoolId,
+      clientId: stack.cognito.clientId,
+      endpoint: stack.cognito.endpoint,
+      apiKey: stack.cognito.peopleKey,
+    });
+    expect(stack.cognito.admin).toEqual({ email: LOCAL_DEFAULTS.LOCAL_ADMIN_EMAIL, password: LOCAL_DEFAULTS.LOCAL_ADMIN_PASSWORD });
+    // As the page does: Cognito's JSON API, no SDK, no AWS credentials.
+    const signedIn = await fetch(body.endpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSCognitoIdentityProviderService.InitiateAuth' },
+      body: JSON.stringify({
+        ClientId: body.clientId,
+        AuthFlow: 'USER_PASSWORD_AUTH',
+        AuthParameters: { USERNAME: stack.cognito.admin.email, PASSWORD: stack.cognito.admin.password },
+      }),
+    });
+    const tokens = (await signedIn.json()) as { AuthenticationResult?: { IdToken: string } };
+    expect(signedIn.status).toBe(200);
+    const asPerson = (token?: string) =>
+      fetch(`${stack.target}/callbacks?limit=1`, {
+        headers: { 'x-api-key': body.apiKey, ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }) },
+      });
+    expect((await asPerson(tokens.AuthenticationResult?.IdToken)).status).toBe(200);
+    const refused = await asPerson();
+    expect(refused.status).toBe(401);
+    expect(responseErrors('/callbacks', 'GET', 401, await refused.json())).toEqual([]);
+  });
+
   it('answers every operator route as docs/openapi.yaml says', async () => {
     const operatorKey = /x-api-key: ([\w-]+)/.exec(output)?.[1] ?? '';
     const call = async (method: string, path: string, query = '', key = operatorKey) => {

@@ -1,0 +1,171 @@
+/**
+ * Who may call the operator function as deployed: people with tokens of the stack's user pool
+ * (a local Cognito: moto's server, dev/cognito.ts), verified with aws-jwt-verify against the
+ * pool's JWKS, and machines with an API key. Every forgery and misuse a token can suffer is
+ * refused with 401; a valid token without a role with 403.
+ */
+import { createHmac, createPublicKey } from 'node:crypto';
+import { InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type LocalCognito, startLocalCognito } from '../../dev/cognito.js';
+import { freshTable, MACHINE_API_KEY, v1Event } from '../helpers.js';
+import { loadHandler } from '../lambda.js';
+
+type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+const context = { awsRequestId: 'auth', functionName: 'operator' } as unknown as Context;
+const PEOPLE_KEY = 'people-test-dashboard-key';
+const PASSWORD = 'Agent-password-2026';
+
+let cognito: LocalCognito;
+let other: LocalCognito;
+let table: Awaited<ReturnType<typeof freshTable>>;
+let handler: Handler;
+
+const signIn = async (pool: LocalCognito, email: string, password = PASSWORD) => {
+  const out = await pool.client.send(
+    new InitiateAuthCommand({
+      ClientId: pool.clientId,
+      AuthFlow: 'USER_PASSWORD_AUTH',
+      AuthParameters: { USERNAME: email, PASSWORD: password },
+    }),
+  );
+  const result = out.AuthenticationResult;
+  if (result?.IdToken === undefined || result.AccessToken === undefined) throw new Error(`no tokens for ${email}`);
+  return { id: result.IdToken, access: result.AccessToken };
+};
+
+/** A function's auth settings as serverless.yml gives them, pointing at the local pool. */
+const authEnv = () => ({
+  USER_POOL_ID: cognito.userPoolId,
+  USER_POOL_CLIENT_ID: cognito.clientId,
+  COGNITO_ENDPOINT: cognito.endpoint,
+  PEOPLE_API_KEY: PEOPLE_KEY,
+});
+
+beforeAll(async () => {
+  [cognito, other, table] = await Promise.all([startLocalCognito(), startLocalCognito({ poolName: 'another-stack' }), freshTable()]);
+  await cognito.createPerson({ email: 'ana@example.com', name: 'Ana', role: 'agent', password: PASSWORD });
+  await cognito.createPerson({ email: 'ben@example.com', name: 'Ben', role: 'admin', password: PASSWORD });
+  await other.createPerson({ email: 'eve@example.com', name: 'Eve', role: 'admin', password: PASSWORD });
+  handler = await loadHandler<Handler>('operator', {
+    tableName: table.tableName,
+    env: authEnv(),
+  });
+}, 60_000);
+afterAll(async () => {
+  vi.useRealTimers();
+  await Promise.all([cognito?.stop(), other?.stop(), table?.drop()]);
+});
+
+/** GET /callbacks as API Gateway hands it on: with this key (the people's by default) and these headers. */
+async function list(headers: Record<string, string>, options: { key?: string | null; query?: Record<string, string> } = {}) {
+  const event = v1Event({
+    resource: '/callbacks',
+    params: {},
+    body: '',
+    apiKey: options.key === undefined ? PEOPLE_KEY : options.key,
+    query: options.query,
+  });
+  const response = await handler({ ...event, httpMethod: 'GET', body: null, headers: { ...event.headers, ...headers } }, context);
+  return { status: response.statusCode, body: JSON.parse(response.body), headers: response.headers ?? {} };
+}
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const parts = (token: string) => {
+  const [header = '', payload = '', signature = ''] = token.split('.');
+  return {
+    header: JSON.parse(Buffer.from(header, 'base64url').toString()),
+    payload: JSON.parse(Buffer.from(payload, 'base64url').toString()),
+    signature,
+  };
+};
+
+describe('the operator API: people and machines', () => {
+  it('lets an agent in with an ID token or an access token of the pool, and a machine with its API key', async () => {
+    const ana = await signIn(cognito, 'ana@example.com');
+    expect((await list(bearer(ana.id))).status).toBe(200);
+    expect((await list(bearer(ana.access))).status).toBe(200);
+    expect((await list({}, { key: MACHINE_API_KEY })).status).toBe(200);
+  });
+
+  it('refuses with 401 no token, a token in the URL, a malformed header, alg none, HS256 with the public key, a tampered payload, another pool', async () => {
+    const ana = await signIn(cognito, 'ana@example.com');
+    const refused = async (headers: Record<string, string>, query?: Record<string, string>) => {
+      const { status, body, headers: replied } = await list(headers, { query });
+      expect({ status, message: typeof body.message }).toEqual({ status: 401, message: 'string' });
+      expect(replied['WWW-Authenticate'] ?? replied['www-authenticate']).toMatch(/^Bearer /);
+      return body.message as string;
+    };
+    // The people's key alone is not a credential.
+    expect(await refused({})).toBe('Sign in (Authorization: Bearer <token>) or send an API key (x-api-key)');
+    expect(await refused({}, { access_token: ana.access })).toBe('A token goes in the Authorization header, never in the URL');
+    expect(await refused({ Authorization: `Token ${ana.access}` })).toBe('Authorization must be "Bearer <token>"');
+    const { header, payload } = parts(ana.id);
+    // alg none, no signature.
+    await refused(bearer(`${b64({ ...header, alg: 'none' })}.${b64(payload)}.`));
+    // HS256 signed with the pool's own public key (the classic key-confusion forgery).
+    const jwks = (await (await fetch(`${cognito.endpoint}/${cognito.userPoolId}/.well-known/jwks.json`)).json()) as { keys: object[] };
+    const pem = createPublicKey({ key: jwks.keys[0] as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    const unsigned = `${b64({ alg: 'HS256', typ: 'JWT', kid: header.kid })}.${b64({ ...payload, 'cognito:groups': ['admin'] })}`;
+    await refused(bearer(`${unsigned}.${createHmac('sha256', pem).update(unsigned).digest('base64url')}`));
+    // A valid signature over another payload (an agent made admin).
+    const [signedHeader, , signature] = ana.id.split('.');
+    await refused(bearer(`${signedHeader}.${b64({ ...payload, 'cognito:groups': ['admin'] })}.${signature}`));
+    // Another pool's admin (same emulator key, other issuer and client).
+    const eve = await signIn(other, 'eve@example.com');
+    await refused(bearer(eve.id));
+    await refused(bearer(eve.access));
+  });
+
+  it('refuses an expired token with 401', async () => {
+    const ana = await signIn(cognito, 'ana@example.com');
+    const { payload } = parts(ana.access);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime((payload.exp + 60) * 1000);
+    try {
+      expect((await list(bearer(ana.access))).status).toBe(401);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect((await list(bearer(ana.access))).status).toBe(200);
+  });
+
+  it('refuses a valid token without a role with 403', async () => {
+    const ana = await signIn(cognito, 'ana@example.com');
+    // Cognito signs what it issues; a person in no group (removed from `agent`) still gets tokens.
+    const { AdminRemoveUserFromGroupCommand, AdminAddUserToGroupCommand } = await import('@aws-sdk/client-cognito-identity-provider');
+    await cognito.client.send(
+      new AdminRemoveUserFromGroupCommand({ UserPoolId: cognito.userPoolId, Username: 'ana@example.com', GroupName: 'agent' }),
+    );
+    try {
+      const none = await signIn(cognito, 'ana@example.com');
+      const { status, body } = await list(bearer(none.id));
+      expect({ status, body }).toEqual({
+        status: 403,
+        body: { message: 'Your account has no role here: ask an admin to make you an agent' },
+      });
+    } finally {
+      await cognito.client.send(
+        new AdminAddUserToGroupCommand({ UserPoolId: cognito.userPoolId, Username: 'ana@example.com', GroupName: 'agent' }),
+      );
+    }
+    expect((await list(bearer(ana.id))).status).toBe(200);
+  });
+
+  it('guards the reconciliation’s routes alike: the people’s key alone is 401, a person or a machine may list runs', async () => {
+    const reconcile = await loadHandler<Handler>('reconcile', {
+      tableName: table.tableName,
+      env: authEnv(),
+    });
+    const runs = async (key: string, headers: Record<string, string> = {}) => {
+      const event = v1Event({ resource: '/reconcile/runs', params: {}, body: '', apiKey: key });
+      return (await reconcile({ ...event, httpMethod: 'GET', body: null, headers: { ...event.headers, ...headers } }, context)).statusCode;
+    };
+    const ana = await signIn(cognito, 'ana@example.com');
+    expect(await runs(PEOPLE_KEY)).toBe(401);
+    expect(await runs(PEOPLE_KEY, bearer(ana.access))).toBe(200);
+    expect(await runs(MACHINE_API_KEY)).toBe(200);
+  });
+});
