@@ -20,11 +20,26 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'], headless: true });
 }
 
-/** Opens the dashboard at `url` and enters `key`; resolves once the worklist and the charts are drawn. */
-export async function openDashboard(page: Page, url: string, key: string): Promise<void> {
+/** How the page is opened: a person signing in, or a machine's API key. */
+export type Who = { email: string; password: string } | { key: string };
+
+/** Signs in (or enters the key) on a page showing the sign-in form. */
+export async function signInOn(page: Page, who: Who): Promise<void> {
+  if ('key' in who) {
+    await page.getByRole('button', { name: 'Use an API key instead' }).click();
+    await page.getByLabel('Operator API key').fill(who.key);
+    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    return;
+  }
+  await page.getByLabel('E-mail').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** Opens the dashboard at `url` and signs in; resolves once the worklist and the charts are drawn. */
+export async function openDashboard(page: Page, url: string, who: Who): Promise<void> {
   await page.goto(url);
-  await page.getByLabel('Operator API key').fill(key);
-  await page.getByRole('button', { name: 'Open the dashboard' }).click();
+  await signInOn(page, who);
   await page.locator('.worklist[aria-busy="false"]').waitFor();
   await page.locator('.numbers[aria-busy="false"] .chart').first().waitFor();
   await page.locator('.resolved[aria-busy="false"]').waitFor();

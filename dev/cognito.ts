@@ -20,7 +20,6 @@ import {
   CreateUserPoolClientCommand,
   CreateUserPoolCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { freePort } from './dynamodb-local.js';
 
 export const ROLES_GROUPS = ['admin', 'agent'] as const;
 
@@ -63,18 +62,47 @@ async function ready(url: string, child: ChildProcess, timeoutMs: number): Promi
 export async function startLocalCognito(
   options: { port?: number; region?: string; poolName?: string; admin?: { email: string; password: string; name?: string } } = {},
 ): Promise<LocalCognito> {
-  const port = options.port ?? (await freePort());
   const region = options.region ?? 'us-east-1';
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: 'ignore',
+  // Port 0 unless told: moto binds a port of its own choosing and says which. (A port found free
+  // here and bound later could be taken in between, e.g. by another stack's DynamoDB Local, which
+  // binds seconds after it is chosen; and moto speaks DynamoDB too, so such a mix-up is silent.)
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(options.port ?? 0)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
     // The same pool and client ids for the same names on every start.
     env: { ...process.env, MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY: 'HASH', MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY: 'HASH' },
   });
-  const endpoint = `http://127.0.0.1:${port}`;
   // Whatever ends this process ends moto with it.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   child.once('exit', () => process.removeListener('exit', killOnExit));
+  const port = await new Promise<number>((resolve, reject) => {
+    let said = '';
+    const timer = setTimeout(() => reject(new Error(`moto_server did not say its port within 30 s: ${said.slice(-500)}`)), 30_000);
+    const listen = (chunk: Buffer) => {
+      said += chunk.toString();
+      const match = /Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(said);
+      if (match?.[1] === undefined) return;
+      clearTimeout(timer);
+      resolve(Number(match[1]));
+    };
+    child.stdout?.on('data', listen);
+    child.stderr?.on('data', listen);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`moto_server could not start (is moto installed: pip's moto[server]?): ${error.message}`));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`moto_server exited (${code}): ${said.slice(-500)}`));
+    });
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  // Its request log is not ours to print.
+  child.stdout?.resume();
+  child.stderr?.resume();
+  const endpoint = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise((resolve) => child.once('exit', resolve));

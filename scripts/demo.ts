@@ -42,7 +42,8 @@ try {
     const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, colorScheme: 'light' });
-      await openDashboard(page, `${stack.target}/`, stack.key);
+      // The first admin of a stack started here; a stack named by flags: its operator key.
+      await openDashboard(page, `${stack.target}/`, 'cognito' in stack ? stack.cognito.admin : { key: stack.key });
       await page.screenshot({ path: args.screenshot });
       console.log(`dashboard screenshot: ${args.screenshot}`);
     } finally {

@@ -262,7 +262,7 @@ async function main(): Promise<void> {
           ]
         : []),
       `  Events           ${bus.endpoint}  (local EventBridge; one line per event below, all at GET /__local/events)`,
-      `  Dashboard        ${listening}/  (open it in a browser; it asks for the operator key below)`,
+      `  Dashboard        ${listening}/  (open it in a browser; sign in as below, or use the operator key)`,
       `  Sign in          ${admin.email} / ${admin.password}  (the first admin: LOCAL_ADMIN_EMAIL, LOCAL_ADMIN_PASSWORD)`,
       `  Cognito          ${pool.endpoint}  pool ${pool.userPoolId}  client ${pool.clientId}  (moto_server; people's key ${childEnv.PEOPLE_API_KEY})`,
       `  Operator API     x-api-key: ${childEnv.OPERATOR_API_KEY}  (machines; people: Authorization: Bearer <token>)`,

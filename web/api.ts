@@ -1,7 +1,8 @@
 /**
  * The operator API as the page calls it: same origin, relative to the page's base (the stage
- * path), the key in `x-api-key`. Every failure becomes one of three errors the page can say
- * plainly: the key was refused, the API could not be reached (retry), or a request was refused.
+ * path), with a person's token (and the people's key) or an API key in `x-api-key`. Every
+ * failure becomes one of three errors the page can say plainly: the sign-in or key was refused,
+ * the API could not be reached (retry), or a request was refused.
  */
 
 import type { ResolutionSummary } from '../lib/callbacks/item.js';
@@ -59,13 +60,20 @@ export interface Api {
 /** `GET /health` answers 503 with its report when a check fails: that is a report, not an outage. */
 const REPORTS_ON_503 = new Set(['health']);
 
-export function createApi(key: string, fetcher: typeof fetch = (input, init) => fetch(input, init)): Api {
+/** How the page proves who it is: an API key, or a person's token (fresh, refreshed when due) with the people's key. */
+export type Credentials = { key: string } | { apiKey: string; token: () => Promise<string> };
+
+export function createApi(credentials: Credentials, fetcher: typeof fetch = (input, init) => fetch(input, init)): Api {
+  const person = 'token' in credentials;
   async function send(path: string, init: RequestInit, accept: string): Promise<Response> {
     let response: Response;
+    const auth: Record<string, string> = person
+      ? { 'x-api-key': credentials.apiKey, Authorization: `Bearer ${await credentials.token()}` }
+      : { 'x-api-key': credentials.key };
     try {
       response = await fetcher(path, {
         ...init,
-        headers: { ...init.headers, 'x-api-key': key, Accept: accept },
+        headers: { ...init.headers, ...auth, Accept: accept },
         cache: 'no-store',
       });
     } catch {
@@ -74,7 +82,8 @@ export function createApi(key: string, fetcher: typeof fetch = (input, init) => 
     return response;
   }
   async function refusal(response: Response): Promise<Error> {
-    if (response.status === 403 || response.status === 401) return new KeyRefusedError('That key was refused');
+    if (response.status === 401 || (response.status === 403 && !person))
+      return new KeyRefusedError(person ? 'Your sign-in has expired' : 'That key was refused');
     if (response.status === 429) return new UnavailableError('Too many requests for this key right now');
     if (response.status >= 500) return new UnavailableError(`The ledger is unavailable (${await messageOf(response)})`);
     return new RequestRefusedError(response.status, await messageOf(response));

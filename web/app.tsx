@@ -4,7 +4,7 @@
  * operator key once and keeps it in this tab's sessionStorage until "Forget key".
  */
 import { type ComponentChildren, createContext } from 'preact';
-import { useCallback, useContext, useEffect, useErrorBoundary, useMemo, useState } from 'preact/hooks';
+import { useCallback, useContext, useEffect, useErrorBoundary, useMemo, useRef, useState } from 'preact/hooks';
 import {
   type Api,
   type ContactDetail,
@@ -17,6 +17,7 @@ import {
   type ResolvedPage,
   type StatsResponse,
 } from './api.js';
+import { type AuthConfig, loadTokens, personOf, refresh, saveTokens, setNewPassword, signIn, signOut, type Tokens } from './auth.js';
 import { StackedBars } from './chart.js';
 import { defaultCountry, formatDuration, formatPhone, formatTime, lastDays, percent, timeZone } from './format.js';
 
@@ -140,7 +141,7 @@ function Phone({ phone, link = true }: { phone: string; link?: boolean }) {
 
 // ---- the key --------------------------------------------------------------------------------
 
-function KeyForm({ refused, onKey }: { refused: boolean; onKey: (key: string) => void }) {
+function KeyForm({ refused, onKey, onSignIn }: { refused: boolean; onKey: (key: string) => void; onSignIn?: () => void }) {
   const [value, setValue] = useState('');
   return (
     <main class="narrow">
@@ -169,6 +170,11 @@ function KeyForm({ refused, onKey }: { refused: boolean; onKey: (key: string) =>
         ) : null}
         <button type="submit">Open the dashboard</button>
         <p class="hint">The key stays in this browser tab (sessionStorage) until the tab closes or you choose “Forget key”.</p>
+        {onSignIn ? (
+          <button type="button" class="link" onClick={onSignIn}>
+            Sign in with your e-mail instead
+          </button>
+        ) : null}
       </form>
     </main>
   );
@@ -884,22 +890,159 @@ function contactOf(hash: string): string | undefined {
   }
 }
 
+/** The sign-in form: e-mail and password, then a new password on a first sign-in. */
+function SignInForm({
+  config,
+  expired,
+  onSignedIn,
+  onUseKey,
+}: {
+  config: AuthConfig;
+  expired: boolean;
+  onSignedIn: (tokens: Tokens) => void;
+  onUseKey: () => void;
+}) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [challenge, setChallenge] = useState<{ email: string; session: string }>();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      if (challenge === undefined) {
+        const result = await signIn(config, email.trim(), password);
+        if ('tokens' in result) onSignedIn(result.tokens);
+        else {
+          setChallenge(result.newPasswordFor);
+          setPassword('');
+        }
+      } else onSignedIn(await setNewPassword(config, challenge, password));
+    } catch (caught) {
+      setError(caught instanceof Error ? caught.message : String(caught));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main class="narrow">
+      <h1>Missed calls</h1>
+      <form class="key sign-in" onSubmit={submit}>
+        {challenge === undefined ? (
+          <>
+            <label for="email">E-mail</label>
+            <input
+              id="email"
+              type="email"
+              autocomplete="username"
+              required
+              value={email}
+              onInput={(e) => setEmail(e.currentTarget.value)}
+            />
+            <label for="password">Password</label>
+            <input
+              id="password"
+              type="password"
+              autocomplete="current-password"
+              required
+              value={password}
+              onInput={(e) => setPassword(e.currentTarget.value)}
+            />
+          </>
+        ) : (
+          <>
+            <p class="hint">First sign-in: choose your own password (at least 12 characters, upper and lower case, a digit).</p>
+            <label for="new-password">New password</label>
+            <input
+              id="new-password"
+              type="password"
+              autocomplete="new-password"
+              required
+              minLength={12}
+              value={password}
+              onInput={(e) => setPassword(e.currentTarget.value)}
+            />
+          </>
+        )}
+        {error !== undefined ? (
+          <p class="problem" role="alert">
+            {error}
+          </p>
+        ) : expired ? (
+          <p class="problem" role="alert">
+            Your sign-in has expired. Sign in again.
+          </p>
+        ) : null}
+        <button type="submit" disabled={busy}>
+          {busy ? 'Signing in…' : challenge === undefined ? 'Sign in' : 'Set password and sign in'}
+        </button>
+        <button type="button" class="link" onClick={onUseKey}>
+          Use an API key instead
+        </button>
+      </form>
+    </main>
+  );
+}
+
+/** Where the page stands: asking the stack where to sign in, then signed in, with a key, or neither. */
 export function App() {
+  // undefined: still asking GET /auth/config; null: this stack has no sign-in (the key only).
+  const [auth, setAuth] = useState<AuthConfig | null>();
+  const [tokens, setTokens] = useState(loadTokens);
   const [key, setKey] = useState(() => sessionStorage.getItem(KEY_STORAGE) ?? '');
+  const [wantKey, setWantKey] = useState(() => sessionStorage.getItem(KEY_STORAGE) !== null);
   const [refused, setRefused] = useState(false);
   const [hash, setHash] = useState(location.hash);
   const [crash, resetCrash] = useErrorBoundary();
+  const current = useRef(tokens);
+  current.current = tokens;
   useEffect(() => {
+    fetch('auth/config', { cache: 'no-store' })
+      .then((response) => (response.ok ? (response.json() as Promise<AuthConfig>) : null))
+      .catch(() => null)
+      .then(setAuth);
     const onHash = () => setHash(location.hash);
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);
-  const forget = useCallback((wasRefused: boolean) => {
-    sessionStorage.removeItem(KEY_STORAGE);
-    setKey('');
-    setRefused(wasRefused);
+  const keep = useCallback((next: Tokens | undefined) => {
+    saveTokens(next);
+    current.current = next;
+    setTokens(next);
   }, []);
-  const session = useMemo<Session>(() => ({ api: createApi(key), country: defaultCountry(), refused: () => forget(true) }), [key, forget]);
+  const forget = useCallback(
+    (wasRefused: boolean) => {
+      sessionStorage.removeItem(KEY_STORAGE);
+      setKey('');
+      keep(undefined);
+      setRefused(wasRefused);
+    },
+    [keep],
+  );
+  const person = tokens === undefined ? undefined : personOf(tokens.idToken);
+  const session = useMemo<Session | undefined>(() => {
+    const refusedNow = () => forget(true);
+    if (auth && tokens !== undefined && !wantKey) {
+      // The ID token (it names the person), refreshed a minute before it expires.
+      const token = async () => {
+        const now = current.current;
+        if (now === undefined) return '';
+        if (Date.now() < now.expiresAt - 60_000) return now.idToken;
+        try {
+          const fresh = await refresh(auth, now);
+          keep(fresh);
+          return fresh.idToken;
+        } catch {
+          return now.idToken;
+        }
+      };
+      return { api: createApi({ apiKey: auth.apiKey ?? '', token }), country: defaultCountry(), refused: refusedNow };
+    }
+    if (key !== '') return { api: createApi({ key }), country: defaultCountry(), refused: refusedNow };
+    return undefined;
+  }, [auth, tokens === undefined, wantKey, key, forget, keep]);
 
   if (crash) {
     return (
@@ -909,10 +1052,28 @@ export function App() {
       </main>
     );
   }
-  if (key === '') {
+  if (session === undefined) {
+    if (auth === undefined) return <main class="narrow" aria-busy="true" />;
+    if (auth !== null && !wantKey) {
+      return (
+        <SignInForm
+          config={auth}
+          expired={refused}
+          onSignedIn={(signedIn) => {
+            setRefused(false);
+            keep(signedIn);
+          }}
+          onUseKey={() => {
+            setRefused(false);
+            setWantKey(true);
+          }}
+        />
+      );
+    }
     return (
       <KeyForm
         refused={refused}
+        onSignIn={auth ? () => setWantKey(false) : undefined}
         onKey={(value) => {
           sessionStorage.setItem(KEY_STORAGE, value);
           setRefused(false);
@@ -922,6 +1083,7 @@ export function App() {
     );
   }
   const contact = contactOf(hash);
+  const signedIn = auth && tokens !== undefined && !wantKey;
   return (
     <SessionContext.Provider value={session}>
       <header class="top">
@@ -930,9 +1092,28 @@ export function App() {
         </h1>
         <HealthBadge />
         <span class="zone">Times in {timeZone()}</span>
-        <button type="button" class="secondary" onClick={() => forget(false)}>
-          Forget key
-        </button>
+        {signedIn ? (
+          <>
+            <span class="who-am-i">
+              {person?.name}
+              {person?.role ? ` · ${person.role}` : ''}
+            </span>
+            <button
+              type="button"
+              class="secondary"
+              onClick={() => {
+                if (tokens !== undefined) void signOut(auth, tokens);
+                forget(false);
+              }}
+            >
+              Sign out
+            </button>
+          </>
+        ) : (
+          <button type="button" class="secondary" onClick={() => forget(false)}>
+            Forget key
+          </button>
+        )}
       </header>
       {contact === undefined ? <Home /> : <ContactPage key={contact} phone={contact} />}
     </SessionContext.Provider>

@@ -31,13 +31,15 @@ export function authConfigBody(auth: AuthConfig): Record<string, string> {
   };
 }
 
-/** The page loads only what the stack serves, and talks only to its own origin. */
-const SECURITY_HEADERS = {
-  'Content-Security-Policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; media-src blob:; base-uri 'self'; form-action 'none'; frame-ancestors 'none'",
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-};
+/** The page loads only what the stack serves, and talks only to its own origin and, to sign people in, Cognito's. */
+function securityHeaders(auth: AuthConfig | undefined): Record<string, string> {
+  const cognito = auth === undefined ? '' : ` ${new URL(auth.endpoint ?? `https://cognito-idp.${auth.region}.amazonaws.com`).origin}`;
+  return {
+    'Content-Security-Policy': `default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'${cognito}; img-src 'self' data:; media-src blob:; base-uri 'self'; form-action 'none'; frame-ancestors 'none'`,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  };
+}
 
 const escapeAttribute = (value: string): string =>
   value.replace(/[&"<>]/g, (c) => ({ '&': '&amp;', '"': '&quot;', '<': '&lt;', '>': '&gt;' })[c] ?? c);
@@ -63,6 +65,7 @@ export function createDashboard(assets: readonly DashboardAsset[], config: Dashb
   if (shell === undefined) throw new Error('the dashboard assets have no index.html');
   if (!/^[A-Z]{2}$/.test(config.defaultCountry)) throw new Error('DEFAULT_COUNTRY must be two capital letters (ISO 3166)');
   const files = new Map(assets.filter((asset) => asset !== shell).map((asset) => [asset.name, asset]));
+  const SECURITY_HEADERS = securityHeaders(config.auth);
 
   return (request: HttpRequest) => {
     if (request.method !== 'GET') throw new HttpError(405, `${request.route} accepts GET only`);

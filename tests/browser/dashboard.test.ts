@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openDashboard } from '../../dev/browser.js';
+import { launchChromium, openDashboard, signInOn } from '../../dev/browser.js';
 import { LOCAL_DEFAULTS } from '../../dev/defaults.js';
 import { postLikeTwilio } from '../../dev/sign.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
@@ -260,9 +260,11 @@ describe('the dashboard in chromium', () => {
     expect((await fetch(`${stack.target}/callbacks`)).status).toBe(403);
   });
 
-  it('asks for the key once, then lists the open callbacks oldest waiting first, numbers formatted for people', async () => {
-    await openDashboard(page, stack.dashboard, stack.key);
-    expect(await page.evaluate(() => sessionStorage.getItem('mcl.operatorKey'))).toBe(stack.key);
+  it('signs the first admin in once, then lists the open callbacks oldest waiting first, numbers formatted for people', async () => {
+    await openDashboard(page, stack.dashboard, stack.cognito.admin);
+    // The tokens stay in this tab; the page says who is signed in.
+    expect(await page.evaluate(() => JSON.parse(sessionStorage.getItem('mcl.tokens') ?? '{}').idToken)).toMatch(/^ey/);
+    expect(await page.locator('.who-am-i').textContent()).toBe('Local admin · admin');
     // Each item as drawn, read in one go: its number, its count of calls, its Call link, its last reason.
     const drawn = await page.locator('.work-item').evaluateAll((els) =>
       els.map((el) => ({
@@ -508,7 +510,7 @@ describe('the dashboard in chromium', () => {
     const phone = watch(await phoneContext.newPage(), problems);
     // Pages of 4 (the page's ?limit=; the 6 open callbacks do not fill the last page): "Show more"
     // follows the API's cursor to the end.
-    await openDashboard(phone, `${stack.dashboard}?limit=4`, stack.key);
+    await openDashboard(phone, `${stack.dashboard}?limit=4`, stack.cognito.admin);
     const shown = () => phone.locator('.work-item').evaluateAll((els) => els.map((el) => el.getAttribute('data-phone')));
     expect(await shown()).toHaveLength(4);
     const open = await api<{ items: OpenItem[] }>('callbacks?limit=100');
@@ -536,22 +538,30 @@ describe('the dashboard in chromium', () => {
     expect(problems).toEqual([]);
   });
 
-  it('says "That key was refused" for a wrong key, and "Forget key" asks again', async () => {
+  it('says "Wrong e-mail or password" and "That key was refused" in their own words, works with a machine key, and "Sign out" asks again', async () => {
     const seen: string[] = [];
     const other = watch(await (await browser.newContext()).newPage(), seen);
     await other.goto(stack.dashboard);
-    await other.getByLabel('Operator API key').fill('not-the-key');
-    await other.getByRole('button', { name: 'Open the dashboard' }).click();
+    await signInOn(other, { email: stack.cognito.admin.email, password: 'not-the-password-1' });
+    await expect.poll(() => other.getByRole('alert').first().textContent()).toBe('Wrong e-mail or password.');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await other.screenshot({ path: join(ARTIFACTS, 'dashboard-sign-in.png') });
+    await signInOn(other, { key: 'not-the-key' });
     await expect.poll(() => other.getByRole('alert').first().textContent()).toContain('That key was refused');
     expect(await other.evaluate(() => sessionStorage.getItem('mcl.operatorKey'))).toBeNull();
-    // Only the refusals themselves (and Chromium's line for each), nothing else went wrong.
-    expect(seen.filter((line) => !/403/.test(line))).toEqual([]);
+    // The machines' key opens the same worklist.
+    await other.getByLabel('Operator API key').fill(stack.key);
+    await other.getByRole('button', { name: 'Open the dashboard' }).click();
+    await other.locator('.worklist[aria-busy="false"]').waitFor();
+    expect(await other.getByRole('button', { name: 'Forget key' }).count()).toBe(1);
+    // Only the refusals themselves (Cognito's 400, API Gateway's 403, and Chromium's line for each).
+    expect(seen.filter((line) => !/403|400/.test(line))).toEqual([]);
     expect(seen.length).toBeGreaterThan(0);
     await other.context().close();
 
-    await page.getByRole('button', { name: 'Forget key' }).click();
-    await page.getByLabel('Operator API key').waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem('mcl.operatorKey'))).toBeNull();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('E-mail').waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('mcl.tokens'))).toBeNull();
   });
 
   it('shows an outage plainly with a retry that recovers, never a blank page', async () => {
@@ -560,8 +570,7 @@ describe('the dashboard in chromium', () => {
     // The injected fault: the stats requests fail at the network, as when the API is down.
     await other.route('**/stats?*', (route) => route.abort('connectionrefused'));
     await other.goto(stack.dashboard);
-    await other.getByLabel('Operator API key').fill(stack.key);
-    await other.getByRole('button', { name: 'Open the dashboard' }).click();
+    await signInOn(other, stack.cognito.admin);
     await other.locator('.worklist[aria-busy="false"]').waitFor();
     const problem = other.locator('.numbers .problem');
     await problem.waitFor();
@@ -577,9 +586,8 @@ describe('the dashboard in chromium', () => {
     await other.close();
   });
   it('erases a caller from their page behind the number typed again: a wrong number erases nothing, the right one everything', async () => {
-    // The key was forgotten above: entered again.
-    await page.getByLabel('Operator API key').fill(stack.key);
-    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    // Signed out above: signed in again.
+    await signInOn(page, stack.cognito.admin);
     await page.locator('.worklist[aria-busy="false"]').waitFor();
     const waiting = await page.locator('.work-item').count();
     const [caller] = CALLERS;
@@ -662,8 +670,7 @@ describe('the dashboard in chromium', () => {
     // Meanwhile the worklist of anyone else says who holds the customer.
     const other = watch(await context.newPage(), problems);
     await other.goto(stack.dashboard);
-    await other.getByLabel('Operator API key').fill(stack.key);
-    await other.getByRole('button', { name: 'Open the dashboard' }).click();
+    await signInOn(other, stack.cognito.admin);
     const there = other.locator(`.work-item[data-phone="${caller.phone}"]`);
     await expect.poll(() => there.locator('.being-called').textContent()).toBe('being called by (415) 555-0199');
     expect(await there.locator('.tried').textContent()).toMatch(/^1 attempt: calling the customer /);

@@ -32,7 +32,34 @@ describe('the dashboard function', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toBe('<base href="/prod/"><meta content="GB">');
     expect(page.headers['Cache-Control']).toBe('no-cache');
-    expect(page.headers['Content-Security-Policy']).toContain("default-src 'none'; script-src 'self'");
+    expect((page.headers as Record<string, string>)['Content-Security-Policy']).toContain("default-src 'none'; script-src 'self'");
+  });
+
+  it('tells the page where people sign in (GET /auth/config), and lets it talk to that Cognito origin only', () => {
+    const auth = {
+      region: 'eu-west-1',
+      userPoolId: 'eu-west-1_Abc123',
+      clientId: 'client1',
+      endpoint: undefined,
+      peopleApiKey: 'people-k',
+    };
+    const withPool = createDashboard(ASSETS, { defaultCountry: 'GB', auth });
+    const config = withPool(request('/auth/config'));
+    expect(JSON.parse(config.body)).toEqual({
+      region: 'eu-west-1',
+      userPoolId: 'eu-west-1_Abc123',
+      clientId: 'client1',
+      apiKey: 'people-k',
+    });
+    const csp = (withPool(request('/')).headers as Record<string, string>)['Content-Security-Policy'];
+    expect(csp).toContain("connect-src 'self' https://cognito-idp.eu-west-1.amazonaws.com;");
+    const local = createDashboard(ASSETS, { defaultCountry: 'GB', auth: { ...auth, endpoint: 'http://127.0.0.1:5000' } });
+    expect(JSON.parse(local(request('/auth/config')).body).endpoint).toBe('http://127.0.0.1:5000');
+    expect((local(request('/')).headers as Record<string, string>)['Content-Security-Policy']).toContain(
+      "connect-src 'self' http://127.0.0.1:5000;",
+    );
+    // A stack without a pool: 404, and the page keeps to the API key.
+    expect(() => serve(request('/auth/config'))).toThrow('Sign-in is not configured on this stack');
   });
 
   it('serves a hashed asset for a year, and 404/405 for anything else', () => {
@@ -127,7 +154,7 @@ describe('the page: the API client', () => {
 
   it('sends the key, relative to the page, and returns the body', async () => {
     let seen: { url: string; key: string | null } | undefined;
-    const api = createApi('k-1', async (input, init) => {
+    const api = createApi({ key: 'k-1' }, async (input, init) => {
       seen = { url: String(input), key: new Headers(init?.headers).get('x-api-key') };
       return new Response('{"items":[]}', { status: 200 });
     });
@@ -135,23 +162,42 @@ describe('the page: the API client', () => {
     expect(seen).toEqual({ url: 'callbacks?limit=5', key: 'k-1' });
   });
 
+  it("sends a person's token with the people's key; a 401 is an expired sign-in, a 403 the API's own refusal", async () => {
+    let seen: { key: string | null; authorization: string | null } | undefined;
+    const credentials = { apiKey: 'people-key', token: async () => 'a.b.c' };
+    const api = createApi(credentials, async (_input, init) => {
+      const headers = new Headers(init?.headers);
+      seen = { key: headers.get('x-api-key'), authorization: headers.get('authorization') };
+      return new Response('{}', { status: 200 });
+    });
+    await api.get('stats');
+    expect(seen).toEqual({ key: 'people-key', authorization: 'Bearer a.b.c' });
+    await expect(createApi(credentials, answering(401)).get('stats')).rejects.toThrow('Your sign-in has expired');
+    const forbidden = createApi(credentials, answering(403, { message: 'Only an admin may do this' })).get('stats');
+    await expect(forbidden).rejects.toBeInstanceOf(RequestRefusedError);
+    await expect(forbidden).rejects.toThrow('Only an admin may do this');
+  });
+
   it('says a refused key, an outage or a throttle, and a refused request each in their own words', async () => {
-    await expect(createApi('k', answering(403, { message: 'Forbidden' })).get('stats')).rejects.toBeInstanceOf(KeyRefusedError);
-    await expect(createApi('k', answering(500)).get('stats')).rejects.toBeInstanceOf(UnavailableError);
-    await expect(createApi('k', answering(429)).get('stats')).rejects.toThrow('Too many requests');
+    await expect(createApi({ key: 'k' }, answering(403, { message: 'Forbidden' })).get('stats')).rejects.toBeInstanceOf(KeyRefusedError);
+    await expect(createApi({ key: 'k' }, answering(500)).get('stats')).rejects.toBeInstanceOf(UnavailableError);
+    await expect(createApi({ key: 'k' }, answering(429)).get('stats')).rejects.toThrow('Too many requests');
     await expect(
-      createApi('k', async () => {
+      createApi({ key: 'k' }, async () => {
         throw new TypeError('Failed to fetch');
       }).get('stats'),
     ).rejects.toThrow('The ledger could not be reached');
-    const refused = createApi('k', answering(404, { message: 'No open callback for this number' })).post('callbacks/x/resolve', undefined);
+    const refused = createApi({ key: 'k' }, answering(404, { message: 'No open callback for this number' })).post(
+      'callbacks/x/resolve',
+      undefined,
+    );
     await expect(refused).rejects.toBeInstanceOf(RequestRefusedError);
     await expect(refused).rejects.toThrow('No open callback for this number');
   });
 
   it("reads GET /health's 503 as the report it is", async () => {
     const report = { status: 'fail', checks: {} };
-    expect(await createApi('k', answering(503, report)).get('health')).toEqual(report);
-    await expect(createApi('k', answering(503)).get('stats')).rejects.toBeInstanceOf(UnavailableError);
+    expect(await createApi({ key: 'k' }, answering(503, report)).get('health')).toEqual(report);
+    await expect(createApi({ key: 'k' }, answering(503)).get('stats')).rejects.toBeInstanceOf(UnavailableError);
   });
 });
