@@ -76,6 +76,8 @@ interface Session {
   country: string;
   /** A request was refused for its key: back to the key form. */
   refused: () => void;
+  /** The phone on the signed-in person's profile: the default for "Call back". */
+  phone?: string;
 }
 const SessionContext = createContext<Session | undefined>(undefined);
 function useSession(): Session {
@@ -296,7 +298,8 @@ const attemptText = (a: AttemptView): string =>
 function CallBackAction({ phone, onDone }: { phone: string; onDone: (message: string, resolved: boolean) => void }) {
   const { api } = useSession();
   const [open, setOpen] = useState(false);
-  const [agent, setAgent] = useState(() => localStorage.getItem(AGENT_STORAGE) ?? '');
+  const { phone: profilePhone } = useSession();
+  const [agent, setAgent] = useState(() => localStorage.getItem(AGENT_STORAGE) ?? profilePhone ?? '');
   const [progress, setProgress] = useState<string>();
   const { busy, error, submit } = useSubmit(async () => {
     localStorage.setItem(AGENT_STORAGE, agent.trim());
@@ -339,7 +342,7 @@ function CallBackAction({ phone, onDone }: { phone: string; onDone: (message: st
         class="secondary call-back"
         onClick={() => {
           // The phone given on any item (or an earlier visit) since this one was drawn.
-          setAgent(localStorage.getItem(AGENT_STORAGE) ?? agent);
+          setAgent(localStorage.getItem(AGENT_STORAGE) ?? (agent || profilePhone) ?? '');
           setOpen(true);
         }}
       >
@@ -435,11 +438,13 @@ function WorkItem({
       {item.voicemail === undefined ? null : <Voicemail voicemail={item.voicemail} />}
       {item.attempts === undefined && item.calling === undefined ? null : (
         <p class="attempts">
-          {item.calling === undefined ? null : <span class="being-called">being called by {formatPhone(item.calling.agent, country)}</span>}
+          {item.calling === undefined ? null : (
+            <span class="being-called">being called by {item.calling.person?.name ?? formatPhone(item.calling.agent, country)}</span>
+          )}
           {item.attempts === undefined ? null : (
             <span class="tried" data-count={item.attempts.count}>
               {item.attempts.count} {item.attempts.count === 1 ? 'attempt' : 'attempts'}:{' '}
-              {item.attempts.last.map((a) => `${attemptText(a)} ${formatTime(a.at)}`).join(', ')}
+              {item.attempts.last.map((a) => `${attemptText(a)} ${formatTime(a.at)}${a.person ? ` (${a.person.name})` : ''}`).join(', ')}
             </span>
           )}
         </p>
@@ -640,7 +645,13 @@ function Resolved({ version }: { version: number }) {
                 after {formatDuration(item.secondsToCallback)}
               </span>
             )}
-            <span class="by">{RESOLVED_LABELS[item.resolvedBy]}</span>
+            <span class="by">
+              {item.person !== undefined && item.resolvedBy === 'operator'
+                ? `Marked called back by ${item.person.name}`
+                : item.person !== undefined && item.resolvedBy === 'unreachable'
+                  ? `Closed as unreachable by ${item.person.name}`
+                  : RESOLVED_LABELS[item.resolvedBy]}
+            </span>
             <time dateTime={item.resolvedAt}>{formatTime(item.resolvedAt)}</time>
             {item.note ? <q class="note">{item.note}</q> : null}
           </li>
@@ -1038,11 +1049,17 @@ export function App() {
           return now.idToken;
         }
       };
-      return { api: createApi({ apiKey: auth.apiKey ?? '', token }), country: defaultCountry(), refused: refusedNow };
+      const phone = person?.phone;
+      return {
+        api: createApi({ apiKey: auth.apiKey ?? '', token }),
+        country: defaultCountry(),
+        refused: refusedNow,
+        ...(phone ? { phone } : {}),
+      };
     }
     if (key !== '') return { api: createApi({ key }), country: defaultCountry(), refused: refusedNow };
     return undefined;
-  }, [auth, tokens === undefined, wantKey, key, forget, keep]);
+  }, [auth, tokens === undefined, wantKey, key, forget, keep, person?.phone]);
 
   if (crash) {
     return (

@@ -29,6 +29,8 @@ export interface Person {
   name: string;
   email: string;
   role: 'admin' | 'agent' | undefined;
+  /** Their profile's phone (`phone_number`), the default for "Call back". */
+  phone?: string;
 }
 
 /** Cognito refused: its type (`NotAuthorizedException`, …) and a message for people. */
@@ -144,6 +146,7 @@ export function personOf(idToken: string): Person {
       name: typeof payload.name === 'string' && payload.name !== '' ? payload.name : email,
       email,
       role: groups.includes('admin') ? 'admin' : groups.includes('agent') ? 'agent' : undefined,
+      ...(typeof payload.phone_number === 'string' ? { phone: payload.phone_number } : {}),
     };
   } catch {
     return { name: '', email: '', role: undefined };

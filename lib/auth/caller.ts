@@ -122,6 +122,6 @@ export function requirePermission(caller: Caller, permission: Permission): void 
   if (caller.role !== 'admin') throw new ForbiddenError('Only an admin may do this');
 }
 
-/** Who did something, as kept on what they did: `{id, name}` of a person, or the machine key. */
-export const actorOf = (caller: Caller): { id: string; name: string } =>
-  caller.kind === 'person' ? { id: caller.id, name: caller.name } : { id: 'api-key', name: 'API key' };
+/** Who did something, as kept on what they did: a person's `{id, name}`; a machine's key names nobody. */
+export const actorOf = (caller: Caller): { person?: { id: string; name: string } } =>
+  caller.kind === 'person' ? { person: { id: caller.id, name: caller.name } } : {};

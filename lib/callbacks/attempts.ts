@@ -62,6 +62,8 @@ export interface Attempt {
   at: string;
   /** Who called: the agent's number. */
   agent: string;
+  /** Who called, when a person signed in. */
+  person?: { id: string; name: string };
   /** The agent's call (the root); absent while Twilio has not answered the create. */
   callSid?: string;
   outcome?: AttemptOutcome;
@@ -101,6 +103,8 @@ export const failedSince = (attempts: readonly Attempt[], since: string): number
 export interface Claim {
   attemptId: string;
   agent: string;
+  /** The person calling, when signed in. */
+  person?: { id: string; name: string };
   until: string;
 }
 

@@ -23,6 +23,8 @@ import {
   type Claim,
   withAttempt,
 } from './attempts.js';
+import { actorField } from './item.js';
+import type { Actor } from './model.js';
 
 /** An attempt's outcome before and after a write: counted (`callbacks:attempts:<outcome>`) on the day it was placed. */
 interface Counted {
@@ -45,7 +47,7 @@ export interface Calling {
 export class ClaimedError extends Error {
   override name = 'ClaimedError';
   constructor(readonly claim: Claim) {
-    super(`Being called by ${claim.agent} until ${claim.until}`);
+    super(`Being called by ${claim.person === undefined ? claim.agent : `${claim.person.name} (${claim.agent})`} until ${claim.until}`);
   }
 }
 
@@ -89,6 +91,7 @@ export function parseCalling(item: Readonly<Record<string, unknown>>): Calling {
       id: a.id,
       at: a.at,
       agent: a.agent,
+      ...actorField(a.person),
       ...(callSid ? { callSid } : {}),
       ...(outcome ? { outcome } : {}),
       facts: parseFacts(a.facts),
@@ -97,7 +100,7 @@ export function parseCalling(item: Readonly<Record<string, unknown>>): Calling {
   const c = item.claim;
   const claim =
     isRecord(c) && typeof c.attemptId === 'string' && typeof c.agent === 'string' && typeof c.until === 'string'
-      ? { attemptId: c.attemptId, agent: c.agent, until: c.until }
+      ? { attemptId: c.attemptId, agent: c.agent, until: c.until, ...actorField(c.person) }
       : undefined;
   return { phone: item.phone, attempts, ...(claim ? { claim } : {}), version: num(item.version) };
 }
@@ -111,7 +114,7 @@ export interface CallingStore {
    */
   start(
     phone: string,
-    attempt: { id: string; agent: string },
+    attempt: { id: string; agent: string; person?: Actor },
     options: { now: Date; claimSeconds: number; force: boolean },
   ): Promise<{ attempt: KeptAttempt; created: boolean }>;
   /** The agent's call Twilio created for the attempt. */
@@ -205,12 +208,18 @@ export function createCallingStore(
           if (known !== undefined) return { next: undefined, result: { attempt: known, created: false } };
           const claim = activeClaim(current?.claim, now);
           if (claim !== undefined && !force) throw new ClaimedError(claim);
-          const started: KeptAttempt = { id: attempt.id, at: now.toISOString(), agent: attempt.agent, facts: {} };
+          const person = attempt.person === undefined ? {} : { person: attempt.person };
+          const started: KeptAttempt = { id: attempt.id, at: now.toISOString(), agent: attempt.agent, ...person, facts: {} };
           return {
             next: {
               phone,
               attempts: withAttempt(current?.attempts ?? [], started) as KeptAttempt[],
-              claim: { attemptId: attempt.id, agent: attempt.agent, until: new Date(now.getTime() + claimSeconds * 1000).toISOString() },
+              claim: {
+                attemptId: attempt.id,
+                agent: attempt.agent,
+                ...person,
+                until: new Date(now.getTime() + claimSeconds * 1000).toISOString(),
+              },
             },
             result: { attempt: started, created: true },
           };

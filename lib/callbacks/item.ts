@@ -8,7 +8,16 @@ import type { MissedStatus } from '../ledger/calls.js';
 import { MISSED_REASONS, type MissedReason } from '../ledger/outcome.js';
 import { InvalidItemError, isOneOf, isRecord, requireNumber, requireString } from '../table/items.js';
 import { callbackShard, resolutionKey } from '../table/keys.js';
-import { type CallbackState, EMPTY_STATE, type Episode, episodes, openVoicemail, RESOLVED_BY, type Resolution } from './model.js';
+import {
+  type Actor,
+  type CallbackState,
+  EMPTY_STATE,
+  type Episode,
+  episodes,
+  openVoicemail,
+  RESOLVED_BY,
+  type Resolution,
+} from './model.js';
 
 /** The open callback of a number as the contact and the index show it. */
 export interface OpenCallback {
@@ -38,6 +47,13 @@ function reasonOr(item: Readonly<Record<string, unknown>>, name: string, status:
   if (value === undefined) return status;
   if (!isOneOf(MISSED_REASONS, value)) throw new InvalidItemError(`${name} is not a missed-call reason`);
   return value;
+}
+
+/** A kept `{id, name}` of who did something, or nothing when absent or malformed. */
+export function actorField(value: unknown): { person?: Actor } {
+  return isRecord(value) && typeof value.id === 'string' && typeof value.name === 'string'
+    ? { person: { id: value.id, name: value.name } }
+    : {};
 }
 
 /** The callback attributes of a contact item. */
@@ -88,6 +104,7 @@ export function parseCallbackState(value: unknown): CallbackState {
       by: call.by,
       ...(typeof call.note === 'string' ? { note: call.note } : {}),
       ...(typeof call.attempts === 'number' && call.attempts > 0 ? { attempts: call.attempts } : {}),
+      ...actorField(call.person),
     };
   });
   const archivedBefore = value.archivedBefore;
@@ -165,6 +182,7 @@ export function parseResolutionSummary(item: Readonly<Record<string, unknown>>):
     resolvedBy: r.resolvedBy,
     secondsToCallback: requireNumber(r, 'secondsToCallback'),
     attempts: typeof r.attempts === 'number' ? r.attempts : 0,
+    ...actorField(r.person),
     ...(typeof r.resolvingCallSid === 'string' ? { resolvingCallSid: r.resolvingCallSid } : {}),
     ...(typeof r.note === 'string' ? { note: r.note } : {}),
   };

@@ -52,6 +52,14 @@ export interface ResolvingCall {
   note?: string;
   /** Calls back through Twilio placed on the callback before it closed (none kept: 0). */
   attempts?: number;
+  /** Who marked it (a person signed in; a machine's key names nobody). */
+  person?: Actor;
+}
+
+/** A person who did something, as kept on what they did: their Cognito id and name (never their e-mail). */
+export interface Actor {
+  id: string;
+  name: string;
 }
 
 export interface CallbackState {
@@ -83,6 +91,8 @@ export interface Resolution extends Episode {
   secondsToCallback: number;
   /** Calls back through Twilio placed on it before it closed. */
   attempts: number;
+  /** Who marked it (operator marks and unreachable closes by a person). */
+  person?: Actor;
 }
 
 export const MAX_RESOLUTIONS = 10;
@@ -132,6 +142,7 @@ export function episodes(state: CallbackState): { open: Episode | undefined; res
         resolvingCallSid: call.by === 'operator' ? undefined : call.id,
         note: call.note,
         attempts: call.attempts ?? 0,
+        ...(call.person === undefined ? {} : { person: call.person }),
         secondsToCallback: Math.max(0, Math.round((Date.parse(call.at) - Date.parse(episode.openSince)) / 1000)),
       },
     ];

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type CallingStore, ClaimedError } from '../callbacks/calling.js';
+import type { Actor } from '../callbacks/model.js';
 import { operatorPhone } from '../phone/phone.js';
 import { type ErrorMapper, exposed } from '../platform/http.js';
 import { logger } from '../platform/log.js';
@@ -68,6 +69,8 @@ export interface CallBackDeps {
   calling: CallingStore;
   placeCall: PlaceCall;
   now: Date;
+  /** Who calls, when a person signed in (kept on the attempt and the claim). */
+  person?: Actor;
 }
 
 export async function callBack(phone: string, request: HttpRequest, deps: CallBackDeps): Promise<{ callSid: string; attemptId: string }> {
@@ -93,7 +96,11 @@ export async function callBack(phone: string, request: HttpRequest, deps: CallBa
   if (line === undefined) throw new CallBackError(409, 'No line to call from (the callback names none): set CALLBACK_CALLER_ID');
   let started: Awaited<ReturnType<CallingStore['start']>>;
   try {
-    started = await deps.calling.start(phone, { id: attemptId, agent }, { now: deps.now, claimSeconds: config.claimSeconds, force });
+    started = await deps.calling.start(
+      phone,
+      { id: attemptId, agent, ...(deps.person === undefined ? {} : { person: deps.person }) },
+      { now: deps.now, claimSeconds: config.claimSeconds, force },
+    );
   } catch (error) {
     if (error instanceof ClaimedError) throw new CallBackError(409, `${error.message}: wait, or send "force": true`);
     throw error;

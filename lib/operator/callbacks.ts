@@ -41,7 +41,7 @@ export type OpenCallbackItem = Omit<OpenCallback, 'voicemail'> & {
   /** Its calls back through Twilio since it opened (when there were any): how many, and the last 3, newest first. */
   attempts?: { count: number; last: (Attempt & { progress?: AttemptProgress })[] };
   /** Someone is calling them through Twilio now (their claim). */
-  calling?: { agent: string; until: string };
+  calling?: { agent: string; until: string; person?: { id: string; name: string } };
   /** CALLBACK_MAX_ATTEMPTS failed calls back since it opened: it may be closed as `unreachable`. */
   canCloseUnreachable?: true;
 };
@@ -69,7 +69,9 @@ export function callingOf(
   const closable = maxAttempts !== undefined && failedSince(since, openSince) >= maxAttempts;
   return {
     ...(since.length === 0 ? {} : { attempts: { count: since.length, last: since.slice(0, 3).map(shownAttempt) } }),
-    ...(claim === undefined ? {} : { calling: { agent: claim.agent, until: claim.until } }),
+    ...(claim === undefined
+      ? {}
+      : { calling: { agent: claim.agent, until: claim.until, ...(claim.person === undefined ? {} : { person: claim.person }) } }),
     ...(closable ? { canCloseUnreachable: true as const } : {}),
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { identify, requirePermission, type VerifyToken } from '../auth/caller.js';
+import { actorOf, identify, requirePermission, type VerifyToken } from '../auth/caller.js';
 import type { AuthConfig } from '../auth/config.js';
 import type { CallingStore } from '../callbacks/calling.js';
 import { resolutionSummary } from '../callbacks/item.js';
@@ -107,7 +107,13 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
         requireUnreachable(await deps.calling.read(phone), openSince, config.maxAttempts);
       }
       const by = unreachable ? 'unreachable' : 'operator';
-      const result = await deps.callbacks.resolve(phone, { id: `${by}:${at}`, at, by, ...(note === undefined ? {} : { note }) });
+      const result = await deps.callbacks.resolve(phone, {
+        id: `${by}:${at}`,
+        at,
+        by,
+        ...(note === undefined ? {} : { note }),
+        ...actorOf(caller),
+      });
       if (result.outcome === 'resolved') {
         return json(200, { phone, resolved: result.resolutions.map((r) => resolutionSummary(phone, r)) });
       }
@@ -129,6 +135,7 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
         calling: deps.calling,
         placeCall: deps.placeCall,
         now: deps.now?.() ?? new Date(),
+        ...actorOf(caller),
       });
       return json(202, placed);
     }
