@@ -160,6 +160,9 @@ async function coldStart(deployed: { file: string; bytes: number }, runs: number
 const context = (functionName: string) => ({ awsRequestId: 'bench', functionName }) as unknown as Context;
 
 /** A REST API (v1) proxy event as API Gateway delivers it (the stage in its request context). */
+/** A machine's operator key, as API Gateway hands it on after checking it (lib/auth/caller.ts). */
+const MACHINE_KEY = 'bench-machine-api-key';
+
 function apiEvent(options: {
   resource: string;
   path: string;
@@ -344,7 +347,7 @@ export async function callBackBench(fresh: Fresh, options: { initRuns: number; a
             resource: '/callbacks',
             path: '/prod/callbacks',
             method: 'GET',
-            headers: { Host: 'bench.example' },
+            headers: { Host: 'bench.example', 'x-api-key': MACHINE_KEY },
             query: new URLSearchParams({ limit: String(limit) }),
             body: null,
           }),
@@ -386,6 +389,7 @@ export async function callBackBench(fresh: Fresh, options: { initRuns: number; a
                 method: 'POST',
                 headers: {
                   Host: 'bench.example',
+                  'x-api-key': MACHINE_KEY,
                   'Content-Type': 'application/json',
                   'Idempotency-Key': `bench-${randomBytes(8).toString('hex')}`,
                 },

@@ -165,3 +165,25 @@ export async function startLocalCognito(
     throw error;
   }
 }
+
+/** Signs a person in with their password, as the page does (Cognito's JSON API, no AWS credentials). */
+export async function signInWithPassword(
+  pool: { endpoint: string; clientId: string },
+  email: string,
+  password: string,
+): Promise<{ idToken: string; accessToken: string }> {
+  const response = await fetch(pool.endpoint, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSCognitoIdentityProviderService.InitiateAuth' },
+    body: JSON.stringify({
+      ClientId: pool.clientId,
+      AuthFlow: 'USER_PASSWORD_AUTH',
+      AuthParameters: { USERNAME: email, PASSWORD: password },
+    }),
+  });
+  const body = (await response.json()) as { AuthenticationResult?: { IdToken?: string; AccessToken?: string } };
+  const idToken = body.AuthenticationResult?.IdToken;
+  const accessToken = body.AuthenticationResult?.AccessToken;
+  if (!response.ok || idToken === undefined || accessToken === undefined) throw new Error(`sign-in refused (${response.status})`);
+  return { idToken, accessToken };
+}

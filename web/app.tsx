@@ -78,6 +78,8 @@ interface Session {
   refused: () => void;
   /** The phone on the signed-in person's profile: the default for "Call back". */
   phone?: string;
+  /** An admin signed in: they may erase callers (agents and machine keys may not). */
+  admin?: boolean;
 }
 const SessionContext = createContext<Session | undefined>(undefined);
 function useSession(): Session {
@@ -782,6 +784,7 @@ function ContactPage({ phone }: { phone: string }) {
   const [version, setVersion] = useState(0);
   const [state, retry] = useLoad((api) => api.get<ContactDetail>(`contacts/${encodeURIComponent(phone)}`), [phone, version]);
   const [erased, setErased] = useState<string>();
+  const { admin } = useSession();
   const contact = erased === undefined ? state.data : undefined;
   if (erased !== undefined) {
     return (
@@ -867,8 +870,12 @@ function ContactPage({ phone }: { phone: string }) {
               </li>
             ))}
           </ul>
-          <h3>Erasure</h3>
-          <EraseAction phone={phone} onErased={setErased} />
+          {admin ? (
+            <>
+              <h3>Erasure</h3>
+              <EraseAction phone={phone} onErased={setErased} />
+            </>
+          ) : null}
         </>
       )}
     </main>
@@ -1055,11 +1062,12 @@ export function App() {
         country: defaultCountry(),
         refused: refusedNow,
         ...(phone ? { phone } : {}),
+        admin: person?.role === 'admin',
       };
     }
     if (key !== '') return { api: createApi({ key }), country: defaultCountry(), refused: refusedNow };
     return undefined;
-  }, [auth, tokens === undefined, wantKey, key, forget, keep, person?.phone]);
+  }, [auth, tokens === undefined, wantKey, key, forget, keep, person?.phone, person?.role]);
 
   if (crash) {
     return (

@@ -152,6 +152,8 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
     case '/contacts/{phone}': {
       const phone = phoneOf(request, config);
       if (request.method === 'DELETE') {
+        // Erasing a caller is for admins (never a machine's key).
+        requirePermission(caller, 'manage');
         parseEraseBody(request, (raw) => operatorPhone(raw, config.defaultCountry), phone);
         const erasure = await eraseCaller(phone, {
           documents: deps.documents,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openDashboard, signInOn } from '../../dev/browser.js';
+import { signInWithPassword } from '../../dev/cognito.js';
 import { LOCAL_DEFAULTS } from '../../dev/defaults.js';
 import { postLikeTwilio } from '../../dev/sign.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
@@ -231,16 +232,7 @@ beforeAll(async () => {
   }
   // Part of starting the stack, not of a test: the page's first view asks four routes at once, and
   // serverless-offline cold-starts an operator worker for each (each fetching the pool's JWKS).
-  const signedIn = await fetch(stack.cognito.endpoint, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSCognitoIdentityProviderService.InitiateAuth' },
-    body: JSON.stringify({
-      ClientId: stack.cognito.clientId,
-      AuthFlow: 'USER_PASSWORD_AUTH',
-      AuthParameters: { USERNAME: stack.cognito.admin.email, PASSWORD: stack.cognito.admin.password },
-    }),
-  });
-  const idToken = ((await signedIn.json()) as { AuthenticationResult?: { IdToken?: string } }).AuthenticationResult?.IdToken ?? '';
+  const { idToken } = await signInWithPassword(stack.cognito, stack.cognito.admin.email, stack.cognito.admin.password);
   await Promise.all(
     ['callbacks?limit=1', 'stats', 'health', 'callbacks?state=resolved&limit=1'].map((path) =>
       fetch(`${stack.target}/${path}`, { headers: { 'x-api-key': stack.cognito.peopleKey, Authorization: `Bearer ${idToken}` } }),

@@ -8,6 +8,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalCognito, signInWithPassword, startLocalCognito } from '../../dev/cognito.js';
 import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
 import { parsePendingCall } from '../../lib/ledger/call-item.js';
@@ -68,12 +69,35 @@ async function catchUp(roots: readonly string[]) {
   }
 }
 
-const request = (method: string, phone: string, body: string | null, contentType = 'application/json') => ({
-  ...v1Event({ resource: '/contacts/{phone}', params: {}, body: body ?? '', contentType }),
-  httpMethod: method,
-  body,
-  pathParameters: { phone },
-});
+/** People sign in with a local pool: erasing is for admins. */
+let cognito: LocalCognito;
+const PEOPLE_KEY = 'people-test-dashboard-key';
+const PASSWORD = 'Erase-test-password-1';
+let tokens: { admin: string; agent: string };
+
+/** A request as API Gateway hands it on: an admin's by default, an agent's, or a machine's key. */
+const request = (
+  method: string,
+  phone: string,
+  body: string | null,
+  contentType = 'application/json',
+  who: 'admin' | 'agent' | 'machine' = 'admin',
+) => {
+  const event = v1Event({
+    resource: '/contacts/{phone}',
+    params: {},
+    body: body ?? '',
+    contentType,
+    apiKey: who === 'machine' ? undefined : PEOPLE_KEY,
+  });
+  return {
+    ...event,
+    headers: { ...event.headers, ...(who === 'machine' ? {} : { Authorization: `Bearer ${tokens[who]}` }) },
+    httpMethod: method,
+    body,
+    pathParameters: { phone },
+  };
+};
 
 /** Everything but the day counters, which an erasure keeps. */
 const ledgerItems = async () => (await scanAll(table.docs, table.tableName)).filter((i) => i.type !== 'stats');
@@ -99,7 +123,23 @@ beforeAll(async () => {
   ] as const) {
     api.calls.push({ sid, from: ERASED, to: '+14155559876', status: 'no-answer', direction: 'inbound', startTime: new Date(start) });
   }
-  handler = await loadHandler<Handler>('operator', { tableName: table.tableName, env: { TWILIO_API_BASE_URL: api.baseUrl } });
+  cognito = await startLocalCognito();
+  await cognito.createPerson({ email: 'ben@example.com', name: 'Ben', role: 'admin', password: PASSWORD });
+  await cognito.createPerson({ email: 'ana@example.com', name: 'Ana', role: 'agent', password: PASSWORD });
+  tokens = {
+    admin: (await signInWithPassword(cognito, 'ben@example.com', PASSWORD)).idToken,
+    agent: (await signInWithPassword(cognito, 'ana@example.com', PASSWORD)).idToken,
+  };
+  handler = await loadHandler<Handler>('operator', {
+    tableName: table.tableName,
+    env: {
+      TWILIO_API_BASE_URL: api.baseUrl,
+      USER_POOL_ID: cognito.userPoolId,
+      USER_POOL_CLIENT_ID: cognito.clientId,
+      COGNITO_ENDPOINT: cognito.endpoint,
+      PEOPLE_API_KEY: PEOPLE_KEY,
+    },
+  });
   // Someone called them back (a resolution), then they called again (an open callback), and were texted.
   const resolved = await handler(
     { ...request('POST', ERASED, JSON.stringify({ note: 'left a message' })), resource: '/callbacks/{phone}/resolve' },
@@ -113,11 +153,23 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  await api.stop();
-  await table.drop();
+  await Promise.all([api.stop(), table.drop(), cognito?.stop()]);
 });
 
 describe('DELETE /contacts/{phone}', () => {
+  it('is for admins: an agent and a machine key get 403, and nothing is erased', async () => {
+    const before = await ledgerItems();
+    const body = JSON.stringify({ confirm: ERASED });
+    for (const [who, message] of [
+      ['agent', 'Only an admin may do this'],
+      ['machine', 'An API key may not do this: sign in as an admin'],
+    ] as const) {
+      const response = await handler(request('DELETE', ERASED, body, 'application/json', who), context);
+      expect({ who, status: response.statusCode, body: JSON.parse(response.body) }).toEqual({ who, status: 403, body: { message } });
+    }
+    expect(await ledgerItems()).toEqual(before);
+  });
+
   it('refuses without the number typed again (400), or a body that is not JSON (415), and erases nothing', async () => {
     const before = await ledgerItems();
     for (const [body, contentType, status, message] of [

@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signInWithPassword } from '../../dev/cognito.js';
 import { LOCAL_DEFAULTS } from '../../dev/defaults.js';
 import { postLikeTwilio } from '../../dev/sign.js';
 import { type LocalStack, startLocalStack } from '../../dev/stack.js';
@@ -213,13 +214,16 @@ describe('operator API', () => {
   it('answers an erasure without the right confirmation with 400 or 415, erasing nothing', async () => {
     const [phone = '', otherPhone = ''] = phones;
     const path = `/contacts/${encodeURIComponent(phone)}`;
-    const json = { 'x-api-key': stack.key, 'Content-Type': 'application/json' };
+    // As an admin (erasing is theirs): npm start's first admin.
+    const { idToken } = await signInWithPassword(stack.cognito, stack.cognito.admin.email, stack.cognito.admin.password);
+    const admin = { 'x-api-key': stack.cognito.peopleKey, Authorization: `Bearer ${idToken}` };
+    const json = { ...admin, 'Content-Type': 'application/json' };
     const results = [
       await refused(path, [400], json, 'DELETE', JSON.stringify({ confirm: otherPhone })),
       await refused(path, [400], json, 'DELETE', JSON.stringify({ confirm: phone, also: 1 })),
       await refused(path, [400], json, 'DELETE', JSON.stringify([phone])),
       await refused(path, [400], json, 'DELETE', ''),
-      await refused(path, [415], { 'x-api-key': stack.key, 'Content-Type': 'text/plain' }, 'DELETE', phone),
+      await refused(path, [415], { ...admin, 'Content-Type': 'text/plain' }, 'DELETE', phone),
       await refused(`/contacts/${encodeURIComponent("' OR 1=1")}`, [400], json, 'DELETE', JSON.stringify({ confirm: phone })),
     ];
     await fc.assert(
