@@ -2,12 +2,13 @@
 import { tokenVerifier } from '../lib/auth/caller.js';
 import { readAuthConfig } from '../lib/auth/config.js';
 import { authErrors } from '../lib/auth/http-errors.js';
+import { createPeople } from '../lib/auth/people.js';
 import { createCallingStore } from '../lib/callbacks/calling.js';
 import { createCallbackResolver } from '../lib/callbacks/store.js';
 import { callBackErrors } from '../lib/operator/call-back.js';
 import { parseOperatorConfig } from '../lib/operator/config.js';
 import { handleOperator } from '../lib/operator/routes.js';
-import { documents, dynamo, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
+import { cognito, documents, dynamo, logSdkVersionAtColdStart, ssm } from '../lib/platform/aws.js';
 import { httpStack } from '../lib/platform/http.js';
 import { secretErrors } from '../lib/platform/http-errors.js';
 import { toHttpRequest } from '../lib/platform/request.js';
@@ -34,6 +35,7 @@ const deps = {
   recordings: createTwilioRecordings(twilioCredentials),
   calling: createCallingStore(documents(), config.tableName),
   placeCall: callPlacer(twilioCredentials),
+  people: authConfig === undefined ? undefined : async () => createPeople(await cognito(), authConfig.userPoolId),
 };
 
 export const handler = httpStack(

@@ -57,6 +57,8 @@ function resource(template: Template, name: string): CfnResource {
 /** What the names in a policy stand for in a test: the test's own table and stream. */
 export interface Physical {
   tableName: string;
+  /** The user pool's id, when the test has one (a local pool). */
+  userPoolId?: string;
   /** The stream label (the part after `/stream/`), when the test reads a stream. */
   streamLabel?: string;
 }
@@ -69,6 +71,9 @@ function resolver(template: Template, physical: Physical) {
     if (target.Type === 'AWS::DynamoDB::Table' && attribute === 'StreamArn') return `${tableArn}/stream/${physical.streamLabel ?? 'none'}`;
     if (target.Type === 'AWS::SQS::Queue' && attribute === 'Arn') {
       return `arn:${PARTITION}:sqs:${REGION}:${ACCOUNT}:${String(target.Properties.QueueName)}`;
+    }
+    if (target.Type === 'AWS::Cognito::UserPool' && attribute === 'Arn') {
+      return `arn:${PARTITION}:cognito-idp:${REGION}:${ACCOUNT}:userpool/${physical.userPoolId ?? 'none'}`;
     }
     if (target.Type === 'AWS::Lambda::Function' && attribute === 'Arn') {
       return `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${String(target.Properties.FunctionName)}`;
@@ -239,6 +244,16 @@ export function requiredPermissions(
         'events:PutEvents',
         `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:event-bus/${entry.EventBusName ?? 'default'}`,
       ]);
+    case 'ListUsers':
+    case 'ListUsersInGroup':
+    case 'AdminCreateUser':
+    case 'AdminAddUserToGroup':
+    case 'AdminRemoveUserFromGroup':
+    case 'AdminUpdateUserAttributes':
+    case 'AdminDisableUser':
+    case 'AdminEnableUser':
+    case 'AdminUserGlobalSignOut':
+      return [[`cognito-idp:${op}`, `arn:${PARTITION}:cognito-idp:${REGION}:${ACCOUNT}:userpool/${String(input.UserPoolId)}`]];
     case 'Invoke':
       return [['lambda:InvokeFunction', `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${String(input.FunctionName)}`]];
     default:

@@ -70,6 +70,7 @@ export async function loadHandler<H>(fn: FunctionName, options: LoadOptions): Pr
   guardClient(await aws.ssm(), fn, { tableName: options.tableName });
   guardClient((await import('../lib/platform/eventbridge.js')).eventBridge(), fn, { tableName: options.tableName });
   guardClient(await (await import('../lib/platform/lambda.js')).lambda(), fn, { tableName: options.tableName });
+  guardClient(await aws.cognito(), fn, { tableName: options.tableName, userPoolId: env.USER_POOL_ID ?? 'none' });
   const mod: { handler: unknown } = await modules[fn]();
   return mod.handler as H;
 }

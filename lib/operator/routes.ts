@@ -7,6 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { actorOf, identify, requirePermission, type VerifyToken } from '../auth/caller.js';
 import type { AuthConfig } from '../auth/config.js';
+import { type People, parseNewPerson, parsePersonChange } from '../auth/people.js';
 import type { CallingStore } from '../callbacks/calling.js';
 import { resolutionSummary } from '../callbacks/item.js';
 import type { CallbackResolver } from '../callbacks/store.js';
@@ -37,6 +38,8 @@ export interface OperatorDeps {
   /** Calls back through Twilio: their attempts and claims, and placing them. */
   calling: CallingStore;
   placeCall: PlaceCall;
+  /** People (admins' `/users`): undefined where the stack has no user pool. */
+  people: (() => Promise<People>) | undefined;
   now?: () => Date;
 }
 
@@ -45,6 +48,8 @@ const METHODS: Readonly<Record<string, readonly string[]>> = {
   '/callbacks/{phone}/resolve': ['POST'],
   '/callbacks/{phone}/call': ['POST'],
   '/contacts/{phone}': ['GET', 'DELETE'],
+  '/users': ['GET', 'POST'],
+  '/users/{id}': ['PATCH'],
 };
 
 const json = (statusCode: number, body: unknown) => ({
@@ -138,6 +143,17 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
         ...actorOf(caller),
       });
       return json(202, placed);
+    }
+    case '/users':
+    case '/users/{id}': {
+      // Managing people is for admins (never a machine's key: a leaked script key must not mint admins).
+      requirePermission(caller, 'manage');
+      if (deps.people === undefined) throw new HttpError(404, 'Sign-in is not configured on this stack');
+      const people = await deps.people();
+      if (request.route === '/users/{id}')
+        return json(200, await people.update(request.pathParameters.id ?? '', parsePersonChange(request)));
+      if (request.method === 'POST') return json(201, await people.create(parseNewPerson(request)));
+      return json(200, { users: await people.list() });
     }
     case '/stats':
       return json(

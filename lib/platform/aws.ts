@@ -5,6 +5,8 @@
  * loaded only when a parameter must be read (`ssm()`), the EventBridge client only by the
  * events function (lib/platform/eventbridge.ts): loading an SDK client is most of a cold start.
  */
+
+import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -65,6 +67,20 @@ export function documents(): DynamoDBDocumentClient {
 export function ssm(): Promise<SSMClient> {
   ssmClient ??= import('@aws-sdk/client-ssm').then(({ SSMClient }) => new SSMClient({ maxAttempts: 3, requestHandler }));
   return ssmClient;
+}
+
+let cognitoClient: Promise<CognitoIdentityProviderClient> | undefined;
+/**
+ * The shared Cognito user pools client (admins' `/users`), its SDK package loaded on first use;
+ * `COGNITO_ENDPOINT` where Cognito is not AWS's (the local stack's moto server).
+ */
+export function cognito(): Promise<CognitoIdentityProviderClient> {
+  const endpoint = process.env.COGNITO_ENDPOINT?.trim() || undefined;
+  cognitoClient ??= import('@aws-sdk/client-cognito-identity-provider').then(
+    ({ CognitoIdentityProviderClient }) =>
+      new CognitoIdentityProviderClient({ maxAttempts: 3, requestHandler, ...(endpoint ? { endpoint } : {}) }),
+  );
+  return cognitoClient;
 }
 
 /** The AWS SDK version this process runs (the Lambda runtime's), as its user agent says. */

@@ -15,7 +15,7 @@ export type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 export class HttpError extends Error {
   override name = 'HttpError';
   constructor(
-    readonly statusCode: 400 | 403 | 404 | 405 | 413 | 415,
+    readonly statusCode: 400 | 403 | 404 | 405 | 409 | 413 | 415,
     message: string,
   ) {
     super(message);

@@ -168,4 +168,71 @@ describe('the operator API: people and machines', () => {
     expect(await runs(PEOPLE_KEY, bearer(ana.access))).toBe(200);
     expect(await runs(MACHINE_API_KEY)).toBe(200);
   });
+
+  it('lets admins manage people (GET/POST/PATCH /users); agents and machine keys get 403', async () => {
+    const ben = await signIn(cognito, 'ben@example.com');
+    const ana = await signIn(cognito, 'ana@example.com');
+    const users = async (method: string, headers: Record<string, string>, options: { id?: string; body?: unknown; key?: string } = {}) => {
+      const resource = options.id === undefined ? '/users' : '/users/{id}';
+      const event = v1Event({ resource, params: {}, body: '', apiKey: options.key ?? PEOPLE_KEY, contentType: 'application/json' });
+      const response = await handler(
+        {
+          ...event,
+          httpMethod: method,
+          body: options.body === undefined ? null : JSON.stringify(options.body),
+          headers: { ...event.headers, ...headers },
+          pathParameters: options.id === undefined ? null : { id: options.id },
+        },
+        context,
+      );
+      return { status: response.statusCode, body: JSON.parse(response.body) };
+    };
+    expect(await users('GET', bearer(ana.id))).toEqual({ status: 403, body: { message: 'Only an admin may do this' } });
+    expect(await users('GET', {}, { key: MACHINE_API_KEY })).toEqual({
+      status: 403,
+      body: { message: 'An API key may not do this: sign in as an admin' },
+    });
+    const listed = await users('GET', bearer(ben.id));
+    expect(listed.status).toBe(200);
+    const byEmail = new Map(listed.body.users.map((u: { email: string }) => [u.email, u]));
+    expect(byEmail.get('ana@example.com')).toMatchObject({ name: 'Ana', role: 'agent', enabled: true, status: 'CONFIRMED' });
+    expect(byEmail.get('ben@example.com')).toMatchObject({ name: 'Ben', role: 'admin' });
+    const anaId = (byEmail.get('ana@example.com') as { id: string }).id;
+
+    // A new agent with a temporary password: their first sign-in must choose their own.
+    const created = await users('POST', bearer(ben.id), {
+      body: { email: 'Cy@Example.com', name: 'Cy', role: 'agent', phone: '(415) 555-0123', temporaryPassword: 'Temporary-pass-2026' },
+    });
+    expect(created).toEqual({ status: 400, body: { message: 'phone must be a number in E.164 (+1…)' } });
+    const made = await users('POST', bearer(ben.id), {
+      body: { email: 'Cy@Example.com', name: 'Cy', role: 'agent', phone: '+14155550123', temporaryPassword: 'Temporary-pass-2026' },
+    });
+    expect(made).toMatchObject({ status: 201, body: { email: 'cy@example.com', name: 'Cy', role: 'agent', phone: '+14155550123' } });
+    const first = await cognito.client.send(
+      new InitiateAuthCommand({
+        ClientId: cognito.clientId,
+        AuthFlow: 'USER_PASSWORD_AUTH',
+        AuthParameters: { USERNAME: 'cy@example.com', PASSWORD: 'Temporary-pass-2026' },
+      }),
+    );
+    expect(first.ChallengeName).toBe('NEW_PASSWORD_REQUIRED');
+    expect((await users('POST', bearer(ben.id), { body: { email: 'cy@example.com', name: 'Cy', role: 'agent' } })).status).toBe(409);
+    expect((await users('POST', bearer(ben.id), { body: { email: 'dee@example.com', name: 'Dee', role: 'owner' } })).body).toEqual({
+      message: 'role must be admin or agent',
+    });
+
+    // Ana's phone and role; disabled, she cannot sign in (and is signed out everywhere); enabled again.
+    expect(await users('PATCH', bearer(ben.id), { id: anaId, body: { phone: '+14155550142', role: 'admin' } })).toMatchObject({
+      status: 200,
+      body: { id: anaId, phone: '+14155550142', role: 'admin' },
+    });
+    expect((await users('PATCH', bearer(ben.id), { id: anaId, body: { role: 'agent' } })).body.role).toBe('agent');
+    expect((await users('PATCH', bearer(ben.id), { id: anaId, body: { disabled: true } })).body.enabled).toBe(false);
+    await expect(signIn(cognito, 'ana@example.com')).rejects.toThrow(/disabled/i);
+    expect((await users('PATCH', bearer(ben.id), { id: anaId, body: { disabled: false } })).body.enabled).toBe(true);
+    expect((await signIn(cognito, 'ana@example.com')).id).toMatch(/^ey/);
+    expect((await users('PATCH', bearer(ben.id), { id: '00000000-0000-0000-0000-000000000000', body: { role: 'agent' } })).status).toBe(
+      404,
+    );
+  });
 });

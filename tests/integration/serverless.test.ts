@@ -1341,23 +1341,13 @@ describe('the local stack (npm start) end to end', () => {
       apiKey: stack.cognito.peopleKey,
     });
     expect(stack.cognito.admin).toEqual({ email: LOCAL_DEFAULTS.LOCAL_ADMIN_EMAIL, password: LOCAL_DEFAULTS.LOCAL_ADMIN_PASSWORD });
-    // As the page does: Cognito's JSON API, no SDK, no AWS credentials.
-    const signedIn = await fetch(body.endpoint, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSCognitoIdentityProviderService.InitiateAuth' },
-      body: JSON.stringify({
-        ClientId: body.clientId,
-        AuthFlow: 'USER_PASSWORD_AUTH',
-        AuthParameters: { USERNAME: stack.cognito.admin.email, PASSWORD: stack.cognito.admin.password },
-      }),
-    });
-    const tokens = (await signedIn.json()) as { AuthenticationResult?: { IdToken: string } };
-    expect(signedIn.status).toBe(200);
+    // As the page does: Cognito's JSON API where /auth/config says, no SDK, no AWS credentials.
+    const signedIn = await signInWithPassword(body, stack.cognito.admin.email, stack.cognito.admin.password);
     const asPerson = (token?: string) =>
       fetch(`${stack.target}/callbacks?limit=1`, {
         headers: { 'x-api-key': body.apiKey, ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }) },
       });
-    expect((await asPerson(tokens.AuthenticationResult?.IdToken)).status).toBe(200);
+    expect((await asPerson(signedIn.idToken)).status).toBe(200);
     const refused = await asPerson();
     expect(refused.status).toBe(401);
     expect(responseErrors('/callbacks', 'GET', 401, await refused.json())).toEqual([]);

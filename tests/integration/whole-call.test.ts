@@ -198,7 +198,7 @@ describe('the whole-call rule on DynamoDB Local', () => {
           expect(withoutSource(await countersSince(before))).toEqual(countersFor(flow));
         },
       ),
-      { numRuns: 25 },
+      { numRuns: 15 },
     );
     expect(all.length).toBeGreaterThan(10);
   });

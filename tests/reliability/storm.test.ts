@@ -22,7 +22,7 @@ import {
 } from './scale.js';
 
 const context = lambdaContext('storm');
-const DELIVERIES = FULL ? 2_000 : 100;
+const DELIVERIES = FULL ? 2_000 : 60;
 
 let table: Awaited<ReturnType<typeof freshTable>>;
 let handler: WebhookHandler;
