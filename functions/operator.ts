@@ -3,6 +3,7 @@ import { tokenVerifier } from '../lib/auth/caller.js';
 import { readAuthConfig } from '../lib/auth/config.js';
 import { authErrors } from '../lib/auth/http-errors.js';
 import { createPeople } from '../lib/auth/people.js';
+import { standingReader } from '../lib/auth/standing.js';
 import { createCallingStore } from '../lib/callbacks/calling.js';
 import { createCallbackResolver } from '../lib/callbacks/store.js';
 import { callBackErrors } from '../lib/operator/call-back.js';
@@ -27,7 +28,11 @@ logSdkVersionAtColdStart();
 const twilioCredentials = restCredentials(config.twilio, ssm);
 const deps = {
   config,
-  auth: { config: authConfig, verify: authConfig === undefined ? undefined : tokenVerifier(authConfig) },
+  auth: {
+    config: authConfig,
+    verify: authConfig === undefined ? undefined : tokenVerifier(authConfig),
+    standing: standingReader(documents(), config.tableName),
+  },
   documents: documents(),
   dynamo: dynamo(),
   twilioCalls: twilioCallsWith(twilioCredentials),

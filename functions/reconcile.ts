@@ -9,6 +9,7 @@ import type { Context } from 'aws-lambda';
 import { identify, requirePermission, tokenVerifier } from '../lib/auth/caller.js';
 import { readAuthConfig } from '../lib/auth/config.js';
 import { authErrors } from '../lib/auth/http-errors.js';
+import { standingReader } from '../lib/auth/standing.js';
 import { createCallbackResolver, openCallbacks } from '../lib/callbacks/store.js';
 import { foldDayCounters } from '../lib/ledger/day-counters.js';
 import { createReconcileLedger } from '../lib/ledger/store.js';
@@ -54,7 +55,11 @@ const reconciliation = createReconcileRuns({
 });
 
 const authConfig = readAuthConfig(process.env);
-const auth = { config: authConfig, verify: authConfig === undefined ? undefined : tokenVerifier(authConfig) };
+const auth = {
+  config: authConfig,
+  verify: authConfig === undefined ? undefined : tokenVerifier(authConfig),
+  standing: standingReader(docs, config.tableName),
+};
 
 const http = httpStack(
   async (event) => {

@@ -85,7 +85,12 @@ export function roleOf(groups: unknown): Role | undefined {
  */
 export async function identify(
   request: Pick<HttpRequest, 'headers' | 'query'>,
-  auth: { config: AuthConfig | undefined; verify: VerifyToken | undefined },
+  auth: {
+    config: AuthConfig | undefined;
+    verify: VerifyToken | undefined;
+    /** What admins last decided about a person (lib/auth/standing.ts): it wins over the token. */
+    standing?: (sub: string) => Promise<{ role?: Role; disabled: boolean } | undefined>;
+  },
 ): Promise<Caller> {
   const query = new URLSearchParams(request.query);
   if (QUERY_TOKENS.some((name) => query.has(name)))
@@ -102,7 +107,9 @@ export async function identify(
       // The verifier's reason (expired, signature, issuer, audience…): logged by its class only.
       throw new UnauthenticatedError('The token is not valid (expired, or not from this stack’s sign-in)', { cause: error });
     }
-    const role = roleOf(payload['cognito:groups']);
+    const standing = await auth.standing?.(payload.sub);
+    if (standing?.disabled) throw new UnauthenticatedError('Your account is disabled: ask an admin');
+    const role = standing?.role ?? roleOf(payload['cognito:groups']);
     if (role === undefined) throw new ForbiddenError('Your account has no role here: ask an admin to make you an agent');
     const name = typeof payload.name === 'string' && payload.name !== '' ? payload.name : 'Someone';
     return { kind: 'person', id: payload.sub, name, role, expiresAt: payload.exp };

@@ -8,6 +8,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { actorOf, identify, requirePermission, type VerifyToken } from '../auth/caller.js';
 import type { AuthConfig } from '../auth/config.js';
 import { type People, parseNewPerson, parsePersonChange } from '../auth/people.js';
+import { keepStanding, type ReadStanding } from '../auth/standing.js';
 import type { CallingStore } from '../callbacks/calling.js';
 import { resolutionSummary } from '../callbacks/item.js';
 import type { CallbackResolver } from '../callbacks/store.js';
@@ -28,7 +29,7 @@ import { readStats, statsRange } from './stats.js';
 export interface OperatorDeps {
   config: OperatorConfig;
   /** Who may call: people's tokens verified against the pool, or a machine's API key. */
-  auth: { config: AuthConfig | undefined; verify: VerifyToken | undefined };
+  auth: { config: AuthConfig | undefined; verify: VerifyToken | undefined; standing?: ReadStanding };
   documents: DynamoDBDocumentClient;
   dynamo: DynamoDBClient;
   twilioCalls: TwilioCallsFactory;
@@ -150,8 +151,13 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
       requirePermission(caller, 'manage');
       if (deps.people === undefined) throw new HttpError(404, 'Sign-in is not configured on this stack');
       const people = await deps.people();
-      if (request.route === '/users/{id}')
-        return json(200, await people.update(request.pathParameters.id ?? '', parsePersonChange(request)));
+      if (request.route === '/users/{id}') {
+        const changed = await people.update(request.pathParameters.id ?? '', parsePersonChange(request));
+        // Their tokens lose what they lost now, not when they expire.
+        const standing = { role: changed.role, disabled: !changed.enabled };
+        await keepStanding(deps.documents, config.tableName, changed.id, standing, deps.now?.() ?? new Date());
+        return json(200, changed);
+      }
       if (request.method === 'POST') return json(201, await people.create(parseNewPerson(request)));
       return json(200, { users: await people.list() });
     }

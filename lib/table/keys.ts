@@ -17,6 +17,7 @@
  * | `RUN#<runId>`             | one reconciliation run (TTL 90 days)          | lib/reconcile/runs.ts          |
  * | `TEXTBACK#<E.164>`        | the number's text-back state                  | lib/textback/item.ts           |
  * | `CALLING#<E.164>`         | calls back through Twilio: attempts, claim    | lib/callbacks/calling.ts       |
+ * | `PERSON#<sub>`            | an admin's latest word on a person: role, disabled | lib/auth/standing.ts      |
  *
  * Index `byLastMissed` (gsi1) also holds, under partitions of their own, the reconciliation runs
  * (`RECONCILE#runs`) and the call items not decided yet (`SETTLE#<0..7>`, sorted by when they settle).
@@ -65,6 +66,8 @@ export const RECONCILE_RUNS_PARTITION = 'RECONCILE#runs';
 export const textBackKey = (e164: string): string => `TEXTBACK#${e164}`;
 /** A customer's call-back attempts through Twilio and the claim of whoever calls them (lib/callbacks/calling.ts). */
 export const callingKey = (e164: string): string => `CALLING#${e164}`;
+/** What admins last decided about a person (their role, disabled), checked on each of their requests (lib/auth/standing.ts). */
+export const personKey = (sub: string): string => `PERSON#${sub}`;
 
 /** The global secondary index of contacts, most recently missed first (`GET /contacts`). */
 export const CONTACTS_INDEX = 'byLastMissed';

@@ -226,10 +226,16 @@ describe('the operator API: people and machines', () => {
       status: 200,
       body: { id: anaId, phone: '+14155550142', role: 'admin' },
     });
+    // Her token from before (groups: agent) acts as what admins decided since, at once.
+    expect((await users('GET', bearer(ana.id))).status).toBe(200);
     expect((await users('PATCH', bearer(ben.id), { id: anaId, body: { role: 'agent' } })).body.role).toBe('agent');
+    expect((await users('GET', bearer(ana.id))).status).toBe(403);
     expect((await users('PATCH', bearer(ben.id), { id: anaId, body: { disabled: true } })).body.enabled).toBe(false);
     await expect(signIn(cognito, 'ana@example.com')).rejects.toThrow(/disabled/i);
+    // Her token, still within its hour, no longer works.
+    expect(await list(bearer(ana.access))).toMatchObject({ status: 401, body: { message: 'Your account is disabled: ask an admin' } });
     expect((await users('PATCH', bearer(ben.id), { id: anaId, body: { disabled: false } })).body.enabled).toBe(true);
+    expect((await list(bearer(ana.access))).status).toBe(200);
     expect((await signIn(cognito, 'ana@example.com')).id).toMatch(/^ey/);
     expect((await users('PATCH', bearer(ben.id), { id: '00000000-0000-0000-0000-000000000000', body: { role: 'agent' } })).status).toBe(
       404,
