@@ -46,6 +46,25 @@ export function parseCallBody(request: Pick<HttpRequest, 'body' | 'headers'>, co
   return { agent, force: parsed.force === true };
 }
 
+/** The number's open callback (when it opened, the line the customer called), a consistent read of its contact; undefined when none. */
+export async function openCallbackOf(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  phone: string,
+): Promise<{ openSince: string; line: string } | undefined> {
+  let callback: unknown;
+  try {
+    const read = await client.send(
+      new GetCommand({ TableName: tableName, Key: { pk: contactKey(phone) }, ProjectionExpression: 'callback', ConsistentRead: true }),
+    );
+    callback = read.Item?.callback;
+  } catch (error) {
+    throw new TableUnavailableError('The contact could not be read', { cause: error });
+  }
+  if (!isRecord(callback) || typeof callback.openSince !== 'string') return undefined;
+  return { openSince: callback.openSince, line: typeof callback.line === 'string' ? callback.line : '' };
+}
+
 /** The attempt's id: the request's `Idempotency-Key`, or a new one. */
 function attemptIdOf(request: Pick<HttpRequest, 'headers'>): string {
   const key = request.headers['idempotency-key'];
@@ -77,22 +96,9 @@ export async function callBack(phone: string, request: HttpRequest, deps: CallBa
   const { config } = deps;
   const { agent, force } = parseCallBody(request, config);
   const attemptId = attemptIdOf(request);
-  let callback: unknown;
-  try {
-    const read = await deps.documents.send(
-      new GetCommand({
-        TableName: config.tableName,
-        Key: { pk: contactKey(phone) },
-        ProjectionExpression: 'callback',
-        ConsistentRead: true,
-      }),
-    );
-    callback = read.Item?.callback;
-  } catch (error) {
-    throw new TableUnavailableError('The contact could not be read', { cause: error });
-  }
-  if (!isRecord(callback)) throw new HttpError(404, 'No open callback for this number');
-  const line = (typeof callback.line === 'string' && callback.line !== '' ? callback.line : undefined) ?? config.callbackCallerId;
+  const callback = await openCallbackOf(deps.documents, config.tableName, phone);
+  if (callback === undefined) throw new HttpError(404, 'No open callback for this number');
+  const line = (callback.line !== '' ? callback.line : undefined) ?? config.callbackCallerId;
   if (line === undefined) throw new CallBackError(409, 'No line to call from (the callback names none): set CALLBACK_CALLER_ID');
   let started: Awaited<ReturnType<CallingStore['start']>>;
   try {

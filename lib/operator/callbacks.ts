@@ -3,22 +3,14 @@
  * open callbacks on contact items; `state=resolved`: most recently resolved first, from the
  * resolution items. Both read the 8 shards of the `byCallbackState` index and merge them.
  */
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type Attempt, type AttemptProgress, activeClaim, attemptProgress, failedSince } from '../callbacks/attempts.js';
 import { type Calling, type KeptAttempt, parseCalling } from '../callbacks/calling.js';
 import { type OpenCallback, parseOpenCallbackItem, parseResolutionSummary, type ResolutionSummary } from '../callbacks/item.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError, type HttpRequest, parseJsonBody } from '../platform/request.js';
 import { isRecord, readable, TableUnavailableError } from '../table/items.js';
-import {
-  CALLBACK_SORT_KEY,
-  CALLBACKS_INDEX,
-  type CallbackIndexState,
-  callbackShards,
-  callingKey,
-  contactKey,
-  textBackKey,
-} from '../table/keys.js';
+import { CALLBACK_SORT_KEY, CALLBACKS_INDEX, type CallbackIndexState, callbackShards, callingKey, textBackKey } from '../table/keys.js';
 import { batchGetAll, shardedPage } from '../table/requests.js';
 import { callbackTextBack, parseTextBackRecord, type TextBackSummary } from '../textback/item.js';
 import { CallBackError } from './call-back.js';
@@ -193,20 +185,6 @@ export function parseResolveBody(request: Pick<HttpRequest, 'body' | 'headers'>)
   if (note !== undefined && (typeof note !== 'string' || note.length > 500))
     throw new HttpError(400, 'note must be a string of at most 500 characters');
   return { note, unreachable: unreachable === true };
-}
-
-/** When the number's open callback opened (a consistent read of its contact), or undefined. */
-export async function openSinceOf(client: DynamoDBDocumentClient, tableName: string, phone: string): Promise<string | undefined> {
-  let callback: unknown;
-  try {
-    const read = await client.send(
-      new GetCommand({ TableName: tableName, Key: { pk: contactKey(phone) }, ProjectionExpression: 'callback', ConsistentRead: true }),
-    );
-    callback = read.Item?.callback;
-  } catch (error) {
-    throw new TableUnavailableError('The contact could not be read', { cause: error });
-  }
-  return isRecord(callback) && typeof callback.openSince === 'string' ? callback.openSince : undefined;
 }
 
 /**

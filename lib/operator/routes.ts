@@ -18,8 +18,8 @@ import { HttpError, type HttpRequest, queryParameters } from '../platform/reques
 import type { TwilioCallsFactory } from '../twilio/client.js';
 import type { PlaceCall } from '../twilio/place-call.js';
 import { RecordingNotFoundError, type TwilioRecordings } from '../twilio/recordings.js';
-import { CallBackError, callBack } from './call-back.js';
-import { countOpenCallbacks, listCallbacks, openSinceOf, parseCallbacksQuery, parseResolveBody, requireUnreachable } from './callbacks.js';
+import { CallBackError, callBack, openCallbackOf } from './call-back.js';
+import { countOpenCallbacks, listCallbacks, parseCallbacksQuery, parseResolveBody, requireUnreachable } from './callbacks.js';
 import type { OperatorConfig } from './config.js';
 import { getContact, listContacts, parseListQuery } from './contacts.js';
 import { eraseCaller, parseEraseBody } from './erase.js';
@@ -108,9 +108,9 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
       const at = (deps.now?.() ?? new Date()).toISOString();
       if (unreachable) {
         // Closed as unreachable: only after CALLBACK_MAX_ATTEMPTS failed calls back since it opened.
-        const openSince = await openSinceOf(deps.documents, config.tableName, phone);
-        if (openSince === undefined) throw new HttpError(404, 'No open callback for this number');
-        requireUnreachable(await deps.calling.read(phone), openSince, config.maxAttempts);
+        const open = await openCallbackOf(deps.documents, config.tableName, phone);
+        if (open === undefined) throw new HttpError(404, 'No open callback for this number');
+        requireUnreachable(await deps.calling.read(phone), open.openSince, config.maxAttempts);
       }
       const by = unreachable ? 'unreachable' : 'operator';
       const result = await deps.callbacks.resolve(phone, {
