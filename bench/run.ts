@@ -1,6 +1,7 @@
 /**
  * `npm run bench` (`-- --quick` for the small CI run): cold start, ingestion, reconciliation,
- * stats and a call back through Twilio, each against a baseline measured in the same run; prints a table and writes
+ * stats, a call back through Twilio and people's tokens verified in the function or by an
+ * authorizer, each against a baseline measured in the same run; prints a table and writes
  * bench/results/latest.json. docs/BENCHMARKS.md explains the figures.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { startDynamoDbLocal } from '../dev/dynamodb-local.js';
 import { MISSED_REASONS } from '../lib/ledger/outcome.js';
 import { logger } from '../lib/platform/log.js';
+import { authorizerBench } from './authorizer.js';
 import { root } from './build.js';
 import { callBackBench } from './call-back.js';
 import { coldStart } from './cold-start.js';
@@ -34,6 +36,7 @@ const size = quick
       pipelineMisses: 10,
       callBackInitRuns: 3,
       callBackAttempts: 2,
+      authorizer: { initRuns: 3, people: 3, rounds: 15, firstVerifications: 5 },
     }
   : // Each benchmark fits in about two minutes on 2 cores (docs/BENCHMARKS.md).
     {
@@ -48,6 +51,7 @@ const size = quick
       pipelineMisses: 40,
       callBackInitRuns: 20,
       callBackAttempts: 10,
+      authorizer: { initRuns: 20, people: 10, rounds: 100, firstVerifications: 20 },
     };
 
 // List prices (us-east-1) used by the cost model; docs/BENCHMARKS.md says where they come from.
@@ -104,6 +108,7 @@ let results: Record<string, unknown>;
   const callBack = await timed('call back through Twilio', () =>
     callBackBench(withDynamo, { initRuns: size.callBackInitRuns, attemptsPerOutcome: size.callBackAttempts }),
   );
+  const authorizer = await timed('people’s tokens: in the function or an authorizer', () => authorizerBench(withDynamo, size.authorizer));
 
   // Cost per million missed calls, from the measured counts (one delivery each; see the doc).
   const webhookGbS = 0.25 * (ing.handler.p50Ms / 1000);
@@ -141,6 +146,7 @@ let results: Record<string, unknown>;
     hotKey: hot,
     pipeline: pipe,
     callBack,
+    authorizer,
     cost: { pricesUsd: PRICE, perMillionMissedCallsUsd: { ...perMillion, total: Number(totalPerMillion) } },
   };
 }
@@ -155,6 +161,7 @@ const r = results as {
   hotKey: Awaited<ReturnType<typeof hotKeyBench>>;
   pipeline: Awaited<ReturnType<typeof pipelineBench>>;
   callBack: Awaited<ReturnType<typeof callBackBench>>;
+  authorizer: Awaited<ReturnType<typeof authorizerBench>>;
   cost: { perMillionMissedCallsUsd: Record<string, number> };
 };
 const line = (cells: (string | number)[]) =>
@@ -338,6 +345,44 @@ line(['  text-back keys alone (before issue 29)', '', wl.textBackKeysOnly.readUn
 line(['  BatchGet keys per item (before)', '', `${wl.withAttempts.batchGetKeysPerItem} (${wl.textBackKeysOnly.keysPerItem})`]);
 line(['  calling items: read units per item', 'none called', wl.callingReadUnitsPerItem.withoutAttempts]);
 line(['', 'all called', wl.callingReadUnitsPerItem.withAttempts]);
+console.log('');
+const az = r.authorizer;
+const azc = az.coldStart;
+line([`people's tokens (issue 30): cold start, ${azc.runs} interleaved runs`, 'bundle bytes', 'init ms (med)']);
+line(['  operator as built (verifies in the function)', azc.operator.bytes, azc.operator.initMedianMs.toFixed(1)]);
+line(['  operator without the verifier (stubbed)', azc.operatorWithoutVerifier.bytes, azc.operatorWithoutVerifier.initMedianMs.toFixed(1)]);
+line(['  the verifier alone (aws-jwt-verify, created)', azc.verifierAlone.bytes, azc.verifierAlone.initMedianMs.toFixed(1)]);
+line(['  authorizer (verifier + standing read)', azc.authorizer.bytes, azc.authorizer.initMedianMs.toFixed(1)]);
+line(['  a cold request: in the function', '', azc.inFunctionMs.toFixed(1)]);
+line(['  a cold request: authorizer + operator (miss)', '', azc.authorizerDesignMs.toFixed(1)]);
+line(['  authorizer design / in the function', '', azc.ratio.toFixed(2)]);
+const av = az.verification;
+line([`verifying a token (${av.tokens} tokens of ${av.people} people, local Cognito)`, 'p50', 'p95 / max']);
+line([`  first, a fresh verifier (JWKS fetched), ${av.first.samples}x`, `${av.first.medianMs} ms`, `max ${av.first.maxMs} ms`]);
+line([`  warm (${av.warm.samples} verifications)`, `${av.warm.p50Us} µs`, `${av.warm.p95Us} µs`]);
+line([`  standing GetItem PERSON#<sub> (${az.standing.samples})`, `${az.standing.getItem.p50Ms} ms`, `${az.standing.getItem.p95Ms} ms`]);
+line([
+  '    DynamoDB per read: with an item / without',
+  '',
+  `${ops(az.standing.perRead.withItem)} / ${ops(az.standing.perRead.withoutItem)}`,
+]);
+line([
+  '    read units: with an item / without',
+  '',
+  `${az.standing.perRead.withItem.readUnits} / ${az.standing.perRead.withoutItem.readUnits}`,
+]);
+line(['  verify p50 / GetItem p50', '', az.ratios.verifyOverGetItem.toFixed(3)]);
+const ap = az.perRequest;
+line(['  in the function: identify (verify + GetItem)', `${ap.inFunction.p50Ms} ms`, `${ap.inFunction.p95Ms} ms`]);
+line(['    its first check (JWKS, connection)', `${ap.inFunction.firstMs} ms`, '']);
+line(['  authorizer invocation, warm (cache miss)', `${ap.authorizer.p50Ms} ms`, `${ap.authorizer.p95Ms} ms`]);
+line(['    its first invocation (JWKS, connection)', `${ap.authorizer.firstMs} ms`, '']);
+line(['  authorizer / in the function (p50)', '', az.ratios.authorizerOverInFunction.toFixed(2)]);
+line(['  authorizer on a cache hit (API Gateway skips it)', '0', '']);
+line(['  per person request: in the function', '', `${ops(ap.inFunction.dynamo)}, ${ap.inFunction.dynamo.readUnits} RU`]);
+line([`  per token per ${az.requests.authorizer.ttlSeconds} s: authorizer`, '', `1 invoke + ${ops(ap.authorizer.dynamo)}`]);
+line(['  a disabled person keeps access: in fn / authorizer', '', `0 s / <= ${az.requests.authorizer.staleSeconds} s`]);
+line(['  not measured here', '', 'Lambda invoke overhead of the extra function (no AWS)']);
 console.log('');
 line(['cost per million missed calls (USD)', '', '']);
 for (const [k, v] of Object.entries(r.cost.perMillionMissedCallsUsd)) line([`  ${k}`, '', v.toFixed(2)]);

@@ -20,8 +20,11 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'], headless: true });
 }
 
-/** How the page is opened: a person signing in, or a machine's API key. */
-export type Who = { email: string; password: string } | { key: string };
+/**
+ * How the page is opened: a person signing in (on their first sign-in, with the temporary
+ * password and the `newPassword` they choose), or a machine's API key.
+ */
+export type Who = { email: string; password: string; newPassword?: string } | { key: string };
 
 /** Signs in (or enters the key) on a page showing the sign-in form. */
 export async function signInOn(page: Page, who: Who): Promise<void> {
@@ -34,6 +37,11 @@ export async function signInOn(page: Page, who: Who): Promise<void> {
   await page.getByLabel('E-mail').fill(who.email);
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  if (who.newPassword === undefined) return;
+  // Cognito's NEW_PASSWORD_REQUIRED: "Choose your password", typed twice.
+  await page.getByLabel('New password', { exact: true }).fill(who.newPassword);
+  await page.getByLabel('New password, again').fill(who.newPassword);
+  await page.getByRole('button', { name: 'Set password and sign in' }).click();
 }
 
 /** Opens the dashboard at `url` and signs in; resolves once the worklist and the charts are drawn. */

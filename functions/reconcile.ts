@@ -6,6 +6,7 @@
  * The nightly invocation also folds the settled days' counter shards (lib/ledger/day-counters.ts).
  */
 import type { Context } from 'aws-lambda';
+import { recordAudit } from '../lib/audit/trail.js';
 import { identify, requirePermission, tokenVerifier } from '../lib/auth/caller.js';
 import { readAuthConfig } from '../lib/auth/config.js';
 import { authErrors } from '../lib/auth/http-errors.js';
@@ -64,8 +65,10 @@ const auth = {
 const http = httpStack(
   async (event) => {
     const request = toHttpRequest(event);
-    requirePermission(await identify(request, auth), 'work');
+    const caller = await identify(request, auth);
+    requirePermission(caller, 'work');
     return handleReconcileRoute(request, {
+      audit: (what) => recordAudit(docs, { tableName: config.tableName, retentionDays: config.auditRetentionDays }, caller, what),
       start: () => reconciliation.start('http'),
       invokeSelf,
       abandon: reconciliation.abandon,

@@ -5,19 +5,23 @@
  * the API could not be reached (retry), or a request was refused.
  */
 
+import type { PersonView } from '../lib/auth/people.js';
 import type { ResolutionSummary } from '../lib/callbacks/item.js';
 import type { listCallbacks, OpenCallbackItem, ResolvedCallbackItem } from '../lib/operator/callbacks.js';
 import type { getContact } from '../lib/operator/contacts.js';
 import type { HealthReport } from '../lib/operator/health.js';
 import type { StatsResponse } from '../lib/operator/stats.js';
 
-export type { HealthReport, OpenCallbackItem, ResolutionSummary, ResolvedCallbackItem, StatsResponse };
+export type { HealthReport, OpenCallbackItem, PersonView, ResolutionSummary, ResolvedCallbackItem, StatsResponse };
 export type ContactDetail = NonNullable<Awaited<ReturnType<typeof getContact>>>;
 type Page<T> = Omit<Awaited<ReturnType<typeof listCallbacks>>, 'items'> & { items: T[] };
 export type OpenPage = Page<OpenCallbackItem>;
 export type ResolvedPage = Page<ResolvedCallbackItem>;
 
-/** API Gateway refused the key (403), or there is none. */
+/**
+ * API Gateway refused the key (403), or there is none; or a person's sign-in no longer holds (a
+ * 401: expired and not refreshed, signed out elsewhere, disabled). Its message is for the sign-in form.
+ */
 export class KeyRefusedError extends Error {
   override name = 'KeyRefusedError';
 }
@@ -51,11 +55,16 @@ async function messageOf(response: Response): Promise<string> {
 export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body: unknown, headers?: Record<string, string>): Promise<T>;
+  patch<T>(path: string, body: unknown): Promise<T>;
   /** DELETE with a JSON body (an erasure's confirmation). */
   delete<T>(path: string, body: unknown): Promise<T>;
   /** Audio (a voicemail's MP3 through `GET /recordings/{sid}`), with the key: an `<audio>` element cannot send it. */
   audio(path: string): Promise<Blob>;
 }
+
+/** What the sign-in form says when a person's session ends under them. */
+export const SESSION_ENDED = 'Your session has ended. Your sign-in has expired, or was ended on another screen: sign in again.';
+export const ACCOUNT_DISABLED = 'Your account is disabled: ask an admin.';
 
 /** `GET /health` answers 503 with its report when a check fails: that is a report, not an outage. */
 const REPORTS_ON_503 = new Set(['health']);
@@ -82,8 +91,9 @@ export function createApi(credentials: Credentials, fetcher: typeof fetch = (inp
     return response;
   }
   async function refusal(response: Response): Promise<Error> {
-    if (response.status === 401 || (response.status === 403 && !person))
-      return new KeyRefusedError(person ? 'Your sign-in has expired' : 'That key was refused');
+    if (response.status === 401 && person)
+      return new KeyRefusedError(/disabled/i.test(await messageOf(response)) ? ACCOUNT_DISABLED : SESSION_ENDED);
+    if (response.status === 401 || (response.status === 403 && !person)) return new KeyRefusedError('That key was refused');
     if (response.status === 429) return new UnavailableError('Too many requests for this key right now');
     if (response.status >= 500) return new UnavailableError(`The ledger is unavailable (${await messageOf(response)})`);
     return new RequestRefusedError(response.status, await messageOf(response));
@@ -107,6 +117,7 @@ export function createApi(credentials: Credentials, fetcher: typeof fetch = (inp
         headers: { ...headers, 'Content-Type': 'application/json' },
         body: body === undefined ? '' : JSON.stringify(body),
       }),
+    patch: (path, body) => call(path, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
     delete: (path, body) => call(path, { method: 'DELETE', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
   };
 }

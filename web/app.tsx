@@ -1,12 +1,13 @@
 /**
  * The operator dashboard: the callback worklist first, then the numbers of a range, the recently
- * resolved callbacks, and a page per contact (`#/contact/+15551234567`). It asks for the
- * operator key once and keeps it in this tab's sessionStorage until "Forget key".
+ * resolved callbacks, a page per contact (`#/contact/+15551234567`), and for admins the people
+ * who may sign in (`#/people`, web/people.tsx). People sign in with their e-mail (Cognito, the
+ * tokens in this tab's sessionStorage until "Sign out"); a machine's operator key is kept the
+ * same way until "Forget key".
  */
-import { type ComponentChildren, createContext } from 'preact';
-import { useCallback, useContext, useEffect, useErrorBoundary, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useErrorBoundary, useMemo, useRef, useState } from 'preact/hooks';
 import {
-  type Api,
+  ACCOUNT_DISABLED,
   type ContactDetail,
   createApi,
   type HealthReport,
@@ -15,11 +16,27 @@ import {
   type OpenPage,
   type ResolvedCallbackItem,
   type ResolvedPage,
+  SESSION_ENDED,
   type StatsResponse,
+  UnavailableError,
 } from './api.js';
-import { type AuthConfig, loadTokens, personOf, refresh, saveTokens, setNewPassword, signIn, signOut, type Tokens } from './auth.js';
+import {
+  type AuthConfig,
+  loadTokens,
+  personOf,
+  refresh,
+  SignInError,
+  saveTokens,
+  setNewPassword,
+  signIn,
+  signOut,
+  type Tokens,
+  tokensKept,
+} from './auth.js';
 import { StackedBars } from './chart.js';
 import { defaultCountry, formatDuration, formatPhone, formatTime, lastDays, percent, timeZone } from './format.js';
+import { PEOPLE_ROUTE, PeoplePage } from './people.js';
+import { FormEnd, Problem, type Session, SessionContext, useLoad, useSession, useSubmit } from './session.js';
 
 const KEY_STORAGE = 'mcl.operatorKey';
 /** Open callbacks a page: `?limit=` on the page's URL (1–100), 25 otherwise. */
@@ -70,66 +87,6 @@ const RANGES = [
   { label: '30 days', days: 30 },
   { label: '90 days', days: 90 },
 ] as const;
-
-interface Session {
-  api: Api;
-  country: string;
-  /** A request was refused for its key: back to the key form. */
-  refused: () => void;
-  /** The phone on the signed-in person's profile: the default for "Call back". */
-  phone?: string;
-  /** An admin signed in: they may erase callers (agents and machine keys may not). */
-  admin?: boolean;
-}
-const SessionContext = createContext<Session | undefined>(undefined);
-function useSession(): Session {
-  const session = useContext(SessionContext);
-  if (session === undefined) throw new Error('no session');
-  return session;
-}
-
-type Load<T> = { status: 'loading'; data?: T } | { status: 'ok'; data: T } | { status: 'error'; error: Error; data?: T };
-
-/** Runs `load` when `deps` change (or on retry); a refused key ends the session. */
-function useLoad<T>(load: (api: Api) => Promise<T>, deps: readonly unknown[]): [Load<T>, () => void] {
-  const { api, refused } = useSession();
-  const [state, setState] = useState<Load<T>>({ status: 'loading' });
-  const [attempt, setAttempt] = useState(0);
-  useEffect(() => {
-    let live = true;
-    setState((previous) => ({ status: 'loading', data: previous.data }));
-    load(api).then(
-      (data) => live && setState({ status: 'ok', data }),
-      (error: unknown) => {
-        if (!live) return;
-        if (error instanceof KeyRefusedError) refused();
-        else
-          setState((previous) => ({
-            status: 'error',
-            error: error instanceof Error ? error : new Error(String(error)),
-            data: previous.data,
-          }));
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [api, attempt, ...deps]);
-  return [state, useCallback(() => setAttempt((n) => n + 1), [])];
-}
-
-function Problem({ error, retry }: { error: Error; retry?: () => void }) {
-  return (
-    <div class="problem" role="alert">
-      <p>{error.message}</p>
-      {retry ? (
-        <button type="button" onClick={retry}>
-          Retry
-        </button>
-      ) : null}
-    </div>
-  );
-}
 
 function Phone({ phone, link = true }: { phone: string; link?: boolean }) {
   const { country } = useSession();
@@ -185,56 +142,6 @@ function KeyForm({ refused, onKey, onSignIn }: { refused: boolean; onKey: (key: 
 }
 
 // ---- the worklist ---------------------------------------------------------------------------
-
-/**
- * A form's submission to the API: busy while it runs, its error shown, a refused key back to the
- * key form.
- */
-function useSubmit(run: () => Promise<void>) {
-  const { refused } = useSession();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error>();
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await run();
-    } catch (caught) {
-      if (caught instanceof KeyRefusedError) refused();
-      else setError(caught instanceof Error ? caught : new Error(String(caught)));
-    } finally {
-      // A form that stays (a call back's) can be sent again.
-      setBusy(false);
-    }
-  };
-  return { busy, error, submit };
-}
-
-/** A form's buttons (its submit, then Cancel) and its error. */
-function FormEnd({
-  busy,
-  error,
-  onCancel,
-  children,
-}: {
-  busy: boolean;
-  error: Error | undefined;
-  onCancel: () => void;
-  children: ComponentChildren;
-}) {
-  return (
-    <>
-      <div class="actions">
-        {children}
-        <button type="button" class="secondary" onClick={onCancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
-      {error ? <Problem error={error} /> : null}
-    </>
-  );
-}
 
 /** "Mark called back" with an optional note: POST /callbacks/{phone}/resolve. */
 function ResolveAction({ phone, onResolved }: { phone: string; onResolved: (message: string) => void }) {
@@ -705,7 +612,7 @@ function Voicemail({ voicemail }: { voicemail: VoicemailView }) {
       const blob = await api.audio(voicemail.url.replace(/^\//, ''));
       setSource(URL.createObjectURL(blob));
     } catch (e) {
-      if (e instanceof KeyRefusedError) refused();
+      if (e instanceof KeyRefusedError) refused(e);
       else setError(e instanceof Error ? e : new Error(String(e)));
     } finally {
       setBusy(false);
@@ -908,27 +815,40 @@ function contactOf(hash: string): string | undefined {
   }
 }
 
-/** The sign-in form: e-mail and password, then a new password on a first sign-in. */
+/** Cognito's refusals of a first sign-in's new password that mean its session is gone (it lasts minutes). */
+const challengeExpired = (caught: unknown): boolean =>
+  caught instanceof SignInError && caught.type === 'NotAuthorizedException' && !/disabled/i.test(caught.message);
+
+/**
+ * The sign-in form: e-mail and password, then, on a first sign-in (Cognito's
+ * NEW_PASSWORD_REQUIRED), "Choose your password" (typed twice) in place of the temporary one.
+ */
 function SignInForm({
   config,
-  expired,
+  notice,
   onSignedIn,
   onUseKey,
 }: {
   config: AuthConfig;
-  expired: boolean;
+  /** Why the last session ended (expired, signed out elsewhere, disabled), if it did. */
+  notice: string | undefined;
   onSignedIn: (tokens: Tokens) => void;
   onUseKey: () => void;
 }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
+  const [again, setAgain] = useState('');
   const [challenge, setChallenge] = useState<{ email: string; session: string }>();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const submit = async (event: Event) => {
     event.preventDefault();
-    setBusy(true);
     setError(undefined);
+    if (challenge !== undefined && password !== again) {
+      setError('The two passwords differ: type the same one twice.');
+      return;
+    }
+    setBusy(true);
     try {
       if (challenge === undefined) {
         const result = await signIn(config, email.trim(), password);
@@ -936,10 +856,16 @@ function SignInForm({
         else {
           setChallenge(result.newPasswordFor);
           setPassword('');
+          setAgain('');
         }
       } else onSignedIn(await setNewPassword(config, challenge, password));
     } catch (caught) {
-      setError(caught instanceof Error ? caught.message : String(caught));
+      if (challenge !== undefined && challengeExpired(caught)) {
+        // Back to the first step: the temporary password still works.
+        setChallenge(undefined);
+        setPassword('');
+        setError('That took too long: sign in again with your temporary password.');
+      } else setError(caught instanceof Error ? caught.message : String(caught));
     } finally {
       setBusy(false);
     }
@@ -947,7 +873,7 @@ function SignInForm({
   return (
     <main class="narrow">
       <h1>Missed calls</h1>
-      <form class="key sign-in" onSubmit={submit}>
+      <form class="key sign-in" onSubmit={submit} aria-labelledby={challenge === undefined ? undefined : 'choose-title'}>
         {challenge === undefined ? (
           <>
             <label for="email">E-mail</label>
@@ -971,7 +897,13 @@ function SignInForm({
           </>
         ) : (
           <>
-            <p class="hint">First sign-in: choose your own password (at least 12 characters, upper and lower case, a digit).</p>
+            <h2 id="choose-title">Choose your password</h2>
+            <p class="hint">
+              First sign-in as <strong>{challenge.email}</strong>: choose your own password in place of the temporary one (at least 12
+              characters, upper and lower case, a digit).
+            </p>
+            {/* For password managers: whose password this is. */}
+            <input type="email" autocomplete="username" value={challenge.email} hidden readOnly />
             <label for="new-password">New password</label>
             <input
               id="new-password"
@@ -982,15 +914,21 @@ function SignInForm({
               value={password}
               onInput={(e) => setPassword(e.currentTarget.value)}
             />
+            <label for="new-password-again">New password, again</label>
+            <input
+              id="new-password-again"
+              type="password"
+              autocomplete="new-password"
+              required
+              minLength={12}
+              value={again}
+              onInput={(e) => setAgain(e.currentTarget.value)}
+            />
           </>
         )}
-        {error !== undefined ? (
+        {error !== undefined || notice !== undefined ? (
           <p class="problem" role="alert">
-            {error}
-          </p>
-        ) : expired ? (
-          <p class="problem" role="alert">
-            Your sign-in has expired. Sign in again.
+            {error ?? notice}
           </p>
         ) : null}
         <button type="submit" disabled={busy}>
@@ -1004,6 +942,9 @@ function SignInForm({
   );
 }
 
+/** Cognito could not be asked to refresh (down, throttled): worth a retry, not the end of the session. */
+const REFRESH_RETRYABLE = new Set(['Unreachable', 'TooManyRequestsException', 'LimitExceededException', 'InternalErrorException']);
+
 /** Where the page stands: asking the stack where to sign in, then signed in, with a key, or neither. */
 export function App() {
   // undefined: still asking GET /auth/config; null: this stack has no sign-in (the key only).
@@ -1011,11 +952,18 @@ export function App() {
   const [tokens, setTokens] = useState(loadTokens);
   const [key, setKey] = useState(() => sessionStorage.getItem(KEY_STORAGE) ?? '');
   const [wantKey, setWantKey] = useState(() => sessionStorage.getItem(KEY_STORAGE) !== null);
-  const [refused, setRefused] = useState(false);
+  // Why the last session ended, for its form to say; tokens kept but unreadable ended one too.
+  const [notice, setNotice] = useState<string | undefined>(() => {
+    if (!tokensKept() || tokens !== undefined) return undefined;
+    saveTokens(undefined);
+    return SESSION_ENDED;
+  });
   const [hash, setHash] = useState(location.hash);
   const [crash, resetCrash] = useErrorBoundary();
   const current = useRef(tokens);
   current.current = tokens;
+  /** The refresh under way: the requests that need one at once share it. */
+  const refreshing = useRef<Promise<Tokens> | undefined>(undefined);
   useEffect(() => {
     fetch('auth/config', { cache: 'no-store' })
       .then((response) => (response.ok ? (response.json() as Promise<AuthConfig>) : null))
@@ -1031,29 +979,42 @@ export function App() {
     setTokens(next);
   }, []);
   const forget = useCallback(
-    (wasRefused: boolean) => {
+    (why: string | undefined) => {
       sessionStorage.removeItem(KEY_STORAGE);
       setKey('');
       keep(undefined);
-      setRefused(wasRefused);
+      setNotice(why);
     },
     [keep],
   );
   const person = tokens === undefined ? undefined : personOf(tokens.idToken);
   const session = useMemo<Session | undefined>(() => {
-    const refusedNow = () => forget(true);
+    const refusedNow = (error: KeyRefusedError) => forget(error.message);
     if (auth && tokens !== undefined && !wantKey) {
-      // The ID token (it names the person), refreshed a minute before it expires.
+      // The ID token (it names the person), refreshed a minute before it expires. A refresh
+      // Cognito refuses (the refresh token revoked by a sign-out elsewhere or a disabling, or no
+      // token at all) ends the session: back to the sign-in form, saying so.
       const token = async () => {
         const now = current.current;
-        if (now === undefined) return '';
+        if (now === undefined) throw new KeyRefusedError(SESSION_ENDED);
         if (Date.now() < now.expiresAt - 60_000) return now.idToken;
+        const pending =
+          refreshing.current ??
+          refresh(auth, now).finally(() => {
+            refreshing.current = undefined;
+          });
+        refreshing.current = pending;
         try {
-          const fresh = await refresh(auth, now);
-          keep(fresh);
+          const fresh = await pending;
+          if (current.current === now) keep(fresh);
           return fresh.idToken;
-        } catch {
-          return now.idToken;
+        } catch (error) {
+          if (error instanceof SignInError && REFRESH_RETRYABLE.has(error.type)) {
+            // The token as it is while it lasts; then a retry.
+            if (Date.now() < now.expiresAt) return now.idToken;
+            throw new UnavailableError(error.message);
+          }
+          throw new KeyRefusedError(error instanceof Error && /disabled/i.test(error.message) ? ACCOUNT_DISABLED : SESSION_ENDED);
         }
       };
       const phone = person?.phone;
@@ -1063,11 +1024,12 @@ export function App() {
         refused: refusedNow,
         ...(phone ? { phone } : {}),
         admin: person?.role === 'admin',
+        ...(person?.id ? { me: person.id } : {}),
       };
     }
     if (key !== '') return { api: createApi({ key }), country: defaultCountry(), refused: refusedNow };
     return undefined;
-  }, [auth, tokens === undefined, wantKey, key, forget, keep, person?.phone, person?.role]);
+  }, [auth, tokens === undefined, wantKey, key, forget, keep, person?.phone, person?.role, person?.id]);
 
   if (crash) {
     return (
@@ -1083,13 +1045,13 @@ export function App() {
       return (
         <SignInForm
           config={auth}
-          expired={refused}
+          notice={notice}
           onSignedIn={(signedIn) => {
-            setRefused(false);
+            setNotice(undefined);
             keep(signedIn);
           }}
           onUseKey={() => {
-            setRefused(false);
+            setNotice(undefined);
             setWantKey(true);
           }}
         />
@@ -1097,17 +1059,18 @@ export function App() {
     }
     return (
       <KeyForm
-        refused={refused}
+        refused={notice !== undefined}
         onSignIn={auth ? () => setWantKey(false) : undefined}
         onKey={(value) => {
           sessionStorage.setItem(KEY_STORAGE, value);
-          setRefused(false);
+          setNotice(undefined);
           setKey(value);
         }}
       />
     );
   }
   const contact = contactOf(hash);
+  const people = PEOPLE_ROUTE.test(hash);
   const signedIn = auth && tokens !== undefined && !wantKey;
   return (
     <SessionContext.Provider value={session}>
@@ -1115,6 +1078,11 @@ export function App() {
         <h1>
           <a href="#/">Missed calls</a>
         </h1>
+        {session.admin ? (
+          <a class="nav" href="#/people" aria-current={people ? 'page' : undefined}>
+            People
+          </a>
+        ) : null}
         <HealthBadge />
         <span class="zone">Times in {timeZone()}</span>
         {signedIn ? (
@@ -1128,19 +1096,19 @@ export function App() {
               class="secondary"
               onClick={() => {
                 if (tokens !== undefined) void signOut(auth, tokens);
-                forget(false);
+                forget(undefined);
               }}
             >
               Sign out
             </button>
           </>
         ) : (
-          <button type="button" class="secondary" onClick={() => forget(false)}>
+          <button type="button" class="secondary" onClick={() => forget(undefined)}>
             Forget key
           </button>
         )}
       </header>
-      {contact === undefined ? <Home /> : <ContactPage key={contact} phone={contact} />}
+      {people ? <PeoplePage /> : contact === undefined ? <Home /> : <ContactPage key={contact} phone={contact} />}
     </SessionContext.Provider>
   );
 }

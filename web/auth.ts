@@ -26,6 +26,8 @@ export interface Tokens {
 
 /** Who signed in, as their ID token says (never sent anywhere but Authorization). */
 export interface Person {
+  /** Their id (the token's `sub`), as `GET /users` lists them. */
+  id: string;
   name: string;
   email: string;
   role: 'admin' | 'agent' | undefined;
@@ -143,13 +145,14 @@ export function personOf(idToken: string): Person {
     const groups = Array.isArray(payload['cognito:groups']) ? payload['cognito:groups'] : [];
     const email = typeof payload.email === 'string' ? payload.email : '';
     return {
+      id: typeof payload.sub === 'string' ? payload.sub : '',
       name: typeof payload.name === 'string' && payload.name !== '' ? payload.name : email,
       email,
       role: groups.includes('admin') ? 'admin' : groups.includes('agent') ? 'agent' : undefined,
       ...(typeof payload.phone_number === 'string' ? { phone: payload.phone_number } : {}),
     };
   } catch {
-    return { name: '', email: '', role: undefined };
+    return { id: '', name: '', email: '', role: undefined };
   }
 }
 
@@ -162,5 +165,7 @@ export const loadTokens = (): Tokens | undefined => {
     return undefined;
   }
 };
+/** Something is kept under the tokens' name (readable or not): a session this tab had. */
+export const tokensKept = (): boolean => sessionStorage.getItem(STORAGE) !== null;
 export const saveTokens = (tokens: Tokens | undefined): void =>
   tokens === undefined ? sessionStorage.removeItem(STORAGE) : sessionStorage.setItem(STORAGE, JSON.stringify(tokens));

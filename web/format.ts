@@ -53,3 +53,13 @@ const dayFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'num
 export const formatDay = (day: string): string => dayFormat.format(Date.parse(`${day}T00:00:00Z`));
 
 export const percent = (part: number, whole: number): string => (whole === 0 ? '–' : `${Math.round((part / whole) * 100)} %`);
+
+/**
+ * A number as someone typed it (`(415) 555-0123` for the default country, `+44 20…`), in E.164
+ * when it reads as one; as typed otherwise, for the API to refuse in its own words.
+ */
+export function toE164(raw: string, country: string): string {
+  const value = raw.trim();
+  const parsed = parsePhoneNumberFromString(value, { defaultCountry: country as CountryCode });
+  return parsed?.isPossible() ? parsed.number : value;
+}

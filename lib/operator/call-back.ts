@@ -92,7 +92,11 @@ export interface CallBackDeps {
   person?: Actor;
 }
 
-export async function callBack(phone: string, request: HttpRequest, deps: CallBackDeps): Promise<{ callSid: string; attemptId: string }> {
+export async function callBack(
+  phone: string,
+  request: HttpRequest,
+  deps: CallBackDeps,
+): Promise<{ callSid: string; attemptId: string; replayed: boolean }> {
   const { config } = deps;
   const { agent, force } = parseCallBody(request, config);
   const attemptId = attemptIdOf(request);
@@ -112,7 +116,7 @@ export async function callBack(phone: string, request: HttpRequest, deps: CallBa
     throw error;
   }
   if (!started.created) {
-    if (started.attempt.callSid !== undefined) return { callSid: started.attempt.callSid, attemptId };
+    if (started.attempt.callSid !== undefined) return { callSid: started.attempt.callSid, attemptId, replayed: true };
     throw new CallBackError(409, 'This call back is being placed');
   }
   const base = baseUrlOf(request, config.publicBaseUrl);
@@ -127,7 +131,7 @@ export async function callBack(phone: string, request: HttpRequest, deps: CallBa
     });
     await deps.calling.placed(phone, attemptId, callSid);
     logger.info('Call back placed', { attemptId, callSid });
-    return { callSid, attemptId };
+    return { callSid, attemptId, replayed: false };
   } catch (error) {
     if (error instanceof CallRefusedError || error instanceof TwilioUnavailableError) {
       // Nothing was placed: the attempt and its claim go.

@@ -1,7 +1,16 @@
 /** The operator API's configuration: its table, the Twilio REST credential (health), the default country. */
 import { type CountryCode, isSupportedCountry } from 'libphonenumber-js';
 import { twilioE164 } from '../phone/phone.js';
-import { ConfigError, type Env, integer, optional, readPublicBaseUrl, readRetentionDays, readTableName } from '../platform/config.js';
+import {
+  ConfigError,
+  type Env,
+  integer,
+  optional,
+  readAuditRetentionDays,
+  readPublicBaseUrl,
+  readRetentionDays,
+  readTableName,
+} from '../platform/config.js';
 import { readTwilioRest, type TwilioRestConfig } from '../twilio/credentials.js';
 
 export interface OperatorConfig {
@@ -22,6 +31,8 @@ export interface OperatorConfig {
    * a callback may be closed as `unreachable`.
    */
   maxAttempts: number | undefined;
+  /** AUDIT_RETENTION_DAYS (1–3650, default 365): how long the audit trail keeps an operator action. */
+  auditRetentionDays: number;
 }
 
 /** Parses the operator Lambda's configuration; throws ConfigError naming the bad variable. */
@@ -41,6 +52,7 @@ export function parseOperatorConfig(env: Env): OperatorConfig {
     publicBaseUrl: readPublicBaseUrl(env),
     callbackCallerId,
     claimSeconds: integer(env, 'CLAIM_SECONDS', 120, 30, 3600),
+    auditRetentionDays: readAuditRetentionDays(env),
     maxAttempts: optional(env, 'CALLBACK_MAX_ATTEMPTS') === undefined ? undefined : integer(env, 'CALLBACK_MAX_ATTEMPTS', 0, 1, 20),
   };
 }

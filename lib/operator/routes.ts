@@ -5,9 +5,10 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { actorOf, identify, requirePermission, type VerifyToken } from '../auth/caller.js';
+import { type AuditEvent, listAudit, parseAuditQuery, recordAudit } from '../audit/trail.js';
+import { actorOf, type Caller, identify, requirePermission, type VerifyToken } from '../auth/caller.js';
 import type { AuthConfig } from '../auth/config.js';
-import { type People, parseNewPerson, parsePersonChange } from '../auth/people.js';
+import { type People, type PersonChange, parseNewPerson, parsePersonChange } from '../auth/people.js';
 import { keepStanding, type ReadStanding } from '../auth/standing.js';
 import type { CallingStore } from '../callbacks/calling.js';
 import { resolutionSummary } from '../callbacks/item.js';
@@ -59,12 +60,28 @@ const json = (statusCode: number, body: unknown) => ({
   body: JSON.stringify(body),
 });
 
+/** What a PATCH /users/{id} changed, as the audit trail keeps it (a phone only as changed or removed). */
+const changeDetail = (change: PersonChange): Record<string, string | boolean> => ({
+  ...(change.role === undefined ? {} : { role: change.role }),
+  ...(change.disabled === undefined ? {} : { disabled: change.disabled }),
+  ...(change.phone === undefined ? {} : { phone: change.phone === null ? 'removed' : 'changed' }),
+});
+
 /** The number in a route's `{phone}`; 400 when it is none. */
 function phoneOf(request: HttpRequest, config: OperatorConfig): string {
   const phone = operatorPhone(request.pathParameters.phone ?? '', config.defaultCountry);
   if (phone === undefined) throw new HttpError(400, 'phone is not a valid phone number');
   return phone;
 }
+
+const audit = (deps: OperatorDeps, caller: Caller, event: AuditEvent): Promise<void> =>
+  recordAudit(
+    deps.documents,
+    { tableName: deps.config.tableName, retentionDays: deps.config.auditRetentionDays },
+    caller,
+    event,
+    deps.now?.(),
+  );
 
 export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
   const { config } = deps;
@@ -121,6 +138,11 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
         ...actorOf(caller),
       });
       if (result.outcome === 'resolved') {
+        await audit(deps, caller, {
+          action: unreachable ? 'callback.unreachable' : 'callback.resolved',
+          customer: phone,
+          detail: { resolutions: result.resolutions.length, ...(note === undefined ? {} : { withNote: true }) },
+        });
         return json(200, { phone, resolved: result.resolutions.map((r) => resolutionSummary(phone, r)) });
       }
       // Idempotent: a number resolved already answers with its last resolution.
@@ -135,7 +157,7 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
       if (id.kind === 'anonymous' && id.reason !== 'invalid')
         throw new CallBackError(409, 'The customer withheld their number: there is nobody to call back');
       const phone = phoneOf(request, config);
-      const placed = await callBack(phone, request, {
+      const { replayed, ...placed } = await callBack(phone, request, {
         config,
         documents: deps.documents,
         calling: deps.calling,
@@ -143,6 +165,13 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
         now: deps.now?.() ?? new Date(),
         ...actorOf(caller),
       });
+      // A repeated Idempotency-Key placed nothing more.
+      if (!replayed)
+        await audit(deps, caller, {
+          action: 'callback.called',
+          customer: phone,
+          detail: { attemptId: placed.attemptId, callSid: placed.callSid },
+        });
       return json(202, placed);
     }
     case '/users':
@@ -152,15 +181,30 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
       if (deps.people === undefined) throw new HttpError(404, 'Sign-in is not configured on this stack');
       const people = await deps.people();
       if (request.route === '/users/{id}') {
-        const changed = await people.update(request.pathParameters.id ?? '', parsePersonChange(request));
+        const change = parsePersonChange(request);
+        const changed = await people.update(request.pathParameters.id ?? '', change);
         // Their tokens lose what they lost now, not when they expire.
         const standing = { role: changed.role, disabled: !changed.enabled };
         await keepStanding(deps.documents, config.tableName, changed.id, standing, deps.now?.() ?? new Date());
+        await audit(deps, caller, { action: 'person.changed', person: changed.id, detail: changeDetail(change) });
         return json(200, changed);
       }
-      if (request.method === 'POST') return json(201, await people.create(parseNewPerson(request)));
+      if (request.method === 'POST') {
+        const wanted = parseNewPerson(request);
+        const created = await people.create(wanted);
+        await audit(deps, caller, {
+          action: 'person.invited',
+          person: created.id,
+          detail: { role: wanted.role, invitation: wanted.temporaryPassword === undefined ? 'email' : 'temporary-password' },
+        });
+        return json(201, created);
+      }
       return json(200, { users: await people.list() });
     }
+    case '/audit':
+      // Who did what is for admins.
+      requirePermission(caller, 'manage');
+      return json(200, await listAudit(deps.documents, config.tableName, parseAuditQuery(query)));
     case '/stats':
       return json(
         200,
@@ -184,6 +228,16 @@ export async function handleOperator(request: HttpRequest, deps: OperatorDeps) {
           recordings: deps.recordings,
           retentionDays: config.retentionDays,
           now: deps.now?.() ?? new Date(),
+        });
+        await audit(deps, caller, {
+          action: 'contact.erased',
+          customer: phone,
+          detail: {
+            contact: erasure.erased.contact,
+            calls: erasure.erased.calls,
+            resolutions: erasure.erased.resolutions,
+            recordingsDeleted: erasure.erased.recordings.deleted,
+          },
         });
         return json(200, erasure);
       }

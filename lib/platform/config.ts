@@ -48,6 +48,9 @@ export const readTableName = (env: Env): string => required(env, 'TABLE_NAME');
 /** `RETENTION_DAYS` (1–3650, default 90): how long a call item lives (its TTL). */
 export const readRetentionDays = (env: Env): number => integer(env, 'RETENTION_DAYS', 90, 1, 3650);
 
+/** `AUDIT_RETENTION_DAYS` (1–3650, default 365): how long the audit trail keeps an operator action. */
+export const readAuditRetentionDays = (env: Env): number => integer(env, 'AUDIT_RETENTION_DAYS', 365, 1, 3650);
+
 /** `MISSED_INCLUDE_CANCELED`: whether a call the caller hung up while ringing counts as missed. */
 export const readIncludeCanceled = (env: Env): boolean => boolean(env, 'MISSED_INCLUDE_CANCELED', false);
 

@@ -1,7 +1,7 @@
 /** The reconciliation's configuration: its table, the Twilio REST credential, the window. */
 import { readLedgerSettings } from '../ledger/settings.js';
 import type { LedgerSettings } from '../ledger/store.js';
-import { type Env, integer, readCallbackMinSeconds, readRetentionDays, readTableName } from '../platform/config.js';
+import { type Env, integer, readAuditRetentionDays, readCallbackMinSeconds, readRetentionDays, readTableName } from '../platform/config.js';
 import { readTwilioRest, type TwilioRestConfig } from '../twilio/credentials.js';
 import { WINDOW_DEFAULTS } from './reconcile.js';
 
@@ -9,6 +9,8 @@ export interface ReconcileConfig {
   tableName: string;
   twilio: TwilioRestConfig;
   retentionDays: number;
+  /** AUDIT_RETENTION_DAYS: how long a run started by hand stays on the audit trail. */
+  auditRetentionDays: number;
   /** The whole-call rule's settings (lib/ledger/settings.ts). */
   ledger: LedgerSettings;
   callbackMinSeconds: number;
@@ -25,6 +27,7 @@ export function parseReconcileConfig(env: Env): ReconcileConfig {
     tableName: readTableName(env),
     twilio: readTwilioRest(env),
     retentionDays: readRetentionDays(env),
+    auditRetentionDays: readAuditRetentionDays(env),
     ledger: readLedgerSettings(env),
     callbackMinSeconds: readCallbackMinSeconds(env),
     overlapMinutes: integer(env, 'RECONCILE_OVERLAP_MINUTES', WINDOW_DEFAULTS.overlapMinutes, 0, 24 * 60),

@@ -2,6 +2,7 @@
  * The reconciliation's operator routes (API key): `POST /reconcile` starts a run and answers 202
  * at once; `GET /reconcile/runs` lists recent runs; `GET /reconcile/runs/{runId}` gives one.
  */
+import type { AuditEvent } from '../audit/trail.js';
 import { parseLimit } from '../platform/paging.js';
 import { HttpError, type HttpRequest, queryParameters } from '../platform/request.js';
 import { RunNotStartedError } from './errors.js';
@@ -14,6 +15,8 @@ export interface RoutesDeps {
   invokeSelf: (event: ContinueEvent) => Promise<void>;
   abandon: (run: RunRecord, error: unknown) => Promise<void>;
   runs: RunStore;
+  /** Keeps a run started by hand on the audit trail (lib/audit/trail.ts). */
+  audit?: (event: AuditEvent) => Promise<void>;
   now?: () => Date;
 }
 
@@ -43,6 +46,7 @@ export async function handleReconcileRoute(request: HttpRequest, deps: RoutesDep
         await deps.abandon(run, error);
         throw new RunNotStartedError(`The run could not be started (run ${run.runId}); try again`, { cause: error });
       }
+      await deps.audit?.({ action: 'reconcile.started', runId: run.runId });
       return json(
         202,
         { runId: run.runId, state: 'running', window: run.window, location: `/reconcile/runs/${run.runId}` },

@@ -18,9 +18,10 @@
  * | `TEXTBACK#<E.164>`        | the number's text-back state                  | lib/textback/item.ts           |
  * | `CALLING#<E.164>`         | calls back through Twilio: attempts, claim    | lib/callbacks/calling.ts       |
  * | `PERSON#<sub>`            | an admin's latest word on a person: role, disabled | lib/auth/standing.ts      |
+ * | `AUDIT#<at>#<id>`         | one operator action: who, what, when (TTL `AUDIT_RETENTION_DAYS`) | lib/audit/trail.ts |
  *
  * Index `byLastMissed` (gsi1) also holds, under partitions of their own, the reconciliation runs
- * (`RECONCILE#runs`) and the call items not decided yet (`SETTLE#<0..7>`, sorted by when they settle).
+ * (`RECONCILE#runs`), the audit trail (`AUDIT#log`, newest first) and the call items not decided yet (`SETTLE#<0..7>`, sorted by when they settle).
  */
 
 const CALL_PREFIX = 'CALL#';
@@ -68,6 +69,11 @@ export const textBackKey = (e164: string): string => `TEXTBACK#${e164}`;
 export const callingKey = (e164: string): string => `CALLING#${e164}`;
 /** What admins last decided about a person (their role, disabled), checked on each of their requests (lib/auth/standing.ts). */
 export const personKey = (sub: string): string => `PERSON#${sub}`;
+/** One operator action (lib/audit/trail.ts), listed newest first in the `byLastMissed` index under `AUDIT#log`. */
+export const auditKey = (at: string, id: string): string => `AUDIT#${at}#${id}`;
+export const AUDIT_PARTITION = 'AUDIT#log';
+/** An audit entry's index sort key: `<at>#<id>`; cursors carry it. */
+export const AUDIT_SORT_KEY = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z#[0-9a-f]{8}$/;
 
 /** The global secondary index of contacts, most recently missed first (`GET /contacts`). */
 export const CONTACTS_INDEX = 'byLastMissed';

@@ -728,3 +728,304 @@ describe('the dashboard in chromium', () => {
     expect(problems).toEqual([]);
   });
 });
+
+/** The agent the first admin invites on the People page (issue 30's "done when"). */
+const AGENT = {
+  name: 'Ana Agent',
+  email: 'ana.agent@example.com',
+  temporary: 'Temporary-pass-2026',
+  password: 'Anas-own-pass-2026',
+  phone: '+14155550177',
+  shown: '(415) 555-0177',
+};
+/** A caller who misses the office while the admin invites Ana: she calls them back. */
+const ANAS_CALLER = { phone: '+14155557211', shown: '(415) 555-7211' };
+/** What the sign-in form says when a session ends under the page. */
+const SESSION_ENDED = 'Your session has ended. Your sign-in has expired, or was ended on another screen: sign in again.';
+const ACCOUNT_DISABLED = 'Your account is disabled: ask an admin.';
+
+let agentPage: Page;
+/** The agent's page's console errors, failed requests and HTTP errors (the ones provoked on purpose are checked, then cleared). */
+const agentSeen: string[] = [];
+
+describe("the dashboard's people (issue 30): an admin invites, an agent signs in and works, sessions end plainly", () => {
+  it('shows admins "People": who may sign in; invites an agent with a phone and a temporary password, refusals in words', async () => {
+    // A missed call for Ana to work later (its callback opens while the admin invites her).
+    for (const { route, params } of seed(ANAS_CALLER.phone, [0.05, 'no-answer'], 0)) {
+      expect((await postLikeTwilio(`${stack.target}${route}`, params, LOCAL_DEFAULTS.TWILIO_AUTH_TOKEN)).ok).toBe(true);
+    }
+    await page.getByRole('link', { name: 'People' }).click();
+    expect(page.url()).toMatch(/#\/people$/);
+    await page.locator('section.people[aria-busy="false"] .person').first().waitFor();
+    // npm start's first admin: active, an admin, the one signed in (no "Disable" for oneself).
+    const admin = page.locator(`.person[data-email="${stack.cognito.admin.email}"]`);
+    expect(await admin.locator('.name').textContent()).toBe('Local admin');
+    expect(await admin.locator('.role').textContent()).toBe('Admin');
+    expect(await admin.getAttribute('data-standing')).toBe('active');
+    expect(await admin.locator('.person-head .tag').allTextContents()).toEqual(['you', 'Active']);
+    expect(await admin.getByRole('button', { name: /^Disable/ }).count()).toBe(0);
+
+    const invite = page.locator('form.invite-form');
+    await invite.getByLabel('Name').fill(AGENT.name);
+    await invite.getByLabel('E-mail').fill(stack.cognito.admin.email);
+    await invite.getByLabel('Phone').fill(AGENT.shown);
+    await invite.getByLabel('Temporary password').fill(AGENT.temporary);
+    await invite.getByRole('button', { name: 'Invite' }).click();
+    // The API's 409 and 400, in words next to the form.
+    await expect.poll(() => invite.getByRole('alert').textContent()).toBe('Someone with this e-mail exists already.');
+    await invite.getByLabel('E-mail').fill(AGENT.email);
+    await invite.getByLabel('Phone').fill('555-01');
+    await invite.getByRole('button', { name: 'Invite' }).click();
+    await expect
+      .poll(() => invite.getByRole('alert').textContent())
+      .toBe('That phone number cannot be called: write it with its area code, or as +1 415 555 0123.');
+    // A national number is sent as E.164 for the default country.
+    await invite.getByLabel('Phone').fill(AGENT.shown);
+    await invite.getByRole('button', { name: 'Invite' }).click();
+    await expect
+      .poll(() => invite.getByRole('status').textContent())
+      .toBe('Invited Ana Agent as agent. Give them the temporary password: they choose their own at their first sign-in.');
+    expect(await invite.getByRole('alert').count()).toBe(0);
+    expect(await invite.getByLabel('Name').inputValue()).toBe('');
+    const ana = page.locator(`.person[data-email="${AGENT.email}"]`);
+    await expect.poll(() => ana.getAttribute('data-standing')).toBe('invited');
+    expect(await ana.locator('.person-facts').textContent()).toBe(`${AGENT.email}Agent${AGENT.shown}`);
+    expect(await ana.locator('.standing').textContent()).toBe('Invited, not signed in yet');
+    // What the API keeps: her phone in E.164, her role.
+    const { idToken } = await signInWithPassword(stack.cognito, stack.cognito.admin.email, stack.cognito.admin.password);
+    const listed = (await (
+      await fetch(`${stack.target}/users`, { headers: { 'x-api-key': stack.cognito.peopleKey, Authorization: `Bearer ${idToken}` } })
+    ).json()) as { users: { email: string; role: string; phone: string; status: string }[] };
+    expect(listed.users.find((u) => u.email === AGENT.email)).toMatchObject({
+      role: 'agent',
+      phone: AGENT.phone,
+      status: 'FORCE_CHANGE_PASSWORD',
+    });
+    // Only the refusals asked for (the 409 and the 400, and Chromium's line for each).
+    expect(problems.filter((p) => !/^HTTP (409|400) \/users$|status of (409|400)/.test(p))).toEqual([]);
+    expect(problems.filter((p) => p.startsWith('HTTP '))).toEqual(['HTTP 409 /users', 'HTTP 400 /users']);
+    problems.splice(0, problems.length);
+  });
+
+  it('has the agent choose her own password at her first sign-in; she sees no "People", and #/people says only admins manage people', async () => {
+    const agentContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+    agentPage = watch(await agentContext.newPage(), agentSeen);
+    agentPage.setDefaultTimeout(6_000);
+    await agentPage.goto(stack.dashboard);
+    await signInOn(agentPage, { email: AGENT.email, password: AGENT.temporary });
+    await agentPage.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    expect(await agentPage.locator('form.sign-in .hint').textContent()).toContain(`First sign-in as ${AGENT.email}`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await agentPage.screenshot({ path: join(ARTIFACTS, 'dashboard-choose-password.png') });
+    await agentPage.getByLabel('New password', { exact: true }).fill(AGENT.password);
+    await agentPage.getByLabel('New password, again').fill('Not-the-same-2026');
+    await agentPage.getByRole('button', { name: 'Set password and sign in' }).click();
+    await expect.poll(() => agentPage.getByRole('alert').textContent()).toBe('The two passwords differ: type the same one twice.');
+    await agentPage.getByLabel('New password, again').fill(AGENT.password);
+    await agentPage.getByRole('button', { name: 'Set password and sign in' }).click();
+    await agentPage.locator('.worklist[aria-busy="false"]').waitFor();
+    expect(await agentPage.locator('.who-am-i').textContent()).toBe('Ana Agent · agent');
+    expect(await agentPage.getByRole('link', { name: 'People' }).count()).toBe(0);
+    // Typed in by hand: a plain sentence, no request, no error.
+    await agentPage.goto(`${stack.dashboard}#/people`);
+    await expect.poll(() => agentPage.locator('main.people-page').textContent()).toBe('← WorklistPeopleOnly admins manage people.');
+    expect(await agentPage.locator('form.invite-form').count()).toBe(0);
+    await agentPage.getByRole('link', { name: '← Worklist' }).click();
+    await agentPage.locator('.worklist[aria-busy="false"]').waitFor();
+    expect(agentSeen).toEqual([]);
+    // The admin's list: she has signed in now.
+    await page.reload();
+    await expect.poll(() => page.locator(`.person[data-email="${AGENT.email}"]`).getAttribute('data-standing')).toBe('active');
+    expect(problems).toEqual([]);
+  });
+
+  it('has the agent call a customer back with the phone the admin gave her; the admin sees the attempt by her name', async () => {
+    const open = async () => (await api<{ items: OpenItem[] }>('callbacks?limit=100')).items.some((i) => i.phone === ANAS_CALLER.phone);
+    await expect.poll(open, { timeout: 5_000 }).toBe(true);
+    await fetch(`${stack.twilioApi}/__local/call-outcomes`, {
+      method: 'POST',
+      body: JSON.stringify([
+        { number: AGENT.phone, answer: 'human', seconds: 5 },
+        { number: ANAS_CALLER.phone, answer: 'machine_start', seconds: 20 },
+      ]),
+    });
+    const item = agentPage.locator(`.work-item[data-phone="${ANAS_CALLER.phone}"]`);
+    if ((await item.count()) === 0) {
+      await agentPage.reload();
+      await agentPage.locator('.worklist[aria-busy="false"]').waitFor();
+    }
+    await item.getByRole('button', { name: 'Call back' }).click();
+    // Her profile's phone, as the admin gave it, is offered.
+    expect(await item.getByLabel('Your phone (Twilio rings it first)').inputValue()).toBe(AGENT.phone);
+    await item.getByRole('button', { name: 'Ring me, then them' }).click();
+    await expect
+      .poll(() => agentPage.locator('.worklist .sr-status').textContent(), { timeout: 8_000 })
+      .toBe(`${ANAS_CALLER.shown}: Call back: voicemail. The callback stays open.`);
+    // The admin's worklist: who tried, by name.
+    await page.getByRole('link', { name: 'Missed calls' }).click();
+    await page.locator('.worklist[aria-busy="false"]').waitFor();
+    await expect
+      .poll(() => page.locator(`.work-item[data-phone="${ANAS_CALLER.phone}"] .tried`).textContent())
+      .toMatch(/^1 attempt: voicemail .+ \(Ana Agent\)$/);
+    const placed = (await (await fetch(`${stack.twilioApi}/__local/placed`)).json()) as { to: string }[];
+    expect(placed.filter((p) => p.to === AGENT.phone)).toHaveLength(1);
+    expect(agentSeen).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+
+  it('has the agent mark the callback called back; the admin\'s "Recently resolved" says "Marked called back by Ana Agent"', async () => {
+    const item = agentPage.locator(`.work-item[data-phone="${ANAS_CALLER.phone}"]`);
+    await item.getByRole('button', { name: 'Mark called back' }).click();
+    await item.getByLabel('Note (optional)').fill('Left a message, will call again');
+    await item.getByRole('button', { name: 'Save as called back' }).click();
+    await item.waitFor({ state: 'detached' });
+    await page.reload();
+    const done = page.locator(`.resolved li[data-phone="${ANAS_CALLER.phone}"]`);
+    await expect.poll(() => done.locator('.by').textContent()).toBe('Marked called back by Ana Agent');
+    expect(await done.locator('.note').textContent()).toBe('Left a message, will call again');
+    expect(await page.locator(`.work-item[data-phone="${ANAS_CALLER.phone}"]`).count()).toBe(0);
+    expect(agentSeen).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+
+  it("changes a person's role and phone from People, by keyboard; saves a screenshot", async () => {
+    await page.getByRole('link', { name: 'People' }).click();
+    const ana = page.locator(`.person[data-email="${AGENT.email}"]`);
+    // By keyboard: Enter opens her form, its first field focused.
+    await ana.getByRole('button', { name: 'Change Ana Agent' }).press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.tagName)).toBe('SELECT');
+    expect(await ana.getByLabel('Phone').inputValue()).toBe(AGENT.shown);
+    await ana.getByLabel('Role').selectOption('admin');
+    await ana.getByLabel('Phone').fill('+1 415 555 0188');
+    await ana.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(() => page.locator('section.people .sr-status').textContent()).toBe('Saved Ana Agent: admin, (415) 555-0188.');
+    await expect.poll(() => ana.locator('.role').textContent()).toBe('Admin');
+    // The form closed, the focus is back on her first button.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Change Ana Agent');
+    // Back to an agent, her phone as it was.
+    await ana.getByRole('button', { name: 'Change Ana Agent' }).click();
+    await ana.getByLabel('Role').selectOption('agent');
+    await ana.getByLabel('Phone').fill(AGENT.shown);
+    await ana.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(() => page.locator('section.people .sr-status').textContent()).toBe(`Saved Ana Agent: agent, ${AGENT.shown}.`);
+    await expect.poll(() => ana.locator('.person-facts').textContent()).toBe(`${AGENT.email}Agent${AGENT.shown}`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-people.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it('fits People and its forms in 360 px in dark mode without sideways scrolling (screenshot)', async () => {
+    const phoneContext = await browser.newContext({ viewport: { width: 360, height: 780 }, colorScheme: 'dark' });
+    const phone = watch(await phoneContext.newPage(), problems);
+    phone.setDefaultTimeout(6_000);
+    await phone.goto(`${stack.dashboard}#/people`);
+    await signInOn(phone, stack.cognito.admin);
+    await phone.locator(`section.people[aria-busy="false"] .person[data-email="${AGENT.email}"]`).waitFor();
+    // With a person's form open, and an invitation's refusal shown.
+    await phone.locator(`.person[data-email="${AGENT.email}"]`).getByRole('button', { name: 'Change Ana Agent' }).click();
+    const invite = phone.locator('form.invite-form');
+    await invite.getByLabel('Name').fill('Bo Brennan-Castellanos');
+    await invite.getByLabel('E-mail').fill('bo.brennan-castellanos@example.com');
+    await invite.getByLabel('Phone').fill('12');
+    await invite.getByRole('button', { name: 'Invite' }).click();
+    await invite.getByRole('alert').waitFor();
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    expect(await phone.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(17, 20, 24)');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await phone.screenshot({ path: join(ARTIFACTS, 'dashboard-people-360-dark.png'), fullPage: true });
+    await phoneContext.close();
+    // The refusal asked for (and Chromium's line for it), nothing else.
+    expect(problems.filter((p) => p !== 'HTTP 400 /users' && !/status of 400/.test(p))).toEqual([]);
+    problems.splice(0, problems.length);
+  });
+
+  it('a machine key sees no "People" either', async () => {
+    const seen: string[] = [];
+    const machine = watch(await (await browser.newContext()).newPage(), seen);
+    machine.setDefaultTimeout(6_000);
+    await machine.goto(`${stack.dashboard}#/people`);
+    await signInOn(machine, { key: stack.key });
+    await expect.poll(() => machine.locator('.not-admin').textContent()).toBe('Only admins manage people.');
+    expect(await machine.getByRole('link', { name: 'People' }).count()).toBe(0);
+    await machine.context().close();
+    expect(seen).toEqual([]);
+  });
+
+  it('returns to the sign-in form saying the session ended when Cognito refuses to refresh: she signed out on another screen', async () => {
+    // Ana signs in on another screen and signs out there: Cognito revokes every refresh token of hers.
+    const elsewhere = watch(await (await browser.newContext()).newPage(), agentSeen);
+    elsewhere.setDefaultTimeout(6_000);
+    await elsewhere.goto(stack.dashboard);
+    await signInOn(elsewhere, { email: AGENT.email, password: AGENT.password });
+    await elsewhere.locator('.who-am-i').waitFor();
+    const signedOut = elsewhere.waitForResponse((r) => r.request().headers()['x-amz-target']?.endsWith('.GlobalSignOut') ?? false);
+    await elsewhere.getByRole('button', { name: 'Sign out' }).click();
+    expect((await signedOut).status()).toBe(200);
+    await elsewhere.context().close();
+    // Her first tab, an hour later: its ID token expired, the page must refresh it, and Cognito
+    // refuses. The page asks the API nothing with the old token.
+    const asked: string[] = [];
+    const onRequest = (request: { url: () => string }) => {
+      const url = new URL(request.url());
+      // The page, its assets and GET /auth/config are not the API's data.
+      if (url.origin === new URL(stack.target).origin && !/^\/(dashboard\/.+|auth\/config)?$/.test(url.pathname)) asked.push(url.pathname);
+    };
+    agentPage.on('request', onRequest);
+    await agentPage.evaluate(() => {
+      const kept = JSON.parse(sessionStorage.getItem('mcl.tokens') ?? '{}');
+      sessionStorage.setItem('mcl.tokens', JSON.stringify({ ...kept, expiresAt: Date.now() - 1_000 }));
+    });
+    await agentPage.reload();
+    await expect.poll(() => agentPage.getByRole('alert').textContent()).toBe(SESSION_ENDED);
+    expect(await agentPage.getByLabel('E-mail').count()).toBe(1);
+    expect(await agentPage.evaluate(() => sessionStorage.getItem('mcl.tokens'))).toBeNull();
+    agentPage.off('request', onRequest);
+    expect(asked).toEqual([]);
+    // Cognito's refusal (400, and Chromium's line for it), nothing else.
+    expect(agentSeen.filter((p) => !/^HTTP 400 \/$|status of 400/.test(p))).toEqual([]);
+    expect(agentSeen.length).toBeGreaterThan(0);
+    agentSeen.splice(0, agentSeen.length);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await agentPage.screenshot({ path: join(ARTIFACTS, 'dashboard-session-ended.png') });
+  });
+
+  it("says the same for tokens that are no tokens (the tab's storage tampered with), and her password signs her in again", async () => {
+    for (const garbage of ['{"idToken":"garbage","refreshToken":"garbage"}', 'not even JSON']) {
+      await agentPage.evaluate((value) => sessionStorage.setItem('mcl.tokens', value), garbage);
+      await agentPage.reload();
+      await expect.poll(() => agentPage.getByRole('alert').textContent()).toBe(SESSION_ENDED);
+      expect(await agentPage.evaluate(() => sessionStorage.getItem('mcl.tokens'))).toBeNull();
+    }
+    agentSeen.splice(0, agentSeen.length);
+    // Her password still signs her in.
+    await signInOn(agentPage, { email: AGENT.email, password: AGENT.password });
+    await agentPage.locator('.worklist[aria-busy="false"]').waitFor();
+    expect(agentSeen).toEqual([]);
+  });
+
+  it("disables the agent from People: her page's next request returns to sign-in saying so, and she cannot sign in until enabled", async () => {
+    await page.getByRole('link', { name: 'People' }).click();
+    const ana = page.locator(`.person[data-email="${AGENT.email}"]`);
+    await ana.getByRole('button', { name: 'Disable… Ana Agent' }).click();
+    await ana.getByRole('button', { name: 'Disable', exact: true }).click();
+    await expect.poll(() => ana.getAttribute('data-standing')).toBe('disabled');
+    expect(await page.locator('section.people .sr-status').textContent()).toBe('Disabled Ana Agent: signed out everywhere.');
+    // Her token is good for the rest of its hour, but the API knows: her next request is refused.
+    await agentPage.getByRole('button', { name: 'Today', exact: true }).click();
+    await expect.poll(() => agentPage.getByRole('alert').textContent()).toBe(ACCOUNT_DISABLED);
+    await signInOn(agentPage, { email: AGENT.email, password: AGENT.password });
+    await expect.poll(() => agentPage.getByRole('alert').textContent()).toBe('This account is disabled: ask an admin.');
+    // The 401 (and Chromium's line for it), Cognito's 400 (and its line), nothing else.
+    expect(agentSeen.filter((p) => !/^HTTP 401 \/stats$|^HTTP 400 \/$|status of (401|400)/.test(p))).toEqual([]);
+    agentSeen.splice(0, agentSeen.length);
+    // Enabled again, she signs in.
+    await ana.getByRole('button', { name: 'Enable Ana Agent' }).click();
+    await expect.poll(() => ana.getAttribute('data-standing')).toBe('active');
+    await agentPage.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await agentPage.locator('.worklist[aria-busy="false"]').waitFor();
+    expect(await agentPage.locator('.who-am-i').textContent()).toBe('Ana Agent · agent');
+    expect(agentSeen).toEqual([]);
+    expect(problems).toEqual([]);
+    await agentPage.context().close();
+  });
+});

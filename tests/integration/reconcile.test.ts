@@ -873,6 +873,10 @@ describe('the reconcile Lambda (POST /reconcile, its runs, and the schedule)', (
     expect(state).toBe('running');
     expect(started.headers?.Location).toBe(`/reconcile/runs/${runId}`);
     expect(location).toBe(`/reconcile/runs/${runId}`);
+    // On the audit trail: the machines' key started this run.
+    expect((await scanAll(table.docs, table.tableName)).filter((i) => i.type === 'audit')).toEqual([
+      expect.objectContaining({ action: 'reconcile.started', actor: { kind: 'machine' }, target: { runId } }),
+    ]);
     // Nothing recorded yet: the work is in the queued invocation.
     expect(await callItems()).toHaveLength(0);
     expect(lambda.queue.map((q) => q.event)).toEqual([{ reconcileRun: runId }]);
