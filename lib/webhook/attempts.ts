@@ -130,7 +130,9 @@ export async function recordAttemptCallback(
   const id =
     recorded.attempt.facts.leg?.callSid || recorded.attempt.facts.dial?.dialCallSid || recorded.attempt.callSid || attempt.attemptId;
   const at = new Date(deps.now.getTime() - talked * 1000).toISOString();
-  const resolved = await deps.callbacks.resolve(attempt.customer, { id, at, by: 'callback' });
+  // Called back by whoever placed it (a person signed in; a machine's key names nobody).
+  const person = recorded.attempt.person === undefined ? {} : { person: recorded.attempt.person };
+  const resolved = await deps.callbacks.resolve(attempt.customer, { id, at, by: 'callback', ...person });
   logger.info(resolved.outcome === 'resolved' ? 'Callback resolved' : 'Reached, no open callback it resolves', {
     attemptId: attempt.attemptId,
     customer: maskPhone(attempt.customer),

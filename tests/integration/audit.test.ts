@@ -9,11 +9,14 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCognito, signInWithPassword, startLocalCognito } from '../../dev/cognito.js';
 import { startTwilioApi, type TwilioApi } from '../../dev/twilio-api.js';
+import { createCallingStore } from '../../lib/callbacks/calling.js';
+import { createCallbackResolver } from '../../lib/callbacks/store.js';
 import { createContactsStore } from '../../lib/contacts/store.js';
 import { parsePendingCall } from '../../lib/ledger/call-item.js';
 import { classifyStatusCallback } from '../../lib/ledger/calls.js';
 import { createLedger } from '../../lib/ledger/store.js';
 import { auditKey } from '../../lib/table/keys.js';
+import { recordAttemptCallback } from '../../lib/webhook/attempts.js';
 import { ACCOUNT_SID, AUTH_TOKEN, freshTable, LEDGER_SETTINGS, MACHINE_API_KEY, scanAll, statusCallback, v1Event } from '../helpers.js';
 import { loadHandler } from '../lambda.js';
 import { responseErrors } from '../openapi.js';
@@ -239,5 +242,38 @@ describe('the audit trail', () => {
       await table.docs.send(new GetCommand({ TableName: table.tableName, Key: { pk: auditKey(newest?.at ?? '', newest?.id ?? '') } }))
     ).Item;
     expect(item?.type).toBe('audit');
+  });
+});
+
+describe('who called back', () => {
+  it('resolves a callback that a call back reached in the name of who placed it', async () => {
+    const open = await route('GET', '/callbacks', { token: ana }, { query: { limit: '100' } });
+    const waiting = (open.body.items as { phone: string; attempts?: { last: { id: string; callSid: string }[] } }[]).find(
+      (i) => i.phone === CALLED,
+    );
+    const attempt = waiting?.attempts?.last[0] ?? { id: '', callSid: '' };
+    // The customer's leg of Ana's call back: a person, 60 s (the local Twilio API would send it; here the webhook's code directly).
+    await recordAttemptCallback(
+      '/twilio/call-status',
+      {
+        AccountSid: ACCOUNT_SID,
+        CallSid: `CA${'7'.repeat(32)}`,
+        ParentCallSid: attempt.callSid,
+        CallStatus: 'completed',
+        CallDuration: '60',
+        AnsweredBy: 'human',
+      },
+      { attemptId: attempt.id, customer: CALLED },
+      {
+        calling: createCallingStore(table.as('webhook'), table.tableName),
+        callbacks: createCallbackResolver(table.as('webhook'), { tableName: table.tableName }),
+        minSeconds: 10,
+        now: new Date(),
+      },
+    );
+    const resolved = await route('GET', '/callbacks', { token: ana }, { query: { state: 'resolved', limit: '100' } });
+    const item = (resolved.body.items as { phone: string }[]).find((i) => i.phone === CALLED);
+    expect(item).toMatchObject({ resolvedBy: 'callback', person: { id: anaId, name: 'Ana' } });
+    expect(responseErrors('/callbacks', 'get', 200, resolved.body)).toEqual([]);
   });
 });
