@@ -5,7 +5,7 @@
  * refused with 401; a valid token without a role with 403.
  */
 import { createHmac, createPublicKey } from 'node:crypto';
-import { InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { CreateUserPoolClientCommand, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalCognito, startLocalCognito } from '../../dev/cognito.js';
@@ -117,6 +117,23 @@ describe('the operator API: people and machines', () => {
     const eve = await signIn(other, 'eve@example.com');
     await refused(bearer(eve.id));
     await refused(bearer(eve.access));
+  });
+
+  it('refuses with 401 the tokens of another app client of the same pool (same issuer and keys, another audience)', async () => {
+    const created = await cognito.client.send(
+      new CreateUserPoolClientCommand({
+        UserPoolId: cognito.userPoolId,
+        ClientName: 'some-other-app',
+        ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+      }),
+    );
+    const clientId = created.UserPoolClient?.ClientId ?? '';
+    const ana = await signIn({ ...cognito, clientId }, 'ana@example.com');
+    // Signed by the pool's own key: only the audience (ID token) or client_id (access token) differs.
+    expect(parts(ana.id).payload.aud).toBe(clientId);
+    expect(parts(ana.access).payload.client_id).toBe(clientId);
+    expect((await list(bearer(ana.id))).status).toBe(401);
+    expect((await list(bearer(ana.access))).status).toBe(401);
   });
 
   it('refuses an expired token with 401', async () => {
