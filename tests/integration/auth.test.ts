@@ -259,3 +259,77 @@ describe('the operator API: people and machines', () => {
     );
   });
 });
+
+describe('the operator’s logs', () => {
+  it('hold no token, password or e-mail, whatever is refused or done (at DEBUG, more than deployed)', async () => {
+    const logged = await loadHandler<Handler>('operator', {
+      tableName: table.tableName,
+      env: { ...authEnv(), POWERTOOLS_LOG_LEVEL: 'DEBUG' },
+    });
+    const ben = await signIn(cognito, 'ben@example.com');
+    const lines: string[] = [];
+    const capture = (chunk: string | Uint8Array) => lines.push(String(chunk)) > 0;
+    vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const send = async (
+      method: string,
+      resource: string,
+      headers: Record<string, string>,
+      body?: unknown,
+      query?: Record<string, string>,
+    ) => {
+      const event = v1Event({ resource, params: {}, body: '', apiKey: PEOPLE_KEY, contentType: 'application/json', query });
+      return (
+        await logged(
+          {
+            ...event,
+            httpMethod: method,
+            body: body === undefined ? null : JSON.stringify(body),
+            headers: { ...event.headers, ...headers },
+          },
+          context,
+        )
+      ).statusCode;
+    };
+    const forged = `${ben.id.slice(0, -10)}AAAAAAAAAA`;
+    const secrets = { password: 'Temporary-pass-2026-logs', email: 'logs.person@example.com' };
+    let statuses: number[];
+    try {
+      statuses = [
+        await send('GET', '/callbacks', bearer(forged)),
+        await send('GET', '/callbacks', {}, undefined, { access_token: ben.access }),
+        await send('POST', '/users', bearer(ben.id), {
+          email: secrets.email,
+          name: 'Logs',
+          role: 'agent',
+          temporaryPassword: secrets.password,
+        }),
+        await send('POST', '/users', bearer(ben.id), {
+          email: secrets.email,
+          name: 'Logs',
+          role: 'agent',
+          temporaryPassword: secrets.password,
+        }),
+        await send('POST', '/users', bearer(ben.id), { email: 'not an e-mail', name: 'Logs', role: 'agent' }),
+        await send('GET', '/audit', bearer(ben.access)),
+      ];
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(statuses).toEqual([401, 401, 201, 409, 400, 200]);
+    const text = lines.join('');
+    // It did log (the refusals and the answers): the check below is not of an empty log.
+    expect(lines.length).toBeGreaterThan(3);
+    for (const secret of [
+      ben.id,
+      ben.access,
+      forged,
+      ben.id.split('.')[2] ?? '',
+      ben.access.split('.')[2] ?? '',
+      secrets.password,
+      secrets.email,
+      'ben@example.com',
+    ])
+      expect(text).not.toContain(secret);
+  });
+});
