@@ -5,6 +5,7 @@
  * the API could not be reached (retry), or a request was refused.
  */
 
+import type { AuditAction, AuditEntry, listAudit } from '../lib/audit/trail.js';
 import type { PersonView } from '../lib/auth/people.js';
 import type { ResolutionSummary } from '../lib/callbacks/item.js';
 import type { listCallbacks, OpenCallbackItem, ResolvedCallbackItem } from '../lib/operator/callbacks.js';
@@ -12,7 +13,8 @@ import type { getContact } from '../lib/operator/contacts.js';
 import type { HealthReport } from '../lib/operator/health.js';
 import type { StatsResponse } from '../lib/operator/stats.js';
 
-export type { HealthReport, OpenCallbackItem, PersonView, ResolutionSummary, ResolvedCallbackItem, StatsResponse };
+export type { AuditAction, AuditEntry, HealthReport, OpenCallbackItem, PersonView, ResolutionSummary, ResolvedCallbackItem, StatsResponse };
+export type AuditPage = Awaited<ReturnType<typeof listAudit>>;
 export type ContactDetail = NonNullable<Awaited<ReturnType<typeof getContact>>>;
 type Page<T> = Omit<Awaited<ReturnType<typeof listCallbacks>>, 'items'> & { items: T[] };
 export type OpenPage = Page<OpenCallbackItem>;

@@ -36,14 +36,9 @@ import {
 import { StackedBars } from './chart.js';
 import { defaultCountry, formatDuration, formatPhone, formatTime, lastDays, percent, timeZone } from './format.js';
 import { PEOPLE_ROUTE, PeoplePage } from './people.js';
-import { FormEnd, Problem, type Session, SessionContext, useLoad, useSession, useSubmit } from './session.js';
+import { FormEnd, Problem, pageSize, type Session, SessionContext, useLoad, useSession, useSubmit } from './session.js';
 
 const KEY_STORAGE = 'mcl.operatorKey';
-/** Open callbacks a page: `?limit=` on the page's URL (1–100), 25 otherwise. */
-function pageSize(search: string): number {
-  const n = Number(new URLSearchParams(search).get('limit'));
-  return Number.isInteger(n) && n >= 1 && n <= 100 ? n : 25;
-}
 
 /**
  * A missed call's status, why it was missed, and who resolved a callback, as the API sends them
@@ -81,6 +76,12 @@ const RESOLVED_LABELS: Readonly<Record<ResolvedBy, string>> = {
   operator: 'Marked by a person',
   unreachable: 'Closed as unreachable',
 };
+/** How a resolution came, naming the person who did it when one signed in ("Called back by Ana"). */
+function resolvedByText(by: ResolvedBy, person: { name: string } | undefined): string {
+  if (person === undefined || by === 'returned-call') return RESOLVED_LABELS[by];
+  if (by === 'operator') return `Marked called back by ${person.name}`;
+  return `${RESOLVED_LABELS[by]} by ${person.name}`;
+}
 const RANGES = [
   { label: 'Today', days: 1 },
   { label: '7 days', days: 7 },
@@ -554,13 +555,7 @@ function Resolved({ version }: { version: number }) {
                 after {formatDuration(item.secondsToCallback)}
               </span>
             )}
-            <span class="by">
-              {item.person !== undefined && item.resolvedBy === 'operator'
-                ? `Marked called back by ${item.person.name}`
-                : item.person !== undefined && item.resolvedBy === 'unreachable'
-                  ? `Closed as unreachable by ${item.person.name}`
-                  : RESOLVED_LABELS[item.resolvedBy]}
-            </span>
+            <span class="by">{resolvedByText(item.resolvedBy, item.person)}</span>
             <time dateTime={item.resolvedAt}>{formatTime(item.resolvedAt)}</time>
             {item.note ? <q class="note">{item.note}</q> : null}
           </li>
@@ -771,7 +766,7 @@ function ContactPage({ phone }: { phone: string }) {
             {contact.resolutions.map((r) => (
               <li key={r.id}>
                 <span class="after">after {formatDuration(r.secondsToCallback)}</span>
-                <span class="by">{RESOLVED_LABELS[r.resolvedBy]}</span>
+                <span class="by">{resolvedByText(r.resolvedBy, r.person)}</span>
                 <time dateTime={r.resolvedAt}>{formatTime(r.resolvedAt)}</time>
                 {r.note ? <q class="note">{r.note}</q> : null}
               </li>

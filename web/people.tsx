@@ -3,9 +3,11 @@
  * (`GET /users`); "Invite someone" (`POST /users`); a person's role and phone changed, or the
  * person disabled (which signs them out everywhere at once) and enabled again
  * (`PATCH /users/{id}`). Agents and machine keys get a plain sentence instead (the API would
- * refuse them anyway). The page shows the role the signed-in token names; the API decides.
+ * refuse them anyway). Below, for admins too, "Activity": who did what (web/activity.tsx). The page
+ * shows the role the signed-in token names; the API decides.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Activity } from './activity.js';
 import { type PersonView, RequestRefusedError } from './api.js';
 import { formatPhone, toE164 } from './format.js';
 import { FormEnd, Problem, useLoad, useSession, useSubmit } from './session.js';
@@ -340,29 +342,33 @@ function People() {
     setVersion((n) => n + 1);
   };
   const users = state.data?.users;
+  const names = useMemo(() => new Map((users ?? []).map((person) => [person.id, nameOf(person)])), [users]);
   return (
-    <div class="people-grid">
-      <section aria-labelledby="people-title" class="people" aria-busy={state.status === 'loading'}>
-        <h2 id="people-title">People</h2>
-        <p class="hint">Who may sign in, by name. Agents work the worklist; admins also manage people and erase callers.</p>
-        <p class="sr-status" role="status">
-          {announce}
-        </p>
-        {state.status === 'error' ? <Problem error={inWords(state.error) as Error} retry={retry} /> : null}
-        {users?.length === 0 ? <p class="empty">Nobody yet.</p> : null}
-        <ul class="people-list">
-          {users?.map((person) => (
-            <PersonItem key={person.id} person={person} onChanged={changed} />
-          ))}
-        </ul>
-      </section>
-      <InviteForm
-        onInvited={() => {
-          setAnnounce('');
-          setVersion((n) => n + 1);
-        }}
-      />
-    </div>
+    <>
+      <div class="people-grid">
+        <section aria-labelledby="people-title" class="people" aria-busy={state.status === 'loading'}>
+          <h2 id="people-title">People</h2>
+          <p class="hint">Who may sign in, by name. Agents work the worklist; admins also manage people and erase callers.</p>
+          <p class="sr-status" role="status">
+            {announce}
+          </p>
+          {state.status === 'error' ? <Problem error={inWords(state.error) as Error} retry={retry} /> : null}
+          {users?.length === 0 ? <p class="empty">Nobody yet.</p> : null}
+          <ul class="people-list">
+            {users?.map((person) => (
+              <PersonItem key={person.id} person={person} onChanged={changed} />
+            ))}
+          </ul>
+        </section>
+        <InviteForm
+          onInvited={() => {
+            setAnnounce('');
+            setVersion((n) => n + 1);
+          }}
+        />
+      </div>
+      <Activity names={names} version={version} />
+    </>
   );
 }
 

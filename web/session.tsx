@@ -26,6 +26,12 @@ export function useSession(): Session {
   return session;
 }
 
+/** Items a page (open callbacks, the activity): `?limit=` on the page's URL (1–100), 25 otherwise. */
+export function pageSize(search: string): number {
+  const n = Number(new URLSearchParams(search).get('limit'));
+  return Number.isInteger(n) && n >= 1 && n <= 100 ? n : 25;
+}
+
 export type Load<T> = { status: 'loading'; data?: T } | { status: 'ok'; data: T } | { status: 'error'; error: Error; data?: T };
 
 /** Runs `load` when `deps` change (or on retry); a refused key or sign-in ends the session. */

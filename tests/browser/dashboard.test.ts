@@ -18,6 +18,8 @@ import { type Flow, flows } from '../flows.js';
 import { statusCallback } from '../helpers.js';
 
 const ARTIFACTS = join(import.meta.dirname, '../../.artifacts');
+/** A phone in dark mode, in a time zone half an hour off UTC's (the page must name it). */
+const PHONE_DARK = { viewport: { width: 360, height: 780 }, colorScheme: 'dark', timezoneId: 'America/St_Johns', locale: 'en-US' } as const;
 const HOUR = 3_600_000;
 
 /**
@@ -513,12 +515,7 @@ describe('the dashboard in chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.locator('.numbers[aria-busy="false"] [data-chart="Missed calls by reason"]').waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
-    const phoneContext = await browser.newContext({
-      viewport: { width: 360, height: 780 },
-      colorScheme: 'dark',
-      timezoneId: 'America/St_Johns',
-      locale: 'en-US',
-    });
+    const phoneContext = await browser.newContext(PHONE_DARK);
     const phone = watch(await phoneContext.newPage(), problems);
     // Pages of 4 (the page's ?limit=; the 6 open callbacks do not fill the last page): "Show more"
     // follows the API's cursor to the end.
@@ -657,6 +654,10 @@ describe('the dashboard in chromium', () => {
     await item.getByRole('button', { name: 'Ring me, then them' }).click();
     await expect.poll(() => page.locator(`.work-item[data-phone="${caller.phone}"]`).count(), { timeout: 8_000 }).toBe(0);
     expect(await page.locator('.worklist .sr-status').textContent()).toBe(`${caller.shown}: Reached: the callback is resolved.`);
+    // Resolved in the name of who called (the admin signed in here).
+    await expect
+      .poll(() => page.locator(`ul.done li[data-phone="${caller.phone}"] .by`).first().textContent(), { timeout: 8_000 })
+      .toBe('Called back by Local admin');
     // What Twilio was asked: two calls to the agent, from the line the caller called.
     const placed = (await (await fetch(`${stack.twilioApi}/__local/placed`)).json()) as { to: string; from: string }[];
     expect(placed.filter((p) => p.to === agent).map((p) => p.from)).toEqual(['+14155559876', '+14155559876']);
@@ -1027,5 +1028,84 @@ describe("the dashboard's people (issue 30): an admin invites, an agent signs in
     expect(agentSeen).toEqual([]);
     expect(problems).toEqual([]);
     await agentPage.context().close();
+  });
+
+  it('shows admins what everyone did under Activity, in words, newest first, a page at a time (360 px, dark); an agent never sees it', async () => {
+    // The truth: what this file's tests did through the page, oldest first; a caller's number as
+    // the trail masks it (its last 4 digits).
+    const masked = (phone: string) => `+${'*'.repeat(phone.length - 5)}${phone.slice(-4)}`;
+    const admin = 'Local admin';
+    const [erased, calledTwice, marked, , , unreachable] = CALLERS;
+    const did = [
+      `${admin} marked ${masked(marked.phone)} called back`,
+      `${admin} erased a caller (${masked(erased.phone)}): 1 call, 0 resolutions`,
+      `${admin} called ${masked(calledTwice.phone)} back`,
+      `${admin} called ${masked(calledTwice.phone)} back`,
+      `${admin} called ${masked(unreachable.phone)} back`,
+      `${admin} called ${masked(unreachable.phone)} back`,
+      `${admin} closed ${masked(unreachable.phone)} as unreachable`,
+      `${admin} invited ${AGENT.name} as agent`,
+      `${AGENT.name} called ${masked(ANAS_CALLER.phone)} back`,
+      `${AGENT.name} marked ${masked(ANAS_CALLER.phone)} called back`,
+      `${admin} changed ${AGENT.name}: role admin, phone changed`,
+      `${admin} changed ${AGENT.name}: role agent, phone changed`,
+      `${admin} changed ${AGENT.name}: disabled`,
+      `${admin} changed ${AGENT.name}: enabled`,
+    ];
+    // Pages of 5 (the page's ?limit=), which the trail does not fill exactly: "Show more" follows the cursor to the end.
+    expect(did.length % 5).not.toBe(0);
+    const phoneContext = await browser.newContext(PHONE_DARK);
+    const phone = watch(await phoneContext.newPage(), problems);
+    phone.setDefaultTimeout(6_000);
+    await phone.goto(`${stack.dashboard}?limit=5#/people`);
+    await signInOn(phone, stack.cognito.admin);
+    const activity = phone.locator('section.activity');
+    const shown = () => activity.locator('li .what').allTextContents();
+    await expect.poll(async () => (await shown()).length).toBe(5);
+    for (let pages = 1; pages * 5 < did.length; pages++) {
+      await activity.getByRole('button', { name: 'Show more' }).click();
+      await expect.poll(async () => (await shown()).length).toBe(Math.min(did.length, (pages + 1) * 5));
+    }
+    // Newest first, by name (Ana's from the people list), once her name is known.
+    await expect.poll(shown).toEqual(did.toReversed());
+    expect(await activity.getByRole('button', { name: 'Show more' }).count()).toBe(0);
+    // The last "Show more" left the focus on the first entry it added (its button is gone).
+    const lastPage = did.toReversed().slice(Math.floor(did.length / 5) * 5);
+    await expect.poll(() => phone.evaluate(() => document.activeElement?.querySelector('.what')?.textContent)).toBe(lastPage[0]);
+    // Each at its time, newest first, in the browser's zone (UTC-3:30 here) as the rest of the page writes times.
+    const times = await activity
+      .locator('li time')
+      .evaluateAll((els) => els.map((el) => [el.getAttribute('datetime') ?? '', el.textContent]));
+    expect(times.map(([at]) => at)).toEqual(
+      times
+        .map(([at]) => at)
+        .toSorted()
+        .toReversed(),
+    );
+    const local = new Intl.DateTimeFormat('en-US', { timeZone: 'America/St_Johns', hour: 'numeric', minute: '2-digit' });
+    for (const [at, text] of times) expect(text).toContain(local.format(Date.parse(at ?? '')));
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    expect(await phone.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(17, 20, 24)');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await activity.screenshot({ path: join(ARTIFACTS, 'dashboard-activity.png') });
+    await phoneContext.close();
+    expect(problems).toEqual([]);
+
+    // Ana, an agent: no link, no Activity at #/people, and the page never asks for the trail.
+    const agent = watch(await (await browser.newContext()).newPage(), agentSeen);
+    agent.setDefaultTimeout(6_000);
+    const asked: string[] = [];
+    agent.on('request', (request) => {
+      if (new URL(request.url()).pathname.endsWith('/audit')) asked.push(request.url());
+    });
+    await agent.goto(`${stack.dashboard}#/people`);
+    await signInOn(agent, { email: AGENT.email, password: AGENT.password });
+    await expect.poll(() => agent.locator('.who-am-i').textContent()).toBe('Ana Agent · agent');
+    await expect.poll(() => agent.locator('main.people-page').textContent()).toBe('← WorklistPeopleOnly admins manage people.');
+    expect(await agent.locator('section.activity').count()).toBe(0);
+    expect(await agent.getByRole('link', { name: 'People' }).count()).toBe(0);
+    await agent.context().close();
+    expect(asked).toEqual([]);
+    expect(agentSeen).toEqual([]);
   });
 });
