@@ -4,7 +4,7 @@
  * One file, so the two never build into `.esbuild/` at the same time.
  */
 import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -430,7 +430,7 @@ describe('osls package', () => {
         'RecordingsFailureQueue',
         'TextBackFailureQueue',
       ]);
-      const alarms = Object.values(t.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+      const alarms = Object.values(t.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.Namespace === 'AWS/SQS');
       for (const queue of queues) {
         expect(alarms.find((a) => JSON.stringify(a.Properties.Dimensions).includes(`"${queue}"`))?.Properties, queue).toMatchObject({
           Namespace: 'AWS/SQS',
@@ -494,9 +494,29 @@ describe('osls package', () => {
     const actions = Object.values(allFeaturesTemplate().Resources)
       .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
       .map((a) => a.Properties.AlarmActions);
-    // One per failure queue: contacts, events, reconcile, textback, recordings.
-    expect(actions.length).toBe(5);
+    // One per failure queue (contacts, events, reconcile, textback, recordings) and the lost audit entries'.
+    expect(actions.length).toBe(6);
     expect(actions.every((a) => JSON.stringify(a) === JSON.stringify([ALL_FEATURES.ALARM_TOPIC_ARN]))).toBe(true);
+  });
+
+  it('counts the audit entries that could not be kept (the message lib/audit/trail.ts logs) in both functions that write them, with an alarm', () => {
+    const audited = ['OperatorLogGroup', 'ReconcileLogGroup'];
+    const filters = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Logs::MetricFilter');
+    expect(filters.map((f) => f.Properties.LogGroupName).sort()).toEqual(audited.map((group) => ({ Ref: group })));
+    const source = readFileSync(new URL('../../lib/audit/trail.ts', import.meta.url), 'utf8');
+    for (const filter of filters) {
+      const message = /^\{ \$\.message = "([^"]+)" \}$/.exec(String(filter.Properties.FilterPattern))?.[1] ?? '';
+      expect(source).toContain(`logger.error('${message}'`);
+      expect(filter.Properties.MetricTransformations).toEqual([
+        { MetricNamespace: 'MissedCallLedger', MetricName: 'AuditEntryLost', MetricValue: '1' },
+      ]);
+    }
+    expect(resource('AuditEntryLostAlarm').Properties).toMatchObject({
+      Namespace: 'MissedCallLedger',
+      MetricName: 'AuditEntryLost',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
   it('guards the data: point-in-time recovery, Retain, log retention, and no * in any IAM statement', () => {
