@@ -300,10 +300,13 @@ export async function pipelineBench(misses: number, spacingMs = 250): Promise<Pi
     const perMiss = Object.fromEntries(
       [...after].map(([name, n]) => [name, Number(((n - (before.get(name) ?? 0)) / misses).toFixed(2))] as const).filter(([, n]) => n > 0),
     );
+    // Counted before the recordings' benches below, whose voicemail calls publish events of their own.
+    const [events, texts] = await Promise.all([
+      fetch(`${stack.events}/__local/events`).then((r) => r.json() as Promise<unknown[]>),
+      fetch(`${stack.twilioApi}/__local/messages`).then((r) => r.json() as Promise<unknown[]>),
+    ]);
     const recordingTtfb = await recordingFirstByte(stack);
     const deletion = await recordingDeletion(stack, misses, spacingMs);
-    const events = (await (await fetch(`${stack.events}/__local/events`)).json()) as unknown[];
-    const texts = (await (await fetch(`${stack.twilioApi}/__local/messages`)).json()) as unknown[];
     return {
       misses,
       toEvent: summary(delay(eventAt)),
