@@ -179,7 +179,7 @@ function ResolveAction({ phone, onResolved }: { phone: string; onResolved: (mess
   );
 }
 
-/** The agent's phone for "Call back", kept in this browser (until people sign in: issue 30). */
+/** The agent's phone for "Call back" as last typed in this browser; until then a signed-in person's profile phone. */
 const AGENT_STORAGE = 'mcl.agentPhone';
 type AttemptOutcome = NonNullable<NonNullable<OpenCallbackItem['attempts']>['last'][number]['outcome']>;
 const ATTEMPT_LABELS: Readonly<Record<AttemptOutcome, string>> = {
