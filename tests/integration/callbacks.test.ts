@@ -411,7 +411,9 @@ describe('callbacks', () => {
 
   it('resolves a miss applied late with the answered call Twilio reports since it (the call came first)', async () => {
     const [outbound, inbound, none] = [newPhone(), newPhone(), newPhone()];
-    const start = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
+    // One instant, whole seconds (Twilio's times have no milliseconds): every start is exact relative to the others.
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const start = (minutesAgo: number) => new Date(now - minutesAgo * 60_000);
     const callbackSid = callSid();
     const parent = callSid();
     const leg = callSid();
@@ -469,7 +471,9 @@ describe('callbacks', () => {
 
   it('resolves a late miss with a queue bridge only the ledger knows (Twilio lists a plain completed call); not with a voicemail leg', async () => {
     const [bridgedCaller, voicemailCaller] = [newPhone(), newPhone()];
-    const start = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
+    // One instant, whole seconds (Twilio's times have no milliseconds): every start is exact relative to the others.
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const start = (minutesAgo: number) => new Date(now - minutesAgo * 60_000);
     const [queued, forwarded, voicemail] = [callSid(), callSid(), callSid()];
     api.calls.push(
       // Bridged to an agent after 40 s in the queue: to the REST API, a completed call of no legs.
@@ -524,7 +528,9 @@ describe('callbacks', () => {
     const phone = newPhone();
     const missSid = callSid();
     const callbackSid = callSid();
-    const start = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
+    // One instant, whole seconds (Twilio's times have no milliseconds): every start is exact relative to the others.
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const start = (minutesAgo: number) => new Date(now - minutesAgo * 60_000);
     api.calls.push(
       { sid: missSid, from: phone, to: LINE, status: 'no-answer', direction: 'inbound', startTime: start(150), durationSeconds: 0 },
       {
