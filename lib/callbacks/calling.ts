@@ -8,6 +8,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { addToDay } from '../ledger/day-counters.js';
+import { maskPhone } from '../phone/phone.js';
 import { backoffMs, defaultSleep } from '../platform/retry.js';
 import { InvalidItemError, isOneOf, isRecord, TableUnavailableError } from '../table/items.js';
 import { callingKey } from '../table/keys.js';
@@ -47,7 +48,8 @@ export interface Calling {
 export class ClaimedError extends Error {
   override name = 'ClaimedError';
   constructor(readonly claim: Claim) {
-    super(`Being called by ${claim.person === undefined ? claim.agent : `${claim.person.name} (${claim.agent})`} until ${claim.until}`);
+    // Logged with the refusal: the person's name, or the agent's number masked (GET /callbacks has the claim whole).
+    super(`Being called by ${claim.person?.name ?? maskPhone(claim.agent)} until ${claim.until}`);
   }
 }
 

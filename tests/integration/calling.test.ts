@@ -34,7 +34,7 @@ describe('the calling item', () => {
     });
     const refused = store.start(phone, { id: 'a2', agent: OTHER_AGENT }, { now: at(60), claimSeconds: 120, force: false });
     await expect(refused).rejects.toBeInstanceOf(ClaimedError);
-    await expect(refused).rejects.toThrow(`Being called by ${AGENT} until ${at(120).toISOString()}`);
+    await expect(refused).rejects.toThrow(`Being called by +*******${AGENT.slice(-4)} until ${at(120).toISOString()}`);
     // Expired: anyone may call.
     expect((await store.start(phone, { id: 'a3', agent: OTHER_AGENT }, { now: at(121), claimSeconds: 120, force: false })).created).toBe(
       true,

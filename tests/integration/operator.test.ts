@@ -503,7 +503,8 @@ describe('POST /callbacks/{phone}/call', () => {
     // Someone else meanwhile: refused with who holds it, unless forced.
     const claimed = reply(await call(placing, '+14155550101', { agent: '+14155550198' }, 'k-2'));
     expect(claimed.status).toBe(409);
-    expect(claimed.body.message).toMatch(/^Being called by \+14155550199 until .+: wait, or send "force": true$/);
+    // The agent's number masked: the message is logged with the refusal.
+    expect(claimed.body.message).toMatch(/^Being called by \+\*{7}0199 until .+: wait, or send "force": true$/);
     expect(reply(await call(placing, '+14155550101', { agent: '+14155550198', force: true }, 'k-3')).status).toBe(202);
   });
 });
