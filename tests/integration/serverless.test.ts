@@ -954,7 +954,7 @@ describe('the local stack (npm start) end to end', () => {
     const ledgerState = async () => {
       const all = await items();
       return {
-        calls: all.filter((i) => String(i.pk).startsWith('CALL#')).map((i) => i.pk),
+        calls: all.filter((i) => String(i.pk).startsWith('CALL#')).map((i) => [i.pk, i.countedAs ?? null]),
         totals: all
           .filter((i) => String(i.pk).startsWith('STATS#') && i.total !== undefined)
           .map((i) => [i.pk, i.total])
@@ -968,8 +968,13 @@ describe('the local stack (npm start) end to end', () => {
     expect(response.status).toBe(403);
     const url = `http://127.0.0.1:${port}/twilio/call-status`;
     expect(await response.json()).toEqual({ message: `Invalid X-Twilio-Signature (checked against ${url} and ${url}#rc=3&rp=all)` });
-    expect(await ledgerState()).toEqual(before);
-    expect(before.calls).not.toContain(`CALL#${params.CallSid}`);
+    const after = await ledgerState();
+    expect(after.calls.map(([pk]) => pk)).toEqual(before.calls.map(([pk]) => pk));
+    expect(before.calls.map(([pk]) => pk)).not.toContain(`CALL#${params.CallSid}`);
+    // Counters change only in the transaction that changes what a call item counts: with every
+    // call counting what it did, the totals are the same. (The settle sweep may decide an earlier
+    // test's call meanwhile: a CI run saw a shard's total move so; then only the keys are compared.)
+    if (JSON.stringify(after.calls) === JSON.stringify(before.calls)) expect(after.totals).toEqual(before.totals);
   });
 
   it('answers a Dial action with TwiML', async () => {
