@@ -1,9 +1,7 @@
 /** The operator API (a person's Cognito token, or a machine's API key): stats, contacts, the callback worklist, calls back, erasure and health. */
-import { tokenVerifier } from '../lib/auth/caller.js';
-import { readAuthConfig } from '../lib/auth/config.js';
 import { authErrors } from '../lib/auth/http-errors.js';
 import { createPeople } from '../lib/auth/people.js';
-import { standingReader } from '../lib/auth/standing.js';
+import { callerAuth } from '../lib/auth/standing.js';
 import { createCallingStore } from '../lib/callbacks/calling.js';
 import { createCallbackResolver } from '../lib/callbacks/store.js';
 import { callBackErrors } from '../lib/operator/call-back.js';
@@ -22,17 +20,14 @@ import { createTwilioRecordings } from '../lib/twilio/recordings.js';
 import { restCredentials } from '../lib/twilio/rest.js';
 
 const config = parseOperatorConfig(process.env);
-const authConfig = readAuthConfig(process.env);
+const auth = callerAuth(process.env, documents(), config.tableName);
+const authConfig = auth.config;
 logSdkVersionAtColdStart();
 // One REST credential resolver (one SSM read a cold start) for the Calls client and the recordings.
 const twilioCredentials = restCredentials(config.twilio, ssm);
 const deps = {
   config,
-  auth: {
-    config: authConfig,
-    verify: authConfig === undefined ? undefined : tokenVerifier(authConfig),
-    standing: standingReader(documents(), config.tableName),
-  },
+  auth,
   documents: documents(),
   dynamo: dynamo(),
   twilioCalls: twilioCallsWith(twilioCredentials),

@@ -7,10 +7,9 @@
  */
 import type { Context } from 'aws-lambda';
 import { recordAudit } from '../lib/audit/trail.js';
-import { identify, requirePermission, tokenVerifier } from '../lib/auth/caller.js';
-import { readAuthConfig } from '../lib/auth/config.js';
+import { identify, requirePermission } from '../lib/auth/caller.js';
 import { authErrors } from '../lib/auth/http-errors.js';
-import { standingReader } from '../lib/auth/standing.js';
+import { callerAuth } from '../lib/auth/standing.js';
 import { createCallbackResolver, openCallbacks } from '../lib/callbacks/store.js';
 import { foldDayCounters } from '../lib/ledger/day-counters.js';
 import { createReconcileLedger } from '../lib/ledger/store.js';
@@ -55,12 +54,7 @@ const reconciliation = createReconcileRuns({
   invocationLimitMs: config.invocationLimitMs,
 });
 
-const authConfig = readAuthConfig(process.env);
-const auth = {
-  config: authConfig,
-  verify: authConfig === undefined ? undefined : tokenVerifier(authConfig),
-  standing: standingReader(docs, config.tableName),
-};
+const auth = callerAuth(process.env, docs, config.tableName);
 
 const http = httpStack(
   async (event) => {

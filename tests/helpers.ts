@@ -202,10 +202,10 @@ export function formBody(params: Record<string, string>): string {
   return new URLSearchParams(params).toString();
 }
 
-/** A REST API (v1) proxy event as API Gateway delivers it behind the `prod` stage. */
 /** A machine's operator API key, as API Gateway passes it on after checking it. */
 export const MACHINE_API_KEY = 'test-machine-api-key-000000';
 
+/** A REST API (v1) proxy event as API Gateway delivers it behind the `prod` stage. */
 export function v1Event(options: {
   resource: string;
   params: Record<string, string>;

@@ -206,9 +206,8 @@ const attemptText = (a: AttemptView): string =>
  * then follows the call on the contact (GET /contacts/{phone}) until its attempt has an outcome.
  */
 function CallBackAction({ phone, onDone }: { phone: string; onDone: (message: string, resolved: boolean) => void }) {
-  const { api } = useSession();
+  const { api, phone: profilePhone } = useSession();
   const [open, setOpen] = useState(false);
-  const { phone: profilePhone } = useSession();
   const [agent, setAgent] = useState(() => localStorage.getItem(AGENT_STORAGE) ?? profilePhone ?? '');
   const [progress, setProgress] = useState<string>();
   const { busy, error, submit } = useSubmit(async () => {

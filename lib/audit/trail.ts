@@ -15,7 +15,7 @@ import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/
 import type { Caller } from '../auth/caller.js';
 import { maskPhone } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
-import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
+import { encodeCursor, type PageQuery, parsePageQuery } from '../platform/paging.js';
 import { InvalidItemError, isOneOf, isRecord, readable, requireString, TableUnavailableError } from '../table/items.js';
 import { AUDIT_PARTITION, AUDIT_SORT_KEY, auditKey, CONTACTS_INDEX } from '../table/keys.js';
 import { batchGetAll } from '../table/requests.js';
@@ -160,21 +160,10 @@ export function parseAuditEntry(item: Readonly<Record<string, unknown>> | undefi
   };
 }
 
-export interface AuditQuery {
-  since: string | undefined;
-  limit: number;
-  /** The index sort key the next page starts below. */
-  before: string | undefined;
-}
+export type AuditQuery = PageQuery;
 
 /** `since`, `limit` (1–100, 50) and `cursor`; 400 naming the parameter. */
-export function parseAuditQuery(query: URLSearchParams): AuditQuery {
-  const since = parseSince(query);
-  const limit = parseLimit(query);
-  const cursor = query.get('cursor');
-  const before = cursor === null || cursor === '' ? undefined : decodeCursor(cursor, since ?? null, AUDIT_SORT_KEY, 'since');
-  return { since, limit, before };
-}
+export const parseAuditQuery = (query: URLSearchParams): AuditQuery => parsePageQuery(query, AUDIT_SORT_KEY);
 
 /** One page of the trail, newest first: one Query of the index, one BatchGetItem of the entries. */
 export async function listAudit(

@@ -12,6 +12,7 @@
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { CognitoJwtPayload } from 'aws-jwt-verify/jwt-model';
+import type { Actor } from '../callbacks/model.js';
 import type { HttpRequest } from '../platform/request.js';
 import type { AuthConfig } from './config.js';
 
@@ -24,8 +25,6 @@ export interface Person {
   id: string;
   name: string;
   role: Role;
-  /** The token's expiry (epoch seconds). */
-  expiresAt: number;
 }
 export interface Machine {
   kind: 'machine';
@@ -78,20 +77,20 @@ export function roleOf(groups: unknown): Role | undefined {
   return undefined;
 }
 
+/** What telling who calls needs: the pool (undefined: nobody signs in here), its verifier, and people's standing. */
+export interface CallerAuth {
+  config: AuthConfig | undefined;
+  verify: VerifyToken | undefined;
+  /** What admins last decided about a person (lib/auth/standing.ts): it wins over the token. */
+  standing?: (sub: string) => Promise<{ role?: Role; disabled: boolean } | undefined>;
+}
+
 /**
  * Who is calling. A token when there is one (whatever key came with it); otherwise the machine
  * key API Gateway checked, unless it is the people's key (which needs a token).
  * @throws UnauthenticatedError (401) or ForbiddenError (403: a valid token without a role).
  */
-export async function identify(
-  request: Pick<HttpRequest, 'headers' | 'query'>,
-  auth: {
-    config: AuthConfig | undefined;
-    verify: VerifyToken | undefined;
-    /** What admins last decided about a person (lib/auth/standing.ts): it wins over the token. */
-    standing?: (sub: string) => Promise<{ role?: Role; disabled: boolean } | undefined>;
-  },
-): Promise<Caller> {
+export async function identify(request: Pick<HttpRequest, 'headers' | 'query'>, auth: CallerAuth): Promise<Caller> {
   const query = new URLSearchParams(request.query);
   if (QUERY_TOKENS.some((name) => query.has(name)))
     throw new UnauthenticatedError('A token goes in the Authorization header, never in the URL');
@@ -112,7 +111,7 @@ export async function identify(
     const role = standing?.role ?? roleOf(payload['cognito:groups']);
     if (role === undefined) throw new ForbiddenError('Your account has no role here: ask an admin to make you an agent');
     const name = typeof payload.name === 'string' && payload.name !== '' ? payload.name : 'Someone';
-    return { kind: 'person', id: payload.sub, name, role, expiresAt: payload.exp };
+    return { kind: 'person', id: payload.sub, name, role };
   }
   const key = request.headers['x-api-key'];
   if (key !== undefined && key !== '' && key !== auth.config?.peopleApiKey) return { kind: 'machine' };
@@ -130,5 +129,5 @@ export function requirePermission(caller: Caller, permission: Permission): void 
 }
 
 /** Who did something, as kept on what they did: a person's `{id, name}`; a machine's key names nobody. */
-export const actorOf = (caller: Caller): { person?: { id: string; name: string } } =>
+export const actorOf = (caller: Caller): { person?: Actor } =>
   caller.kind === 'person' ? { person: { id: caller.id, name: caller.name } } : {};

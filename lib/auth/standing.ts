@@ -6,9 +6,11 @@
  * groups stand.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Env } from '../platform/config.js';
 import { TableUnavailableError } from '../table/items.js';
 import { personKey } from '../table/keys.js';
-import { ROLES, type Role } from './caller.js';
+import { type CallerAuth, ROLES, type Role, tokenVerifier } from './caller.js';
+import { readAuthConfig } from './config.js';
 
 export interface Standing {
   role?: Role;
@@ -55,4 +57,10 @@ export async function keepStanding(
   } catch (error) {
     throw new TableUnavailableError('The person’s standing could not be kept', { cause: error });
   }
+}
+
+/** What `identify` needs in a function of the table: the pool from `env` (with its verifier), and people's standing. */
+export function callerAuth(env: Env, client: DynamoDBDocumentClient, tableName: string): CallerAuth {
+  const config = readAuthConfig(env);
+  return { config, verify: config === undefined ? undefined : tokenVerifier(config), standing: standingReader(client, tableName) };
 }

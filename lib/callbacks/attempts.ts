@@ -19,6 +19,7 @@
  *   the customer was dialled).
  */
 import type { CallStatus } from '../twilio/call-status.js';
+import type { Actor } from './model.js';
 
 export const ATTEMPT_OUTCOMES = ['reached', 'voicemail', 'no-answer', 'busy', 'failed', 'agent-missed', 'too-short'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
@@ -63,7 +64,7 @@ export interface Attempt {
   /** Who called: the agent's number. */
   agent: string;
   /** Who called, when a person signed in. */
-  person?: { id: string; name: string };
+  person?: Actor;
   /** The agent's call (the root); absent while Twilio has not answered the create. */
   callSid?: string;
   outcome?: AttemptOutcome;
@@ -104,7 +105,7 @@ export interface Claim {
   attemptId: string;
   agent: string;
   /** The person calling, when signed in. */
-  person?: { id: string; name: string };
+  person?: Actor;
   until: string;
 }
 

@@ -7,6 +7,7 @@ import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb
 import { type Attempt, type AttemptProgress, activeClaim, attemptProgress, failedSince } from '../callbacks/attempts.js';
 import { type Calling, type KeptAttempt, parseCalling } from '../callbacks/calling.js';
 import { type OpenCallback, parseOpenCallbackItem, parseResolutionSummary, type ResolutionSummary } from '../callbacks/item.js';
+import type { Actor } from '../callbacks/model.js';
 import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
 import { HttpError, type HttpRequest, parseJsonBody } from '../platform/request.js';
 import { isRecord, readable, TableUnavailableError } from '../table/items.js';
@@ -33,7 +34,7 @@ export type OpenCallbackItem = Omit<OpenCallback, 'voicemail'> & {
   /** Its calls back through Twilio since it opened (when there were any): how many, and the last 3, newest first. */
   attempts?: { count: number; last: (Attempt & { progress?: AttemptProgress })[] };
   /** Someone is calling them through Twilio now (their claim). */
-  calling?: { agent: string; until: string; person?: { id: string; name: string } };
+  calling?: { agent: string; until: string; person?: Actor };
   /** CALLBACK_MAX_ATTEMPTS failed calls back since it opened: it may be closed as `unreachable`. */
   canCloseUnreachable?: true;
 };

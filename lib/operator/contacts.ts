@@ -9,8 +9,7 @@ import { type ResolutionSummary, resolutionSummary } from '../callbacks/item.js'
 import { episodes } from '../callbacks/model.js';
 import { type Contact, type ContactSummary, parseContact, parseContactSummary } from '../contacts/item.js';
 import { CALL_SUMMARY_PROJECTION, type CallSummary, parseCallSummary } from '../ledger/call-item.js';
-import { decodeCursor, encodeCursor, parseLimit, parseSince } from '../platform/paging.js';
-import { HttpError } from '../platform/request.js';
+import { encodeCursor, type PageQuery, parsePageQuery } from '../platform/paging.js';
 import { readable, TableUnavailableError } from '../table/items.js';
 import { CONTACT_SORT_KEY, CONTACTS_INDEX, callingKey, callKey, contactKey, contactShards, textBackKey } from '../table/keys.js';
 import { batchGetAll, shardedPage } from '../table/requests.js';
@@ -20,25 +19,10 @@ import { type ServedVoicemail, withServedVoicemail } from './voicemail.js';
 
 /** A missed call of a contact as `GET /contacts/{phone}` shows it: its voicemail with the URL of its audio. */
 export type ContactCall = Omit<CallSummary, 'voicemail'> & { voicemail?: ServedVoicemail };
-export interface ListQuery {
-  since: string | undefined;
-  limit: number;
-  /** The index sort key the next page starts below. */
-  before: string | undefined;
-}
+export type ListQuery = PageQuery;
 
 /** Parses `since`, `limit` and `cursor`; 400 naming the parameter. */
-export function parseListQuery(query: URLSearchParams): ListQuery {
-  const since = parseSince(query);
-  const limit = parseLimit(query);
-  const cursor = query.get('cursor');
-  let before: string | undefined;
-  if (cursor !== null && cursor !== '') {
-    before = decodeCursor(cursor, since ?? null, CONTACT_SORT_KEY, 'since');
-    if (since !== undefined && before < since) throw new HttpError(400, 'cursor belongs to another query (since differs)');
-  }
-  return { since, limit, before };
-}
+export const parseListQuery = (query: URLSearchParams): ListQuery => parsePageQuery(query, CONTACT_SORT_KEY);
 
 /** A cursor of this listing: the sort key the next page starts below, bound to `since`. */
 export const encodeContactsCursor = (before: string, since: string | undefined): string => encodeCursor(before, since ?? null);

@@ -6,10 +6,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AuditEvent, listAudit, parseAuditQuery, recordAudit } from '../audit/trail.js';
-import { actorOf, type Caller, identify, requirePermission, type VerifyToken } from '../auth/caller.js';
-import type { AuthConfig } from '../auth/config.js';
+import { actorOf, type Caller, type CallerAuth, identify, requirePermission } from '../auth/caller.js';
 import { type People, type PersonChange, parseNewPerson, parsePersonChange } from '../auth/people.js';
-import { keepStanding, type ReadStanding } from '../auth/standing.js';
+import { keepStanding } from '../auth/standing.js';
 import type { CallingStore } from '../callbacks/calling.js';
 import { resolutionSummary } from '../callbacks/item.js';
 import type { CallbackResolver } from '../callbacks/store.js';
@@ -30,7 +29,7 @@ import { readStats, statsRange } from './stats.js';
 export interface OperatorDeps {
   config: OperatorConfig;
   /** Who may call: people's tokens verified against the pool, or a machine's API key. */
-  auth: { config: AuthConfig | undefined; verify: VerifyToken | undefined; standing?: ReadStanding };
+  auth: CallerAuth;
   documents: DynamoDBDocumentClient;
   dynamo: DynamoDBClient;
   twilioCalls: TwilioCallsFactory;

@@ -60,3 +60,24 @@ export function decodeCursor(cursor: string, binding: string | null, keyPattern:
   if (!('s' in decoded) || decoded.s !== binding) throw new HttpError(400, `cursor belongs to another query (${differs} differs)`);
   return decoded.b;
 }
+
+/** `since`, `limit` and `cursor` of a listing newest first whose index sort keys start with their ISO time. */
+export interface PageQuery {
+  since: string | undefined;
+  limit: number;
+  /** The index sort key the next page starts below. */
+  before: string | undefined;
+}
+
+/** Parses a {@link PageQuery}; 400 naming the parameter (a cursor must match `keyPattern` and its `since`). */
+export function parsePageQuery(query: URLSearchParams, keyPattern: RegExp): PageQuery {
+  const since = parseSince(query);
+  const limit = parseLimit(query);
+  const cursor = query.get('cursor');
+  let before: string | undefined;
+  if (cursor !== null && cursor !== '') {
+    before = decodeCursor(cursor, since ?? null, keyPattern, 'since');
+    if (since !== undefined && before < since) throw new HttpError(400, 'cursor belongs to another query (since differs)');
+  }
+  return { since, limit, before };
+}

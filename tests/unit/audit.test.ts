@@ -5,7 +5,7 @@ import { auditEntry, parseAuditEntry, recordAudit } from '../../lib/audit/trail.
 import type { Person } from '../../lib/auth/caller.js';
 import { logger } from '../../lib/platform/log.js';
 
-const ana: Person = { kind: 'person', id: '0b4f6a7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b', name: 'Ana', role: 'agent', expiresAt: 0 };
+const ana: Person = { kind: 'person', id: '0b4f6a7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b', name: 'Ana', role: 'agent' };
 const AT = new Date('2026-12-06T10:00:00.000Z');
 
 afterEach(() => {
