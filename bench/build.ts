@@ -11,8 +11,8 @@ export const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** web/build.cjs: the dashboard's build, its esbuild plugin and its budget (serverless.yml's plugins use it too). */
 export const dashboardBuild: typeof import('../web/build.cjs') = createRequire(import.meta.url)('../web/build.cjs');
-/** resources/twilio-apart.cjs: the contacts function's Twilio client in a file of its own, as serverless.yml's plugins build it. */
-const twilioApart: { twilioApartPlugin: () => import('esbuild').Plugin } = createRequire(import.meta.url)('../resources/twilio-apart.cjs');
+/** resources/esbuild-plugins.cjs: serverless.yml's esbuild plugins (the dashboard's assets, the contacts function's Twilio client apart, middy's `node:stream/web` on use). */
+const slsPlugins: readonly Plugin[] = createRequire(import.meta.url)('../resources/esbuild-plugins.cjs');
 
 /**
  * Bundles `entry` (relative to the repository) into bench/.build/<name>.cjs; returns its path and
@@ -37,7 +37,7 @@ export async function bundle(
     target: 'node22',
     format: 'cjs',
     external: options.bundleSdk ? [] : ['@aws-sdk/*'],
-    plugins: [dashboardBuild.dashboardAssetsPlugin(), twilioApart.twilioApartPlugin(), ...(options.plugins ?? [])],
+    plugins: [...slsPlugins, ...(options.plugins ?? [])],
     logLevel: 'silent',
   });
   return { file, bytes: statSync(file).size };

@@ -91,6 +91,38 @@ describe('the function bundles', () => {
     expect(text).not.toContain('@aws-sdk/client-eventbridge');
   });
 
+  it.each(['webhook', 'operator', 'dashboard'])(
+    "%s: middy's streaming branch loads node:stream/web on first use, not at init (resources/middy-stream-web.cjs)",
+    async (name) => {
+      const { text, included } = await inputsOf(`functions/${name}.ts`);
+      expect(included.some((input) => input.startsWith('node_modules/@middy/core/'))).toBe(true);
+      expect(included).toContain('middy-stream-web:stream-web');
+      // Its one require of the module is the shim's, on first `instanceof` (`web ??= require(...)`).
+      const requires = [...text.matchAll(/(.{3})require\("(?:node:)?stream\/web"\)/g)].map((m) => m[1]);
+      expect(requires).toEqual(['??=']);
+    },
+  );
+
+  it("middy's ReadableStream on use answers instanceof as the real one does", async () => {
+    const { LAZY } = createRequire(join(root, 'package.json'))(join(root, 'resources/middy-stream-web.cjs'));
+    const module = { exports: {} as { ReadableStream?: unknown } };
+    const loaded: string[] = [];
+    const recordingRequire = (id: string) => {
+      loaded.push(id);
+      return createRequire(join(root, 'package.json'))(id);
+    };
+    new Function('require', 'module', LAZY)(recordingRequire, module);
+    const Lazy = module.exports.ReadableStream as new () => unknown;
+    expect(loaded).toEqual([]);
+    const { ReadableStream } = await import('node:stream/web');
+    const { Readable } = await import('node:stream');
+    expect(new ReadableStream() instanceof Lazy).toBe(true);
+    expect(loaded).toEqual(['node:stream/web']);
+    expect(Readable.from('x') instanceof Lazy).toBe(false);
+    expect(('a body' as unknown) instanceof Lazy).toBe(false);
+    expect({} instanceof Lazy).toBe(false);
+  });
+
   it('dashboard: carries the page built from web/, and no other function carries any of it', async () => {
     const dashboard = await inputsOf('functions/dashboard.ts');
     expect(dashboard.included).toContain('dashboard-assets:virtual:dashboard-assets');
