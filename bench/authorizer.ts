@@ -17,7 +17,6 @@
  *
  * Every token is checked to pass, and a disabled person's to be refused, by both designs.
  */
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { Plugin } from 'esbuild';
@@ -27,7 +26,7 @@ import { identify, tokenVerifier } from '../lib/auth/caller.js';
 import { type AuthConfig, readAuthConfig } from '../lib/auth/config.js';
 import { keepStanding, standingReader } from '../lib/auth/standing.js';
 import { createDocumentClient } from '../lib/platform/aws.js';
-import { bundle, localClient, median, percentile, root } from './build.js';
+import { benchEnv, bundle, loadHandler, localClient, median, percentile, root } from './build.js';
 import { initMs } from './cold-start.js';
 import type { Fresh } from './ingest.js';
 import { type MeterReading, startMeter } from './meter.js';
@@ -166,26 +165,6 @@ async function coldStart(
   return { cold, authorizerFile: builds.authorizer.file };
 }
 
-/**
- * Loads a bundle afresh with these settings in the environment (its module init reads them; the
- * SDK reads its endpoint at the first request, so they stay until `restore`).
- */
-function load(file: string, env: Record<string, string>, saved: Map<string, string | undefined>): AuthorizerHandler {
-  for (const name of Object.keys(env)) if (!saved.has(name)) saved.set(name, process.env[name]);
-  Object.assign(process.env, env);
-  const require = createRequire(import.meta.url);
-  delete require.cache[require.resolve(file)];
-  const mod: { handler: AuthorizerHandler } = require(file);
-  return mod.handler;
-}
-
-function restore(saved: Map<string, string | undefined>): void {
-  for (const [name, value] of saved) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-}
-
 /** A REST API (v1) REQUEST authorizer event, as API Gateway sends it for GET /callbacks. */
 const authorizerEvent = (token: string): APIGatewayRequestAuthorizerEvent =>
   ({
@@ -228,15 +207,14 @@ export async function authorizerBench(
   const measured = await fresh(async (endpoint) => {
     let pool: LocalCognito | undefined;
     const meter = await startMeter(endpoint);
-    /** The environment the authorizer was loaded with replaces these; put back afterwards (later benchmarks start stacks). */
-    const saved = new Map<string, string | undefined>();
+    const env = benchEnv();
     try {
       pool = await starting;
       await createTable(localClient(endpoint), TABLE);
       const docs = createDocumentClient(localClient(endpoint));
       const metered = createDocumentClient(localClient(meter.endpoint));
-      const env = { USER_POOL_ID: pool.userPoolId, USER_POOL_CLIENT_ID: pool.clientId, COGNITO_ENDPOINT: pool.endpoint };
-      const config = readAuthConfig(env) as AuthConfig;
+      const poolEnv = { USER_POOL_ID: pool.userPoolId, USER_POOL_CLIENT_ID: pool.clientId, COGNITO_ENDPOINT: pool.endpoint };
+      const config = readAuthConfig(poolEnv) as AuthConfig;
 
       // People: every other one changed by an admin (a PERSON# item), the rest not; one more disabled.
       const subs: string[] = [];
@@ -266,7 +244,8 @@ export async function authorizerBench(
         standing: standingReader(createDocumentClient(localClient(endpoint)), TABLE),
       });
       const inFunctionFirstMs = performance.now() - t;
-      const authorizer = load(authorizerFile, { ...env, TABLE_NAME: TABLE, AWS_ENDPOINT_URL_DYNAMODB: endpoint }, saved);
+      env.set({ ...poolEnv, TABLE_NAME: TABLE, AWS_ENDPOINT_URL_DYNAMODB: endpoint });
+      const authorizer = loadHandler<AuthorizerHandler>(authorizerFile);
       t = performance.now();
       const firstAuthorized = await authorizer(authorizerEvent(firstToken));
       const authorizerFirstMs = performance.now() - t;
@@ -328,7 +307,8 @@ export async function authorizerBench(
       const withoutItem = await meterOnce(() => meteredStanding(unchanged));
       const inFunctionDynamo = await meterOnce(() => identify(request(firstToken), { config, verify, standing: meteredStanding }));
       // Another instance of the bundle, its DynamoDB client behind the meter (the timed one is done with).
-      const meteredAuthorizer = load(authorizerFile, { ...env, TABLE_NAME: TABLE, AWS_ENDPOINT_URL_DYNAMODB: meter.endpoint }, saved);
+      env.set({ ...poolEnv, TABLE_NAME: TABLE, AWS_ENDPOINT_URL_DYNAMODB: meter.endpoint });
+      const meteredAuthorizer = loadHandler<AuthorizerHandler>(authorizerFile);
       await meteredAuthorizer(authorizerEvent(firstToken));
       const authorizerDynamo = await meterOnce(() => meteredAuthorizer(authorizerEvent(firstToken)));
 
@@ -366,7 +346,7 @@ export async function authorizerBench(
         checks: { everyTokenPassesBoth: everyTokenPasses, disabledRefusedInFunction, disabledRefusedByAuthorizer },
       };
     } finally {
-      restore(saved);
+      env.restore();
       await meter.stop();
       await (pool ?? (await starting.catch(() => undefined)))?.stop();
     }

@@ -43,6 +43,39 @@ export async function bundle(
   return { file, bytes: statSync(file).size };
 }
 
+/**
+ * Requires a bundle afresh, so that its module init runs again with the environment as it is
+ * now; returns its `handler`.
+ */
+export function loadHandler<H>(file: string): H {
+  const require = createRequire(import.meta.url);
+  delete require.cache[require.resolve(file)];
+  const mod: { handler: H } = require(file);
+  return mod.handler;
+}
+
+/**
+ * Settings a benchmark puts into `process.env` for the bundles it loads (their init reads them,
+ * the SDK its endpoint at the first request, so they stay), and `restore`, which puts back what
+ * each had before its first `set` (later benchmarks start stacks of their own).
+ */
+export function benchEnv(): { set(env: Record<string, string>): void; restore(): void } {
+  const saved = new Map<string, string | undefined>();
+  return {
+    set(env) {
+      for (const name of Object.keys(env)) if (!saved.has(name)) saved.set(name, process.env[name]);
+      Object.assign(process.env, env);
+    },
+    restore() {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      saved.clear();
+    },
+  };
+}
+
 /** A fresh DynamoDB client for DynamoDB Local: each measured client gets its own middleware stack. */
 export function localClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });

@@ -20,7 +20,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -37,7 +36,7 @@ import { readLedgerSettings } from '../lib/ledger/settings.js';
 import { createLedger } from '../lib/ledger/store.js';
 import { createDocumentClient } from '../lib/platform/aws.js';
 import { callingKey, callKey, textBackKey } from '../lib/table/keys.js';
-import { bundle, localClient, median, root } from './build.js';
+import { benchEnv, bundle, loadHandler, localClient, median, root } from './build.js';
 import { initMs } from './cold-start.js';
 import type { Fresh, PerCall } from './ingest.js';
 import { type MeterReading, startMeter } from './meter.js';
@@ -222,14 +221,6 @@ async function webhookServer(handler: Handler, gate: () => Promise<void>): Promi
   return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-/** Loads a bundle afresh with the process's environment as it is now (its module init reads it). */
-function load(file: string): Handler {
-  const require = createRequire(import.meta.url);
-  delete require.cache[require.resolve(file)];
-  const mod: { handler: Handler } = require(file);
-  return mod.handler;
-}
-
 const sub = (a: MeterReading, b: MeterReading): MeterReading => ({
   requests: Object.fromEntries(
     Object.entries(a.requests)
@@ -275,8 +266,7 @@ export async function callBackBench(fresh: Fresh, options: { initRuns: number; a
     const docs = createDocumentClient(localClient(endpoint));
     const meter = await startMeter(endpoint);
     const api = await startTwilioApi({ accountSid: ACCOUNT_SID, authTokens: [TOKEN] });
-    /** The environment the handlers were loaded with replaces these; put back afterwards (later benchmarks start stacks). */
-    const saved = new Map<string, string | undefined>();
+    const benchSettings = benchEnv();
     let released: Promise<void> = Promise.resolve();
     let webhookHandler: Handler | undefined;
     /** The webhook's DynamoDB requests by the kind of Twilio's request (Twilio sends a call's requests one at a time). */
@@ -310,10 +300,9 @@ export async function callBackBench(fresh: Fresh, options: { initRuns: number; a
         PUBLIC_BASE_URL: stack.baseUrl,
         POWERTOOLS_LOG_LEVEL: 'SILENT',
       };
-      for (const name of Object.keys(env)) saved.set(name, process.env[name]);
-      Object.assign(process.env, env);
-      const operator = load(operatorBuild.file);
-      webhookHandler = load(webhookFile);
+      benchSettings.set(env);
+      const operator = loadHandler<Handler>(operatorBuild.file);
+      webhookHandler = loadHandler<Handler>(webhookFile);
 
       // The open callbacks: one customer per attempt, each with one missed call an hour ago.
       const customers = SCRIPTS.map((_, o) =>
@@ -480,10 +469,7 @@ export async function callBackBench(fresh: Fresh, options: { initRuns: number; a
         },
       };
     } finally {
-      for (const [name, value] of saved) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
+      benchSettings.restore();
       await new Promise<void>((resolve) => stack.server.close(() => resolve()));
       await api.stop();
       await meter.stop();

@@ -4,7 +4,6 @@
  * SDK, at the same concurrency. Then the duplicate path: every call delivered 3 times.
  */
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -18,7 +17,7 @@ import { createLedger } from '../lib/ledger/store.js';
 import { createDocumentClient } from '../lib/platform/aws.js';
 import { mapLimit } from '../lib/platform/pool.js';
 import { callKey } from '../lib/table/keys.js';
-import { bundle, localClient, percentile } from './build.js';
+import { bundle, loadHandler, localClient, percentile } from './build.js';
 import { type MeterReading, startMeter } from './meter.js';
 
 const ACCOUNT_SID = `AC${'c'.repeat(32)}`;
@@ -184,10 +183,7 @@ export async function ingest(fresh: Fresh, calls: number, concurrency: number): 
       PUBLIC_BASE_URL: BASE,
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
-    const require = createRequire(import.meta.url);
-    delete require.cache[require.resolve(file)];
-    const mod: { handler: (e: APIGatewayProxyEvent, c: Context) => Promise<APIGatewayProxyResult> } = require(file);
-    return mod.handler;
+    return loadHandler<(e: APIGatewayProxyEvent, c: Context) => Promise<APIGatewayProxyResult>>(file);
   };
   const sids = Array.from({ length: calls }, () => `CA${randomBytes(16).toString('hex')}`);
 

@@ -22,7 +22,7 @@ function changeParts(detail: AuditEntry['detail']): string[] {
 }
 
 /** One entry as a sentence: who, then what they did. */
-export function sentenceOf(entry: AuditEntry, names: ReadonlyMap<string, string>): string {
+function sentenceOf(entry: AuditEntry, names: ReadonlyMap<string, string>): string {
   const who = entry.actor.kind === 'person' ? entry.actor.name : 'A machine key';
   const { customer, person } = entry.target;
   const caller = customer ?? 'a caller';

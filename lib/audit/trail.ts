@@ -11,14 +11,14 @@
  * of their number here.
  */
 import { randomBytes } from 'node:crypto';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Caller } from '../auth/caller.js';
 import { maskPhone } from '../phone/phone.js';
 import { logger } from '../platform/log.js';
 import { encodeCursor, type PageQuery, parsePageQuery } from '../platform/paging.js';
 import { InvalidItemError, isOneOf, isRecord, readable, requireString, TableUnavailableError } from '../table/items.js';
 import { AUDIT_PARTITION, AUDIT_SORT_KEY, auditKey, CONTACTS_INDEX } from '../table/keys.js';
-import { batchGetAll } from '../table/requests.js';
+import { batchGetAll, shardedPage } from '../table/requests.js';
 
 export const AUDIT_ACTIONS = [
   'callback.resolved',
@@ -33,7 +33,7 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export type AuditActor = { kind: 'person'; id: string; name: string } | { kind: 'machine' };
 
-/** What an action was done to: a customer (masked number) or a person (their id). */
+/** What an action was done to: a customer (masked number), a person (their id) or a reconciliation run (its id). */
 export interface AuditTarget {
   customer?: string;
   person?: string;
@@ -62,7 +62,7 @@ export interface AuditEvent {
   detail?: AuditDetail;
 }
 
-export const actorOfCaller = (caller: Caller): AuditActor =>
+const actorOfCaller = (caller: Caller): AuditActor =>
   caller.kind === 'person' ? { kind: 'person', id: caller.id, name: caller.name } : { kind: 'machine' };
 
 /** The entry of `event` done by `caller` at `now`. */
@@ -85,12 +85,7 @@ export function auditEntry(event: AuditEvent, caller: Caller, now: Date, id = ra
 const sortKeyOf = (entry: Pick<AuditEntry, 'at' | 'id'>): string => `${entry.at}#${entry.id}`;
 
 /** Keeps one entry, `retentionDays` from its time. */
-export async function keepAuditEntry(
-  client: DynamoDBDocumentClient,
-  tableName: string,
-  entry: AuditEntry,
-  retentionDays: number,
-): Promise<void> {
+async function keepAuditEntry(client: DynamoDBDocumentClient, tableName: string, entry: AuditEntry, retentionDays: number): Promise<void> {
   try {
     await client.send(
       new PutCommand({
@@ -171,40 +166,16 @@ export async function listAudit(
   tableName: string,
   q: AuditQuery,
 ): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
-  const conditions = ['gsi1pk = :audit'];
-  const values: Record<string, string> = { ':audit': AUDIT_PARTITION };
-  if (q.before !== undefined && q.since !== undefined) {
-    conditions.push('gsi1sk BETWEEN :since AND :before');
-    Object.assign(values, { ':since': q.since, ':before': q.before });
-  } else if (q.before !== undefined) {
-    conditions.push('gsi1sk < :before');
-    values[':before'] = q.before;
-  } else if (q.since !== undefined) {
-    conditions.push('gsi1sk >= :since');
-    values[':since'] = q.since;
-  }
-  let keys: Record<string, unknown>[];
-  let more: boolean;
-  try {
-    const out = await client.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: CONTACTS_INDEX,
-        KeyConditionExpression: conditions.join(' AND '),
-        ExpressionAttributeValues: values,
-        ScanIndexForward: false,
-        // BETWEEN includes the cursor's own entry (it was on the previous page): one more.
-        Limit: q.limit + (q.before !== undefined && q.since !== undefined ? 1 : 0),
-      }),
-    );
-    keys = out.Items ?? [];
-    more = out.LastEvaluatedKey !== undefined;
-  } catch (error) {
-    throw new TableUnavailableError('The audit trail could not be read', { cause: error });
-  }
-  const found = keys.filter((key) => key.gsi1sk !== q.before);
-  const page = found.slice(0, q.limit);
-  more ||= found.length > q.limit;
+  const { items: page, continueAfter } = await shardedPage(client, tableName, {
+    index: CONTACTS_INDEX,
+    keys: { pk: 'gsi1pk', sk: 'gsi1sk' },
+    shards: [AUDIT_PARTITION],
+    order: 'descending',
+    limit: q.limit,
+    since: q.since,
+    after: q.before,
+    what: 'The audit trail',
+  });
   const items = (
     await batchGetAll(
       client,
@@ -216,9 +187,5 @@ export async function listAudit(
     .map((item) => readable(() => parseAuditEntry(item), 'audit entry'))
     .filter((entry): entry is AuditEntry => entry !== undefined)
     .sort((a, b) => sortKeyOf(b).localeCompare(sortKeyOf(a)));
-  const last = page.at(-1)?.gsi1sk;
-  return {
-    items,
-    nextCursor: more && typeof last === 'string' ? encodeCursor(last, q.since ?? null) : null,
-  };
+  return { items, nextCursor: continueAfter === undefined ? null : encodeCursor(continueAfter, q.since ?? null) };
 }

@@ -48,7 +48,7 @@ export interface Calling {
 export class ClaimedError extends Error {
   override name = 'ClaimedError';
   constructor(readonly claim: Claim) {
-    // Logged with the refusal: the person's name, or the agent's number masked (GET /callbacks has the claim whole).
+    // The 409's message, logged with the refusal: the person's name, or the agent's number masked (GET /callbacks has the claim whole).
     super(`Being called by ${claim.person?.name ?? maskPhone(claim.agent)} until ${claim.until}`);
   }
 }

@@ -1,7 +1,10 @@
 /**
- * The operator API's routes (API key): `GET /stats`, `GET /contacts`, `GET /contacts/{phone}`,
- * `GET /callbacks`, `POST /callbacks/{phone}/resolve`, `GET /health`, `GET /recordings/{recordingSid}`,
- * `DELETE /contacts/{phone}` (erasure). Returns the HTTP reply; throws the errors that lib/platform/http.ts maps.
+ * The operator API's routes (a person's token or the machines' API key; each route says what it
+ * needs): `GET /stats`, `GET /contacts`, `GET /contacts/{phone}`, `GET /callbacks`,
+ * `POST /callbacks/{phone}/resolve`, `POST /callbacks/{phone}/call`, `GET /health`,
+ * `GET /recordings/{recordingSid}`, `DELETE /contacts/{phone}` (erasure), and for admins
+ * `GET/POST /users`, `PATCH /users/{id}` and `GET /audit`. Returns the HTTP reply; throws the
+ * errors that lib/platform/http.ts maps.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';

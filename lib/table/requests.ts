@@ -126,7 +126,7 @@ export interface ShardedPageQuery {
 
 /**
  * One page of an index whose items are spread over shard partition keys: each shard's first
- * `limit + 1` past the cursor, merged. The first `limit` of the merge are the page; `last` is
+ * `limit + 1` past the cursor (read with the cursor's own item when bounded by `since`), merged. The first `limit` of the merge are the page; `last` is
  * the sort key to continue from when more remain.
  */
 export async function shardedPage(
@@ -136,11 +136,13 @@ export async function shardedPage(
 ): Promise<{ items: Record<string, unknown>[]; continueAfter: string | undefined }> {
   const ascending = q.order === 'ascending';
   const { pk, sk } = q.keys;
+  // BETWEEN includes the cursor's own item (the previous page's last): one more to tell whether more remain.
+  const between = q.after !== undefined && q.since !== undefined && !ascending;
   const pages = await Promise.all(
     q.shards.map(async (shard) => {
       const values: Record<string, unknown> = { ':shard': shard };
       let condition = `${pk} = :shard`;
-      if (q.after !== undefined && q.since !== undefined && !ascending) {
+      if (between) {
         condition += ` AND ${sk} BETWEEN :since AND :after`;
         Object.assign(values, { ':since': q.since, ':after': q.after });
       } else if (q.after !== undefined) {
@@ -158,7 +160,7 @@ export async function shardedPage(
             KeyConditionExpression: condition,
             ExpressionAttributeValues: values,
             ScanIndexForward: ascending,
-            Limit: q.limit + 1,
+            Limit: q.limit + (between ? 2 : 1),
           }),
         );
         return out.Items ?? [];

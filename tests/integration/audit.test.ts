@@ -226,6 +226,21 @@ describe('the audit trail', () => {
       all.slice(0, 5).map((e) => e.id),
     );
     expect(third.body.nextCursor).toBeNull();
+    // When exactly a page's worth remains, that page is the last: no cursor to an empty page.
+    const byThree = await route('GET', '/audit', { token: ben }, { query: { limit: '3' } });
+    const lastThree = await route('GET', '/audit', { token: ben }, { query: { limit: '3', cursor: byThree.body.nextCursor } });
+    expect([byThree, lastThree].map((p) => p.body.items.length)).toEqual([3, 3]);
+    expect(lastThree.body.nextCursor).toBeNull();
+    const sinceFourth = all[3]?.at ?? '';
+    const twoOfFour = await route('GET', '/audit', { token: ben }, { query: { limit: '2', since: sinceFourth } });
+    const lastTwo = await route(
+      'GET',
+      '/audit',
+      { token: ben },
+      { query: { limit: '2', since: sinceFourth, cursor: twoOfFour.body.nextCursor } },
+    );
+    expect([twoOfFour, lastTwo].map((p) => p.body.items.length)).toEqual([2, 2]);
+    expect(lastTwo.body.nextCursor).toBeNull();
     // A cursor of another since is refused.
     expect((await route('GET', '/audit', { token: ben }, { query: { limit: '2', cursor: bounded.body.nextCursor } })).body).toEqual({
       message: 'cursor belongs to another query (since differs)',
